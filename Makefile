@@ -1,0 +1,37 @@
+# Every target creates .venv itself, so a fresh clone needs nothing installed by hand.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+TEST_STAMP := .venv/.installed-test
+
+.PHONY: demo test venv model corpus bench clean
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(VENV_STAMP)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV_STAMP)
+
+demo: $(VENV_STAMP)
+	mkdir -p outputs
+	.venv/bin/musicrnn generate --seed "X:1" --random-seed 1 --out outputs/demo.mid
+	@echo "Listen to outputs/demo.mid (the tune's text is in outputs/demo.abc)."
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest
+
+# The folk corpus from the ABC collections inside music21's wheel (no download).
+corpus: $(VENV_STAMP)
+	.venv/bin/musicrnn encode --corpus folk --out corpora/folk.txt
+
+# The bundled model's recipe: <= 30 min on 2 CPU cores; writes musicrnn/models/folk/.
+model: corpus
+	sh corpora/folk_model.sh
+
+clean:
+	rm -rf .venv outputs/* .pytest_cache

@@ -1,0 +1,150 @@
+"""Codecs: music files <-> character streams, one module per format, registered by scheme name.
+
+A *scheme* is one way of writing music as characters (``abc``; later ``rows``,
+``columns``, ``roll``, ``events``).  Its `Codec` knows three things:
+
+* ``encode_text``: a file's text -> normalized piece texts (plus problems found);
+* ``decode``: one piece's text (from a file or a model) -> a playable `Piece`,
+  tolerant of broken text, with a report of what it repaired;
+* ``grammar`` (optional): an incremental checker that, given the text of a piece
+  so far, says which next characters keep the piece playable.  The sampler in
+  musicrnn turns that into a mask; the codec knows nothing of torch.
+
+A *stream* is the pieces of a corpus joined into one text: every piece ends
+with a newline and pieces are separated by one blank line, so a stream reads as
+an ordinary file of that format.  No module in this package imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol
+
+from encoders.piece import Decoded, InputError, Note, Piece, Problem
+
+__all__ = [
+    "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece",
+    "Problem", "all_codecs", "codec_for_path", "get", "register", "sniff", "read_text",
+]
+
+PIECE_SEPARATOR = "\n"
+"""Between two pieces (each already ending in a newline): makes the blank line."""
+
+END_OF_PIECE = "\n\n"
+"""A blank line ends a piece in a stream; the sampler stops a stream on it."""
+
+
+@dataclass(slots=True)
+class EncodeResult:
+    """Normalized piece texts from one file, and the problems met (skipped pieces)."""
+
+    pieces: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class GrammarState(Protocol):
+    """Validity-guided decoding: one piece's parse so far, advanced character by character."""
+
+    def feed(self, text: str) -> None:
+        """Advance over characters (a seed, or one sampled character)."""
+
+    def allowed(self) -> str | None:
+        """Characters that may come next and keep the piece playable; None = anything."""
+
+
+class Codec(Protocol):
+    name: str
+    """Scheme name, as given to ``--scheme`` and stored in checkpoints."""
+    suffixes: tuple[str, ...]
+    """File name endings this codec reads, lower case, e.g. ('.abc',)."""
+
+    def encode_text(self, text: str, path: str = "", **options) -> EncodeResult: ...
+
+    def decode(self, text: str, path: str = "") -> Decoded: ...
+
+    def split(self, stream: str) -> list[str]: ...
+
+    def sniff(self, text: str) -> bool: ...
+
+    def grammar(self) -> GrammarState | None: ...
+
+
+_REGISTRY: dict[str, Codec] = {}
+
+
+def register(codec: Codec) -> Codec:
+    """Make a codec available under its scheme name."""
+    _REGISTRY[codec.name] = codec
+    return codec
+
+
+def _load_all() -> None:
+    # Importing a format module registers its schemes.
+    from encoders import abc  # noqa: F401
+
+
+def get(name: str) -> Codec:
+    """The codec for a scheme name; KeyError lists the known names."""
+    _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown scheme {name!r}; known schemes: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def all_codecs() -> list[Codec]:
+    _load_all()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def codec_for_path(path: str | os.PathLike) -> Codec | None:
+    """The codec whose suffixes match a file name, or None."""
+    name = os.fspath(path).lower()
+    for codec in all_codecs():
+        if name.endswith(codec.suffixes):
+            return codec
+    return None
+
+
+def sniff(text: str) -> Codec | None:
+    """The codec that recognizes a stream's text, or None."""
+    for codec in all_codecs():
+        if codec.sniff(text):
+            return codec
+    return None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A file's text as UTF-8 (Latin-1 as a fallback, which old ABC files use).
+
+    Raises InputError naming the file for unreadable, binary or empty files."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or e}", path=p) from None
+    if not data.strip():
+        raise InputError("empty file", path=p)
+    if b"\x00" in data[:8192]:
+        raise InputError("binary file (NUL bytes), not text", path=p)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def split_stream(stream: str) -> list[str]:
+    """Pieces of a stream: blocks separated by one or more blank lines, each ending in a newline."""
+    blocks: list[str] = []
+    for block in stream.replace("\r\n", "\n").replace("\r", "\n").split("\n\n"):
+        block = block.strip("\n")
+        if block.strip():
+            blocks.append(block + "\n")
+    return blocks
+
+
+def join_stream(pieces: Iterable[str]) -> str:
+    """The stream for piece texts (inverse of split_stream for normalized pieces)."""
+    return PIECE_SEPARATOR.join(p if p.endswith("\n") else p + "\n" for p in pieces)

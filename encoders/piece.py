@@ -1,0 +1,97 @@
+"""The one small music type every decoder returns and every renderer takes.
+
+A `Piece` is a flat list of `Note`s plus the few facts needed to play it back.
+Times are in *beats*, where one beat is a quarter note (MIDI's "ticks per
+quarter" unit), so a Piece does not depend on tempo: `tempo` only says how many
+quarter notes last a minute.
+
+    >>> p = Piece(notes=[Note(pitch=60, onset=0.0, duration=1.0)], tempo=100.0)
+    >>> p.end
+    1.0
+
+Problems met while reading text (bad input, repairs of generated text) are
+reported as `Problem`s that name the file, line and column, so a user can find
+them: ``tunes.abc:12:5: unknown note length '/0'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One sounding note: MIDI pitch, onset and duration in quarter-note beats."""
+
+    pitch: int
+    onset: float
+    duration: float
+    velocity: int = 80
+    program: int = 0
+    voice: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong in the input, with where it is (1-based line and column)."""
+
+    message: str
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = self.path or "<text>"
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class InputError(ValueError):
+    """Input that cannot be read at all; its message names file, line and column."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0, path: str = ""):
+        self.problem = Problem(message, line, column, path)
+        super().__init__(str(self.problem))
+
+
+@dataclass(slots=True)
+class Piece:
+    """Notes plus what is needed to play them: tempo (quarter notes per minute),
+    meter as (numerator, denominator) or None for free meter, key as text."""
+
+    notes: list[Note] = field(default_factory=list)
+    tempo: float = 120.0
+    meter: tuple[int, int] | None = (4, 4)
+    key: str | None = None
+    title: str | None = None
+    programs: dict[int, int] = field(default_factory=dict)
+    """Voice number -> General MIDI program, where the source names one."""
+    bar_beats: list[float] = field(default_factory=list)
+    """Onsets (in beats) of the bar lines as played, for pictures; may be empty."""
+    marks: dict[str, float] = field(default_factory=dict)
+    """Named moments in beats, e.g. {"continuation": 32.0} where a model takes over."""
+
+    @property
+    def end(self) -> float:
+        """Beat at which the last note stops sounding (0 for an empty piece)."""
+        return max((n.onset + n.duration for n in self.notes), default=0.0)
+
+    def sorted_notes(self) -> list[Note]:
+        return sorted(self.notes, key=lambda n: (n.onset, n.pitch, n.voice))
+
+
+@dataclass(slots=True)
+class Decoded:
+    """A decoder's answer for one piece: the music, the piece's text, and what
+    was repaired or dropped to make it playable (empty when nothing was)."""
+
+    piece: Piece
+    text: str
+    repairs: list[Problem] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.repairs
