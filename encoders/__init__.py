@@ -69,6 +69,14 @@ class Codec(Protocol):
 
     def grammar(self) -> GrammarState | None: ...
 
+    def body(self, text: str) -> str:
+        """The music of a piece text without its header, for novelty checks."""
+        ...
+
+    def label(self, text: str, number: int) -> str:
+        """The piece text numbered `number` (e.g. ABC's X: field), for files of many pieces."""
+        ...
+
 
 _REGISTRY: dict[str, Codec] = {}
 

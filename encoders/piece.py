@@ -91,6 +91,9 @@ class Decoded:
     piece: Piece
     text: str
     repairs: list[Problem] = field(default_factory=list)
+    bars_ok: bool | None = None
+    """True when every bar has the meter's length (a short first bar, pickup, and a
+    short bar before a repeat or the end allowed); None where the format has no meter."""
 
     @property
     def clean(self) -> bool:
