@@ -66,7 +66,25 @@ class AbcCodec:
         return play(text, path=path)
 
     def split(self, stream: str) -> list[str]:
-        return split_stream(stream)
+        """Tunes of a stream or of any ABC file: a tune starts at an X: line and ends
+        at a blank line (as in the standard and abc2midi); text before the first X:
+        (a file header, free text) is not a tune.  Text with no X: at all is one tune."""
+        blocks = split_stream(stream)
+        if not any(re.match(r"X:", line) for b in blocks for line in b.splitlines()):
+            return blocks
+        tunes: list[str] = []
+        for block in blocks:
+            current: list[str] | None = None
+            for line in block.splitlines(keepends=True):
+                if line.startswith("X:"):
+                    if current:
+                        tunes.append("".join(current))
+                    current = [line]
+                elif current is not None:
+                    current.append(line)
+            if current:
+                tunes.append("".join(current))
+        return [t if t.endswith("\n") else t + "\n" for t in tunes]
 
     def sniff(self, text: str) -> bool:
         return bool(re.match(r"\s*(%[^\n]*\n\s*)*X:", text))

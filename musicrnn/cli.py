@@ -1,0 +1,367 @@
+"""The `musicrnn` command: a thin typer layer over encoders/ and musicrnn/.
+
+Each command parses its options, calls one function that does the work, and
+prints what happened.  Errors the user can fix are one line on stderr with a
+non-zero exit code, never a traceback (set MUSICRNN_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import encoders
+from encoders import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Learn music from text (ABC tunes; tabs and MIDI to come) with a char-LSTM, and write new music.",
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+EXIT_PARTIAL = 3
+"""`encode` exit code when some files were skipped but others were encoded."""
+
+TEXT_SUFFIXES = (".abc", ".txt")
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+class CliError(Exception):
+    """A problem the user can fix, shown as one line."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from musicrnn.checkpoint import CheckpointError
+    from musicrnn.data import UnknownCharacters
+
+    return (CliError, InputError, CheckpointError, UnknownCharacters, FileNotFoundError, KeyError, ValueError, OSError)
+
+
+def friendly_errors(command):
+    """Turn exceptions into one line on stderr and an exit code (2: your input, 1: a bug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err_console.print("interrupted", style="yellow")
+            raise typer.Exit(130)
+        except Exception as e:  # noqa: BLE001 - every error becomes one line
+            if os.environ.get("MUSICRNN_DEBUG"):
+                raise
+            user = isinstance(e, _user_errors())
+            message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            prefix = "error" if user else f"internal error ({type(e).__name__})"
+            err_console.print(f"{prefix}: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR if user else 1)
+
+    return wrapper
+
+
+def _codec_for_text(text: str, scheme: str | None, path: str | None = None):
+    if scheme:
+        return encoders.get(scheme)
+    codec = (encoders.codec_for_path(path) if path else None) or encoders.sniff(text)
+    if codec is None:
+        raise CliError(f"{path or 'input'}: cannot tell the scheme of this text; give --scheme "
+                       f"({', '.join(c.name for c in encoders.all_codecs())})")
+    return codec
+
+
+def _write_pieces(decoded: list, texts: list[str], codec, out: str) -> list[Path]:
+    """Write pieces by the output's extension: text (all in one file), MIDI (one file each), or stdout."""
+    from musicrnn.atomic import write_text
+    from musicrnn.render import write_midi
+
+    labelled = [codec.label(t, i + 1) for i, t in enumerate(texts)]
+    stream = encoders.join_stream(labelled)
+    if out == "-":
+        sys.stdout.write(stream)
+        return []
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        written = []
+        for i, d in enumerate(decoded):
+            target = path if len(decoded) == 1 else path.with_name(f"{path.stem}-{i + 1}{path.suffix}")
+            written.append(write_midi(d.piece, target))
+        return written
+    if suffix in TEXT_SUFFIXES or suffix in codec.suffixes:
+        write_text(path, stream)
+        return [path]
+    raise CliError(f"{out}: unknown output type {suffix or '(none)'}; use .mid, "
+                   f"{', '.join(sorted(set(TEXT_SUFFIXES + codec.suffixes)))} or - for stdout")
+
+
+@app.command()
+@friendly_errors
+def encode(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders to encode (folders are searched recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="The stream file to write."),
+    scheme: Optional[str] = typer.Option(None, help="Scheme to encode with (default: from each file's extension)."),
+    corpus: Optional[str] = typer.Option(None, help="A built-in corpus instead of paths: 'folk' (ABC tunes inside music21)."),
+    titles: bool = typer.Option(False, help="ABC: keep tune titles (T:)."),
+    transpose: str = typer.Option("none", help="ABC: none | C (every tune to tonic C) | all (all 12 keys)."),
+    keep_irregular: bool = typer.Option(False, help="ABC: keep tunes whose bars do not fit the meter."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped tune, not only the first 20."),
+) -> None:
+    """Encode music files into one character stream for training.
+
+    Example: musicrnn encode --corpus folk --out corpora/folk.txt
+    Example: musicrnn encode my_tunes/ --scheme abc --out corpora/mine.txt
+
+    A broken file is reported and skipped; the rest are encoded (exit code 3 when any file was skipped).
+    """
+    from musicrnn.encode import collect_files, encode_files, write_stream
+
+    if transpose not in ("none", "C", "all"):
+        raise CliError(f"--transpose must be none, C or all, not {transpose!r}")
+    codec = encoders.get(scheme) if scheme else None
+    if corpus:
+        if corpus != "folk":
+            raise CliError(f"unknown corpus {corpus!r}; built-in corpora: folk")
+        from encoders.abc.corpus import folk_files
+
+        codec = encoders.get("abc")
+        files, missing = list(folk_files()), []
+    elif paths:
+        files, missing = collect_files(paths, codec)
+    else:
+        raise CliError("give files or folders to encode, or --corpus folk")
+    if not files and not missing:
+        raise CliError("no files to encode found")
+    options = {"titles": titles, "transpose": transpose, "keep_irregular": keep_irregular} if (codec is None or codec.name == "abc") else {}
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("encoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+        task = bar.add_task("", total=len(files))
+        report = encode_files(files, codec, options,
+                              on_file=lambda p: bar.update(task, advance=1, description=p.name[:40]))
+    report.skipped_files[:0] = missing
+    if not report.pieces:
+        for problem in report.skipped_files[:20]:
+            err_console.print(f"  skipped {problem}", markup=False, highlight=False)
+        raise CliError("nothing to write: no file gave a playable piece")
+    write_stream(out, report.pieces)
+    out_console.print(f"wrote {out}: {len(report.pieces)} pieces, {report.chars:,} characters "
+                      f"from {report.files_read} files ({report.duplicates} duplicates dropped, "
+                      f"{len(report.skipped_pieces)} pieces skipped)", highlight=False)
+    shown = report.skipped_pieces if verbose else report.skipped_pieces[:20]
+    for problem in shown:
+        err_console.print(f"  skipped {problem}", markup=False, highlight=False)
+    if len(shown) < len(report.skipped_pieces):
+        err_console.print(f"  ... and {len(report.skipped_pieces) - len(shown)} more (--verbose lists all)")
+    for problem in report.skipped_files:
+        err_console.print(f"  skipped file {problem}", style="yellow", markup=False, highlight=False)
+    if report.skipped_files:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@friendly_errors
+def train(
+    corpus: Path = typer.Argument(..., help="A stream file written by `musicrnn encode`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder to write."),
+    scheme: Optional[str] = typer.Option(None, help="The stream's scheme (default: recognized from the text)."),
+    hidden: int = typer.Option(512, help="LSTM hidden size."),
+    layers: int = typer.Option(2, help="LSTM layers."),
+    embed: int = typer.Option(64, help="Character embedding size."),
+    dropout: float = typer.Option(0.1, help="Dropout between layers and before the head."),
+    batch_size: int = typer.Option(64, help="Parallel lanes of the corpus per step."),
+    seq_len: int = typer.Option(128, help="Characters per truncated-BPTT window."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate (AdamW; warmup then cosine decay)."),
+    max_steps: int = typer.Option(5000, help="Optimizer steps."),
+    max_minutes: Optional[float] = typer.Option(None, help="Stop after this wall-clock time (the LR schedule is set by it)."),
+    eval_every: int = typer.Option(200, help="Validate every N steps; the best model is kept."),
+    patience: int = typer.Option(10, help="Early stop after this many evaluations without improvement."),
+    device: str = typer.Option("auto", help="auto (cuda > mps > cpu), cpu, cuda, mps."),
+    random_seed: int = typer.Option(1234, help="Seed for repeatable runs."),
+    resume: bool = typer.Option(False, help="Continue the run saved in --out."),
+    force: bool = typer.Option(False, help="Replace a model already in --out."),
+) -> None:
+    """Train a character-level LSTM on a stream.
+
+    Example: musicrnn train corpora/folk.txt --out outputs/models/folk --max-minutes 25
+
+    Ctrl-C saves the run; --resume continues it.
+    """
+    from musicrnn.train import TrainConfig, summary_line
+    from musicrnn.train import train as run_training
+
+    if not corpus.is_file():
+        raise CliError(f"{corpus}: no such corpus file (write one with `musicrnn encode`)")
+    with open(corpus, encoding="utf-8", errors="replace") as fh:
+        head = fh.read(4096)
+    codec = _codec_for_text(head, scheme, None)
+    cfg = TrainConfig(
+        corpus=str(corpus), out=str(out), scheme=codec.name, hidden=hidden, layers=layers, embed=embed,
+        dropout=dropout, batch_size=batch_size, seq_len=seq_len, lr=lr, max_steps=max_steps,
+        max_minutes=max_minutes, eval_every=eval_every, early_stop_patience=patience, device=device,
+        random_seed=random_seed, resume=resume, force=force,
+    )
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
+                  console=err_console, transient=False) as bar:
+        task = bar.add_task("", total=max_steps)
+
+        def show(p: dict) -> None:
+            val = p.get("val_loss")
+            bar.update(task, completed=p.get("step", 0), total=p.get("max_steps", max_steps), description=(
+                f"step {p.get('step', 0)} loss {p.get('loss', float('nan')):.3f}"
+                + (f" val {val:.3f}" if val is not None else "")
+                + f" {p.get('chars_per_s', 0):,.0f} chars/s"))
+
+        result = run_training(cfg, on_progress=show)
+    out_console.print(summary_line(result), highlight=False)
+
+
+@app.command()
+@friendly_errors
+def generate(
+    seed: str = typer.Option("X:1", help="Text that starts every piece (the model continues it)."),
+    model: str = typer.Option("folk", help="A model folder, or the name of a bundled model."),
+    num: int = typer.Option(1, help="How many pieces, sampled together in one batch."),
+    length: int = typer.Option(2000, help="At most this many characters per piece."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature (> 0); lower is safer."),
+    top_k: Optional[int] = typer.Option(None, help="Sample only among the k likeliest characters."),
+    free: bool = typer.Option(False, help="Turn off validity-guided decoding (no masking)."),
+    random_seed: Optional[int] = typer.Option(None, help="Seed for repeatable samples."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
+    out: str = typer.Option("-", "--out", "-o", help=".mid (one file per piece), .abc/.txt (all pieces), or - for stdout."),
+) -> None:
+    """Write new pieces with a trained model (the bundled folk model by default).
+
+    Example: musicrnn generate --seed "X:1" --out song.mid
+    Example: musicrnn generate --seed "X:1" --num 20 --out batch.abc
+    """
+    from musicrnn.checkpoint import load
+    from musicrnn.sample import generate_pieces
+
+    if num < 1 or num > 4096:
+        raise CliError(f"--num must be between 1 and 4096, not {num}")
+    if length < 1 or length > 1_000_000:
+        raise CliError(f"--length must be between 1 and 1000000, not {length}")
+    if not temperature > 0:
+        raise CliError(f"--temperature must be above 0, not {temperature}")
+    if top_k is not None and top_k < 1:
+        raise CliError(f"--top-k must be at least 1, not {top_k}")
+    dev = _device(device)
+    loaded = load(model, device=dev)
+    codec = encoders.get(loaded.scheme)
+    texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
+                            top_k=top_k, free=free, random_seed=random_seed, device=dev)
+    decoded = [codec.decode(t) for t in texts]
+    written = _write_pieces(decoded, texts, codec, out)
+    if out != "-" and Path(out).suffix.lower() in MIDI_SUFFIXES:
+        from musicrnn.atomic import write_text
+
+        text_path = Path(out).with_suffix(codec.suffixes[0])
+        write_text(text_path, encoders.join_stream(codec.label(t, i + 1) for i, t in enumerate(texts)))
+        written.append(text_path)
+    notes = sum(len(d.piece.notes) for d in decoded)
+    repaired = sum(1 for d in decoded if not d.clean)
+    if written:
+        shown = ", ".join(str(p) for p in written[:4]) + (f" ... ({len(written)} files)" if len(written) > 4 else "")
+        err_console.print(f"wrote {shown}: {num} piece(s), {notes} notes, {repaired} needed repair",
+                          markup=False, highlight=False)
+
+
+@app.command()
+@friendly_errors
+def decode(
+    file: Path = typer.Argument(..., help="A file of pieces: any ABC file, or a generated stream."),
+    out: str = typer.Option(..., "--out", "-o", help=".mid (one file per piece), .abc/.txt, or -."),
+    scheme: Optional[str] = typer.Option(None, help="The text's scheme (default: from the extension or the text)."),
+) -> None:
+    """Turn text (a file or generated stream) into music files, repairing what cannot be played.
+
+    Example: musicrnn decode tune.abc --out tune.mid
+    """
+    text = encoders.read_text(file)
+    codec = _codec_for_text(text, scheme, str(file))
+    texts = codec.split(text)
+    if not texts:
+        raise CliError(f"{file}: no piece found")
+    decoded = [codec.decode(t, path=str(file)) for t in texts]
+    _write_pieces(decoded, [d.text for d in decoded], codec, out)
+    for d in decoded:
+        for problem in d.repairs[:10]:
+            err_console.print(f"  repaired {problem}", markup=False, highlight=False)
+    notes = sum(len(d.piece.notes) for d in decoded)
+    err_console.print(f"decoded {len(decoded)} piece(s), {notes} notes, "
+                      f"{sum(not d.clean for d in decoded)} repaired", markup=False, highlight=False)
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    corpus: Path = typer.Argument(..., help="The stream the model was trained on (its held-out pieces are used)."),
+    model: str = typer.Option("folk", help="A model folder, or a bundled model's name."),
+    samples: int = typer.Option(50, help="Pieces to sample for the validity and novelty figures."),
+    temperature: float = typer.Option(1.0, help="Sampling temperature for those pieces."),
+    free: bool = typer.Option(False, help="Sample without validity-guided decoding."),
+    random_seed: int = typer.Option(0, help="Seed for the samples."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
+) -> None:
+    """Compare a model with n-gram and xz baselines on held-out pieces, and check its samples.
+
+    Example: musicrnn evaluate --model outputs/models/folk corpora/folk.txt
+    """
+    from musicrnn.checkpoint import load
+    from musicrnn.evaluate import evaluate as run_evaluation
+    from musicrnn.evaluate import report_rows
+
+    if not temperature > 0:
+        raise CliError(f"--temperature must be above 0, not {temperature}")
+    dev = _device(device)
+    loaded = load(model, device=dev)
+    codec = encoders.get(loaded.scheme)
+    text = encoders.read_text(corpus)
+    report = run_evaluation(loaded, codec, text, num_samples=samples, temperature=temperature,
+                            random_seed=random_seed, free=free, device=dev)
+    table = Table(title=f"{loaded.path} on held-out pieces of {corpus}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in report_rows(report):
+        table.add_row(name, value)
+    out_console.print(table)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if name not in ("cpu", "cuda", "mps"):
+        raise CliError(f"--device must be auto, cpu, cuda or mps, not {name!r}")
+    return name
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
