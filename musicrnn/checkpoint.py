@@ -1,0 +1,342 @@
+"""Model folders: safetensors weights plus JSON, loaded without running any code.
+
+A model is a folder of two files:
+
+    model.safetensors   the CharLSTM's weights (float32)
+    meta.json           format_version, model config, vocabulary, scheme,
+                        hyper-parameters, metrics, corpus fingerprint, versions
+
+and, while training or after it, two more for --resume:
+
+    train_state.safetensors  optimizer tensors, last weights, hidden state, RNG
+    train_state.json         step, data position, best loss so far, ...
+
+Nothing here calls torch.load or pickle: a pickle can run code when loaded, and
+model files get shared.  Every problem with a model folder raises
+`CheckpointError`, one line that names the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+import musicrnn
+from musicrnn.atomic import write_bytes, write_text
+from musicrnn.data import Vocab
+from musicrnn.model import CharLSTM, ModelConfig
+
+__all__ = [
+    "CheckpointError", "FORMAT_VERSION", "Loaded", "bundled_models", "load", "load_train_state",
+    "resolve", "save", "save_train_state", "versions",
+]
+
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+META = "meta.json"
+TRAIN_STATE = "train_state.safetensors"
+TRAIN_STATE_JSON = "train_state.json"
+
+MAX_JSON_BYTES = 16 << 20          # meta.json / train_state.json
+MAX_PARAMS = 500_000_000           # 2 GB of float32: far beyond any char-LSTM worth loading
+MAX_HEADER_BYTES = 16 << 20        # a safetensors header (JSON) larger than this is not ours
+
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+
+
+class CheckpointError(ValueError):
+    """A model folder that cannot be loaded; the message is one line naming the file."""
+
+
+def versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "musicrnn": musicrnn.__version__}
+
+
+# --------------------------------------------------------------------------- save
+
+def save(out_dir: str | os.PathLike, model: CharLSTM, meta: dict[str, Any]) -> None:
+    """Write ``model.safetensors`` and ``meta.json`` into `out_dir` (each atomically).
+
+    `meta` must hold ``vocab`` (the vocabulary's characters) and ``scheme``;
+    ``format_version``, ``model`` (the config) and ``versions`` are filled in."""
+    out = os.fspath(out_dir)
+    meta = dict(meta)
+    meta["format_version"] = FORMAT_VERSION
+    meta["model"] = model.config.to_dict()
+    meta.setdefault("scheme_options", {})
+    meta.setdefault("versions", versions())
+    vocab = meta.get("vocab")
+    if not isinstance(vocab, str) or len(vocab) != model.config.vocab_size:
+        raise ValueError(f"meta['vocab'] must be a string of {model.config.vocab_size} characters")
+    if not isinstance(meta.get("scheme"), str):
+        raise ValueError("meta['scheme'] must be a string such as 'abc'")
+    tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    os.makedirs(out, exist_ok=True)
+    write_bytes(os.path.join(out, WEIGHTS), st_save(tensors, metadata={"format": "pt"}))
+    # meta.json last: a folder with a new meta.json has the weights it describes.
+    write_text(os.path.join(out, META), json.dumps(meta, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------- load
+
+@dataclass
+class Loaded:
+    model: CharLSTM
+    vocab: Vocab
+    meta: dict[str, Any]
+    scheme: str
+    path: str
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.model.config
+
+
+def bundled_models() -> list[str]:
+    """Names of the models shipped in the package (``musicrnn/models/<name>/``)."""
+    if not os.path.isdir(BUNDLED_DIR):
+        return []
+    return sorted(
+        name for name in os.listdir(BUNDLED_DIR)
+        if os.path.isfile(os.path.join(BUNDLED_DIR, name, META))
+        and os.path.isfile(os.path.join(BUNDLED_DIR, name, WEIGHTS))
+    )
+
+
+def resolve(path_or_name: str | os.PathLike) -> str:
+    """The model folder for a path (folder, or a file in it) or a bundled model's name."""
+    p = os.fspath(path_or_name)
+    if os.path.isdir(p):
+        return p
+    if os.path.isfile(p):
+        base = os.path.basename(p)
+        if base in (WEIGHTS, META):
+            return os.path.dirname(p) or "."
+        _reject_non_model_file(p)
+    if os.sep not in p and "/" not in p and p not in ("", ".", ".."):
+        bundled = os.path.join(BUNDLED_DIR, p)
+        if os.path.isdir(bundled):
+            return bundled
+        names = bundled_models()
+        listing = ", ".join(names) if names else "none are installed"
+        raise CheckpointError(f"{p}: no such model folder, and not a bundled model (bundled models: {listing})")
+    raise CheckpointError(f"{p}: no such model folder")
+
+
+def _reject_non_model_file(path: str) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:1] == b"\x80" or head[:2] == b"PK" or path.lower().endswith(_PICKLE_SUFFIXES):
+        raise CheckpointError(
+            f"{path}: looks like a pickle/torch.save file; musicrnn loads only a folder of "
+            f"{WEIGHTS} + {META} (pickles can run code when loaded)")
+    raise CheckpointError(f"{path}: not a model; give the folder holding {WEIGHTS} and {META}")
+
+
+def _read_json(path: str) -> Any:
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise CheckpointError(f"{path}: missing") from None
+    if size > MAX_JSON_BYTES:
+        raise CheckpointError(f"{path}: {size} bytes is too large for this file (at most {MAX_JSON_BYTES})")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and header metadata of a safetensors file, after checking its size and header."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise CheckpointError(f"{path}: missing") from None
+    if size > max_bytes:
+        raise CheckpointError(f"{path}: {size} bytes is larger than its config allows ({max_bytes})")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 8:
+        raise CheckpointError(f"{path}: too short to be a safetensors file")
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if data[:1] == b"\x80" or data[:2] == b"PK":
+        raise CheckpointError(f"{path}: is a pickle/torch.save file, not safetensors (pickles can run code)")
+    if header_len > min(MAX_HEADER_BYTES, len(data) - 8):
+        raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
+    try:
+        header = json.loads(data[8:8 + header_len])
+        tensors = st_load(data)
+    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({str(e).splitlines()[0]})") from None
+    metadata = header.get("__metadata__") or {} if isinstance(header, dict) else {}
+    return tensors, metadata
+
+
+def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: must hold a JSON object, not {type(meta).__name__}")
+    fv = meta.get("format_version")
+    if not isinstance(fv, int) or isinstance(fv, bool):
+        raise CheckpointError(f"{path}: format_version must be an integer, got {fv!r}")
+    if fv > FORMAT_VERSION or fv < 1:
+        raise CheckpointError(f"{path}: format_version {fv} is not supported (this musicrnn reads {FORMAT_VERSION}); upgrade musicrnn")
+    try:
+        config = ModelConfig.from_dict(meta.get("model"))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    if config.num_params() > MAX_PARAMS:
+        raise CheckpointError(f"{path}: model of {config.num_params():,} parameters is too large (at most {MAX_PARAMS:,})")
+    chars = meta.get("vocab")
+    if not isinstance(chars, str):
+        raise CheckpointError(f"{path}: vocab must be a string of characters, got {type(chars).__name__}")
+    try:
+        vocab = Vocab(chars)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: vocab: {e}") from None
+    if len(vocab) != config.vocab_size:
+        raise CheckpointError(f"{path}: vocab has {len(vocab)} characters but model.vocab_size is {config.vocab_size}")
+    scheme = meta.get("scheme")
+    if not isinstance(scheme, str) or not scheme:
+        raise CheckpointError(f"{path}: scheme must be a non-empty string such as 'abc', got {scheme!r}")
+    for key in ("scheme_options", "metrics", "hyperparameters", "corpus", "versions"):
+        if key in meta and not isinstance(meta[key], dict):
+            raise CheckpointError(f"{path}: {key} must be a JSON object, got {type(meta[key]).__name__}")
+    return config, vocab, scheme
+
+
+def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") -> Loaded:
+    """Load a model folder (or a bundled model by name) for sampling: eval mode, on `device`."""
+    folder = resolve(path_or_name)
+    meta_path = os.path.join(folder, META)
+    weights_path = os.path.join(folder, WEIGHTS)
+    if not os.path.isfile(weights_path):
+        pickles = [f for f in sorted(os.listdir(folder)) if f.lower().endswith(_PICKLE_SUFFIXES)]
+        if pickles:
+            raise CheckpointError(
+                f"{os.path.join(folder, pickles[0])}: a pickle/torch.save file; musicrnn loads only "
+                f"{WEIGHTS} + {META} (pickles can run code when loaded)")
+        raise CheckpointError(f"{weights_path}: missing (a model folder holds {WEIGHTS} and {META})")
+    meta = _read_json(meta_path)
+    config, vocab, scheme = _check_meta(meta_path, meta)
+    model = CharLSTM(config)
+    expected = model.state_dict()
+    max_bytes = 4 * config.num_params() + MAX_HEADER_BYTES
+    tensors, _ = _read_safetensors(weights_path, max_bytes)
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        what = f"missing tensors {missing[:3]}" if missing else f"unexpected tensors {extra[:3]}"
+        raise CheckpointError(f"{weights_path}: does not match the config in {META}: {what}")
+    for name, ref in expected.items():
+        t = tensors[name]
+        if tuple(t.shape) != tuple(ref.shape):
+            raise CheckpointError(
+                f"{weights_path}: tensor {name} has shape {list(t.shape)}, the config in {META} needs {list(ref.shape)}")
+        if not t.is_floating_point():
+            raise CheckpointError(f"{weights_path}: tensor {name} has dtype {t.dtype}, expected a float type")
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"{weights_path}: tensor {name} holds NaN or infinite values")
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model.to(device).eval()
+    return Loaded(model=model, vocab=vocab, meta=meta, scheme=scheme, path=folder)
+
+
+# --------------------------------------------------------------------------- train state (--resume)
+
+def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer, extra: dict[str, Any],
+                     model: torch.nn.Module | None = None) -> None:
+    """Everything --resume needs besides the config, in two files.
+
+    Tensors (optimizer moments, the model's latest weights when `model` is
+    given, and any tensor values of `extra`, e.g. RNG states or the carried
+    hidden state) go to ``train_state.safetensors``; the rest of `extra` and the
+    optimizer's scalars go to ``train_state.json``.  Both carry the same
+    ``token`` so a crash between the two writes is noticed on load."""
+    out = os.fspath(out_dir)
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    opt_scalars: dict[str, dict[str, Any]] = {}
+    for pid, pstate in sd["state"].items():
+        for key, value in pstate.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{pid}.{key}"] = value
+            else:
+                opt_scalars.setdefault(str(pid), {})[key] = value
+    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in sd["param_groups"]]
+    json_extra: dict[str, Any] = {}
+    for key, value in extra.items():
+        if isinstance(value, torch.Tensor):
+            tensors[f"extra.{key}"] = value
+        else:
+            json_extra[key] = value
+    if model is not None:
+        for key, value in model.state_dict().items():
+            tensors[f"model.{key}"] = value
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    token = os.urandom(8).hex()
+    state = {"token": token, "param_groups": groups, "optim_scalars": opt_scalars,
+             "optim_tensor_keys": sorted(k for k in tensors if k.startswith("optim.")), "extra": json_extra}
+    os.makedirs(out, exist_ok=True)
+    write_bytes(os.path.join(out, TRAIN_STATE), st_save(tensors, metadata={"token": token}))
+    write_text(os.path.join(out, TRAIN_STATE_JSON), json.dumps(state, indent=1, ensure_ascii=False) + "\n")
+
+
+def has_train_state(out_dir: str | os.PathLike) -> bool:
+    out = os.fspath(out_dir)
+    return os.path.isfile(os.path.join(out, TRAIN_STATE_JSON)) and os.path.isfile(os.path.join(out, TRAIN_STATE))
+
+
+def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,
+                     model: torch.nn.Module | None = None) -> dict[str, Any]:
+    """Restore the optimizer (and `model`'s latest weights, when saved); return `extra`
+    with its tensors back in place."""
+    out = os.fspath(out_dir)
+    json_path = os.path.join(out, TRAIN_STATE_JSON)
+    st_path = os.path.join(out, TRAIN_STATE)
+    state = _read_json(json_path)
+    if not isinstance(state, dict) or not isinstance(state.get("extra"), dict) \
+            or not isinstance(state.get("param_groups"), list) or not isinstance(state.get("optim_scalars"), dict):
+        raise CheckpointError(f"{json_path}: not a musicrnn train state")
+    tensors, metadata = _read_safetensors(st_path, 8 * MAX_PARAMS + MAX_HEADER_BYTES)
+    if metadata.get("token") != state.get("token"):
+        raise CheckpointError(f"{st_path}: does not belong to {TRAIN_STATE_JSON} beside it (interrupted write?)")
+
+    opt_state: dict[int, dict[str, Any]] = {}
+    for name, t in tensors.items():
+        if name.startswith("optim."):
+            _, pid, key = name.split(".", 2)
+            opt_state.setdefault(int(pid), {})[key] = t
+    for pid, scalars in state["optim_scalars"].items():
+        opt_state.setdefault(int(pid), {}).update(scalars)
+    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
+    try:
+        optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})") from None
+
+    if model is not None:
+        weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError as e:
+            raise CheckpointError(f"{st_path}: weights do not fit this model ({str(e).splitlines()[0]})") from None
+
+    extra = dict(state["extra"])
+    for name, t in tensors.items():
+        if name.startswith("extra."):
+            extra[name[len("extra."):]] = t
+    return extra

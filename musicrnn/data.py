@@ -1,0 +1,351 @@
+"""Characters -> token ids -> batches, the way char-rnn feeds an LSTM.
+
+Three steps, top to bottom:
+
+1. `Vocab`: the characters a model knows, each with an id.
+2. `prepare`: a corpus stream (text pieces separated by a blank line) is split
+   into training and validation *pieces* (whole pieces, so no tune is half in
+   each) and written once as raw token arrays next to the stream, like
+   nanoGPT's ``train.bin``:
+
+       corpora/folk.txt
+       corpora/folk.tokens/train.bin   uint8 (uint16 for > 256 characters)
+       corpora/folk.tokens/val.bin
+       corpora/folk.tokens/meta.json   vocabulary, counts, fingerprint of folk.txt
+
+   Later runs re-use them while the stream's fingerprint is unchanged.
+3. `Batches`: the training tokens cut into `batch_size` contiguous lanes; batch
+   i is window i of every lane, so the LSTM's hidden state at the end of one
+   batch is the right start for the next (truncated back-propagation through
+   time).  Its position (epoch, index) can be saved and restored for --resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from encoders import PIECE_SEPARATOR, read_text, split_stream
+from musicrnn.atomic import atomic_path, write_text
+
+__all__ = [
+    "Batch", "Batches", "TokenData", "UnknownCharacters", "Vocab",
+    "fingerprint_file", "prepare", "split_pieces", "tokens_dir",
+]
+
+TOKENS_FORMAT = 1
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+class UnknownCharacters(ValueError):
+    """Text holds characters the vocabulary (the model) does not know; `.chars` lists them."""
+
+    def __init__(self, chars: list[str]):
+        self.chars = chars
+        super().__init__("characters not in the model's vocabulary: " + ", ".join(repr(c) for c in chars))
+
+
+class Vocab:
+    """The characters of a corpus; id i is ``chars[i]``.
+
+    Encoding and decoding are vectorized (numpy over code points), so no Python
+    work is done per character."""
+
+    def __init__(self, chars: str):
+        if not isinstance(chars, str) or not chars:
+            raise ValueError("a vocabulary needs a non-empty string of characters")
+        if len(set(chars)) != len(chars):
+            dup = sorted({c for c in chars if chars.count(c) > 1})
+            raise ValueError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup)))
+        if len(chars) > 65536:
+            raise ValueError(f"vocabulary of {len(chars)} characters is too large (at most 65536)")
+        self.chars = chars
+        self.dtype = np.dtype(np.uint8 if len(chars) <= 256 else np.uint16)
+        self._codepoints = _codepoints(chars)                 # id -> code point
+        self._order = np.argsort(self._codepoints)             # sorted position -> id
+        self._sorted = self._codepoints[self._order]            # code points, ascending
+
+    @classmethod
+    def from_text(cls, text: str) -> "Vocab":
+        """The sorted unique characters of `text`."""
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and other.chars == self.chars
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} chars)"
+
+    def _lookup(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        cps = _codepoints(text)
+        pos = np.searchsorted(self._sorted, cps)
+        pos = np.minimum(pos, len(self._sorted) - 1)
+        known = self._sorted[pos] == cps
+        return self._order[pos], known
+
+    def missing(self, text: str) -> list[str]:
+        """Characters of `text` not in the vocabulary, in order of first appearance."""
+        _, known = self._lookup(text)
+        if known.all():
+            return []
+        return list(dict.fromkeys(np.array(list(text))[~known].tolist()))
+
+    def encode(self, text: str) -> np.ndarray:
+        """Token ids of `text` (uint8, or uint16 for vocabularies of more than 256)."""
+        ids, known = self._lookup(text)
+        if not known.all():
+            raise UnknownCharacters(self.missing(text))
+        return ids.astype(self.dtype)
+
+    def decode(self, ids: Any) -> str:
+        """The text of token ids (any integer sequence, array or tensor)."""
+        if isinstance(ids, torch.Tensor):
+            ids = ids.detach().cpu().numpy()
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise ValueError(f"token id out of range for a vocabulary of {len(self)}")
+        return self._codepoints[ids].astype("<u4").tobytes().decode("utf-32-le")
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.int64)
+
+
+# --------------------------------------------------------------------------- pieces
+
+def split_pieces(stream_text: str, val_fraction: float = 0.05, seed: int = 1234) -> tuple[list[str], list[str]]:
+    """Training and validation pieces of a stream, split by whole pieces.
+
+    The choice is a seeded shuffle, so it depends only on the text, the
+    fraction and the seed.  Both lists keep the stream's order.  With two or
+    more pieces there is at least one validation piece and one training piece."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    pieces = split_stream(stream_text)
+    n = len(pieces)
+    if n < 2:
+        return pieces, []
+    n_val = min(n - 1, max(1, round(n * val_fraction)))
+    perm = np.random.default_rng(seed).permutation(n)
+    is_val = np.zeros(n, dtype=bool)
+    is_val[perm[:n_val]] = True
+    train = [p for p, v in zip(pieces, is_val) if not v]
+    val = [p for p, v in zip(pieces, is_val) if v]
+    return train, val
+
+
+def _stream_of(pieces: list[str]) -> str:
+    """Pieces as one token stream: every piece ends with the blank line that ends a piece,
+    the last one too, so a model learns that a piece ends with END_OF_PIECE ("\\n\\n")."""
+    return "".join((p if p.endswith("\n") else p + "\n") + PIECE_SEPARATOR for p in pieces)
+
+
+# --------------------------------------------------------------------------- prepare
+
+@dataclass
+class TokenData:
+    """A prepared corpus: token arrays (memory-mapped), their vocabulary and meta."""
+
+    train: np.ndarray
+    val: np.ndarray
+    vocab: Vocab
+    meta: dict[str, Any]
+    dir: str = ""
+
+
+def fingerprint_file(path: str | os.PathLike) -> str:
+    """``sha256:<hex>`` of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+def tokens_dir(stream_path: str | os.PathLike) -> str:
+    """Where `prepare` keeps a stream's token files: ``<stem>.tokens/`` next to it."""
+    p = os.path.abspath(os.fspath(stream_path))
+    stem, _ = os.path.splitext(os.path.basename(p))
+    return os.path.join(os.path.dirname(p), stem + ".tokens")
+
+
+def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234) -> TokenData:
+    """Token files for a stream (written once, re-used while the stream is unchanged)."""
+    path = os.fspath(stream_path)
+    out = tokens_dir(path)
+    fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
+    cached = _load_tokens(out, fingerprint, val_fraction, seed)
+    if cached is not None:
+        return cached
+
+    text = read_text(path)
+    train_pieces, val_pieces = split_pieces(text, val_fraction, seed)
+    del text  # keep only the pieces from here on
+    if not train_pieces:
+        raise ValueError(f"{path}: no pieces found (pieces are separated by a blank line)")
+    chars = set("\n")
+    for p in train_pieces + val_pieces:
+        chars.update(p)
+    vocab = Vocab("".join(sorted(chars)))
+
+    counts = {}
+    for name, pieces in (("train", train_pieces), ("val", val_pieces)):
+        with atomic_path(os.path.join(out, f"{name}.bin")) as tmp, open(tmp, "wb") as fh:
+            n = 0
+            for piece in pieces:  # one piece at a time: no second copy of the corpus
+                ids = vocab.encode(_stream_of([piece]))
+                fh.write(ids.tobytes())
+                n += len(ids)
+        counts[name] = n
+
+    meta = {
+        "format": TOKENS_FORMAT,
+        "source": os.path.basename(path),
+        "fingerprint": fingerprint,
+        "vocab": vocab.chars,
+        "dtype": vocab.dtype.name,
+        "train_tokens": counts["train"],
+        "val_tokens": counts["val"],
+        "pieces": len(train_pieces) + len(val_pieces),
+        "train_pieces": len(train_pieces),
+        "val_pieces": len(val_pieces),
+        "val_fraction": val_fraction,
+        "seed": seed,
+    }
+    # meta.json last: its presence says the .bin files beside it are complete.
+    write_text(os.path.join(out, "meta.json"), json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    data = _load_tokens(out, fingerprint, val_fraction, seed)
+    assert data is not None
+    return data
+
+
+def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int) -> TokenData | None:
+    """The token files in `out` if they were made from this stream with these settings."""
+    try:
+        with open(os.path.join(out, "meta.json"), encoding="utf-8") as fh:
+            meta = json.load(fh)
+        if (meta.get("format") != TOKENS_FORMAT or meta.get("fingerprint") != fingerprint
+                or meta.get("val_fraction") != val_fraction or meta.get("seed") != seed):
+            return None
+        vocab = Vocab(meta["vocab"])
+        if meta.get("dtype") != vocab.dtype.name:
+            return None
+        arrays = []
+        for name in ("train", "val"):
+            f = os.path.join(out, f"{name}.bin")
+            n = int(meta[f"{name}_tokens"])
+            if os.path.getsize(f) != n * vocab.dtype.itemsize:
+                return None
+            # numpy cannot memory-map an empty file; an empty array stands in.
+            arrays.append(np.memmap(f, dtype=vocab.dtype, mode="r") if n else np.zeros(0, vocab.dtype))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return TokenData(train=arrays[0], val=arrays[1], vocab=vocab, meta=meta, dir=out)
+
+
+# --------------------------------------------------------------------------- batches
+
+@dataclass
+class Batch:
+    x: torch.Tensor
+    """Input ids, LongTensor [B, T]."""
+    y: torch.Tensor
+    """Targets, LongTensor [B, T]: x shifted by one character."""
+    new_epoch: bool
+    """True for an epoch's first batch: the lanes start afresh, so reset the hidden state."""
+
+
+@dataclass
+class Batches:
+    """Contiguous batches for truncated BPTT (char-rnn's batching).
+
+    The tokens are cut into `batch_size` lanes of equal length; row b of batch i
+    is window i of lane b, so each row continues exactly where the same row of
+    the previous batch stopped.  Each epoch after the first starts the lanes at
+    a seeded offset below `seq_len`, so window boundaries move between epochs
+    while the order stays reproducible.  `position` ({"epoch", "index"}) says
+    which batch comes next; `set_position` restores it."""
+
+    tokens: np.ndarray
+    batch_size: int
+    seq_len: int
+    seed: int = 0
+    epoch: int = 0
+    index: int = 0
+    _layout: tuple[int, int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.seq_len < 1:
+            raise ValueError("batch_size and seq_len must be at least 1")
+        if self.windows_for(len(self.tokens), self.batch_size, self.seq_len) < 1:
+            raise ValueError(
+                f"{len(self.tokens)} tokens are too few for batch_size={self.batch_size} x "
+                f"seq_len={self.seq_len} (need more than {self.batch_size * self.seq_len}); "
+                "use a larger corpus or a smaller batch_size/seq_len")
+
+    @staticmethod
+    def windows_for(n_tokens: int, batch_size: int, seq_len: int, shift: int = 0) -> int:
+        lane = (n_tokens - 1 - shift) // batch_size
+        return max(0, lane // seq_len)
+
+    def _epoch_layout(self) -> tuple[int, int, int]:
+        """(start offset, lane length, windows) of the current epoch."""
+        if self._layout is None or self._layout[0] != self.epoch:
+            shift = 0
+            if self.epoch > 0:
+                shift = int(np.random.default_rng([self.seed, self.epoch]).integers(0, self.seq_len))
+                if self.windows_for(len(self.tokens), self.batch_size, self.seq_len, shift) < 1:
+                    shift = 0
+            lane = (len(self.tokens) - 1 - shift) // self.batch_size
+            self._layout = (self.epoch, shift, lane)
+        _, shift, lane = self._layout
+        return shift, lane, lane // self.seq_len
+
+    def __len__(self) -> int:
+        """Batches in the current epoch."""
+        return self._epoch_layout()[2]
+
+    @property
+    def position(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "index": self.index}
+
+    def set_position(self, position: dict[str, int]) -> None:
+        self.epoch, self.index = int(position["epoch"]), int(position["index"])
+        self._layout = None
+
+    def next(self) -> Batch:
+        shift, lane, windows = self._epoch_layout()
+        if self.index >= windows:
+            self.epoch, self.index = self.epoch + 1, 0
+            shift, lane, windows = self._epoch_layout()
+        new_epoch = self.index == 0
+        T = self.seq_len
+        starts = shift + np.arange(self.batch_size) * lane + self.index * T
+        chunk = np.asarray(self.tokens[starts[:, None] + np.arange(T + 1)], dtype=np.int64)
+        chunk = torch.from_numpy(chunk)
+        self.index += 1
+        return Batch(x=chunk[:, :-1], y=chunk[:, 1:], new_epoch=new_epoch)
+
+    def __iter__(self) -> Iterator[Batch]:
+        while True:
+            yield self.next()
+
+
+def eval_windows(tokens: np.ndarray, batch_size: int, seq_len: int) -> Batches | None:
+    """Batches over a (small) validation set: lanes shrunk to fit, or None if < 2 tokens."""
+    n = len(tokens)
+    if n < 2:
+        return None
+    b = max(1, min(batch_size, (n - 1) // seq_len))
+    t = max(1, min(seq_len, (n - 1) // b))
+    return Batches(tokens, b, t)

@@ -1,0 +1,127 @@
+"""The character-level LSTM: embedding -> nn.LSTM -> dropout -> linear head.
+
+    ids [B, T] --Embedding--> [B, T, embed] --LSTM x layers--> [B, T, hidden]
+        --Dropout--> --Linear--> logits [B, T, vocab]
+
+nn.LSTM runs as one fused kernel (cuDNN on CUDA, oneDNN/ATen on CPU), so the
+model adds no Python work per character.  The recurrent state is a (h, c)
+pair of [layers, B, hidden] tensors that the caller carries from one window of
+text to the next (training) or from one character to the next (sampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+__all__ = ["CharLSTM", "ModelConfig", "State"]
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+# Sane ranges for configs read from files: (low, high) inclusive.
+_LIMITS: dict[str, tuple[float, float]] = {
+    "vocab_size": (1, 65536),
+    "hidden": (1, 16384),
+    "layers": (1, 32),
+    "embed": (1, 16384),
+    "dropout": (0.0, 0.99),
+}
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    hidden: int = 512
+    layers: int = 2
+    embed: int = 64
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "ModelConfig":
+        """A config from a JSON object; ValueError names any wrong key, type or value."""
+        if not isinstance(d, dict):
+            raise ValueError(f"model config must be a JSON object, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"model config has unknown keys: {', '.join(unknown)}")
+        if "vocab_size" not in d:
+            raise ValueError("model config lacks vocab_size")
+        values: dict[str, Any] = {}
+        for name, value in d.items():
+            low, high = _LIMITS[name]
+            if name == "dropout":
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                value = float(value) if ok else value
+            else:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            if not ok:
+                raise ValueError(f"model config {name} must be a number of the right kind, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"model config {name}={value!r} is out of range [{low}, {high}]")
+            values[name] = value
+        return cls(**values)
+
+    def num_params(self) -> int:
+        """Parameter count, computed without building the model."""
+        V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
+        lstm = 4 * H * (E + H + 2) + (L - 1) * 4 * H * (H + H + 2)
+        return V * E + lstm + H * V + V
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed)
+        self.lstm = nn.LSTM(
+            input_size=c.embed,
+            hidden_size=c.hidden,
+            num_layers=c.layers,
+            dropout=c.dropout if c.layers > 1 else 0.0,  # between layers only
+            batch_first=True,
+        )
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden, c.vocab_size)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # PyTorch's LSTM default (uniform +-1/sqrt(hidden)) is fine; a forget-gate
+        # bias of 1 helps the cell remember across long pieces early in training.
+        H = self.config.hidden
+        for name, p in self.lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                with torch.no_grad():
+                    p[H:2 * H].fill_(1.0)  # gate order: input, forget, cell, output
+            elif name.startswith("bias_hh"):
+                with torch.no_grad():
+                    p[H:2 * H].zero_()
+
+    def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
+        """Zero (h, c), each [layers, batch_size, hidden]."""
+        if device is None:
+            device = self.head.weight.device
+        shape = (self.config.layers, batch_size, self.config.hidden)
+        return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
+
+    def forward(self, idx: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Logits [B, T, vocab] for ids [B, T], and the state after the last character."""
+        x = self.embed(idx)
+        out, state = self.lstm(x, state)
+        logits = self.head(self.drop(out))
+        return logits, state
+
+    def step(self, idx: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """One character per stream: ids [B] -> logits [B, vocab] and the new state."""
+        logits, state = self.forward(idx[:, None], state)
+        return logits[:, 0], state
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
