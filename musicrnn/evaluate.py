@@ -1,0 +1,251 @@
+"""How good is a model?  Bits per character against baselines, and what its samples are like.
+
+    stream --split_pieces (the training run's split)--> train pieces | held-out pieces
+    model bpc on held-out     vs   best char n-gram (orders 1-8)   vs   xz -9e given the train text
+    N sampled pieces: decode without repair? bars the meter's length? novel (no 24-char run of
+    the music copied from the training text)?  The same novelty share for the held-out real
+    pieces says what "novel" is worth on this corpus (folk collections repeat phrases).
+
+A model is worth its weights when its bpc is clearly under both baselines;
+`report_rows` gives the table the CLI prints, with the improvement in percent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from encoders import PIECE_SEPARATOR
+from musicrnn.data import Vocab, split_pieces
+from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
+from musicrnn.sample import default_seed, generate_pieces
+
+__all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novelty", "report_rows"]
+
+
+# --------------------------------------------------------------------------- model bits per char
+
+
+def model_bits_per_char(model: Any, vocab: Vocab, text: str, device: str | torch.device = "cpu",
+                        batch_size: int = 16, seq_len: int = 256) -> float:
+    """Bits per character the model needs for `text`, predicting each character from those before it.
+
+    The text is cut into `batch_size` contiguous lanes read `seq_len` characters at a
+    time, the hidden state carried from window to window (as in training), so each
+    lane is scored as one long read; only the first character of each lane has no context."""
+    ids = torch.as_tensor(vocab.encode(text).astype(np.int64))
+    n = len(ids) - 1                               # predictions: ids[1:] from ids[:-1]
+    if n < 1:
+        raise ValueError("text must have at least two characters to score")
+    lanes = max(1, min(batch_size, n // seq_len))
+    lane_len = math.ceil(n / lanes)
+    x = torch.zeros(lanes * lane_len, dtype=torch.long)
+    y = torch.full((lanes * lane_len,), -1, dtype=torch.long)   # -1: padding, not scored
+    x[:n], y[:n] = ids[:-1], ids[1:]
+    x, y = x.view(lanes, lane_len).to(device), y.view(lanes, lane_len).to(device)
+
+    was_training = model.training
+    model.eval()
+    total, state = 0.0, None
+    try:
+        with torch.inference_mode():
+            for start in range(0, lane_len, seq_len):
+                logits, state = model(x[:, start:start + seq_len], state)
+                total += F.cross_entropy(logits.flatten(0, 1).float(), y[:, start:start + seq_len].flatten(),
+                                         ignore_index=-1, reduction="sum").item()
+    finally:
+        model.train(was_training)
+    return total / n / math.log(2)
+
+
+# --------------------------------------------------------------------------- novelty
+
+
+class NgramIndex:
+    """Every run of n characters of a text, as sorted 64-bit rolling hashes (built once).
+
+    A 5 MB text takes about a second and 40 MB; a query is a searchsorted."""
+
+    _MULT = np.uint64(0x100000001B3)   # an odd multiplier (FNV prime); wraps mod 2**64
+
+    def __init__(self, text: str, n: int = 24):
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        self.n = n
+        self.text = text
+        self.hashes = np.unique(self._hashes(text))
+
+    def _hashes(self, text: str) -> np.ndarray:
+        """Hash of the n-run starting at each position (empty when the text is shorter than n)."""
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        m = len(points) - self.n + 1
+        if m <= 0:
+            return np.zeros(0, dtype=np.uint64)
+        h = np.zeros(m, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(self.n):
+                h = h * self._MULT + points[j:j + m] + np.uint64(1)
+        return h
+
+    def copies(self, text: str) -> bool:
+        """Whether any n-run of `text` is in the indexed text (a text shorter than n:
+        whether it appears whole)."""
+        if len(text) < self.n:
+            return text in self.text
+        q = self._hashes(text)
+        if not len(self.hashes):
+            return False
+        pos = np.minimum(np.searchsorted(self.hashes, q), len(self.hashes) - 1)
+        return bool((self.hashes[pos] == q).any())
+
+
+def novelty(samples_bodies: list[str], train_text: str, n: int = 24) -> list[bool]:
+    """For each sample (its music, without header): True when no run of n characters of it
+    appears in the training text.  A body shorter than n is novel unless it appears whole."""
+    index = NgramIndex(train_text, n)
+    return [not index.copies(b) for b in samples_bodies]
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class EvalReport:
+    scheme: str
+    model_path: str
+    train_chars: int
+    val_chars: int
+    val_pieces: int
+    model_bpc: float
+    ngram_order: int
+    ngram_bpc: float
+    ngram_by_order: dict[int, float]
+    xz_bpc: float
+    """Conditional: the held-out text's extra cost after the training text."""
+    xz_alone_bpc: float
+    num_samples: int
+    temperature: float
+    free: bool
+    share_clean: float
+    """Samples that decode with no repair."""
+    share_bars_ok: float
+    """Samples whose every bar has the meter's length (bars_ok True)."""
+    share_novel: float
+    share_novel_real: float
+    """Novelty of the held-out real pieces, for reference."""
+    mean_sample_chars: float
+    seconds: dict[str, float] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def improvement_vs_ngram_pct(self) -> float:
+        """How many percent fewer bits than the best n-gram (positive = model better)."""
+        return 100.0 * (self.ngram_bpc - self.model_bpc) / self.ngram_bpc
+
+    @property
+    def improvement_vs_xz_pct(self) -> float:
+        return 100.0 * (self.xz_bpc - self.model_bpc) / self.xz_bpc
+
+
+def _stream(pieces: list[str]) -> str:
+    """Pieces as the training stream writes them: each ends with a newline and a blank line."""
+    return "".join((p if p.endswith("\n") else p + "\n") + PIECE_SEPARATOR for p in pieces)
+
+
+def _split_settings(meta: dict[str, Any]) -> tuple[float, int]:
+    """The training run's validation fraction and split seed (meta "hyperparameters",
+    as train.py writes them, or the top level), else split_pieces' defaults."""
+    fraction, seed = 0.05, 1234
+    for section in (meta, meta.get("hyperparameters")):
+        if not isinstance(section, dict):
+            continue
+        f, s = section.get("val_fraction"), section.get("split_seed")
+        if isinstance(f, (int, float)) and not isinstance(f, bool):
+            fraction = float(f)
+        if isinstance(s, int) and not isinstance(s, bool):
+            seed = s
+    return fraction, seed
+
+
+def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, temperature: float = 1.0,
+             random_seed: int = 0, free: bool = False, device: str | torch.device = "cpu",
+             length: int = 2000, orders: range = range(1, 9)) -> EvalReport:
+    """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
+    against n-gram and xz baselines, and sample `num_samples` pieces to check."""
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        times[name] = now - clock
+        clock = now
+
+    fraction, split_seed = _split_settings(loaded.meta)
+    train_pieces, val_pieces = split_pieces(stream_text, val_fraction=fraction, seed=split_seed)
+    if not val_pieces:
+        raise ValueError("the stream has fewer than two pieces: nothing held out to evaluate on")
+    train_text, val_text = _stream(train_pieces), _stream(val_pieces)
+    missing = loaded.vocab.missing(val_text)
+    if missing:
+        raise ValueError("the held-out pieces hold characters the model does not know "
+                         f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?")
+
+    model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)
+    lap("model")
+    order, ngram_bpc, by_order = best_ngram(train_text, val_text, orders)
+    lap("ngram")
+    xz_bpc, xz_alone = xz_bits_per_char(train_text, val_text), xz_alone_bits_per_char(val_text)
+    lap("xz")
+
+    samples = []
+    if num_samples > 0:
+        samples = generate_pieces(loaded, codec, seed=default_seed(loaded.meta), num=num_samples, length=length,
+                                  temperature=temperature, free=free, random_seed=random_seed, device=device)
+    lap("sample")
+    decoded = [codec.decode(s) for s in samples]
+    index = NgramIndex(train_text, 24)
+    novel = [not index.copies(codec.body(s)) for s in samples]
+    novel_real = [not index.copies(codec.body(p)) for p in val_pieces]
+    lap("check")
+
+    share = lambda flags: sum(flags) / len(flags) if flags else float("nan")  # noqa: E731
+    return EvalReport(
+        scheme=getattr(codec, "name", str(loaded.scheme)), model_path=str(loaded.path),
+        train_chars=len(train_text), val_chars=len(val_text), val_pieces=len(val_pieces),
+        model_bpc=model_bpc, ngram_order=order, ngram_bpc=ngram_bpc, ngram_by_order=by_order,
+        xz_bpc=xz_bpc, xz_alone_bpc=xz_alone,
+        num_samples=len(samples), temperature=temperature, free=free,
+        share_clean=share([d.clean for d in decoded]),
+        share_bars_ok=share([d.bars_ok is True for d in decoded]),
+        share_novel=share(novel), share_novel_real=share(novel_real),
+        mean_sample_chars=float(np.mean([len(s) for s in samples])) if samples else float("nan"),
+        seconds=times, samples=samples,
+    )
+
+
+def report_rows(report: EvalReport) -> list[tuple[str, str]]:
+    """(measure, value) rows for a table."""
+    pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+    r = report
+    return [
+        ("held-out text", f"{r.val_pieces} pieces, {r.val_chars:,} chars (train {r.train_chars:,})"),
+        ("model bits/char", f"{r.model_bpc:.3f}"),
+        (f"best n-gram bits/char (order {r.ngram_order})", f"{r.ngram_bpc:.3f}"),
+        ("xz -9e bits/char given train (alone)", f"{r.xz_bpc:.3f} ({r.xz_alone_bpc:.3f})"),
+        ("model vs n-gram", f"{r.improvement_vs_ngram_pct:+.1f}% fewer bits"),
+        ("model vs xz", f"{r.improvement_vs_xz_pct:+.1f}% fewer bits"),
+        ("samples", f"{r.num_samples} at temperature {r.temperature:g}"
+                    + (" (free)" if r.free else " (grammar-guided)")
+                    + f", mean {r.mean_sample_chars:.0f} chars"),
+        ("samples decoding without repair", pct(r.share_clean)),
+        ("samples with every bar the meter's length", pct(r.share_bars_ok)),
+        ("samples novel (no 24-char run of the music in train)", pct(r.share_novel)),
+        ("held-out real pieces novel, for reference", pct(r.share_novel_real)),
+    ]

@@ -1,0 +1,271 @@
+"""Sampling: continue a seed text with a trained CharLSTM, many streams at once.
+
+    seed "X:1" --forward (once, batch 1)--> state, logits   (state copied to `num` streams)
+    repeat:  logits -> [grammar mask] -> / temperature -> [top-k] -> softmax -> multinomial
+             -> next ids [num] -> model.step -> logits
+    until every stream has written `stop` (a blank line ends a piece) or `length` chars.
+
+All streams advance together, one `model.step` per character for the whole
+batch, under torch.inference_mode.  Sampled ids go into a preallocated tensor
+and are decoded once at the end; the only per-character Python work is the
+grammar's, and only when a grammar is given.  Streams that finish are dropped
+from the batch as they finish, so a few long pieces do not keep the whole
+batch running.
+
+Validity-guided decoding: each stream has its own `GrammarState` (see
+encoders.GrammarState), fed the seed and then every sampled character; its
+`allowed()` string becomes a boolean mask over the vocabulary (cached per
+distinct string) and disallowed characters get probability 0.  When the
+grammar allows no character the model knows, that stream samples unmasked for
+that step rather than stall.
+
+An empty seed starts a piece from scratch: the model is first run over the
+blank line that ends a piece in the training stream (END_OF_PIECE), which is
+exactly what precedes every piece it learned from; that primer is not part of
+the returned text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from encoders import END_OF_PIECE, GrammarState
+from musicrnn.data import UnknownCharacters, Vocab
+
+__all__ = ["generate", "generate_pieces"]
+
+
+def generate(
+    model: Any,
+    vocab: Vocab,
+    seed: str,
+    num: int = 1,
+    length: int = 2000,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    grammar: Callable[[], GrammarState | None] | None = None,
+    stop: str | None = END_OF_PIECE,
+    random_seed: int | None = None,
+    device: str | torch.device = "cpu",
+) -> list[str]:
+    """`num` texts, each the seed followed by what the model wrote after it.
+
+    A stream ends when its text (counting only matches that end in new text)
+    contains `stop`, or after `length` new characters.  A stream stopped by a
+    stop string that ends in newlines is returned ending in a single newline
+    (for the blank line "\\n\\n": the piece without its blank line); any other
+    stop string is kept.  `grammar` makes a fresh GrammarState (or None for
+    none), e.g. ``codec.grammar``.  `random_seed` makes the output repeatable
+    on a given machine."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be above 0, got {temperature}")
+    if num < 1:
+        raise ValueError(f"num must be at least 1, got {num}")
+    if length < 0:
+        raise ValueError(f"length must be 0 or more, got {length}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1 (or None), got {top_k}")
+    missing = vocab.missing(seed)
+    if missing:
+        raise UnknownCharacters(missing)
+    primer = seed
+    if not seed:
+        if vocab.missing(END_OF_PIECE):
+            raise ValueError("an empty seed needs the piece separator (a blank line) in the vocabulary")
+        primer = END_OF_PIECE
+    stop_ids = None
+    if stop:
+        if vocab.missing(stop):
+            stop = None  # the model cannot write it: streams run to `length`
+        else:
+            stop_ids = torch.as_tensor(vocab.encode(stop).astype("int64"), device=device)
+
+    device = torch.device(device)
+    gen = torch.Generator(device=device)
+    if random_seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(random_seed)
+    V = len(vocab)
+    out = torch.zeros((num, length), dtype=torch.long, device=device)   # sampled ids, stream x position
+    ends = [length] * num                                                # new chars per stream
+
+    with torch.inference_mode():
+        # 1. The seed, once, then the same state and next-char logits for every stream.
+        primer_ids = torch.as_tensor(vocab.encode(primer).astype("int64"), device=device)[None]
+        logits, state = model(primer_ids)
+        logits = logits[:, -1].expand(num, V)
+        state = tuple(s.expand(-1, num, -1).contiguous() for s in state)
+        step = _stepper(model, state)
+
+        # 2. Per-stream grammar states and the cache of their masks.
+        grammars = None
+        if grammar is not None:
+            made = [grammar() for _ in range(num)]
+            if all(g is not None for g in made):
+                grammars = made
+                for g in grammars:
+                    g.feed(seed)
+        masker = _Masker(vocab, device) if grammars is not None else None
+
+        # 3. Stop detection: the last len(stop) chars of every stream, seed tail included.
+        if stop_ids is not None:
+            L = len(stop_ids)
+            tail = primer_ids[0, -L:] if seed else primer_ids[0, :0]
+            window = torch.full((num, L), -1, dtype=torch.long, device=device)
+            if len(tail):
+                window[:, L - len(tail):] = tail
+            stopped_at = torch.zeros(num, dtype=torch.long, device=device)  # new-char count at stop, 0 = not yet
+        rows = torch.arange(num, device=device)   # batch row -> stream index
+        live = list(range(num))                   # the same, as Python ints (for grammars and ends)
+        stopped = [False] * num
+        check_every = 1 if device.type == "cpu" else 16   # reading `done` waits for the device
+
+        # 4. One character per step for every live stream.
+        for t in range(length):
+            if masker is not None:
+                logits = masker.apply(logits, [grammars[i].allowed() for i in live])
+            if temperature != 1.0:
+                logits = logits / temperature
+            if top_k is not None and top_k < V:
+                kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = torch.softmax(logits, dim=-1)
+            ids = torch.multinomial(probs, 1, generator=gen)[:, 0]
+            out[rows, t] = ids
+            if grammars is not None:
+                for i, ch in zip(live, vocab.decode(ids)):
+                    grammars[i].feed(ch)
+            if stop_ids is not None:
+                window = torch.cat((window[:, 1:], ids[:, None]), dim=1)
+                hit = (window == stop_ids).all(dim=1) & (stopped_at == 0)
+                stopped_at = stopped_at.masked_fill(hit, t + 1)
+                if (t + 1) % check_every == 0 and bool((stopped_at > 0).any()):
+                    # Drop finished streams from the batch.
+                    at = stopped_at.tolist()
+                    for r, n in enumerate(at):
+                        if n:
+                            ends[live[r]], stopped[live[r]] = n, True
+                    keep = [r for r, n in enumerate(at) if not n]
+                    if not keep:
+                        break
+                    idx = torch.as_tensor(keep, device=device)
+                    live = [live[r] for r in keep]
+                    rows, window, stopped_at, ids = rows[idx], window[idx], stopped_at[idx], ids[idx]
+                    state = tuple(s[:, idx] for s in state)
+            if t + 1 < length:
+                logits, state = step(ids, state)
+        if stop_ids is not None:   # streams that stopped since the last check
+            for r, n in enumerate(stopped_at.tolist()):
+                if n:
+                    ends[live[r]], stopped[live[r]] = n, True
+
+    texts = []
+    for i in range(num):
+        text = seed + vocab.decode(out[i, :ends[i]])
+        if stopped[i] and stop.endswith("\n"):
+            # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
+            text = text[: len(text) - len(stop)] + stop.rstrip("\n") + "\n"
+        texts.append(text)
+    return texts
+
+
+def _stepper(model: Any, state: tuple) -> Callable:
+    """model.step, or the same computation with one torch.lstm_cell per layer.
+
+    On CPU, nn.LSTM called for a single time step spends milliseconds setting up
+    its oneDNN kernel, ten times the arithmetic; lstm_cell has no such cost.  The
+    fast path is used for a CharLSTM-shaped model (embed -> nn.LSTM -> head, in
+    eval mode) and only after it gave model.step's answer on a test step."""
+    lstm, embed, head = (getattr(model, name, None) for name in ("lstm", "embed", "head"))
+    if (not isinstance(lstm, torch.nn.LSTM) or not isinstance(embed, torch.nn.Embedding)
+            or not isinstance(head, torch.nn.Linear) or model.training
+            or lstm.bidirectional or lstm.proj_size or not lstm.batch_first):
+        return model.step
+    layers = [tuple(getattr(lstm, f"{w}_l{k}", None) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+              for k in range(lstm.num_layers)]
+
+    def fast_step(ids: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+        h, c = state
+        x = embed(ids)
+        hs, cs = [], []
+        for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+            hk, ck = torch.lstm_cell(x, (h[k], c[k]), w_ih, w_hh, b_ih, b_hh)
+            hs.append(hk)
+            cs.append(ck)
+            x = hk
+        return head(x), (torch.stack(hs), torch.stack(cs))
+
+    probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
+    want, (want_h, want_c) = model.step(probe, state)
+    got, (got_h, got_c) = fast_step(probe, state)
+    same = all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in ((want, got), (want_h, got_h), (want_c, got_c)))
+    return fast_step if same else model.step
+
+
+class _Masker:
+    """Turns grammar answers into -inf logits, one cached boolean row per distinct answer."""
+
+    def __init__(self, vocab: Vocab, device: torch.device):
+        self.vocab = vocab
+        self.device = device
+        self.rows: dict[str | None, int] = {None: 0}
+        self.table = [torch.ones(len(vocab), dtype=torch.bool)]   # row 0: everything allowed
+        self.stacked = torch.stack(self.table).to(device)
+
+    def row(self, allowed: str | None) -> int:
+        r = self.rows.get(allowed)
+        if r is None:
+            known = [c for c in set(allowed) if not self.vocab.missing(c)]
+            if not known:
+                r = 0                                   # nothing the model knows: do not mask
+            else:
+                mask = torch.zeros(len(self.vocab), dtype=torch.bool)
+                mask[torch.as_tensor(self.vocab.encode("".join(known)).astype("int64"))] = True
+                r = len(self.table)
+                self.table.append(mask)
+                self.stacked = torch.stack(self.table).to(self.device)
+            self.rows[allowed] = r
+        return r
+
+    def apply(self, logits: torch.Tensor, answers: list[str | None]) -> torch.Tensor:
+        idx = [self.row(a) for a in answers]
+        if not any(idx):
+            return logits
+        mask = self.stacked[torch.as_tensor(idx, device=self.device)]
+        return logits.masked_fill(~mask, float("-inf"))
+
+
+def generate_pieces(
+    loaded: Any,
+    codec: Any,
+    seed: str | None = None,
+    num: int = 1,
+    length: int = 2000,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    free: bool = False,
+    random_seed: int | None = None,
+    device: str | torch.device | None = None,
+) -> list[str]:
+    """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
+    (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
+    to the model's usual one (meta "sample_seed", else "X:1")."""
+    if seed is None:
+        seed = default_seed(loaded.meta)
+    if device is None:
+        device = next(loaded.model.parameters()).device
+    grammar = None if free else codec.grammar
+    return generate(loaded.model, loaded.vocab, seed, num=num, length=length, temperature=temperature,
+                    top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device)
+
+
+def default_seed(meta: dict) -> str:
+    """The seed a model's pieces start with: meta's "sample_seed" (or a string "seed"), else "X:1"."""
+    for key in ("sample_seed", "seed"):
+        value = meta.get(key)
+        if isinstance(value, str):
+            return value
+    return "X:1"
