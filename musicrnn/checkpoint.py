@@ -37,7 +37,7 @@ from musicrnn.model import CharLSTM, ModelConfig
 
 __all__ = [
     "CheckpointError", "FORMAT_VERSION", "Loaded", "bundled_models", "load", "load_train_state",
-    "resolve", "save", "save_train_state", "versions",
+    "read_train_state_info", "resolve", "save", "save_train_state", "versions",
 ]
 
 FORMAT_VERSION = 1
@@ -234,7 +234,7 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
     config, vocab, scheme = _check_meta(meta_path, meta)
     model = CharLSTM(config)
     expected = model.state_dict()
-    max_bytes = 4 * config.num_params() + MAX_HEADER_BYTES
+    max_bytes = 4 * config.num_params() + (1 << 20)  # float32 weights plus room for the header
     tensors, _ = _read_safetensors(weights_path, max_bytes)
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
@@ -298,6 +298,15 @@ def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
 def has_train_state(out_dir: str | os.PathLike) -> bool:
     out = os.fspath(out_dir)
     return os.path.isfile(os.path.join(out, TRAIN_STATE_JSON)) and os.path.isfile(os.path.join(out, TRAIN_STATE))
+
+
+def read_train_state_info(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """The JSON part of `extra` saved by save_train_state (no tensors, nothing restored)."""
+    json_path = os.path.join(os.fspath(out_dir), TRAIN_STATE_JSON)
+    state = _read_json(json_path)
+    if not isinstance(state, dict) or not isinstance(state.get("extra"), dict):
+        raise CheckpointError(f"{json_path}: not a musicrnn train state")
+    return dict(state["extra"])
 
 
 def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,

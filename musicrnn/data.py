@@ -95,10 +95,12 @@ class Vocab:
 
     def missing(self, text: str) -> list[str]:
         """Characters of `text` not in the vocabulary, in order of first appearance."""
+        cps = _codepoints(text)
         _, known = self._lookup(text)
         if known.all():
             return []
-        return list(dict.fromkeys(np.array(list(text))[~known].tolist()))
+        unknown, first = np.unique(cps[~known], return_index=True)
+        return [chr(c) for c in unknown[np.argsort(first)]]
 
     def encode(self, text: str) -> np.ndarray:
         """Token ids of `text` (uint8, or uint16 for vocabularies of more than 256)."""

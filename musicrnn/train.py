@@ -263,8 +263,13 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     state: tuple[torch.Tensor, torch.Tensor] | None = None
 
     if cfg.resume:
-        extra = checkpoint.load_train_state(cfg.out, optimizer, model)
-        _check_resumable(cfg, extra, mconf, data.meta["fingerprint"])
+        try:
+            _check_resumable(cfg, checkpoint.read_train_state_info(cfg.out), mconf, data.meta["fingerprint"])
+            extra = checkpoint.load_train_state(cfg.out, optimizer, model)
+        except checkpoint.CheckpointError as e:
+            raise TrainError(f"cannot resume: {e}") from None
+        if "rng_cpu" not in extra:
+            raise TrainError(f"cannot resume: {os.path.join(cfg.out, checkpoint.TRAIN_STATE)} lacks the RNG state")
         step = int(extra["step"])
         batches.set_position(extra["data_position"])
         best_val = extra.get("best_val_bpc")
@@ -474,6 +479,7 @@ def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig
         if extra.get(key) != getattr(cfg, key):
             raise TrainError(f"{where}: the saved run used {key}={extra.get(key)}, not {getattr(cfg, key)}; "
                              "the data order would differ")
-    for key in ("step", "data_position", "rng_cpu"):
-        if key not in extra:
-            raise TrainError(f"{where}: lacks {key}; cannot resume")
+    pos = extra.get("data_position")
+    if not isinstance(extra.get("step"), int) or not isinstance(pos, dict) \
+            or not all(isinstance(pos.get(k), int) for k in ("epoch", "index")):
+        raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")

@@ -1,0 +1,155 @@
+"""Vocabulary, piece split, token files and contiguous BPTT batches."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from encoders import split_stream
+from musicrnn.data import Batches, UnknownCharacters, Vocab, eval_windows, prepare, split_pieces
+
+
+# ---------------------------------------------------------------- Vocab
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=200))
+def test_vocab_round_trip(text):
+    vocab = Vocab.from_text(text)
+    ids = vocab.encode(text)
+    assert ids.dtype == (np.uint8 if len(vocab) <= 256 else np.uint16)
+    assert len(ids) == len(text)
+    assert vocab.decode(ids) == text
+    assert vocab.chars == "".join(sorted(set(text)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=50), st.text(min_size=1, max_size=50))
+def test_vocab_reports_unknown_characters(known, text):
+    vocab = Vocab.from_text(known)
+    unknown = [c for c in dict.fromkeys(text) if c not in known]
+    assert vocab.missing(text) == unknown
+    if unknown:
+        with pytest.raises(UnknownCharacters) as info:
+            vocab.encode(text)
+        assert info.value.chars == unknown
+        assert isinstance(info.value, ValueError)
+    else:
+        assert vocab.decode(vocab.encode(text)) == text
+
+
+def test_unknown_characters_message():
+    with pytest.raises(UnknownCharacters, match=r"characters not in the model's vocabulary: 'é', '\\t'"):
+        Vocab("abc").encode("aé\tb")
+
+
+def test_vocab_keeps_given_order_and_large_vocab_is_uint16():
+    v = Vocab("cba")
+    assert v.encode("abc").tolist() == [2, 1, 0]
+    big = Vocab("".join(chr(0x100 + i) for i in range(300)))
+    ids = big.encode(chr(0x100 + 299) + chr(0x100))
+    assert ids.dtype == np.uint16 and ids.tolist() == [299, 0]
+    with pytest.raises(ValueError):
+        Vocab("aa")
+
+
+# ---------------------------------------------------------------- split_pieces
+
+def _stream(n: int) -> str:
+    return "\n".join(f"X:1\nT:tune {i}\nK:C\n{'abc' * (i % 5 + 1)}|\n" for i in range(n))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=60), st.floats(min_value=0.0, max_value=0.5))
+def test_split_pieces_whole_disjoint_deterministic(n, frac):
+    text = _stream(n)
+    pieces = split_stream(text)
+    train, val = split_pieces(text, frac, seed=7)
+    assert (train, val) == split_pieces(text, frac, seed=7)
+    assert sorted(train + val) == sorted(pieces)          # whole pieces, none lost or cut
+    assert not set(train) & set(val)                        # every piece here is distinct
+    if n >= 2:
+        assert len(val) >= 1 and len(train) >= 1
+    # both halves keep the stream's order
+    assert train == [p for p in pieces if p in set(train)]
+
+
+def test_split_pieces_seed_changes_choice():
+    text = _stream(40)
+    choices = {tuple(split_pieces(text, 0.1, seed=s)[1]) for s in range(5)}
+    assert len(choices) > 1
+
+
+# ---------------------------------------------------------------- prepare
+
+def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(_stream(20), encoding="utf-8")
+    data = prepare(path, val_fraction=0.2, seed=3)
+    folder = tmp_path / "corpus.tokens"
+    assert {p.name for p in folder.iterdir()} == {"train.bin", "val.bin", "meta.json"}
+    assert isinstance(data.train, np.memmap)
+    train_text = data.vocab.decode(np.asarray(data.train))
+    val_text = data.vocab.decode(np.asarray(data.val))
+    train, val = split_pieces(path.read_text(), 0.2, seed=3)
+    assert train_text == "".join(p + "\n" for p in train)   # each piece ends with the blank line
+    assert val_text == "".join(p + "\n" for p in val)
+    assert split_stream(train_text) == train
+    assert data.meta["pieces"] == 20 and data.meta["val_pieces"] == len(val) == 4
+    assert data.meta["fingerprint"].startswith("sha256:")
+
+    stamp = os.stat(folder / "train.bin").st_mtime_ns
+    again = prepare(path, val_fraction=0.2, seed=3)
+    assert os.stat(folder / "train.bin").st_mtime_ns == stamp   # re-used, not rewritten
+    assert np.array_equal(again.train, data.train)
+
+    path.write_text(_stream(21), encoding="utf-8")             # a changed stream is prepared anew
+    assert prepare(path, val_fraction=0.2, seed=3).meta["pieces"] == 21
+
+
+# ---------------------------------------------------------------- Batches
+
+def test_batches_lanes_are_contiguous_and_continue():
+    tokens = np.arange(1000) % 251
+    b = Batches(tokens.astype(np.uint8), batch_size=4, seq_len=10, seed=1)
+    lane = (len(tokens) - 1) // 4
+    rows = [[] for _ in range(4)]
+    first = b.next()
+    assert first.new_epoch and first.x.shape == (4, 10) == first.y.shape
+    batches = [first] + [b.next() for _ in range(len(b) - 1)]
+    for batch in batches:
+        assert np.array_equal(batch.y[:, :-1], batch.x[:, 1:])        # y is x shifted by one
+        for r in range(4):
+            rows[r].extend(batch.x[r].tolist())
+    for r in range(4):
+        assert rows[r] == tokens[r * lane: r * lane + len(rows[r])].tolist()
+    # the next epoch starts afresh, with its lanes shifted by a seeded offset
+    nxt = b.next()
+    assert nxt.new_epoch and b.position == {"epoch": 1, "index": 1}
+    start = int(nxt.x[0, 0])
+    assert 0 <= start < 10 and nxt.x[0].tolist() == tokens[start:start + 10].tolist()
+
+
+def test_batches_position_restores_the_exact_next_batch():
+    tokens = (np.arange(5000) * 7 % 13).astype(np.uint8)
+    a = Batches(tokens, batch_size=3, seq_len=16, seed=5)
+    for _ in range(len(a) + 7):      # into the second epoch
+        a.next()
+    pos = a.position
+    expected = [a.next() for _ in range(3)]
+    b = Batches(tokens, batch_size=3, seq_len=16, seed=5)
+    b.set_position(pos)
+    for e in expected:
+        got = b.next()
+        assert np.array_equal(got.x, e.x) and np.array_equal(got.y, e.y) and got.new_epoch == e.new_epoch
+
+
+def test_batches_too_few_tokens_and_small_val():
+    with pytest.raises(ValueError, match="too few"):
+        Batches(np.zeros(50, np.uint8), batch_size=8, seq_len=16)
+    val = eval_windows(np.zeros(50, np.uint8), batch_size=8, seq_len=16)
+    assert val is not None and val.batch_size * val.seq_len <= 49
+    assert eval_windows(np.zeros(1, np.uint8), 8, 16) is None

@@ -1,0 +1,122 @@
+"""Tiny training runs on a synthetic corpus: learning, resume, refusing to overwrite, Ctrl-C, NaN."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import musicrnn.train as train_mod
+from musicrnn import checkpoint
+from musicrnn.data import Batches, prepare
+from musicrnn.train import OutputExistsError, TrainConfig, TrainError, summary_line, train
+
+PATTERNS = ["abc|", "cba|", "aabb|", "ccab|"]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "tunes.txt"
+    pieces = [f"X:1\nK:C\n{PATTERNS[i % 4] * 3}\n" for i in range(80)]
+    path.write_text("\n".join(pieces), encoding="utf-8")
+    return path
+
+
+def _cfg(corpus, out, **kw):
+    base = dict(corpus=str(corpus), out=str(out), hidden=48, layers=2, embed=8, dropout=0.0,
+                batch_size=8, seq_len=32, lr=1e-2, warmup_steps=5, max_steps=120, eval_every=40,
+                eval_batches=None, threads=1, progress_every=10, val_fraction=0.1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_tiny_run_learns_and_writes_a_loadable_model(corpus, tmp_path):
+    events = []
+    result = train(_cfg(corpus, tmp_path / "out"), on_progress=events.append)
+    assert not result.interrupted and result.steps == 120 and result.stop_reason == "max_steps"
+    evals = [e["val_loss"] for e in events if e["event"] == "eval"]
+    assert evals[0] > result.best_val_bpc
+    assert result.best_val_bpc < 0.9, result.best_val_bpc        # uniform over 10 chars is 3.3 bits
+    progress = [e for e in events if e["event"] == "progress"]
+    assert {"step", "max_steps", "loss", "val_loss", "chars_per_s", "eta_s", "lr"} <= set(progress[-1])
+    assert "chars/s=" in summary_line(result) and str(result.steps) in summary_line(result)
+
+    loaded = checkpoint.load(str(tmp_path / "out"))
+    meta = loaded.meta
+    assert meta["scheme"] == "abc" and meta["metrics"]["best_val_bpc"] == pytest.approx(result.best_val_bpc)
+    assert meta["corpus"]["fingerprint"] == prepare(corpus, 0.1, 1234).meta["fingerprint"]
+    assert meta["hyperparameters"]["hidden"] == 48
+    log = [json.loads(line) for line in (tmp_path / "out" / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == len(events)
+
+
+def test_out_is_never_replaced_without_force(corpus, tmp_path):
+    out = tmp_path / "out"
+    train(_cfg(corpus, out, max_steps=10, eval_every=10))
+    before = (out / "model.safetensors").read_bytes()
+    with pytest.raises(OutputExistsError, match="already holds a model"):
+        train(_cfg(corpus, out, max_steps=10, eval_every=10, random_seed=2))
+    assert (out / "model.safetensors").read_bytes() == before
+    result = train(_cfg(corpus, out, max_steps=10, eval_every=10, random_seed=2, force=True))
+    assert result.steps == 10 and (out / "model.safetensors").read_bytes() != before
+    with pytest.raises(TrainError, match="nothing to resume"):
+        train(_cfg(corpus, tmp_path / "fresh", resume=True))
+
+
+def test_interrupt_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
+    cfg = dict(max_steps=60, eval_every=20)
+    full = train(_cfg(corpus, tmp_path / "full", **cfg))
+
+    def interrupt(event):
+        if event["event"] == "progress" and event["step"] == 30:
+            raise KeyboardInterrupt
+
+    part = train(_cfg(corpus, tmp_path / "part", **cfg), on_progress=interrupt)
+    assert part.interrupted and part.steps == 30 and "interrupted" in summary_line(part)
+    state = json.loads((tmp_path / "part" / "train_state.json").read_text())["extra"]
+    assert state["step"] == 30
+
+    # the saved data position gives the same next batch as a fresh Batches advanced 30 steps
+    data = prepare(corpus, 0.1, 1234)
+    ref = Batches(data.train, 8, 32, seed=1234)
+    for _ in range(30):
+        ref.next()
+    restored = Batches(data.train, 8, 32, seed=1234)
+    restored.set_position(state["data_position"])
+    assert torch.equal(restored.next().x, ref.next().x)
+
+    events = []
+    resumed = train(_cfg(corpus, tmp_path / "part", resume=True, **cfg), on_progress=events.append)
+    assert events[0]["step"] == 40 and resumed.steps == 60            # carried on from step 30
+    a = load_file(str(tmp_path / "full" / "train_state.safetensors"))
+    b = load_file(str(tmp_path / "part" / "train_state.safetensors"))
+    for name in a:
+        if name.startswith("model."):
+            assert torch.equal(a[name], b[name]), name
+    assert resumed.best_val_bpc == full.best_val_bpc
+
+    with pytest.raises(TrainError, match="hidden|model"):
+        train(_cfg(corpus, tmp_path / "part", resume=True, hidden=32, **cfg))
+
+
+def test_nan_loss_skips_the_step_and_lowers_lr(corpus, tmp_path, monkeypatch):
+    real = train_mod.F.cross_entropy
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        loss = real(*args, **kwargs)
+        calls["n"] += 1
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", flaky)
+    events = []
+    result = train(_cfg(corpus, tmp_path / "out", max_steps=20, eval_every=20, warmup_steps=0),
+                   on_progress=events.append)
+    assert result.nan_skips == 1 and result.steps == 20
+    nan = [e for e in events if e["event"] == "nan"]
+    assert len(nan) == 1 and nan[0]["lr_scale"] == 0.5
+    lrs = [e["lr"] for e in events if e["event"] == "progress"]
+    assert lrs[0] < 1e-2 * 0.5 + 1e-9
+    assert result.best_val_bpc is not None
