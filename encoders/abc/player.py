@@ -1,0 +1,797 @@
+"""Play one ABC tune the way abc2midi (the reference ABC player) does: text -> `Piece`.
+
+`play(text, path="") -> Decoded` reads the header (``M:`` meter, ``L:`` unit note
+length, ``Q:`` tempo, ``K:`` key, ``T:`` title, ``P:`` part order, ``V:`` voices),
+then the music, in one pass over the tokens of `encoders.abc.tokens`, and
+expands repeats into a flat list of `Note`s in quarter-note beats.
+
+    >>> d = play("X:1\\nM:3/4\\nL:1/8\\nK:D\\n|:f2 e>d (3cBA|1 d4 z2:|2 d6|]\\n")
+    >>> [(n.pitch, n.onset, n.duration) for n in d.piece.notes][:4]
+    [(78, 0.0, 1.0), (76, 1.0, 0.75), (74, 1.75, 0.25), (73, 2.0, 0.3333333333333333)]
+    >>> d.bars_ok, d.repairs
+    (True, [])
+
+What it plays, like abc2midi:
+
+* pitches: ``C`` is middle C (60), ``c`` the octave above, ``,`` and ``'`` move an
+  octave; the key signature of ``K:`` (every mode: maj min ion dor phr lyd mix
+  aeo loc, and explicit accidentals ``K:D exp ^f`` / ``K:Am ^g``, ``K:none``)
+  applies unless a note has its own ``^ ^^ _ __ =``; an accidental lasts to the
+  end of the bar for that *letter in every octave* (abc2midi's way), and a note
+  tied across a bar line keeps its accidental;
+* lengths: a note's length multiplies ``L:`` (default 1/16 when the meter is
+  below 3/4, else 1/8); ``a>b`` is 3/2 + 1/2 of two equal notes (``>>`` 7/4 +
+  1/4, ``>>>`` 15/8 + 1/8; abc2midi ignores it between unequal notes, and so do
+  we); ``(p:q:r`` puts p notes in the time of q for the next r notes (q
+  defaults to 3 for p = 2, 4, 8, to 2 for 3 and 6, and for 5, 7, 9 to 3 in
+  compound meters else 2); a chord ``[CEG]`` lasts as long as the length after
+  its ``]`` if there is one, else as its first note;
+* rests ``z`` and ``x`` (invisible) take time; ``Z4``/``X4`` rest four whole bars;
+* ties ``-`` join a note to the next note of the same pitch into one longer note;
+* repeats, as abc2midi expands them: ``|:`` ... ``:|`` plays twice; a ``:|``
+  without ``|:`` goes back to the tune start, or to just after the last repeat
+  that already ended; ``::`` ends one repeat and starts the next; endings
+  ``[1`` ``|1`` ``:|2`` ``[1,3`` are chosen by the pass number; with a header
+  ``P:ABA`` and body ``P:A`` / ``P:B`` parts, the parts play in that order;
+* inline fields ``[K:]`` ``[M:]`` ``[L:]`` ``[Q:]`` and body field lines change
+  key, meter, unit; ``V:`` voices are played in parallel from beat 0 (each
+  note has its voice number, in order of appearance); ``&`` overlays are dropped;
+* not played: grace notes ``{...}``, decorations (``~ . T !trill!``...), chord
+  symbols ``"Am"`` and annotations, lyrics ``w:``; ``\\`` line continuations
+  and comments are ignored.
+
+Generated text is often broken; `play` never raises on any str.  What it cannot
+play is repaired or dropped and listed in `Decoded.repairs` (unknown characters,
+an unclosed chord or grace group, a tie with no note to join, a broken rhythm or
+tuplet with nothing to act on, notes out of MIDI range, an unknown key, ...).
+`Decoded.bars_ok` says whether every bar has the meter's length (a shorter first
+bar of the tune or of a ``|:`` section, and a shorter bar before ``:|``, ``|]``,
+an ending or the end are allowed); None for ``M:none``.
+
+Only the first tune of a text is played: it ends at the first blank line after
+its music or at a second ``X:`` line.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from encoders.abc.tokens import (
+    Key, Token, default_unit, parse_key, parse_meter, parse_tempo, parse_unit, tokenize,
+)
+from encoders.piece import Decoded, Note, Piece, Problem
+
+__all__ = ["play", "VELOCITY", "MAX_EVENTS"]
+
+VELOCITY = 80
+"""Every note's MIDI velocity (abc2midi's beat accents are not modelled)."""
+MAX_EVENTS = 200_000
+"""Repeat expansion stops after this many played events (runaway generated text)."""
+
+_LETTER_SEMI = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11,
+                "c": 12, "d": 14, "e": 16, "f": 17, "g": 19, "a": 21, "b": 23}
+_ACC_SEMI = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_ONE = Fraction(1)
+_ZERO = Fraction(0)
+
+# Element kinds of the textual pass (one list per voice).
+_GROUP, _REST, _BAR, _ENDING, _PART, _MREST = range(6)
+
+
+_SECTION_BARS = frozenset(("||", "|]", "[|", "[|]", ".|"))
+
+
+class _Group:
+    """A note or chord (pitches) or a rest (pitches None): its length in beats as
+    played (after tuplets / broken rhythm) and as written, and per pitch whether a
+    tie follows and the (letter, alteration) it was spelled with."""
+
+    __slots__ = ("pitches", "ties", "alts", "dur", "written", "line", "col", "bar_no")
+
+    def __init__(self, pitches, ties, alts, dur, line, col):
+        self.pitches = pitches
+        self.ties = ties
+        self.alts = alts
+        self.dur = dur
+        self.written = dur
+        self.line = line
+        self.col = col
+        self.bar_no = 0
+
+
+def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
+    """The standard's q of (p when the text gives none."""
+    if p in (3, 6):
+        return 2
+    if p in (2, 4, 8):
+        return 3
+    if p in (5, 7, 9):
+        compound = meter is not None and meter[0] % 3 == 0 and meter[0] > 3
+        return 3 if compound else 2
+    return 2
+
+
+class _Voice:
+    """One voice's state in the textual pass and the elements it collected."""
+
+    __slots__ = ("elems", "key", "unit", "meter", "bar_accs", "tie_carry", "number", "name",
+                 "last_group", "broken", "tuplet_left", "tuplet_factor", "overlay",
+                 "bar_len", "bars", "bar_first", "after_start")
+
+    def __init__(self, number: int, name: str, key: dict, unit: Fraction, meter):
+        self.number = number
+        self.name = name
+        self.elems: list = []
+        self.key = key
+        self.unit = unit
+        self.meter = meter
+        self.bar_accs: dict[str, int] = {}
+        self.tie_carry: dict[str, int] = {}
+        self.last_group: _Group | None = None
+        self.broken = None  # (previous group, factor for it, factor for the next, token)
+        self.tuplet_left = 0
+        self.tuplet_factor = _ONE
+        self.overlay = False
+        self.bar_len = _ZERO
+        self.bars: list[list] = []  # [length, meter, closing bar text, after |:, first, before ending]
+        self.bar_first = True
+        self.after_start = True
+
+
+def _parse_parts(order: str) -> list[str]:
+    """Header P: play order: 'ABA', 'A2B', '(AB)2C', 'A.B.A' -> list of part labels."""
+    s = re.sub(r"[\s.]", "", order.split("%", 1)[0])
+    pos = 0
+
+    def seq(depth: int) -> list[str]:
+        nonlocal pos
+        out: list[str] = []
+        last: list[str] = []
+        while pos < len(s) and len(out) <= 256:
+            ch = s[pos]
+            if ch == "(":
+                pos += 1
+                last = seq(depth + 1)
+                out.extend(last)
+            elif ch == ")":
+                pos += 1
+                if depth:
+                    return out
+                last = []
+            elif ch.isdigit():
+                j = pos
+                while pos < len(s) and s[pos].isdigit():
+                    pos += 1
+                out.extend(last * (min(int(s[j:pos][:4]), 16) - 1))
+            elif ch.isalpha():
+                pos += 1
+                last = [ch]
+                out.append(ch)
+            else:
+                pos += 1
+                last = []
+        return out
+
+    return seq(0)[:256]
+
+
+class _Reader:
+    """The textual pass: tokens -> per-voice element lists, pitches and lengths resolved."""
+
+    def __init__(self, toks: list[Token], start: int, key: Key, unit: Fraction, meter,
+                 voice_names: list[str], rep, tempo_set: bool):
+        self.toks = toks
+        self.start = start
+        self.sig = key.signature
+        self.unit = unit
+        self.meter = meter
+        self.rep = rep
+        self.voices: dict[str, _Voice] = {}
+        self.order: list[_Voice] = []
+        self.cur = self.get_voice(voice_names[0] if voice_names else "")
+        self.tempo: float | None = None
+        self.tempo_set = tempo_set
+        self.body_has_parts = False
+        self.in_chord = False
+        self.chord_pitches: list[int] = []
+        self.chord_ties: list[bool] = []
+        self.chord_alts: list = []
+        self.chord_first: Fraction | None = None
+        self.chord_tok: Token | None = None
+        self.in_grace = False
+        self.grace_tok: Token | None = None
+
+    def get_voice(self, name: str) -> _Voice:
+        v = self.voices.get(name)
+        if v is None:
+            v = _Voice(len(self.order), name, self.sig, self.unit, self.meter)
+            self.voices[name] = v
+            self.order.append(v)
+        return v
+
+    # -- groups
+    def add_group(self, g: _Group) -> None:
+        v = self.cur
+        if v.tuplet_left > 0:
+            g.dur = g.dur * v.tuplet_factor
+            v.tuplet_left -= 1
+        g.bar_no = len(v.bars)
+        b = v.broken
+        if b is not None:
+            v.broken = None
+            prev, fa, fb, bt = b
+            if prev.written == g.written:
+                old = prev.dur
+                prev.dur = old * fa
+                g.dur = g.dur * fb
+                if prev.bar_no == len(v.bars):
+                    v.bar_len += prev.dur - old
+                elif prev.bar_no < len(v.bars):
+                    v.bars[prev.bar_no][0] += prev.dur - old
+            else:
+                self.rep("broken rhythm between notes of unequal length ignored (as abc2midi)", bt)
+        v.elems.append((_GROUP, g))
+        v.last_group = g
+        v.bar_len += g.dur
+        v.tie_carry = {}
+
+    def end_chord(self, tok: Token | None) -> None:
+        self.in_chord = False
+        v = self.cur
+        ct = self.chord_tok
+        if not self.chord_pitches:
+            self.rep("empty chord dropped", ct)
+            return
+        if tok is not None and tok.text != "]":
+            dur = tok.length * v.unit * 4
+            if tok.error:
+                self.rep(tok.error, tok)
+        else:
+            dur = self.chord_first if self.chord_first is not None else v.unit * 4
+        self.add_group(_Group(self.chord_pitches, self.chord_ties, self.chord_alts, dur,
+                              ct.line, ct.column))
+
+    def close_open(self, why: str) -> None:
+        if self.in_chord:
+            self.rep(f"chord not closed {why}; closed there", self.chord_tok)
+            self.end_chord(None)
+        if self.in_grace:
+            self.rep(f"grace notes not closed {why}; dropped", self.grace_tok)
+            self.in_grace = False
+
+    def close_bar(self, v: _Voice, bar_text: str, starts: bool) -> None:
+        if v.bar_len > 0:
+            v.bars.append([v.bar_len, v.meter, bar_text, v.after_start, v.bar_first, False])
+            v.bar_first = False
+            v.after_start = False
+        v.bar_len = _ZERO
+        if starts:
+            v.after_start = True
+
+    # -- fields
+    def set_key(self, value: str, tok: Token) -> None:
+        stripped = value.split("%", 1)[0].strip()
+        if not stripped or re.match(r"(clef|middle|transpose|octave|stafflines|treble|bass|alto|tenor)\b",
+                                    stripped):
+            return  # only clef or other clauses: the key stays
+        kk = parse_key(value)
+        if kk.error:
+            self.rep(kk.error, tok)
+        self.cur.key = kk.signature
+        self.cur.bar_accs = {}
+
+    def field(self, name: str, value: str, tok: Token) -> None:
+        v = self.cur
+        if name == "K":
+            self.set_key(value, tok)
+        elif name == "M":
+            m = parse_meter(value)
+            if m is None and value.split("%", 1)[0].strip().lower() != "none":
+                self.rep(f"unknown meter {value.strip()!r} ignored", tok)
+                return
+            v.meter = m
+        elif name == "L":
+            u = parse_unit(value)
+            if u is None:
+                self.rep(f"unknown unit length {value.strip()!r} ignored", tok)
+            else:
+                v.unit = u
+        elif name == "Q":
+            if not self.tempo_set:
+                tq = parse_tempo(value)
+                if tq is not None:
+                    self.tempo = tq
+                    self.tempo_set = True
+        elif name == "V":
+            words = value.split("%", 1)[0].split()
+            self.close_open("before a voice change")
+            self.cur = self.get_voice(words[0] if words else "")
+        elif name == "P":
+            if v is self.order[0]:
+                label = value.split("%", 1)[0].strip()[:1]
+                if label:
+                    self.body_has_parts = True
+                    v.elems.append((_PART, label))
+
+    # -- the pass
+    def run(self) -> None:
+        toks = self.toks
+        n = len(toks)
+        rep = self.rep
+        i = self.start
+        line_has_content = False
+        body_has_content = False
+        while i < n:
+            t = toks[i]
+            k = t.kind
+            i += 1
+            v = self.cur
+            if k == "note":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                letter = t.letter
+                up = letter.upper()
+                pitch = 60 + _LETTER_SEMI[letter]
+                if t.octave:
+                    pitch += 12 * (t.octave.count("'") - t.octave.count(","))
+                acc = t.accidental
+                if acc:
+                    a = _ACC_SEMI[acc]
+                    v.bar_accs[up] = a
+                else:
+                    a = v.tie_carry.get(up)
+                    if a is None:
+                        a = v.bar_accs.get(up)
+                        if a is None:
+                            a = v.key.get(up, 0)
+                pitch += a
+                if pitch < 0 or pitch > 127:
+                    rep(f"note {t.text!r} out of MIDI range; moved by octaves", t)
+                    while pitch < 0:
+                        pitch += 12
+                    while pitch > 127:
+                        pitch -= 12
+                if t.error:
+                    rep(t.error, t)
+                dur = t.length * v.unit * 4
+                if self.in_chord:
+                    self.chord_pitches.append(pitch)
+                    self.chord_ties.append(False)
+                    self.chord_alts.append((up, a))
+                    if self.chord_first is None:
+                        self.chord_first = dur
+                    continue
+                self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column))
+            elif k == "space":
+                continue
+            elif k == "bar":
+                line_has_content = True
+                self.close_open("before a bar line")
+                v.overlay = False
+                carry: dict[str, int] = {}
+                lg = v.last_group
+                if lg is not None and lg.pitches and v.elems and v.elems[-1][1] is lg:
+                    for (up, a), tied in zip(lg.alts, lg.ties):
+                        if tied:
+                            carry[up] = a
+                v.bar_accs = {}
+                v.tie_carry = carry
+                self.close_bar(v, t.text, bool(t.value))
+                v.elems.append((_BAR, t))
+            elif k == "newline":
+                if not line_has_content and body_has_content:
+                    # a blank line ends the tune
+                    if any(tt.kind not in ("newline", "space", "comment") for tt in toks[i:]):
+                        rep("text after the tune's end (a blank line) ignored", toks[i] if i < n else t)
+                    break
+                if line_has_content:
+                    body_has_content = True
+                line_has_content = False
+            elif k == "rest":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                if self.in_chord:
+                    rep("rest inside a chord dropped", t)
+                    continue
+                if t.error:
+                    rep(t.error, t)
+                self.add_group(_Group(None, None, None, t.length * v.unit * 4, t.line, t.column))
+            elif k == "tie":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                if self.in_chord:
+                    if self.chord_ties:
+                        self.chord_ties[-1] = True
+                    continue
+                lg = v.last_group
+                if lg is not None and lg.pitches and v.elems and v.elems[-1][1] is lg:
+                    lg.ties[:] = [True] * len(lg.ties)
+                else:
+                    rep("tie with no note before it dropped", t)
+            elif k == "chord_start":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                if self.in_chord:
+                    rep("chord inside a chord; the first one closed", t)
+                    self.end_chord(None)
+                self.in_chord = True
+                self.chord_pitches = []
+                self.chord_ties = []
+                self.chord_alts = []
+                self.chord_first = None
+                self.chord_tok = t
+            elif k == "chord_end":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                if not self.in_chord:
+                    rep("']' with no chord open dropped", t)
+                    continue
+                self.end_chord(t)
+            elif k == "broken":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                lg = v.last_group
+                if lg is None or self.in_chord or not v.elems or v.elems[-1][1] is not lg:
+                    rep("broken rhythm with no note before it dropped", t)
+                    continue
+                short = Fraction(1, 2 ** t.count)
+                v.broken = (lg, 2 - short, short, t) if t.name == ">" else (lg, short, 2 - short, t)
+            elif k == "tuplet":
+                line_has_content = True
+                if self.in_grace or v.overlay:
+                    continue
+                p, q, r = t.numbers
+                if t.error:
+                    rep(t.error, t)
+                if not q:
+                    q = _tuplet_q(p, v.meter)
+                if not r:
+                    r = p
+                v.tuplet_factor = Fraction(q, p)
+                v.tuplet_left = r
+            elif k == "field":
+                line_has_content = True
+                if t.name == "X":
+                    rep("a second tune (X:) ignored", t)
+                    break
+                self.close_open("at a field line")
+                self.field(t.name, t.value, t)
+            elif k == "inline_field":
+                line_has_content = True
+                if self.in_grace:
+                    continue
+                self.field(t.name, t.value, t)
+            elif k == "ending":
+                line_has_content = True
+                if t.error:
+                    rep(t.error, t)
+                if v.bars and v.bar_len == 0:
+                    v.bars[-1][5] = True
+                v.elems.append((_ENDING, t))
+            elif k == "measure_rest":
+                line_has_content = True
+                if self.in_grace or v.overlay or self.in_chord:
+                    continue
+                if t.error:
+                    rep(t.error, t)
+                m = v.meter or (4, 4)
+                bl = Fraction(4 * m[0], m[1])
+                v.elems.append((_MREST, bl * t.count))
+                if v.bar_len > 0:
+                    rep("multi-measure rest inside a bar", t)
+                for _ in range(min(t.count, 64)):
+                    v.bars.append([bl, v.meter, "", False, False, False])
+                v.bar_first = False
+                v.last_group = None
+            elif k == "grace_start":
+                line_has_content = True
+                if self.in_grace:
+                    rep("grace group inside a grace group", t)
+                self.in_grace = True
+                self.grace_tok = t
+            elif k == "grace_end":
+                line_has_content = True
+                if not self.in_grace:
+                    rep("'}' with no grace group open dropped", t)
+                self.in_grace = False
+            elif k == "overlay":
+                line_has_content = True
+                if not v.overlay:
+                    rep("voice overlay '&' not played", t)
+                    v.overlay = True
+            elif k == "unknown":
+                line_has_content = True
+                rep(f"unknown character {t.text!r} dropped", t)
+            elif k == "comment" or k == "continuation":
+                continue
+            else:  # decorations, chord symbols, annotations, slurs, spacers
+                line_has_content = True
+        self.close_open("at the end")
+        for v in self.order:
+            if v.broken is not None:
+                rep("broken rhythm with no note after it dropped", v.broken[3])
+                v.broken = None
+            if v.bar_len > 0:
+                v.bars.append([v.bar_len, v.meter, "<end>", v.after_start, v.bar_first, False])
+                v.bar_len = _ZERO
+
+
+def _is_stop(elems: list, j: int) -> bool:
+    """A bar that ends an ending region when skipping endings: a section or repeat
+    bar not followed directly by another ending marker."""
+    tok = elems[j][1]
+    if not (tok.count or tok.value or tok.text in _SECTION_BARS):
+        return False
+    return not (j + 1 < len(elems) and elems[j + 1][0] == _ENDING)
+
+
+def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list | None,
+             rep, budget: list) -> Fraction:
+    """Playback of one voice's elements from time t0 with abc2midi's repeat rules;
+    appends [pitch, onset, duration, voice] lists to out; returns the end time."""
+    t = t0
+    i = 0
+    n = len(elems)
+    rep_start = 0
+    pass_ = 1
+    in_ending = False
+    ending_bars = 0
+    used: set[int] = set()
+    open_ties: dict[int, list] = {}
+    steps = budget[0]
+    while i < n:
+        steps -= 1
+        if steps <= 0:
+            rep("repeats expanded past the limit; the rest is not played")
+            break
+        kind, x = elems[i]
+        if kind == _GROUP:
+            g = x
+            d = g.dur
+            if g.pitches is None:
+                if open_ties:
+                    open_ties = {}
+            else:
+                new_open: dict[int, list] = {}
+                for p, tie in zip(g.pitches, g.ties):
+                    nt = open_ties.pop(p, None)
+                    if nt is not None and nt[1] + nt[2] == t:
+                        nt[2] += d
+                    else:
+                        nt = [p, t, d, voice]
+                        out.append(nt)
+                    if tie:
+                        new_open[p] = nt
+                open_ties = new_open
+            t += d
+        elif kind == _BAR:
+            tok = x
+            if bar_beats is not None:
+                bar_beats.append(t)
+            if tok.count:  # end of a repeat
+                jump = False
+                if in_ending and pass_ >= 2:
+                    j = i + 1
+                    if j < n and elems[j][0] == _ENDING and (pass_ + 1) in elems[j][1].numbers:
+                        jump = True
+                elif i not in used:
+                    used.add(i)
+                    jump = True
+                if jump:
+                    pass_ += 1
+                    i = rep_start
+                    in_ending = False
+                    continue
+                rep_start = i + 1
+                pass_ = 1
+                in_ending = False
+            if tok.value:  # start of a repeat
+                rep_start = i + 1
+                pass_ = 1
+                in_ending = False
+            elif tok.text in _SECTION_BARS:
+                in_ending = False
+            elif in_ending and pass_ >= 2:
+                ending_bars += 1
+                if ending_bars >= 1:
+                    in_ending = False
+        elif kind == _ENDING:
+            if pass_ in x.numbers:
+                in_ending = True
+                ending_bars = 0
+            else:
+                j = i + 1
+                found = stop = -1
+                while j < n:
+                    ek = elems[j][0]
+                    if ek == _ENDING and pass_ in elems[j][1].numbers:
+                        found = j
+                        break
+                    if ek == _BAR and _is_stop(elems, j):
+                        stop = j
+                        break
+                    j += 1
+                if found >= 0:
+                    i = found + 1
+                    in_ending = True
+                    ending_bars = 0
+                    continue
+                in_ending = False
+                i = stop if stop >= 0 else n
+                continue
+        elif kind == _MREST:
+            open_ties = {}
+            t += x
+        i += 1
+    budget[0] = steps
+    return t
+
+
+def _arrange_parts(elems: list, order: list[str]) -> list[list]:
+    """Cut a voice's elements at its P: markers and list the segments in play order
+    (elements before the first marker play first)."""
+    segs: dict[str, list] = {}
+    intro: list = []
+    cur = intro
+    for e in elems:
+        if e[0] == _PART:
+            cur = segs.setdefault(e[1], [])
+            cur.clear()
+            continue
+        cur.append(e)
+    out = [intro] if intro else []
+    for label in order:
+        if label in segs:
+            out.append(segs[label])
+    return out
+
+
+def _check_bars(voices: list[_Voice], header_meter) -> bool | None:
+    if header_meter is None and all(v.meter is None for v in voices):
+        return None
+    for v in voices:
+        for length, meter, closing, after_start, first, before_ending in v.bars:
+            if meter is None:
+                continue
+            full = Fraction(4 * meter[0], meter[1])
+            if length == full:
+                continue
+            if length > full:
+                return False
+            if first or after_start or before_ending or closing == "<end>" \
+                    or closing.startswith(":") or closing.endswith("]"):
+                continue
+            return False
+    return True
+
+
+def play(text: str, path: str = "") -> Decoded:
+    """Play one ABC tune (see the module docstring).  Never raises on any str."""
+    if not isinstance(text, str):
+        text = str(text)
+    try:
+        return _play(text, path)
+    except Exception as e:  # a bug must not take the sampler down; say what happened
+        return Decoded(piece=Piece(), text=text,
+                       repairs=[Problem(f"player error, nothing played: {type(e).__name__}: {e}",
+                                        path=path)], bars_ok=None)
+
+
+def _play(text: str, path: str) -> Decoded:
+    toks = tokenize(text)
+    repairs: list[Problem] = []
+
+    def rep(msg: str, t: Token | None = None) -> None:
+        if len(repairs) < 200:
+            repairs.append(Problem(msg, t.line if t else 0, t.column if t else 0, path))
+
+    # ------------------------------------------------------------------ header
+    n = len(toks)
+    title: str | None = None
+    meter: tuple[int, int] | None = (4, 4)
+    meter_seen = False
+    unit: Fraction | None = None
+    tempo: float | None = None
+    key = Key()
+    key_text = "C"
+    parts_order: list[str] = []
+    voice_names: list[str] = []
+    has_k = any(t.kind == "field" and t.name == "K" for t in toks)
+    i = 0
+    body_start = n
+    x_seen = False
+    while i < n:
+        t = toks[i]
+        k = t.kind
+        if k == "field":
+            name, v = t.name, t.value
+            if name == "X":
+                if x_seen:
+                    rep("a second tune (X:) before the music ignored", t)
+                    break
+                x_seen = True
+            elif name == "T":
+                if title is None:
+                    title = v.strip()
+            elif name == "M":
+                meter_seen = True
+                meter = parse_meter(v)
+                if meter is None and v.split("%", 1)[0].strip().lower() != "none":
+                    rep(f"unknown meter {v.strip()!r}, played as 4/4", t)
+                    meter = (4, 4)
+            elif name == "L":
+                u = parse_unit(v)
+                if u is None:
+                    rep(f"unknown unit length {v.strip()!r} ignored", t)
+                else:
+                    unit = u
+            elif name == "Q":
+                if tempo is None:
+                    tempo = parse_tempo(v)
+            elif name == "P":
+                parts_order = _parse_parts(v)
+            elif name == "V":
+                words = v.split("%", 1)[0].split()
+                if words and words[0] not in voice_names:
+                    voice_names.append(words[0])
+            elif name == "K":
+                key = parse_key(v)
+                key_text = v.split("%", 1)[0].strip() or "C"
+                if key.error:
+                    rep(key.error + ("" if key.tonic else ", played as C major"), t)
+                body_start = i + 1
+                break
+        elif k in ("newline", "space", "comment", "continuation"):
+            pass
+        elif not has_k:
+            rep("no K: field before the music; played in C major", t)
+            body_start = i
+            break
+        else:
+            rep("text in the header ignored", t)
+            while i < n and toks[i].kind != "newline":
+                i += 1
+            continue
+        i += 1
+    if unit is None:
+        unit = default_unit(meter if meter_seen else (4, 4))
+
+    # ------------------------------------------------------------------ body
+    reader = _Reader(toks, body_start, key, unit, meter, voice_names, rep, tempo is not None)
+    reader.run()
+    if tempo is None:
+        tempo = reader.tempo
+
+    raw: list[list] = []
+    bar_beats: list[Fraction] = []
+    budget = [MAX_EVENTS]
+    for v in reader.order:
+        if parts_order and reader.body_has_parts and v is reader.order[0]:
+            segments = _arrange_parts(v.elems, parts_order)
+        else:
+            segments = [[e for e in v.elems if e[0] != _PART]] if reader.body_has_parts else [v.elems]
+        t = _ZERO
+        for seg in segments:
+            t = _perform(seg, t, v.number, raw, bar_beats if v is reader.order[0] else None,
+                         rep, budget)
+    if not raw:
+        rep("no notes to play")
+    raw.sort(key=lambda r: (r[1], r[3], r[0]))
+    notes = [Note(pitch=p, onset=float(o), duration=float(d), velocity=VELOCITY, voice=vn)
+             for p, o, d, vn in raw if d > 0]
+    seen: set = set()
+    beats = []
+    for b in bar_beats:
+        if b not in seen:
+            seen.add(b)
+            beats.append(float(b))
+    piece = Piece(notes=notes, tempo=float(tempo) if tempo else 120.0, meter=meter,
+                  key=key_text, title=title, bar_beats=sorted(beats))
+    return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(reader.order, meter))
