@@ -1,0 +1,144 @@
+"""Sampling: seeds, stopping, lengths, repeatability, grammar masks, batching."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from musicrnn.data import UnknownCharacters, Vocab
+from musicrnn.model import CharLSTM, ModelConfig
+from musicrnn.sample import _stepper, generate, generate_pieces
+
+VOCAB = Vocab("\n :1X[]abc|")
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return CharLSTM(ModelConfig(len(VOCAB), hidden=24, layers=2, embed=8, dropout=0.0)).eval()
+
+
+class Only:
+    """A grammar allowing one fixed set of characters, recording what it was fed."""
+
+    def __init__(self, chars):
+        self.chars, self.fed = chars, []
+
+    def feed(self, text):
+        self.fed.append(text)
+
+    def allowed(self):
+        return self.chars
+
+
+def test_texts_start_with_seed_and_stop_or_run_to_length(model):
+    texts = generate(model, VOCAB, "X:1", num=20, length=60, random_seed=3)
+    assert len(texts) == 20
+    for t in texts:
+        assert t.startswith("X:1") and len(t) <= 3 + 60
+        assert "\n\n" not in t                  # stopped at the first blank line, which is cut off
+        if len(t) < 63:
+            assert t.endswith("\n")
+    assert any(len(t) < 63 for t in texts)       # an untrained model writes blank lines often enough
+
+
+def test_stop_cut_to_single_newline_also_across_the_seed(model):
+    assert generate(model, VOCAB, "X:1", num=2, grammar=lambda: Only("\n"), random_seed=0) == ["X:1\n"] * 2
+    assert generate(model, VOCAB, "X:1\n", grammar=lambda: Only("\n"), random_seed=0) == ["X:1\n"]
+    # A stop string without a newline is kept.
+    assert generate(model, VOCAB, "X:1", grammar=lambda: Only("a"), stop="aaa", random_seed=0) == ["X:1aaa"]
+
+
+def test_length_respected_without_stop(model):
+    texts = generate(model, VOCAB, "X:1", num=3, length=37, stop=None, random_seed=1)
+    assert [len(t) for t in texts] == [40] * 3
+    assert generate(model, VOCAB, "X:1", length=0) == ["X:1"]
+
+
+def test_random_seed_repeatable(model):
+    a = generate(model, VOCAB, "X:1", num=4, length=80, stop=None, random_seed=7)
+    b = generate(model, VOCAB, "X:1", num=4, length=80, stop=None, random_seed=7)
+    c = generate(model, VOCAB, "X:1", num=4, length=80, stop=None, random_seed=8)
+    assert a == b and a != c
+
+
+def test_grammar_forces_its_one_char_and_sees_every_char(model):
+    grammars = []
+
+    def make():
+        grammars.append(Only("b"))
+        return grammars[-1]
+
+    texts = generate(model, VOCAB, "X:1", num=3, length=25, grammar=make, random_seed=0)
+    assert texts == ["X:1" + "b" * 25] * 3
+    assert all("".join(g.fed) == texts[0] for g in grammars)
+
+
+def test_empty_or_unknown_allowed_set_falls_back_to_no_mask(model):
+    for allowed in ("", "Zé"):
+        masked = generate(model, VOCAB, "X:1", num=2, length=30, stop=None, grammar=lambda: Only(allowed), random_seed=4)
+        free = generate(model, VOCAB, "X:1", num=2, length=30, stop=None, random_seed=4)
+        assert masked == free
+    # None from allowed() means anything, and a factory that gives None means no grammar.
+    assert generate(model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: Only(None), random_seed=4) == \
+        generate(model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: None, random_seed=4)
+
+
+def test_mask_keeps_allowed_chars_only(model):
+    texts = generate(model, VOCAB, "X:1", num=8, length=50, stop=None, grammar=lambda: Only("ab|Q"), random_seed=2)
+    assert all(set(t[3:]) <= set("ab|") for t in texts)
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, float("nan")])
+def test_temperature_must_be_positive(model, temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        generate(model, VOCAB, "X:1", temperature=temperature)
+
+
+def test_unknown_seed_chars_listed(model):
+    with pytest.raises(UnknownCharacters) as e:
+        generate(model, VOCAB, "X:1\nQé")
+    assert e.value.chars == ["Q", "é"]
+    assert "'Q'" in str(e.value)
+
+
+def test_empty_seed_starts_a_fresh_piece(model):
+    texts = generate(model, VOCAB, "", num=3, length=20, random_seed=0)
+    assert len(texts) == 3 and all(len(t) <= 20 for t in texts)
+
+
+def test_batched_streams_equal_one_stream_when_near_greedy(model):
+    one = generate(model, VOCAB, "X:1\n[a", length=120, temperature=1e-4, random_seed=0)
+    many = generate(model, VOCAB, "X:1\n[a", num=6, length=120, temperature=1e-4, random_seed=5)
+    assert many == one * 6
+    assert generate(model, VOCAB, "X:1\n[a", length=120, top_k=1, random_seed=9) == one
+
+
+def test_top_k_limits_choices(model):
+    with torch.inference_mode():
+        logits, _ = model(torch.as_tensor(VOCAB.encode("X:1").astype("int64"))[None])
+    top2 = {VOCAB.chars[i] for i in logits[0, -1].topk(2).indices.tolist()}
+    firsts = {t[3] for t in generate(model, VOCAB, "X:1", num=64, length=1, stop=None, top_k=2, random_seed=0)}
+    assert firsts <= top2
+
+
+def test_fast_step_matches_model_step(model):
+    state = model.init_state(3)
+    step = _stepper(model, state)
+    assert step is not model.step
+    ids = torch.tensor([1, 5, 9])
+    with torch.inference_mode():
+        s1 = s2 = state
+        for _ in range(5):
+            (a, s1), (b, s2) = model.step(ids, s1), step(ids, s2)
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+            ids = a.argmax(-1)
+
+
+def test_generate_pieces_wires_grammar_unless_free(model):
+    loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
+    codec = SimpleNamespace(grammar=lambda: Only("c"))
+    texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
+    assert texts == ["X:1" + "c" * 10] * 2                   # default seed "X:1"
+    free = generate_pieces(loaded, codec, seed="X:1", num=2, length=10, random_seed=0, free=True)
+    assert free == generate(model, VOCAB, "X:1", num=2, length=10, random_seed=0)
