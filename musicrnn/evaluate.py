@@ -83,14 +83,15 @@ class NgramIndex:
 
     def _hashes(self, text: str) -> np.ndarray:
         """Hash of the n-run starting at each position (empty when the text is shorter than n)."""
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + np.uint64(1)
         m = len(points) - self.n + 1
         if m <= 0:
             return np.zeros(0, dtype=np.uint64)
-        h = np.zeros(m, dtype=np.uint64)
+        h = points[:m].copy()
         with np.errstate(over="ignore"):
-            for j in range(self.n):
-                h = h * self._MULT + points[j:j + m] + np.uint64(1)
+            for j in range(1, self.n):          # in place: no temporaries of the text's size
+                h *= self._MULT
+                h += points[j:j + m]
         return h
 
     def copies(self, text: str) -> bool:
@@ -233,14 +234,15 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
 def report_rows(report: EvalReport) -> list[tuple[str, str]]:
     """(measure, value) rows for a table."""
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+    fewer = lambda x: f"{abs(x):.1f}% {'fewer' if x >= 0 else 'more'} bits"  # noqa: E731
     r = report
     return [
         ("held-out text", f"{r.val_pieces} pieces, {r.val_chars:,} chars (train {r.train_chars:,})"),
         ("model bits/char", f"{r.model_bpc:.3f}"),
         (f"best n-gram bits/char (order {r.ngram_order})", f"{r.ngram_bpc:.3f}"),
         ("xz -9e bits/char given train (alone)", f"{r.xz_bpc:.3f} ({r.xz_alone_bpc:.3f})"),
-        ("model vs n-gram", f"{r.improvement_vs_ngram_pct:+.1f}% fewer bits"),
-        ("model vs xz", f"{r.improvement_vs_xz_pct:+.1f}% fewer bits"),
+        ("model vs n-gram", fewer(r.improvement_vs_ngram_pct)),
+        ("model vs xz", fewer(r.improvement_vs_xz_pct)),
         ("samples", f"{r.num_samples} at temperature {r.temperature:g}"
                     + (" (free)" if r.free else " (grammar-guided)")
                     + f", mean {r.mean_sample_chars:.0f} chars"),
