@@ -101,15 +101,13 @@ class _Group:
 
 
 def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
-    """The standard's q of (p when the text gives none."""
+    """The q of (p when the text gives none, as abc2midi: 3 for 2, 4, 8; 2 for 3, 6;
+    for 5, 7, 9: 3 when the meter's numerator is a multiple of 3, else 2."""
     if p in (3, 6):
         return 2
     if p in (2, 4, 8):
         return 3
-    if p in (5, 7, 9):
-        compound = meter is not None and meter[0] % 3 == 0 and meter[0] > 3
-        return 3 if compound else 2
-    return 2
+    return 3 if meter is not None and meter[0] % 3 == 0 else 2
 
 
 class _Voice:
@@ -117,7 +115,7 @@ class _Voice:
 
     __slots__ = ("elems", "key", "unit", "meter", "bar_accs", "tie_carry", "number", "name",
                  "last_group", "broken", "tuplet_left", "tuplet_factor", "overlay",
-                 "bar_len", "bars", "bar_first", "after_start")
+                 "bar_len", "bars", "bar_first", "after_start", "hp_pos", "hp_last")
 
     def __init__(self, number: int, name: str, key: dict, unit: Fraction, meter):
         self.number = number
@@ -137,6 +135,8 @@ class _Voice:
         self.bars: list[list] = []  # [length, meter, closing bar text, after |:, first, before ending]
         self.bar_first = True
         self.after_start = True
+        self.hp_pos = _ZERO  # abc2midi's count of whole notes in the bar (for hornpipe swing)
+        self.hp_last: Fraction | None = None  # length of the last single note (hornpipe)
 
 
 def _parse_parts(order: str) -> list[str]:
@@ -180,7 +180,8 @@ class _Reader:
     """The textual pass: tokens -> per-voice element lists, pitches and lengths resolved."""
 
     def __init__(self, toks: list[Token], start: int, key: Key, unit: Fraction, meter,
-                 voice_names: list[str], rep, tempo_set: bool):
+                 voice_names: list[str], rep, tempo_set: bool, hornpipe: bool = False,
+                 swing: bool = False):
         self.toks = toks
         self.start = start
         self.sig = key.signature
@@ -201,6 +202,11 @@ class _Reader:
         self.chord_tok: Token | None = None
         self.in_grace = False
         self.grace_tok: Token | None = None
+        # R:hornpipe in 2/4 or 4/4: abc2midi swings pairs of equal short notes 2:1,
+        # and plays every a>b as 2:1 (not 3:1)
+        self.hornpipe = swing
+        self.ratio21 = hornpipe
+        self.hp_swing = Fraction(1, 8) if meter == (4, 4) else Fraction(1, 16)
 
     def get_voice(self, name: str) -> _Voice:
         v = self.voices.get(name)
@@ -211,12 +217,15 @@ class _Reader:
         return v
 
     # -- groups
-    def add_group(self, g: _Group) -> None:
+    def add_group(self, g: _Group, single: bool = False, mult: Fraction = _ONE) -> None:
         v = self.cur
-        if v.tuplet_left > 0:
+        in_tuplet = v.tuplet_left > 0
+        if in_tuplet:
             g.dur = g.dur * v.tuplet_factor
             v.tuplet_left -= 1
         g.bar_no = len(v.bars)
+        if self.hornpipe:
+            self.hornpipe_swing(v, g, single, mult, in_tuplet)
         b = v.broken
         if b is not None:
             v.broken = None
@@ -229,12 +238,36 @@ class _Reader:
                     v.bar_len += prev.dur - old
                 elif prev.bar_no < len(v.bars):
                     v.bars[prev.bar_no][0] += prev.dur - old
-            else:
+            elif bt is not None:
                 self.rep("broken rhythm between notes of unequal length ignored (as abc2midi)", bt)
         v.elems.append((_GROUP, g))
         v.last_group = g
         v.bar_len += g.dur
         v.tie_carry = {}
+
+    def hornpipe_swing(self, v: _Voice, g: _Group, single: bool, mult: Fraction,
+                       in_tuplet: bool) -> None:
+        """abc2midi's hornpipe rule: a single note of length 1/8 (4/4) or 1/16 (2/4)
+        written with numerator 1, after a note of the same length that started on
+        the first half of the pair (bar position with denominator 8 / 16), gets a
+        pending 2:1 broken rhythm with it; rests, chords and tuplet notes break pairs."""
+        whole = g.written / 4  # the group's written length in whole notes
+        if single and not in_tuplet and mult.numerator == 1:
+            if whole == self.hp_swing and v.hp_last == whole and v.last_group is not None \
+                    and v.elems and v.elems[-1][1] is v.last_group \
+                    and v.hp_pos.denominator == self.hp_swing.denominator:
+                v.broken = (v.last_group, Fraction(4, 3), Fraction(2, 3), None)
+            v.hp_last = whole
+        elif single and not in_tuplet:
+            v.hp_last = whole
+        else:
+            v.hp_last = None
+        v.hp_pos += (g.dur if in_tuplet else g.written) / 4 if g.pitches is None or single \
+            else (self.chord_first_dur(g, in_tuplet)) / 4
+
+    def chord_first_dur(self, g: _Group, in_tuplet: bool) -> Fraction:
+        d = self.chord_first if self.chord_first is not None else g.written
+        return d * self.cur.tuplet_factor if in_tuplet else d
 
     def end_chord(self, tok: Token | None) -> None:
         self.in_chord = False
@@ -330,6 +363,8 @@ class _Reader:
             if k == "note":
                 line_has_content = True
                 if self.in_grace or v.overlay:
+                    if self.in_grace:
+                        v.hp_last = None
                     continue
                 letter = t.letter
                 up = letter.upper()
@@ -363,7 +398,8 @@ class _Reader:
                     if self.chord_first is None:
                         self.chord_first = dur
                     continue
-                self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column))
+                self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column),
+                               True, t.length)
             elif k == "space":
                 continue
             elif k == "bar":
@@ -378,6 +414,7 @@ class _Reader:
                             carry[up] = a
                 v.bar_accs = {}
                 v.tie_carry = carry
+                v.hp_pos = _ZERO
                 self.close_bar(v, t.text, bool(t.value))
                 v.elems.append((_BAR, t))
             elif k == "newline":
@@ -441,8 +478,12 @@ class _Reader:
                 if lg is None or self.in_chord or not v.elems or v.elems[-1][1] is not lg:
                     rep("broken rhythm with no note before it dropped", t)
                     continue
-                short = Fraction(1, 2 ** t.count)
-                v.broken = (lg, 2 - short, short, t) if t.name == ">" else (lg, short, 2 - short, t)
+                if self.ratio21 and t.count == 1:
+                    short, long_ = Fraction(2, 3), Fraction(4, 3)
+                else:
+                    short = Fraction(1, 2 ** t.count)
+                    long_ = 2 - short
+                v.broken = (lg, long_, short, t) if t.name == ">" else (lg, short, long_, t)
             elif k == "tuplet":
                 line_has_content = True
                 if self.in_grace or v.overlay:
@@ -451,6 +492,9 @@ class _Reader:
                 if t.error:
                     rep(t.error, t)
                 if not q:
+                    if p < 2 or p > 9:
+                        rep(f"tuplet {t.text!r} needs a q (only (2 to (9 have one); ignored", t)
+                        continue
                     q = _tuplet_q(p, v.meter)
                 if not r:
                     r = p
@@ -542,7 +586,7 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
     rep_start = 0
     pass_ = 1
     in_ending = False
-    ending_bars = 0
+    done = False
     used: set[int] = set()
     open_ties: dict[int, list] = {}
     steps = budget[0]
@@ -575,16 +619,9 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
             tok = x
             if bar_beats is not None:
                 bar_beats.append(t)
-            if tok.count:  # end of a repeat
-                jump = False
-                if in_ending and pass_ >= 2:
-                    j = i + 1
-                    if j < n and elems[j][0] == _ENDING and (pass_ + 1) in elems[j][1].numbers:
-                        jump = True
-                elif i not in used:
+            if tok.count:  # end of a repeat: each one jumps back once, on pass 1 or 2
+                if i not in used and pass_ < 3:
                     used.add(i)
-                    jump = True
-                if jump:
                     pass_ += 1
                     i = rep_start
                     in_ending = False
@@ -592,21 +629,21 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
                 rep_start = i + 1
                 pass_ = 1
                 in_ending = False
+                done = True
             if tok.value:  # start of a repeat
                 rep_start = i + 1
                 pass_ = 1
                 in_ending = False
+                done = False
             elif tok.text in _SECTION_BARS:
                 in_ending = False
-            elif in_ending and pass_ >= 2:
-                ending_bars += 1
-                if ending_bars >= 1:
-                    in_ending = False
+                if done:  # after a finished repeat, || starts the next repeated part
+                    rep_start = i + 1
         elif kind == _ENDING:
             if pass_ in x.numbers:
                 in_ending = True
-                ending_bars = 0
             else:
+                # skip to the ending for this pass, or past the end of the endings
                 j = i + 1
                 found = stop = -1
                 while j < n:
@@ -621,10 +658,14 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
                 if found >= 0:
                     i = found + 1
                     in_ending = True
-                    ending_bars = 0
                     continue
                 in_ending = False
-                i = stop if stop >= 0 else n
+                if stop < 0:
+                    i = n
+                elif elems[stop][1].value:
+                    i = stop
+                else:
+                    i = stop + 1
                 continue
         elif kind == _MREST:
             open_ties = {}
@@ -703,6 +744,7 @@ def _play(text: str, path: str) -> Decoded:
     key_text = "C"
     parts_order: list[str] = []
     voice_names: list[str] = []
+    hornpipe = False
     has_k = any(t.kind == "field" and t.name == "K" for t in toks)
     i = 0
     body_start = n
@@ -737,6 +779,8 @@ def _play(text: str, path: str) -> Decoded:
                     tempo = parse_tempo(v)
             elif name == "P":
                 parts_order = _parse_parts(v)
+            elif name == "R":
+                hornpipe = v.lstrip().startswith(("Hornpipe", "hornpipe"))
             elif name == "V":
                 words = v.split("%", 1)[0].split()
                 if words and words[0] not in voice_names:
@@ -764,7 +808,8 @@ def _play(text: str, path: str) -> Decoded:
         unit = default_unit(meter if meter_seen else (4, 4))
 
     # ------------------------------------------------------------------ body
-    reader = _Reader(toks, body_start, key, unit, meter, voice_names, rep, tempo is not None)
+    reader = _Reader(toks, body_start, key, unit, meter, voice_names, rep, tempo is not None,
+                     hornpipe, hornpipe and meter in ((2, 4), (4, 4)))
     reader.run()
     if tempo is None:
         tempo = reader.tempo
