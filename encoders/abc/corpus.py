@@ -1,0 +1,232 @@
+"""The folk corpus: the ABC files inside music21's wheel, normalized into one stream (no download).
+
+    >>> files = folk_files()                      # doctest: +SKIP
+    >>> stats = build_folk("corpora/folk.txt")    # doctest: +SKIP
+
+`folk_files()` lists every ``.abc`` file under ``music21/corpus`` (Essen
+folksongs, O'Neill's 1850, Ryan's Mammoth Collection, Aird's Airs, miscFolk,
+the Josquin parts and a Nottingham sample), sorted by path.  `build_folk`
+normalizes each file (`encoders.abc.normalize`), drops tunes whose music
+repeats one already written (same M:, L:, K: and music lines; titles, tempo
+and rhythm ignored), writes the stream atomically and returns counts.
+
+`measure_abc2midi` plays tunes with abc2midi, the reference player, and counts
+the share that play without an error and the share whose every bar has the
+meter's length (no "Bar N has X time units while the time signature has Y"
+warning).  ``python -m encoders.abc.corpus --measure 500`` prints both for a
+sample of raw tunes and for the normalized corpus (see corpora/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import random
+import re
+import subprocess
+import tempfile
+from typing import Callable, Iterable
+
+from encoders import join_stream, read_text
+from encoders.abc.normalize import ALL_SHIFTS, normalize_tunes, split_tunes, transpose_tune, interval_to_c
+from encoders.piece import InputError
+
+__all__ = ["build_folk", "folk_files", "measure_abc2midi", "music_key", "raw_tunes"]
+
+
+def _corpus_root() -> pathlib.Path | None:
+    try:
+        import music21
+    except ImportError:
+        return None
+    return pathlib.Path(music21.__file__).resolve().parent / "corpus"
+
+
+def folk_files() -> list[pathlib.Path]:
+    """Every .abc file shipped in music21's corpus folder (about 13,000 tunes in 1,146 files),
+    sorted; [] when music21 is not installed."""
+    root = _corpus_root()
+    if root is None or not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(".abc"))
+
+
+def raw_tunes(files: Iterable[pathlib.Path] | None = None) -> list[tuple[pathlib.Path, int, str]]:
+    """(file, line of X:, raw text) of every tune of the files (the folk files by default),
+    each tune from its X: line to the blank line that ends it."""
+    out = []
+    for f in folk_files() if files is None else files:
+        try:
+            text = read_text(f)
+        except InputError:
+            continue
+        tunes, _ = split_tunes(text)
+        for line, lines in tunes:
+            out.append((f, line, "\n".join(lines).rstrip("\n") + "\n"))
+    return out
+
+
+def music_key(piece: str) -> str:
+    """What makes two tunes the same music: the piece without its X: and T: lines, tempo and rhythm."""
+    return "\n".join(line for line in piece.split("\n") if not line.startswith(("X:", "T:", "Q:", "R:")))
+
+
+def _write_atomic(path: pathlib.Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(str(path.parent), os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def build_folk(out_path: str | os.PathLike, titles: bool = False, transpose: str = "none",
+               progress: Callable[[pathlib.Path], None] | None = None,
+               files: Iterable[pathlib.Path] | None = None, keep_irregular: bool = False) -> dict:
+    """Normalize the folk files into one stream at `out_path` (written atomically).
+
+    Returns counts: files, files_unreadable, tunes (seen), written (pieces in the stream),
+    kept (tunes kept before transposition), duplicates, skipped (by reason), chars."""
+    if transpose not in ("none", "C", "all"):
+        raise ValueError(f"transpose must be none, C or all, not {transpose!r}")
+    files = folk_files() if files is None else list(files)
+    seen: set[str] = set()
+    pieces: list[str] = []
+    stats: dict = {"files": 0, "files_unreadable": 0, "tunes": 0, "kept": 0, "duplicates": 0,
+                   "skipped": {}, "written": 0, "chars": 0}
+    for f in files:
+        if progress is not None:
+            progress(f)
+        try:
+            text = read_text(f)
+        except InputError:
+            stats["files_unreadable"] += 1
+            continue
+        stats["files"] += 1
+        for tune in normalize_tunes(text, str(f), titles=titles, keep_irregular=keep_irregular):
+            stats["tunes"] += 1
+            if tune.text is None:
+                stats["skipped"][tune.reason] = stats["skipped"].get(tune.reason, 0) + 1
+                continue
+            key = music_key(tune.text)
+            if key in seen:
+                stats["duplicates"] += 1
+                continue
+            seen.add(key)
+            stats["kept"] += 1
+            try:
+                if transpose == "none":
+                    pieces.append(tune.text)
+                elif transpose == "C":
+                    pieces.append(transpose_tune(tune.text, interval_to_c(tune.text)))
+                else:
+                    pieces.extend(transpose_tune(tune.text, s) for s in ALL_SHIFTS)
+            except Exception:  # noqa: BLE001 - a transposition bug must not stop the corpus
+                stats["skipped"]["internal error"] = stats["skipped"].get("internal error", 0) + 1
+    stream = join_stream(pieces)
+    _write_atomic(pathlib.Path(out_path), stream)
+    stats["written"] = len(pieces)
+    stats["chars"] = len(stream)
+    return stats
+
+
+# ----------------------------------------------------------------------------- abc2midi
+
+ABC2MIDI = "/usr/bin/abc2midi"
+_BAR_WARNING = re.compile(r"Bar \d+ has \d+ time units while the time signature has \d+")
+_ERROR = re.compile(r"^Error in line-char", re.M)
+
+
+def abc2midi_check(text: str, timeout: float = 20.0) -> tuple[bool, bool]:
+    """(plays: abc2midi wrote a MIDI file and printed no error, bars: no bar-length warning)."""
+    with tempfile.TemporaryDirectory(prefix="abc2midi-") as d:
+        src = os.path.join(d, "t.abc")
+        out = os.path.join(d, "t.mid")
+        with open(src, "w", encoding="utf-8", errors="replace") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+        try:
+            proc = subprocess.run([ABC2MIDI, src, "-o", out], capture_output=True, text=True,
+                                  timeout=timeout, errors="replace")
+        except (OSError, subprocess.TimeoutExpired):
+            return False, False
+        output = proc.stdout + proc.stderr
+        wrote = os.path.exists(out) and os.path.getsize(out) > 0
+    return (wrote and not _ERROR.search(output)), not _BAR_WARNING.search(output)
+
+
+def measure_abc2midi(tunes: list[str]) -> dict:
+    """Shares of tunes that abc2midi plays with no error, and with every bar the meter's length."""
+    plays = bars = both = 0
+    for t in tunes:
+        p, b = abc2midi_check(t)
+        plays += p
+        bars += b
+        both += p and b
+    n = max(1, len(tunes))
+    return {"tunes": len(tunes), "plays": plays / n, "bars_ok": bars / n, "both": both / n}
+
+
+def _measure(sample: int, seed: int, corpus: str | None) -> None:
+    rng = random.Random(seed)
+    raw = raw_tunes()
+    picked = rng.sample(raw, min(sample, len(raw)))
+    print(f"raw tunes in the folk files: {len(raw)}")
+    r = measure_abc2midi([t for _, _, t in picked])
+    print(f"raw sample: {r['tunes']} tunes, plays without error {r['plays']:.1%}, "
+          f"every bar the meter's length {r['bars_ok']:.1%}, both {r['both']:.1%}")
+    same = []
+    for _, _, t in picked:
+        for res in normalize_tunes(t):
+            if res.text is not None:
+                same.append(res.text)
+    r = measure_abc2midi(same)
+    print(f"the same raw tunes normalized (kept {len(same)} of {len(picked)}): plays {r['plays']:.1%}, "
+          f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}")
+    if corpus:
+        from encoders import split_stream
+
+        pieces = split_stream(read_text(corpus))
+        picked = rng.sample(pieces, min(sample, len(pieces)))
+        r = measure_abc2midi(picked)
+        print(f"normalized corpus {corpus}: sample of {r['tunes']} tunes: plays {r['plays']:.1%}, "
+              f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", help="build the folk corpus into this file")
+    ap.add_argument("--titles", action="store_true")
+    ap.add_argument("--transpose", default="none", choices=["none", "C", "all"])
+    ap.add_argument("--measure", type=int, default=0, help="abc2midi check of N raw and N normalized tunes")
+    ap.add_argument("--corpus", help="the normalized stream to sample for --measure (default: --out)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.out:
+        stats = build_folk(args.out, titles=args.titles, transpose=args.transpose)
+        print(json.dumps(stats, indent=1))
+    if args.measure:
+        _measure(args.measure, args.seed, args.corpus or args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

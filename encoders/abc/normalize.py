@@ -1,0 +1,1214 @@
+"""Raw ABC files -> the normalized tunes of the ``abc`` scheme (see `encoders.abc`), and transposition.
+
+`normalize(text, path)` reads the text of a whole ``.abc`` file (many tunes,
+each starting at an ``X:`` line and ending at a blank line; free text between
+tunes is ignored) and returns an `EncodeResult`: one normalized text per tune
+that can be kept, and a `Problem` (file:line:column, the tune's X: number and
+title, the reason) for every tune skipped.  It never raises.
+
+The normalized form (decisions the scheme's docstring leaves open):
+
+* header ``X:1``, ``T:`` (first title only, with ``titles=True``), ``M:``, ``L:``,
+  ``Q:1/4=N`` (any tempo, converted to quarter notes per minute), ``R:`` (lower
+  case, only when it names a rhythm: one to three plain words such as ``reel``
+  or ``double jig``; the Essen collection uses R: for genre notes such as
+  ``liebes - lied, leid`` or ``xiaodiao]``, which are dropped), ``K:`` last.
+  Missing M: is 4/4 (as abc2midi plays it); ``M:FREI..`` (Essen's free meter)
+  is ``M:none``.  K: is written ``G`` ``Am`` ``Ador`` ``Emix`` ``none`` ``Hp``
+  (maj/ion -> nothing, min/aeo/m -> ``m``, other modes as three lower-case
+  letters), explicit accidentals after it (``K:Dmix =c``); clefs, ``-8va`` and
+  other words are dropped.
+* bar lines: ``|`` ``||`` ``|]`` ``|:`` ``:|`` ``::`` only.  ``:|:`` ``:||:``
+  -> ``::``; ``:||`` ``:|]`` ``::|`` ``|:|`` -> ``:|``; ``||:`` ``[|:`` -> ``|:``;
+  ``[|`` -> ``||``; ``[|]`` (invisible) -> ``|``; ``||]`` -> ``|]``.
+* endings are always written with a bracket, right after their bar line:
+  ``|[1`` ``:|[2`` (``|1`` and ``| [1`` become ``|[1``).
+* note lengths in one spelling: ``A/`` (1/2), ``A/4`` (not ``A//``), ``A3/2`` (not
+  ``A3/``), no ``A1``; octaves as ``c'`` / ``C,`` (``c,`` becomes ``C``); the
+  invisible rest ``x`` becomes ``z``, ``X`` becomes ``Z``.
+* spaces: one space at most, and only where it separates notes (a beam break):
+  none at line ends, around bar lines, endings, inline fields, broken rhythm
+  and ties, inside chords and grace groups, or after a chord symbol, tuplet
+  mark, decoration or slur start.
+* decorations: only ``~`` and ``.`` in front of a note, chord or grace group;
+  the single-letter ones (``T`` ``u`` ``v`` ``H`` ...) are dropped like ``!..!``.
+* body field lines ``K:`` ``M:`` ``L:`` become inline fields ``[K:..]`` at the
+  start of the next music line; other body fields (``w:`` ``W:`` ``P:`` ``T:``
+  ``Q:`` ...) and other inline fields are dropped.
+* several voices: the first voice only (the one named by the first ``V:``
+  field; music before any ``V:`` line counts as the first voice); voice
+  overlays (``&`` up to the next bar line) are dropped too.
+* a music line that ends without a bar line where the bar so far has exactly
+  the meter's length gets a ``|`` (Essen's implicit bar lines).
+
+Skipped tunes (the problem message starts with the reason, see `SKIP_REASONS`):
+``unreadable`` (no K: and no music, an unknown key, or much text that is not
+ABC), ``no notes``, ``irregular bars`` (a bar longer than the meter, or a short
+bar that is not a pickup: allowed short bars are the first one, one right after
+``|:`` ``::`` ``||`` ``:|`` ``|]``, one right before ``:|`` ``::`` ``|]`` ``||``
+``|:`` or an ending, and the last one; ``keep_irregular=True`` keeps them), and
+``internal error`` (a bug here; reported, never raised).
+
+Transposition (``transpose="C"``: every tune moved the nearer way so its tonic
+is C, keeping the mode; ``"all"``: 12 pieces per tune, shifts 0, +1 .. +6, -5
+.. -1 semitones) goes through the tokenizer: every note is read the way
+abc2midi plays it (key signature, accidentals carried to the end of the bar for
+that letter in every octave, as abc2midi does), moved by the interval and
+spelled in the new key (letters move by the key's diatonic step, accidentals
+are written where the new key signature and the bar's accidentals so far would
+not give the pitch -- under both abc2midi's rule and the per-octave rule of the
+standard).  Chord symbols and inline keys move too.  `transpose_tune` does one
+tune.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from encoders import EncodeResult
+from encoders.abc.tokens import (
+    Key,
+    Token,
+    default_unit,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+    tokenize,
+)
+from encoders.piece import Problem
+
+__all__ = [
+    "SKIP_REASONS", "TRANSPOSE_MODES", "TuneResult", "bar_problems", "normalize", "normalize_tunes",
+    "skip_reason", "split_tunes", "transpose_tune", "interval_to_c",
+]
+
+TRANSPOSE_MODES = ("none", "C", "all")
+SKIP_REASONS = ("unreadable", "no notes", "irregular bars", "internal error")
+ALL_SHIFTS = (0, 1, 2, 3, 4, 5, 6, -5, -4, -3, -2, -1)
+"""Semitone shifts of transpose="all", the tune as written first."""
+
+_LINE_SPLIT = re.compile(r"\r\n|\n|\r")
+_RHYTHM_RE = re.compile(r"[a-z]+(?: [a-z]+){0,2}")
+_LETTERS = "CDEFGAB"
+_NATURAL = (0, 2, 4, 5, 7, 9, 11)
+_ACC_TEXT = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
+_ACC_SEMI = {"": 0, "^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_MODE_FIFTHS = {"maj": 0, "ion": 0, "min": -3, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1,
+                "mix": -1, "loc": -5}
+_TONIC_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+_SHARP_ORDER = "FCGDAEB"
+_HP_SIGNATURE = {"F": 1, "C": 1}  # abc2midi plays both K:HP and K:Hp with F# and C#
+
+
+# ============================================================================ results
+
+@dataclass(slots=True)
+class TuneResult:
+    """One tune of a file: its normalized text (None when skipped), the reason and
+    the problem when skipped, and where it starts in the file."""
+
+    text: str | None
+    line: int
+    number: str = ""
+    title: str = ""
+    reason: str = ""
+    problem: Problem | None = None
+
+
+def skip_reason(problem: Problem) -> str:
+    """The reason (one of `SKIP_REASONS`) a problem from `normalize` gives, parsed from its message."""
+    for r in SKIP_REASONS:
+        if f": {r}" in problem.message or problem.message.startswith(r):
+            return r
+    return "unreadable"
+
+
+# ============================================================================ entry points
+
+def normalize(text: str, path: str = "", titles: bool = False, transpose: str = "none",
+              keep_irregular: bool = False) -> EncodeResult:
+    """The normalized tunes of a file's text (see the module docstring); never raises."""
+    result = EncodeResult()
+    try:
+        tunes = normalize_tunes(text, path, titles=titles, keep_irregular=keep_irregular)
+    except Exception as e:  # noqa: BLE001 - the promise is: never raise
+        result.problems.append(Problem(f"internal error: {type(e).__name__}: {e}", path=path))
+        return result
+    for tune in tunes:
+        if tune.text is None:
+            if tune.problem is not None:
+                result.problems.append(tune.problem)
+            continue
+        try:
+            result.pieces.extend(_transposed(tune.text, transpose))
+        except Exception as e:  # noqa: BLE001
+            result.problems.append(Problem(
+                f"tune X:{tune.number}{_title_part(tune.title)}: internal error while transposing: "
+                f"{type(e).__name__}: {e}", tune.line, 1, path))
+    return result
+
+
+def _transposed(text: str, transpose: str) -> list[str]:
+    if transpose in ("none", "", None):
+        return [text]
+    if transpose == "C":
+        return [transpose_tune(text, interval_to_c(text))]
+    if transpose == "all":
+        return [transpose_tune(text, s) for s in ALL_SHIFTS]
+    raise ValueError(f"transpose must be one of {TRANSPOSE_MODES}, not {transpose!r}")
+
+
+def split_tunes(text: str) -> tuple[list[tuple[int, list[str]]], dict[str, str]]:
+    """The tunes of a file as (1-based line of X:, lines up to the blank line that ends it),
+    and the M: L: Q: R: fields of the file header (the text before the first X:)."""
+    lines = _LINE_SPLIT.split(text)
+    tunes: list[tuple[int, list[str]]] = []
+    defaults: dict[str, str] = {}
+    i, n = 0, len(lines)
+    while i < n and not lines[i].startswith("X:"):
+        m = re.match(r"([MLQR]):(.*)", lines[i])
+        if m:
+            defaults[m.group(1)] = m.group(2)
+        i += 1
+    while i < n:
+        if not lines[i].startswith("X:"):
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < n and lines[i].strip() and not lines[i].startswith("X:"):
+            i += 1
+        tunes.append((start + 1, lines[start:i]))
+    return tunes, defaults
+
+
+def normalize_tunes(text: str, path: str = "", titles: bool = False,
+                    keep_irregular: bool = False) -> list[TuneResult]:
+    """Every tune of a file's text, normalized or with the reason it was skipped."""
+    if not isinstance(text, str):
+        text = str(text)
+    tunes, defaults = split_tunes(text)
+    out: list[TuneResult] = []
+    for first_line, lines in tunes:
+        number = lines[0][2:].split("%", 1)[0].strip()[:20]
+        try:
+            res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
+        except Exception as e:  # noqa: BLE001
+            res = TuneResult(None, first_line, reason="internal error",
+                             problem=Problem(f"internal error: {type(e).__name__}: {e}", first_line, 1, path))
+        res.number = number
+        if res.problem is not None:
+            res.problem = Problem(f"tune X:{number}{_title_part(res.title)}: {res.problem.message}",
+                                  res.problem.line, res.problem.column, path)
+        out.append(res)
+    return out
+
+
+def _title_part(title: str) -> str:
+    return f" ({title[:40]!r})" if title else ""
+
+
+# ============================================================================ header fields
+
+def canonical_meter(value: str) -> tuple[str, tuple[int, int] | None]:
+    """M: value -> (canonical text, (num, den) or None): ``C`` -> 4/4, ``C|`` -> 2/2,
+    ``FREI4/4`` and unreadable values -> none."""
+    v = value.split("%", 1)[0].strip()
+    low = v.lower()
+    if not v or "frei" in low or "free" in low or low == "none":
+        return "none", None
+    meter = parse_meter(v)
+    if meter is None:
+        m = re.search(r"(\d+(?:\+\d+)*)\s*/\s*(\d+)", v)
+        if m:
+            meter = parse_meter(f"{m.group(1)}/{m.group(2)}")
+        elif re.fullmatch(r"C\s*\|", v):
+            meter = (2, 2)
+        elif v.startswith("C"):
+            meter = (4, 4)
+    if meter is None:
+        return "none", None
+    return f"{meter[0]}/{meter[1]}", meter
+
+
+def canonical_unit(value: str | None, meter: tuple[int, int] | None) -> Fraction:
+    unit = parse_unit(value) if value is not None else None
+    if unit is None or unit > 4 or unit < Fraction(1, 256):
+        unit = default_unit(meter)
+    return unit
+
+
+def _frac_text(f: Fraction) -> str:
+    return f"{f.numerator}/{f.denominator}"
+
+
+def key_signature(key: Key, raw: str = "") -> dict[str, int]:
+    """The key signature abc2midi plays for a parsed key (K:HP and K:Hp get F# C#)."""
+    if _is_pipes(raw):
+        return dict(_HP_SIGNATURE)
+    return key.signature
+
+
+def _is_pipes(raw: str) -> bool:
+    return raw.strip().startswith(("HP", "Hp"))
+
+
+def _standard_signature(fifths: int) -> dict[str, int]:
+    sig: dict[str, int] = {}
+    if fifths > 0:
+        for i, ch in enumerate(_SHARP_ORDER * 2):
+            if i >= fifths:
+                break
+            sig[ch] = sig.get(ch, 0) + 1
+    elif fifths < 0:
+        for i, ch in enumerate(_SHARP_ORDER[::-1] * 2):
+            if i >= -fifths:
+                break
+            sig[ch] = sig.get(ch, 0) - 1
+    return sig
+
+
+def _mode_text(mode: str) -> str:
+    if mode in ("maj", "ion", ""):
+        return ""
+    if mode in ("min", "aeo", "m"):
+        return "m"
+    return mode
+
+
+def render_key(tonic: str, mode: str, sig: dict[str, int]) -> str:
+    """Canonical K: value for a tonic ('' = none), mode and the full signature to play."""
+    if not tonic:
+        std: dict[str, int] = {}
+        head = "none"
+    else:
+        fifths = _TONIC_FIFTHS[tonic[0]] + (7 if tonic[1:] == "#" else -7 if tonic[1:] == "b" else 0)
+        fifths += _MODE_FIFTHS.get(mode, 0)
+        std = _standard_signature(fifths)
+        head = tonic + _mode_text(mode)
+    extra = []
+    for letter in _LETTERS:
+        a, b = sig.get(letter, 0), std.get(letter, 0)
+        if a != b:
+            extra.append(_ACC_TEXT.get(a, "=") + letter.lower())
+    return " ".join([head] + extra)
+
+
+def canonical_key(value: str) -> tuple[str | None, Key, dict[str, int]]:
+    """K: value -> (canonical text or None when the key is not understood, Key, signature)."""
+    v = value.split("%", 1)[0].strip()
+    v = re.sub(r"(?<=[A-Za-z])(?=(?:\^\^|\^|__|_|=)[A-Ga-g]\b)", " ", v)  # Dmix=c -> Dmix =c
+    if _is_pipes(v):
+        return "Hp", parse_key("Hp"), dict(_HP_SIGNATURE)
+    key = parse_key(v)
+    if key.error:
+        return None, key, key.signature
+    if not key.tonic and v and not v.lower().startswith(("none", "clef", "treble", "bass", "alto",
+                                                         "tenor", "perc", "exp")):
+        return None, key, key.signature
+    sig = key.signature
+    return render_key(key.tonic, key.mode, sig), key, sig
+
+
+CHORD_QUALITIES = ("", "m", "7", "m7", "maj7", "M7", "6", "m6", "aug", "+", "aug7", "dim", "dim7", "9",
+                   "m9", "maj9", "M9", "11", "dim9", "sus", "sus9", "7sus4", "7sus9", "5", "sus4", "sus2",
+                   "7sus2", "m7b5")
+"""Chord-symbol qualities abc2midi knows (others make it stop with an error)."""
+_QUALITY_ALIASES = {"min": "m", "mi": "m", "-": "m", "maj": "", "M": "", "min7": "m7", "mi7": "m7",
+                    "-7": "m7", "o": "dim", "o7": "dim7", "dim.": "dim", "min6": "m6", "ma7": "maj7"}
+_CHORD_RE = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?")
+
+
+def chord_name(value: str) -> str | None:
+    """A chord symbol's text in the form kept (``Am`` ``F#m7`` ``G/B``), None for text that is
+    not a chord abc2midi can play (fingerings "4", "D.C.", "Segno", dynamics ...)."""
+    v = value.strip()
+    m = _CHORD_RE.fullmatch(v)
+    if m is None:
+        return None
+    quality = _QUALITY_ALIASES.get(m.group(3), m.group(3))
+    if quality not in CHORD_QUALITIES:
+        return None
+    bass = f"/{m.group(4)}{m.group(5)}" if m.group(4) else ""
+    return f"{m.group(1)}{m.group(2)}{quality}{bass}"
+
+
+def _rhythm(value: str) -> str | None:
+    v = " ".join(value.split("%", 1)[0].lower().split())
+    if v and len(v) <= 24 and _RHYTHM_RE.fullmatch(v):
+        return v
+    return None
+
+
+# ============================================================================ one tune
+
+_KEEP_DECORATIONS = ("~", ".")
+_SPACE_AFTER_OK = {"note", "rest", "measure_rest", "chord_end", "slur_end"}
+_SPACE_BEFORE_OK = {"note", "rest", "measure_rest", "chord_start", "chord_symbol", "decoration",
+                    "slur_start", "tuplet", "grace_start"}
+_DECORATED_OK = {"note", "chord_start", "grace_start", "decoration", "chord_symbol"}
+
+
+def _length_text(f: Fraction) -> str:
+    if f == 1:
+        return ""
+    if f.denominator == 1:
+        return str(f.numerator)
+    if f.numerator == 1:
+        return "/" if f.denominator == 2 else f"/{f.denominator}"
+    return f"{f.numerator}/{f.denominator}"
+
+
+def _octave_number(letter: str, octave: str) -> int:
+    return (1 if letter.islower() else 0) + octave.count("'") - octave.count(",")
+
+
+def _note_text(accidental: str, upper: str, octnum: int, length: Fraction) -> str:
+    if octnum >= 1:
+        body = upper.lower() + "'" * (octnum - 1)
+    else:
+        body = upper + "," * (-octnum)
+    return accidental + body + _length_text(length)
+
+
+def _bar_text(text: str) -> str:
+    left = len(text) - len(text.lstrip(":"))
+    right = len(text) - len(text.rstrip(":"))
+    if text.strip(":") == "":  # :: ::: -> ::
+        return "::"
+    if left and right:
+        return "::"
+    if left:
+        return ":|"
+    if right:
+        return "|:"
+    if ":" in text:  # |:| -> an end of repeat
+        return ":|"
+    pipes = text.count("|")
+    if text == "[|]":
+        return "|"
+    if text.endswith("]"):
+        return "|]"
+    if text.startswith("[") or pipes >= 2:
+        return "||"
+    return "|"
+
+
+def _field_item(name: str, value: str, meter_box: list) -> tuple[str, str] | None:
+    """A body K:/M:/L: field -> an inline field item (kind, text), None when it is dropped."""
+    if name == "M":
+        text, meter = canonical_meter(value)
+        meter_box[0] = meter
+        return ("inline_field", f"[M:{text}]")
+    if name == "L":
+        unit = canonical_unit(value, meter_box[0])
+        return ("inline_field", f"[L:{_frac_text(unit)}]")
+    if name == "K":
+        text, _, _ = canonical_key(value)
+        if text is None:
+            return None
+        return ("inline_field", f"[K:{text}]")
+    return None
+
+
+def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict[str, str],
+                    titles: bool, keep_irregular: bool) -> TuneResult:
+    tokens = tokenize("\n".join(lines))
+    # group the tokens into lines (without the newline tokens)
+    tlines: list[list[Token]] = [[]]
+    for t in tokens:
+        if t.kind == "newline":
+            tlines.append([])
+        else:
+            tlines[-1].append(t)
+
+    def where(t: Token | None) -> tuple[int, int]:
+        if t is None:
+            return first_line, 1
+        return first_line + t.line - 1, t.column
+
+    has_k = any(tl and tl[0].kind == "field" and tl[0].name == "K" for tl in tlines)
+    header: dict[str, str] = {}
+    title = ""
+    first_voice: str | None = None
+    last_name = ""
+    body_start = len(tlines)
+    key_token: Token | None = None
+    for idx, tl in enumerate(tlines):
+        if idx == 0:
+            continue  # the X: line
+        sig = [t for t in tl if t.kind not in ("space", "comment")]
+        if tl and tl[0].kind == "field":
+            f = tl[0]
+            if f.name == "K":
+                header["K"] = f.value
+                key_token = f
+                body_start = idx + 1
+                break
+            if f.name == "+":
+                if last_name == "T" and titles and title:
+                    title = f"{title} {f.value.strip()}".strip()
+                continue
+            last_name = f.name
+            if f.name == "T":
+                if not title:
+                    title = " ".join(f.value.replace("\\%", "%").split())
+            elif f.name == "V":
+                vid = (f.value.split() or [""])[0]
+                if first_voice is None:
+                    first_voice = vid
+            elif f.name in ("M", "L", "Q", "R"):
+                header[f.name] = f.value
+            continue
+        if not sig:
+            continue
+        if has_k:
+            continue  # free text inside the header
+        body_start = idx
+        break
+
+    # ---------------------------------------------------------------- header
+    m_value = header.get("M", defaults.get("M"))
+    meter_text, meter = canonical_meter(m_value) if m_value is not None else ("4/4", (4, 4))
+    unit = canonical_unit(header.get("L", defaults.get("L")), meter)
+    key_text = "C"
+    if "K" in header:
+        kt, _, _ = canonical_key(header["K"])
+        if kt is None:
+            line, col = where(key_token)
+            return TuneResult(None, first_line, title=title, reason="unreadable",
+                              problem=Problem(f"unreadable: unknown key K:{header['K'].strip()!r}",
+                                              line, col, path))
+        key_text = kt
+    head = ["X:1"]
+    if titles and title:
+        head.append(f"T:{title}")
+    head.append(f"M:{meter_text}")
+    head.append(f"L:{_frac_text(unit)}")
+    q_value = header.get("Q", defaults.get("Q"))
+    if q_value is not None:
+        bpm = parse_tempo(q_value)
+        if bpm is not None and 1 <= bpm <= 1000:
+            head.append(f"Q:1/4={round(bpm)}")
+    r_value = header.get("R", defaults.get("R"))
+    if r_value is not None:
+        rhythm = _rhythm(r_value)
+        if rhythm == "hornpipe" and meter not in ((2, 4), (4, 4)):
+            rhythm = None  # abc2midi plays R:hornpipe swung and stops with an error in other meters
+        if rhythm:
+            head.append(f"R:{rhythm}")
+    head.append(f"K:{key_text}")
+
+    # ---------------------------------------------------------------- body
+    meter_box: list = [meter]
+    voice_ok = True
+    pending: list[tuple[str, str]] = []
+    out_lines: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] | None = None
+    joining = False
+    unknown = 0
+    notes = 0
+    for tl in tlines[body_start:]:
+        if tl and tl[0].kind == "field":
+            f = tl[0]
+            if f.name == "V":
+                vid = (f.value.split() or [""])[0]
+                if first_voice is None:
+                    first_voice = vid
+                voice_ok = vid == first_voice
+                continue
+            if not voice_ok:
+                continue
+            item = _field_item(f.name, f.value, meter_box)
+            if item is not None:
+                pending.append(item)
+            continue
+        if not voice_ok:
+            continue
+        items: list[tuple[str, str]] = []
+        cont = False
+        overlay = False
+        in_chord = False
+        in_grace = False
+        for t in tl:
+            k = t.kind
+            if k == "continuation":
+                cont = True
+                continue
+            if k == "comment":
+                continue
+            if k == "inline_field" and t.name == "V":
+                vid = (t.value.split() or [""])[0]
+                if first_voice is None:
+                    first_voice = vid
+                voice_ok = vid == first_voice
+                continue
+            if not voice_ok:
+                continue
+            if overlay:
+                if k != "bar":
+                    continue
+                overlay = False
+            if k == "space":
+                if not in_chord and not in_grace:
+                    items.append(("space", " "))
+            elif k == "note":
+                notes += 1
+                items.append(("note", _note_text(t.accidental, t.letter.upper(),
+                                                 _octave_number(t.letter, t.octave), t.length)))
+            elif k == "rest":
+                items.append(("rest", "z" + _length_text(t.length)))
+            elif k == "measure_rest":
+                items.append(("measure_rest", "Z" + (str(t.count) if t.count > 1 else "")))
+            elif k == "bar":
+                items.append(("bar", _bar_text(t.text)))
+            elif k == "ending":
+                items.append(("ending", "[" + t.text.lstrip("[")))
+            elif k == "chord_start":
+                in_chord = True
+                items.append(("chord_start", "["))
+            elif k == "chord_end":
+                in_chord = False
+                items.append(("chord_end", "]" + _length_text(t.length)))
+            elif k == "grace_start":
+                in_grace = True
+                items.append(("grace_start", t.text))
+            elif k == "grace_end":
+                in_grace = False
+                items.append(("grace_end", "}"))
+            elif k in ("tuplet", "broken", "tie", "slur_start", "slur_end"):
+                items.append((k, t.text))
+            elif k == "chord_symbol":
+                v = chord_name(t.value)
+                if v:
+                    items.append(("chord_symbol", f'"{v}"'))
+            elif k == "decoration":
+                if t.text in _KEEP_DECORATIONS:
+                    items.append(("decoration", t.text))
+            elif k == "inline_field":
+                item = _field_item(t.name, t.value, meter_box)
+                if item is not None:
+                    items.append(item)
+            elif k == "overlay":
+                overlay = True
+            elif k == "unknown":
+                unknown += 1
+            # annotation, spacer, field (cannot happen here): dropped
+        if not voice_ok and not items and not cont:
+            continue
+        if current is None:
+            current = []
+        if pending and items:
+            current.extend(pending)
+            pending = []
+        current.extend(items)
+        joining = cont
+        if not joining:
+            out_lines.append(current)
+            current = None
+    if current is not None:
+        out_lines.append(current)
+
+    if notes == 0:
+        return TuneResult(None, first_line, title=title, reason="no notes",
+                          problem=Problem("no notes", first_line, 1, path))
+    if unknown > max(3, notes // 10):
+        return TuneResult(None, first_line, title=title, reason="unreadable",
+                          problem=Problem(f"unreadable: {unknown} characters that are not ABC music",
+                                          first_line, 1, path))
+
+    body = [_render_line(items) for items in out_lines]
+    body = [b for b in body if b]
+    text = "\n".join(head) + "\n" + "\n".join(body) + "\n"
+    text = _fix_ties_and_broken(text)
+    text, bad = _finish_bars(text, first_line, key_line=len(head))
+    if bad and not keep_irregular:
+        msg, line, col = bad
+        # line numbers of `bad` count lines of the normalized text; point at the tune's start instead
+        return TuneResult(None, first_line, title=title, reason="irregular bars",
+                          problem=Problem(f"irregular bars: {msg}", first_line, 1, path))
+    if not _has_notes(text):
+        return TuneResult(None, first_line, title=title, reason="no notes",
+                          problem=Problem("no notes", first_line, 1, path))
+    return TuneResult(text, first_line, title=title)
+
+
+def _has_notes(text: str) -> bool:
+    toks = tokenize(text)
+    from encoders.abc.tokens import header_end
+
+    return any(t.kind == "note" for t in toks[header_end(toks):])
+
+
+def _render_line(items: list[tuple[str, str]]) -> str:
+    # decorations must sit in front of a note, chord, grace group (or another decoration)
+    # (and not right after a tie or broken rhythm, nor "." on a note before a broken rhythm:
+    # abc2midi cannot tie to or apply broken rhythm around them)
+    cleaned: list[tuple[str, str]] = []
+    n = len(items)
+    for i, (k, s) in enumerate(items):
+        if k == "decoration":
+            j = i + 1
+            while j < n and items[j][0] == "space":
+                j += 1
+            if j >= n or items[j][0] not in _DECORATED_OK:
+                continue
+            back = [c for c in cleaned if c[0] != "space"]
+            if back and back[-1][0] in ("tie", "broken"):
+                continue
+            if s == "." and items[j][0] == "note" and j + 1 < n and items[j + 1][0] == "broken":
+                continue
+            cleaned.append((k, s))
+            continue
+        cleaned.append((k, s))
+    # an ending belongs right after a bar line: drop spaces between
+    out: list[str] = []
+    prev = ""
+    n = len(cleaned)
+    i = 0
+    while i < n:
+        k, s = cleaned[i]
+        if k == "space":
+            j = i
+            while j < n and cleaned[j][0] == "space":
+                j += 1
+            nxt = cleaned[j][0] if j < n else ""
+            if prev in _SPACE_AFTER_OK and nxt in _SPACE_BEFORE_OK:
+                out.append(" ")
+            i = j
+            continue
+        if k == "bar" and prev == "bar":  # "| |:" "||||" -> one bar line
+            s = _bar_text(out.pop() + s)
+        out.append(s)
+        prev = k
+        i += 1
+    return "".join(out)
+
+
+# ============================================================================ ties, broken rhythm
+
+class _PitchReader:
+    """Reads notes' MIDI pitches as abc2midi does: the key signature, and an accidental
+    carried to the end of the bar for its letter in every octave."""
+
+    def __init__(self, sig: dict[str, int]):
+        self.sig = sig
+        self.bar: dict[str, int] = {}
+
+    def key(self, value: str) -> None:
+        self.sig = key_signature(parse_key(value), value)
+        self.bar.clear()
+
+    def pitch(self, t: Token) -> int:
+        upper = t.letter.upper()
+        if t.accidental:
+            alter = _ACC_SEMI[t.accidental]
+            self.bar[upper] = alter
+        else:
+            alter = self.bar.get(upper, self.sig.get(upper, 0))
+        octnum = _octave_number(t.letter, t.octave)
+        return 60 + _NATURAL[_LETTERS.index(upper)] + 12 * octnum + alter
+
+
+def _fix_ties_and_broken(text: str) -> str:
+    """Drop ties that do not join two notes of the same pitch (Essen writes slurs as ties;
+    ties from rests), and write broken rhythm between notes of unequal lengths (A2>B) as
+    plain lengths (A3B/), which abc2midi cannot apply."""
+    from encoders.abc.tokens import header_end
+
+    tokens = tokenize(text)
+    end = header_end(tokens)
+    texts = [t.text for t in tokens]
+    reader = _PitchReader({})
+    for t in tokens[:end]:
+        if t.kind == "field" and t.name == "K":
+            reader.key(t.value)
+    pending: list[tuple[int, int]] = []  # (tie token index, tied pitch)
+    group: list[int] = []  # pitches of the current chord / last note
+    last_pitch: int | None = None
+    in_chord = in_grace = False
+    last_kind = ""
+    chord_ties: list[tuple[int, int]] = []
+
+    def settle(pitches: list[int]) -> None:
+        for idx, p in pending:
+            if p not in pitches:
+                texts[idx] = ""
+        pending.clear()
+
+    for i in range(end, len(tokens)):
+        t = tokens[i]
+        k = t.kind
+        if in_grace:
+            if k == "grace_end":
+                in_grace = False
+            elif k == "note":
+                reader.pitch(t)
+            continue
+        if k == "grace_start":
+            in_grace = True
+        elif k == "note":
+            p = reader.pitch(t)
+            last_pitch = p
+            if in_chord:
+                group.append(p)
+            else:
+                settle([p])
+                group = [p]
+        elif k == "chord_start":
+            in_chord = True
+            group = []
+        elif k == "chord_end":
+            in_chord = False
+            settle(group)
+        elif k in ("rest", "measure_rest"):
+            settle([])
+            last_pitch = None
+            group = []
+        elif k == "tie":
+            if in_chord:
+                if last_kind == "note" and last_pitch is not None:
+                    # a tie inside a chord is settled by the next group, after this chord
+                    chord_ties.append((i, last_pitch))
+                else:
+                    texts[i] = ""
+            elif last_kind == "note" and last_pitch is not None:
+                pending.append((i, last_pitch))
+            elif last_kind == "chord_end" and group:
+                pending.extend((i, p) for p in group)
+            else:
+                texts[i] = ""
+        elif k == "bar":
+            reader.bar.clear()
+        elif k == "inline_field" and t.name == "K":
+            reader.key(t.value)
+        if k == "chord_end" and chord_ties:
+            pending.extend(chord_ties)
+            chord_ties.clear()
+        if k != "space":
+            last_kind = k
+    settle([])
+
+    # broken rhythm between single notes / rests of unequal lengths
+    for i in range(end, len(tokens)):
+        t = tokens[i]
+        if t.kind != "broken" or not texts[i]:
+            continue
+        j = i - 1
+        while j >= end and tokens[j].kind == "space":
+            j -= 1
+        k = i + 1
+        while k < len(tokens) and tokens[k].kind == "space":
+            k += 1
+        if j < end or k >= len(tokens):
+            continue
+        a, b = tokens[j], tokens[k]
+        if a.kind not in ("note", "rest") or b.kind not in ("note", "rest") or a.length == b.length:
+            continue
+        if j > end and tokens[j - 1].kind in ("chord_start", "note") and _inside_chord(tokens, j):
+            continue
+        half = Fraction(1, 2 ** min(t.count, 3))
+        fa, fb = (2 - half, half) if t.name == ">" else (half, 2 - half)
+        texts[j] = _with_length(a, a.length * fa)
+        texts[k] = _with_length(b, b.length * fb)
+        texts[i] = ""
+    return "".join(texts)
+
+
+def _inside_chord(tokens: list[Token], j: int) -> bool:
+    for x in range(j - 1, -1, -1):
+        if tokens[x].kind == "chord_start":
+            return True
+        if tokens[x].kind in ("chord_end", "bar", "newline", "space"):
+            return False
+    return False
+
+
+def _with_length(t: Token, length: Fraction) -> str:
+    if t.kind == "rest":
+        return t.letter + _length_text(length)
+    return _note_text(t.accidental, t.letter.upper(), _octave_number(t.letter, t.octave), length)
+
+
+# ============================================================================ bars
+
+@dataclass(slots=True)
+class _Bar:
+    duration: Fraction
+    meter: tuple[int, int] | None
+    before: str  # bar line that opens it ('' = tune start)
+    after: str  # bar line that closes it ('' = tune end)
+    line: int
+    column: int
+    full_rest: bool = False
+    ending_next: bool = False
+
+
+def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
+    if p in (2, 4, 8):
+        return 3
+    if p in (3, 6):
+        return 2
+    compound = meter is not None and meter[0] % 3 == 0 and meter[0] > 3
+    return 3 if compound else 2
+
+
+class _Walker:
+    """Walks a tune's body tokens and measures its bars (notes, chords, tuplets, broken rhythm)."""
+
+    def __init__(self, meter: tuple[int, int] | None, unit: Fraction):
+        self.meter = meter
+        self.unit = unit
+        self.bars: list[_Bar] = []
+        self.dur = Fraction(0)
+        self.before = ""
+        self.start = (0, 0)
+        self.full_rest = False
+        self.tuplet_left = 0
+        self.tuplet_factor = Fraction(1)
+        self.broken_next: Fraction | None = None
+        self.last_group = Fraction(0)
+        self.in_chord = False
+        self.chord_first: Fraction | None = None
+        self.in_grace = False
+        self.seen_music = False
+
+    def _group(self, d: Fraction) -> None:
+        if self.tuplet_left > 0:
+            d *= self.tuplet_factor
+            self.tuplet_left -= 1
+        if self.broken_next is not None:
+            d *= self.broken_next
+            self.broken_next = None
+        self.dur += d
+        self.last_group = d
+        self.seen_music = True
+
+    def close(self, bar_text: str, line: int, column: int) -> None:
+        if self.dur > 0 or self.full_rest:
+            self.bars.append(_Bar(self.dur, self.meter, self.before, bar_text, *self.start,
+                                  full_rest=self.full_rest))
+        self.dur = Fraction(0)
+        self.full_rest = False
+        self.before = bar_text
+        self.broken_next = None
+        self.start = (line, column)
+
+    def feed(self, t: Token) -> None:
+        k = t.kind
+        if self.in_grace:
+            if k == "grace_end":
+                self.in_grace = False
+            return
+        if k == "grace_start":
+            self.in_grace = True
+        elif k == "note" or k == "rest":
+            if self.dur == 0 and not self.seen_music:
+                pass
+            if self.in_chord:
+                if self.chord_first is None:
+                    self.chord_first = t.length
+                return
+            self._group(t.length * self.unit)
+        elif k == "chord_start":
+            self.in_chord = True
+            self.chord_first = None
+        elif k == "chord_end":
+            self.in_chord = False
+            self._group((self.chord_first or Fraction(1)) * t.length * self.unit)
+        elif k == "measure_rest":
+            self.full_rest = True
+            self.seen_music = True
+        elif k == "tuplet":
+            p, q, r = t.numbers
+            p = p or 3
+            q = q or _tuplet_q(p, self.meter)
+            self.tuplet_left = r or p
+            self.tuplet_factor = Fraction(q, p)
+        elif k == "broken":
+            half = Fraction(1, 2 ** min(t.count, 3))
+            if t.name == ">":
+                prev, nxt = 2 - half, half
+            else:
+                prev, nxt = half, 2 - half
+            self.dur += self.last_group * (prev - 1)
+            self.last_group *= prev
+            self.broken_next = nxt
+        elif k == "bar":
+            self.close(t.text, t.line, t.column)
+        elif k == "ending":
+            if self.bars and self.dur == 0 and not self.full_rest:
+                self.bars[-1].ending_next = True
+        elif k == "inline_field":
+            if t.name == "M":
+                _, self.meter = canonical_meter(t.value)
+            elif t.name == "L":
+                u = parse_unit(t.value)
+                if u is not None:
+                    self.unit = u
+
+    @property
+    def meter_length(self) -> Fraction | None:
+        return Fraction(self.meter[0], self.meter[1]) if self.meter else None
+
+
+def _header_state(tokens: list[Token], end: int) -> tuple[tuple[int, int] | None, Fraction]:
+    meter: tuple[int, int] | None = (4, 4)
+    unit_value = None
+    for t in tokens[:end]:
+        if t.kind == "field" and t.name == "M":
+            _, meter = canonical_meter(t.value)
+        elif t.kind == "field" and t.name == "L":
+            unit_value = t.value
+    return meter, canonical_unit(unit_value, meter)
+
+
+def _finish_bars(text: str, first_line: int, key_line: int) -> tuple[str, tuple[str, int, int] | None]:
+    """Write the bar lines Essen leaves implicit at line ends; return the text and the first
+    irregular bar (message, line, column in `text`) or None."""
+    from encoders.abc.tokens import header_end
+
+    tokens = tokenize(text)
+    end = header_end(tokens)
+    meter, unit = _header_state(tokens, end)
+    w = _Walker(meter, unit)
+    lines = text.split("\n")
+    add_bar_at: set[int] = set()
+    last_kind = ""
+    for t in tokens[end:]:
+        if t.kind == "newline":
+            ml = w.meter_length
+            if last_kind not in ("bar", "") and ml is not None and w.dur == ml and not w.full_rest:
+                add_bar_at.add(t.line - 1)
+                w.close("|", t.line + 1, 1)
+            last_kind = ""
+            continue
+        if t.kind != "space":
+            last_kind = t.kind
+        w.feed(t)
+    w.close("", 0, 0)
+    if add_bar_at:
+        for i in add_bar_at:
+            lines[i] = lines[i] + "|"
+        text = "\n".join(lines)
+    return text, _first_bad_bar(w.bars)
+
+
+def _first_bad_bar(bars: list[_Bar]) -> tuple[str, int, int] | None:
+    for i, b in enumerate(bars):
+        if b.meter is None:
+            continue
+        ml = Fraction(b.meter[0], b.meter[1])
+        if b.full_rest:
+            if b.duration:
+                return (f"bar {i + 1} has notes and a measure rest", b.line, b.column)
+            continue
+        if b.duration > ml:
+            return (f"bar {i + 1} lasts {b.duration} of a whole note, longer than the meter "
+                    f"{b.meter[0]}/{b.meter[1]}", b.line, b.column)
+        if b.duration < ml:
+            if i == 0 or i == len(bars) - 1:
+                continue
+            if b.before in ("|:", "::", "||", ":|", "|]") or b.after in (":|", "::", "|]", "||", "|:", ""):
+                continue
+            if b.ending_next:
+                continue
+            return (f"bar {i + 1} lasts {b.duration} of a whole note, shorter than the meter "
+                    f"{b.meter[0]}/{b.meter[1]}", b.line, b.column)
+    return None
+
+
+def bar_problems(text: str) -> str | None:
+    """For a normalized tune: why its bars are irregular (see the module docstring), or None."""
+    _, bad = _finish_bars(text, 1, 0)
+    return bad[0] if bad else None
+
+
+# ============================================================================ transposition
+
+def _tonic_fifths(tonic: str) -> int:
+    return _TONIC_FIFTHS[tonic[0]] + (7 if tonic[1:] == "#" else -7 if tonic[1:] == "b" else 0)
+
+
+def _tonic_pc(tonic: str) -> int:
+    return (_NATURAL[_LETTERS.index(tonic[0])] + (1 if tonic[1:] == "#" else -1 if tonic[1:] == "b" else 0)) % 12
+
+
+def _spell_tonic(pc: int, mode: str) -> str:
+    """The spelling of a tonic pitch class with the fewest accidentals in the key signature
+    (flats on a tie: Gb rather than F#)."""
+    best: tuple[int, int, str] | None = None
+    for li, letter in enumerate(_LETTERS):
+        for acc, suffix in ((0, ""), (1, "#"), (-1, "b")):
+            if (_NATURAL[li] + acc) % 12 != pc:
+                continue
+            tonic = letter + suffix
+            f = _tonic_fifths(tonic) + _MODE_FIFTHS.get(mode, 0)
+            cand = (abs(f), 0 if f <= 0 else 1, tonic)
+            if best is None or cand < best:
+                best = cand
+    assert best is not None
+    return best[2]
+
+
+def _header_key(text: str) -> tuple[str, str, str]:
+    """(tonic, mode, raw K value) of a normalized tune's header key."""
+    m = re.search(r"^K:([^\n]*)", text, flags=re.M)
+    raw = m.group(1) if m else "C"
+    if _is_pipes(raw):
+        return "A", "mix", raw
+    key = parse_key(raw)
+    return key.tonic, key.mode, raw
+
+
+def interval_to_c(text: str) -> int:
+    """Semitones that move a normalized tune's tonic to C the nearer way (-6 .. +5); 0 for K:none."""
+    tonic, _, _ = _header_key(text)
+    if not tonic:
+        return 0
+    s = (-_tonic_pc(tonic)) % 12
+    return s - 12 if s >= 6 else s
+
+
+def _diatonic_steps(src_letter: str, dst_letter: str, semis: int) -> int:
+    d = (_LETTERS.index(dst_letter) - _LETTERS.index(src_letter)) % 7
+    return min((d, d - 7, d + 7, d - 14), key=lambda x: abs(x * 12 / 7 - semis))
+
+
+class _Transposer:
+    def __init__(self, semis: int, tonic: str, mode: str):
+        self.semis = semis
+        src_tonic = tonic or "C"
+        src_mode = mode if tonic else "maj"
+        self.dst_tonic = _spell_tonic((_tonic_pc(src_tonic) + semis) % 12, src_mode)
+        self.steps = _diatonic_steps(src_tonic[0], self.dst_tonic[0], semis)
+        f = _tonic_fifths(self.dst_tonic) + _MODE_FIFTHS.get(src_mode, 0)
+        self.prefer_flats = f < 0
+
+    def move(self, upper: str, octnum: int, pitch_alter: int) -> tuple[str, int, int]:
+        """A written note (letter, octave number, alteration) -> the moved (letter, octave, alteration)."""
+        dia = _LETTERS.index(upper) + 7 * octnum + self.steps
+        target = _NATURAL[_LETTERS.index(upper)] + 12 * octnum + pitch_alter + self.semis
+        for delta in (0, -1, 1, -2, 2):
+            dd = dia + delta
+            li, on = dd % 7, dd // 7
+            acc = target - (_NATURAL[li] + 12 * on)
+            if -2 <= acc <= 2 and (delta == 0 or abs(acc) <= 1):
+                return _LETTERS[li], on, acc
+        raise ValueError("cannot spell a transposed note")  # unreachable
+
+    def move_root(self, letter: str, alter: int) -> tuple[str, int]:
+        """A chord-symbol root or key tonic -> moved letter and alteration (-1..1)."""
+        new_letter, _, acc = self.move(letter, 0, alter)
+        if abs(acc) <= 1:
+            return new_letter, acc
+        pc = (_NATURAL[_LETTERS.index(letter)] + alter + self.semis) % 12
+        for li, nat in enumerate(_NATURAL):
+            for a in ((-1, 0, 1) if self.prefer_flats else (1, 0, -1)):
+                if (nat + a) % 12 == pc and a == 0:
+                    return _LETTERS[li], 0
+        for li, nat in enumerate(_NATURAL):
+            a = -1 if self.prefer_flats else 1
+            if (nat + a) % 12 == pc:
+                return _LETTERS[li], a
+        return new_letter, acc
+
+    def move_signature(self, sig: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for letter in _LETTERS:
+            new_letter, _, acc = self.move(letter, 0, sig.get(letter, 0))
+            if acc:
+                out[new_letter] = acc
+        return out
+
+    def move_key(self, value: str) -> str:
+        if _is_pipes(value):
+            key_tonic, key_mode, sig = "A", "mix", dict(_HP_SIGNATURE)
+        else:
+            key = parse_key(value)
+            key_tonic, key_mode, sig = key.tonic, key.mode, key.signature
+        new_sig = self.move_signature(sig)
+        if not key_tonic:
+            return render_key("", "", new_sig)
+        letter, acc = self.move_root(key_tonic[0], 1 if key_tonic[1:] == "#" else -1 if key_tonic[1:] == "b" else 0)
+        tonic = letter + {1: "#", -1: "b", 0: ""}[acc]
+        return render_key(tonic, key_mode, new_sig)
+
+    def move_chord_symbol(self, value: str) -> str:
+        def root(m: re.Match) -> str:
+            letter, acc = m.group(1), m.group(2)
+            alter = 1 if acc == "#" else -1 if acc == "b" else 0
+            nl, na = self.move_root(letter, alter)
+            return nl + {1: "#", -1: "b", 0: ""}[na]
+
+        m = re.match(r"(\(?)([A-G])([#b]?)(.*)", value)
+        if m is None:
+            return value
+        pre, rest = m.group(1), m.group(4)
+        head = root(re.match(r"([A-G])([#b]?)", m.group(2) + m.group(3)))
+        rest = re.sub(r"(?<=/)([A-G])([#b]?)", root, rest)
+        return pre + head + rest
+
+
+def transpose_tune(text: str, semitones: int) -> str:
+    """A normalized tune moved by `semitones` (see the module docstring); 0 gives it unchanged."""
+    if semitones % 12 == 0 and semitones == 0:
+        return text
+    tonic, mode, _ = _header_key(text)
+    tr = _Transposer(semitones, tonic, mode)
+    tokens = tokenize(text)
+    out: list[str] = []
+    src_sig: dict[str, int] = {}
+    dst_sig: dict[str, int] = {}
+    src_bar: dict[str, int] = {}
+    dst_bar_letter: dict[str, int] = {}
+    dst_bar_oct: dict[tuple[str, int], int] = {}
+    in_body = False
+    for t in tokens:
+        k = t.kind
+        if k == "field" and t.name == "K" and not in_body:
+            new_value = tr.move_key(t.value)
+            src_sig = key_signature(parse_key(t.value), t.value)
+            dst_sig = key_signature(parse_key(new_value), new_value)
+            out.append("K:" + new_value)
+            in_body = True
+            continue
+        if not in_body:
+            out.append(t.text)
+            continue
+        if k == "note":
+            upper = t.letter.upper()
+            octnum = _octave_number(t.letter, t.octave)
+            if t.accidental:
+                alter = _ACC_SEMI[t.accidental]
+                src_bar[upper] = alter
+            else:
+                alter = src_bar.get(upper, src_sig.get(upper, 0))
+            nl, on, acc = tr.move(upper, octnum, alter)
+            implied_letter = dst_bar_letter.get(nl, dst_sig.get(nl, 0))
+            implied_oct = dst_bar_oct.get((nl, on), dst_sig.get(nl, 0))
+            if acc == implied_letter and acc == implied_oct:
+                accidental = ""
+            else:
+                accidental = _ACC_TEXT[acc]
+                dst_bar_letter[nl] = acc
+                dst_bar_oct[(nl, on)] = acc
+            out.append(_note_text(accidental, nl, on, t.length))
+        elif k == "bar":
+            src_bar.clear()
+            dst_bar_letter.clear()
+            dst_bar_oct.clear()
+            out.append(t.text)
+        elif k == "chord_symbol":
+            out.append('"' + tr.move_chord_symbol(t.value) + '"')
+        elif k == "inline_field" and t.name == "K":
+            new_value = tr.move_key(t.value)
+            src_sig = key_signature(parse_key(t.value), t.value)
+            dst_sig = key_signature(parse_key(new_value), new_value)
+            out.append(f"[K:{new_value}]")
+        else:
+            out.append(t.text)
+    return "".join(out)
