@@ -56,9 +56,12 @@ def generate(
     contains `stop`, or after `length` new characters.  A stream stopped by a
     stop string that ends in newlines is returned ending in a single newline
     (for the blank line "\\n\\n": the piece without its blank line); any other
-    stop string is kept.  `grammar` makes a fresh GrammarState (or None for
-    none), e.g. ``codec.grammar``.  `random_seed` makes the output repeatable
-    on a given machine."""
+    stop string is kept; a stop holding characters the vocabulary lacks can never
+    be written, so streams then run to `length`.  An empty seed starts a new
+    piece (see the module docstring).  `grammar` makes a fresh GrammarState (or
+    None for none), e.g. ``codec.grammar``.  `random_seed` makes the output
+    repeatable on a given machine.  Raises UnknownCharacters for seed characters
+    the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
     if not temperature > 0:
         raise ValueError(f"temperature must be above 0, got {temperature}")
     if num < 1:
