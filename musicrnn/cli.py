@@ -345,18 +345,10 @@ def evaluate(
     out_console.print(table)
 
 
-def _device(name: str) -> str:
-    import torch
+def _device(name: str):
+    from musicrnn.train import pick_device
 
-    if name == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if name not in ("cpu", "cuda", "mps"):
-        raise CliError(f"--device must be auto, cpu, cuda or mps, not {name!r}")
-    return name
+    return pick_device(name)
 
 
 def main() -> None:
