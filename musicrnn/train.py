@@ -287,12 +287,17 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
 
     log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8")
 
+    latest: dict[str, Any] = {"loss": None, "lr": None}   # train bits/char and LR at the last report
+
     def report(event: str, **values: Any) -> None:
-        record = {"event": event, "step": step, "time": round(prior_seconds + session_seconds(), 3), **values}
+        """One line of train_log.jsonl and one on_progress call; every record has the same core keys."""
+        record = {"event": event, "step": step, "max_steps": cfg.max_steps,
+                  "time": round(prior_seconds + session_seconds(), 3), "val_loss": val_bpc,
+                  "chars_per_s": speed(), "eta_s": eta(), "epoch": batches.epoch, **latest, **values}
         log.write(json.dumps(record) + "\n")
         log.flush()
         if on_progress is not None:
-            on_progress({"max_steps": cfg.max_steps, **record})
+            on_progress(record)
 
     session_start = time.perf_counter()
 
@@ -374,10 +379,18 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         return session_steps * chars_per_step / train_seconds if train_seconds > 0 else 0.0
 
     start_step = step
+    budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
+
+    def eta() -> float:
+        """Seconds left: remaining steps at this session's pace, capped by the time budget."""
+        left = (cfg.max_steps - step) * session_seconds() / max(1, step - start_step)
+        if budget_s is not None:
+            left = min(left, max(0.0, budget_s - prior_seconds - session_seconds()))
+        return left
+
     loss_sum, loss_n = 0.0, 0
     stop_reason = "max_steps"
     interrupted = False
-    budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
     V = len(vocab)
 
     def skip_step(**values: Any) -> None:
@@ -409,18 +422,18 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
             loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
             loss_value = loss.item()
             if not math.isfinite(loss_value):
-                optimizer.zero_grad(set_to_none=True)
                 skip_step(loss=loss_value, lr=lr)
                 continue
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             if not torch.isfinite(grad_norm):
-                optimizer.zero_grad(set_to_none=True)
                 skip_step(loss=loss_value, lr=lr, grad_norm=float(grad_norm))
                 continue
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            state = (new_state[0].detach(), new_state[1].detach())
+            # carried into the next window without its graph (truncated BPTT); float32 so a
+            # bf16 state from autocast never meets a float32 input outside autocast
+            state = (new_state[0].detach().float(), new_state[1].detach().float())
             step += 1
             committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
             train_seconds += time.perf_counter() - t0
@@ -429,11 +442,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
             loss_n += 1
 
             if step % cfg.progress_every == 0 or step == cfg.max_steps:
-                eta = (cfg.max_steps - step) * session_seconds() / max(1, step - start_step)
-                if budget_s is not None:
-                    eta = min(eta, max(0.0, budget_s - prior_seconds - session_seconds()))
-                report("progress", loss=loss_sum / loss_n / LN2, val_loss=val_bpc, lr=lr,
-                       chars_per_s=speed(), eta_s=eta, epoch=batches.epoch)
+                latest.update(loss=loss_sum / loss_n / LN2, lr=lr)
+                report("progress")
                 loss_sum, loss_n = 0.0, 0
             if step % cfg.eval_every == 0:
                 run_eval()
