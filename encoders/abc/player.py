@@ -230,7 +230,10 @@ class _Reader:
         if b is not None:
             v.broken = None
             prev, fa, fb, bt = b
-            if prev.written == g.written:
+            # like abc2midi: the two lengths as they are now (tuplets and earlier broken
+            # rhythm applied) must be equal; a chord on either side always passes
+            if prev.dur == g.dur or prev.pitches is not None and len(prev.pitches) > 1 \
+                    or g.pitches is not None and len(g.pitches) > 1:
                 old = prev.dur
                 prev.dur = old * fa
                 g.dur = g.dur * fb
@@ -554,6 +557,7 @@ class _Reader:
                 line_has_content = True
                 rep(f"unknown character {t.text!r} dropped", t)
             elif k == "comment" or k == "continuation":
+                line_has_content = True  # a comment line is not a blank line
                 continue
             else:  # decorations, chord symbols, annotations, slurs, spacers
                 line_has_content = True
@@ -577,9 +581,13 @@ def _is_stop(elems: list, j: int) -> bool:
 
 
 def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list | None,
-             rep, budget: list) -> Fraction:
+             rep, budget: list, in_part: bool = False) -> Fraction:
     """Playback of one voice's elements from time t0 with abc2midi's repeat rules;
-    appends [pitch, onset, duration, voice] lists to out; returns the end time."""
+    appends [pitch, onset, duration, voice] lists to out; returns the end time.
+
+    `in_part`: the elements are one part of a P: play order; there abc2midi repeats
+    from the part's start or a |: only (a :| after a finished repeat, with no |:
+    since, is not played as a repeat)."""
     t = t0
     i = 0
     n = len(elems)
@@ -620,16 +628,16 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
             if bar_beats is not None:
                 bar_beats.append(t)
             if tok.count:  # end of a repeat: each one jumps back once, on pass 1 or 2
-                if i not in used and pass_ < 3:
+                if i not in used and pass_ < 3 and rep_start >= 0:
                     used.add(i)
                     pass_ += 1
                     i = rep_start
                     in_ending = False
                     continue
-                rep_start = i + 1
+                rep_start = -1 if in_part else i + 1
                 pass_ = 1
                 in_ending = False
-                done = True
+                done = not in_part
             if tok.value:  # start of a repeat
                 rep_start = i + 1
                 pass_ = 1
@@ -823,9 +831,10 @@ def _play(text: str, path: str) -> Decoded:
         else:
             segments = [[e for e in v.elems if e[0] != _PART]] if reader.body_has_parts else [v.elems]
         t = _ZERO
+        in_part = len(segments) > 1 or bool(parts_order and reader.body_has_parts)
         for seg in segments:
             t = _perform(seg, t, v.number, raw, bar_beats if v is reader.order[0] else None,
-                         rep, budget)
+                         rep, budget, in_part and v is reader.order[0])
     if not raw:
         rep("no notes to play")
     raw.sort(key=lambda r: (r[1], r[3], r[0]))

@@ -79,13 +79,24 @@ def comparable_text(text: str) -> str:
     groups, decorations, chord symbols.  Both players are compared on this text."""
     out: list[str] = []
     in_grace = False
+    line_had = False  # the source line had something; a line emptied here gets a '%'
+    line_start = 0
     for t in tokenize(text):
         k = t.kind
+        if k == "newline":
+            if line_had and not "".join(out[line_start:]).strip():
+                out.append("%")
+            out.append(t.text)
+            line_start = len(out)
+            line_had = False
+            in_grace = False
+            continue
+        if k != "space":
+            line_had = True
         if in_grace:
-            if k == "grace_end" or k == "newline":
+            if k == "grace_end":
                 in_grace = False
-            if k != "newline":
-                continue
+            continue
         if k == "grace_start":
             in_grace = True
             continue
