@@ -595,6 +595,7 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
     pass_ = 1
     in_ending = False
     done = False
+    open_rep = False
     used: set[int] = set()
     open_ties: dict[int, list] = {}
     steps = budget[0]
@@ -627,22 +628,30 @@ def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list |
             tok = x
             if bar_beats is not None:
                 bar_beats.append(t)
-            if tok.count:  # end of a repeat: each one jumps back once, on pass 1 or 2
-                if i not in used and pass_ < 3 and rep_start >= 0:
-                    used.add(i)
-                    pass_ += 1
-                    i = rep_start
+            left = tok.count
+            if not left and tok.value and open_rep and i not in used:
+                left = 1  # a second |: with the first still open is read as :: (abc2midi)
+            if left:  # end of a repeat: each one jumps back once, on pass 1 or 2
+                open_rep = False
+                if i not in used:
+                    # a :: right after a later ending only starts the next repeat
+                    if pass_ < 3 and rep_start >= 0 and not (in_ending and pass_ >= 2 and tok.value):
+                        used.add(i)
+                        pass_ += 1
+                        i = rep_start
+                        in_ending = False
+                        continue
+                elif pass_ < 3:  # a finished repeat (a third pass stays, as abc2midi's)
+                    rep_start = -1 if in_part else i + 1
+                    pass_ = 1
                     in_ending = False
-                    continue
-                rep_start = -1 if in_part else i + 1
-                pass_ = 1
-                in_ending = False
-                done = not in_part
+                    done = not in_part
             if tok.value:  # start of a repeat
                 rep_start = i + 1
                 pass_ = 1
                 in_ending = False
                 done = False
+                open_rep = True
             elif tok.text in _SECTION_BARS:
                 in_ending = False
                 if done:  # after a finished repeat, || starts the next repeated part
