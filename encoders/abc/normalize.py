@@ -643,7 +643,39 @@ def _has_notes(text: str) -> bool:
     return any(t.kind == "note" for t in toks[header_end(toks):])
 
 
+def _balance(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop the brackets of chords and grace groups that are not closed on their line or hold
+    no note (``[`` then a bar line would read as ``[|``), and stray closing brackets."""
+    keep = [True] * len(items)
+    n = len(items)
+    for i, (k, _) in enumerate(items):
+        if k not in ("chord_start", "grace_start"):
+            continue
+        close = "chord_end" if k == "chord_start" else "grace_end"
+        inside = ("note", "tie", "space") if k == "chord_start" else ("note", "space", "chord_start", "chord_end", "tie")
+        j, notes = i + 1, 0
+        while j < n and items[j][0] in inside and not (k == "chord_start" and items[j][0] == close):
+            if k == "grace_start" and items[j][0] == "chord_end":
+                break
+            notes += items[j][0] == "note"
+            j += 1
+        if k == "grace_start":
+            while j < n and items[j][0] != close and items[j][0] in inside:
+                j += 1
+        if j < n and items[j][0] == close and notes:
+            items[j] = (close + "_ok", items[j][1])
+        else:
+            keep[i] = False
+    out = []
+    for (k, s), ok in zip(items, keep):
+        if not ok or k in ("chord_end", "grace_end"):
+            continue  # unmatched opener or stray closer
+        out.append((k[:-3] if k.endswith("_ok") else k, s))
+    return out
+
+
 def _render_line(items: list[tuple[str, str]]) -> str:
+    items = _balance(items)
     # decorations must sit in front of a note, chord, grace group (or another decoration)
     # (and not right after a tie or broken rhythm, nor "." on a note before a broken rhythm:
     # abc2midi cannot tie to or apply broken rhythm around them)
@@ -652,7 +684,7 @@ def _render_line(items: list[tuple[str, str]]) -> str:
     for i, (k, s) in enumerate(items):
         if k == "decoration":
             j = i + 1
-            while j < n and items[j][0] == "space":
+            while j < n and items[j][0] in ("space", "decoration"):
                 j += 1
             if j >= n or items[j][0] not in _DECORATED_OK:
                 continue
