@@ -1,0 +1,584 @@
+"""Tests for validity-guided decoding of ABC (encoders.abc.grammar)."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from encoders.abc.grammar import MAX_BARS, AbcGrammar, check
+
+# --------------------------------------------------------------- hand tunes
+
+TUNES = {
+    "jig with endings": """X:1
+T:The Kesh
+M:6/8
+L:1/8
+R:jig
+K:G
+|:GAG GAB|ABA ABd|edd gdd|edB dBA|
+GAG GAB|ABA ABd|edd gdB|AGF G3:|
+|:gfg aga|bgg fdd|"Em"gfg eba|"D"fdd fdd|
+GAG GAB|ABA ABd|edd gdB|1AGF G3:|2AGF G3|]
+""",
+    "reel with pickup": """X:1
+M:4/4
+L:1/8
+R:reel
+K:D
+A|:d2fd Adfd|"G"g2bg "A"fgae|d2fd AdFA|1 GBAG FDD2:|2 GBAG FDDe||
+|:f2af gfed|~B3A B2cd|edcB AFEF|GBAG FDD2:|
+""",
+    "waltz": """X:1
+M:3/4
+L:1/8
+R:waltz
+K:G
+D2|"G"G4 AB|c2B2A2|"D"F4 GA|B2A2G2|
+"C"E4 FG|A2G2F2|"D7"D6|D4 D2|]
+""",
+    "hornpipe broken rhythm": """X:1
+M:4/4
+L:1/8
+R:hornpipe
+K:D
+A>G|:F>A d>f a>f d>A|B>d g>b a>f d>f|e>f g>e d>c B>A|(3Bcd c>e d2 A>G:|
+""",
+    "slip jig": """X:1
+M:9/8
+L:1/8
+R:slip jig
+K:Edor
+|:B2E G2E F3|B2E G2E FED|B2E G2E F3|B2d d2B AFD:|
+""",
+    "chords": """X:1
+M:4/4
+L:1/8
+K:C
+"C"[CEG]4 "F"[FAc]4|"G7"[GBdf]2 z2 "C"[ceg]4|[CE]2[DF]2 [EG]2[FA]2|"G"G8|]
+""",
+    "polka triplets": """X:1
+M:2/4
+L:1/8
+R:polka
+K:G
+|:(3DEF|G2 GA|B2 Bc|(3dcB AG|F2 D2:|
+""",
+    "graces slurs ties": """X:1
+M:6/8
+L:1/8
+R:jig
+K:Ador
+e|:{g}a3 aga|.e2d c2A|(AB)c d2e-|e2d c2B|
+~A3 ABc|{d}B2A G2B|A3- A2:|
+""",
+    "three-two": """X:1
+M:3/2
+L:1/8
+K:G
+|:G2B2 d2B2 G2B2|A2c2 e2c2 A2c2|B2d2 g2d2 B2G2|A4 F4 D4:|
+""",
+    "cut time": """X:1
+M:C|
+L:1/8
+K:Am
+|:A2 EA cAEA|G2 DG BGDG|A2 EA cAea|gedB A4:|
+""",
+    "free meter": """X:1
+M:none
+L:1/8
+K:D
+d2 fd A2 FA|d3 e f2|ABc d4|]
+""",
+    "strathspey bracket endings": """X:1
+T:Test Tune
+M:4/4
+L:1/16
+Q:1/4=120
+R:strathspey
+K:Bb
+|:B,2D2 F2B2 d4 cBAG|F4 D4 D8|[1 C4 E4 G8:|[2 C4 c4 B8||
+""",
+    "double repeat": """X:1
+M:6/8
+L:1/8
+K:D
+|:d2A F2A|d2e f3::a2f g2e|f2d e3:|
+""",
+    "accidentals octaves broken": """X:1
+M:2/4
+L:1/16
+K:F
+A,2>>B,2 C4|^^c2_B2 =B2z2|c'2b2 A,2G,2|z4<<z4|(2A2B2 c2|(4cdef (3gfe|]
+""",
+    "compound tuplets": """X:1
+M:6/8
+L:1/8
+K:Em
+(2AB (2cd|(4ABcd c2B|"Am/C"E3 E3|]
+""",
+    "common time quarter unit": """X:1
+M:C
+L:1/4
+Q:3/8=96
+K:F#m
+F/G/A B c|d2 c>B|A3 z|]
+""",
+}
+
+
+def walk_ok(text: str) -> list[str]:
+    """Feed text character by character; the positions where a character was
+    not in allowed()."""
+    g = AbcGrammar()
+    bad = []
+    for i, ch in enumerate(text):
+        a = g.allowed()
+        if a is not None and ch not in a:
+            bad.append(f"{i}:{text[max(0, i - 20):i]!r}+{ch!r} allowed={a!r}")
+        g.feed(ch)
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(TUNES))
+def test_hand_tunes_accepted(name):
+    text = TUNES[name]
+    assert walk_ok(text) == []
+    assert check(text) == []
+    g = AbcGrammar()
+    g.feed(text + "\n")
+    assert g.done and not g.problems
+
+
+@pytest.mark.parametrize("name", sorted(TUNES))
+def test_hand_tunes_bar_lengths_independent(name):
+    assert bar_problems(TUNES[name]) == []
+
+
+# ---------------------------------------------------- independent bar check
+
+def _meter_unit(text: str) -> tuple[Fraction | None, Fraction]:
+    meter: Fraction | None = Fraction(4, 4)
+    unit = Fraction(1, 8)
+    for line in text.splitlines():
+        if line.startswith("M:"):
+            v = line[2:].strip()
+            meter = {"C": Fraction(1), "C|": Fraction(1), "none": None}.get(v)
+            if v not in ("C", "C|", "none"):
+                n, d = v.split("/")
+                meter = Fraction(int(n), int(d))
+        elif line.startswith("L:"):
+            n, d = line[2:].strip().split("/")
+            unit = Fraction(int(n), int(d))
+        elif line.startswith("K:"):
+            break
+    return meter, unit
+
+
+def bar_lengths(text: str):
+    """(length in whole notes, bar token before, bar token after) for every bar
+    with music, computed from the shared tokenizer, not from the grammar."""
+    from encoders.abc.tokens import tokenize
+
+    meter, unit = _meter_unit(text)
+    body = re.split(r"^K:[^\n]*\n", text, maxsplit=1, flags=re.M)[1]
+    bars = []
+    cur = Fraction(0)
+    before = ""
+    depth_chord = depth_grace = False
+    tup_factor, tup_left = Fraction(1), 0
+    next_factor = Fraction(1)
+    last_dur = None
+    for t in tokenize(body):
+        k = t.kind
+        if k == "grace_start":
+            depth_grace = True
+        elif k == "grace_end":
+            depth_grace = False
+        elif k == "chord_start":
+            depth_chord = True
+        elif k in ("note", "rest", "chord_end"):
+            if depth_grace or (depth_chord and k == "note"):
+                continue
+            if k == "chord_end":
+                depth_chord = False
+            d = t.length * unit * next_factor
+            next_factor = Fraction(1)
+            if tup_left:
+                d *= tup_factor
+                tup_left -= 1
+            cur += d
+            last_dur = d
+        elif k == "tuplet":
+            p, q, r = t.numbers
+            q = q or {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}[p]
+            tup_factor, tup_left = Fraction(q, p), r or p
+        elif k == "broken":
+            f = {1: Fraction(1, 2), 2: Fraction(1, 4)}[t.count]
+            if t.name == ">":
+                cur += last_dur * (1 - f)
+                next_factor = f
+            else:
+                cur -= last_dur * (1 - f)
+                next_factor = 2 - f
+        elif k == "bar":
+            if cur:
+                bars.append((cur, before, t.text))
+            cur = Fraction(0)
+            before = t.text
+    if cur:
+        bars.append((cur, before, "<end>"))
+    return meter, bars
+
+
+def bar_problems(text: str) -> list[str]:
+    """Decoded.bars_ok's rule: every bar the meter's length, except a shorter
+    first bar (of the tune or after |: / ::) and a shorter bar before :| :: |]
+    or the end; never longer."""
+    meter, bars = bar_lengths(text)
+    if meter is None:
+        return []
+    out = []
+    for i, (length, before, after) in enumerate(bars):
+        if length > meter:
+            out.append(f"bar {i + 1} too long: {length} > {meter}")
+        elif length < meter:
+            if not (i == 0 or before in ("|:", "::") or after in (":|", "::", "|]", "<end>")):
+                out.append(f"bar {i + 1} too short: {length} < {meter} ({before}..{after})")
+    return out
+
+
+# ------------------------------------------------------------- random walks
+
+VOCAB = "".join(chr(c) for c in range(32, 127)) + "\n"
+"""A realistic character vocabulary: printable ASCII and the line break."""
+
+_LIKED = "|:\n "
+
+
+def random_walk(seed: int, steps: int = 4000) -> tuple[str, AbcGrammar]:
+    """Sample characters uniformly from allowed() & VOCAB, leaning towards bar
+    lines and line breaks so that tunes end; fail on an empty choice."""
+    rng = random.Random(seed)
+    g = AbcGrammar()
+    g.feed("X:1")
+    text = "X:1"
+    for _ in range(steps):
+        if g.done:
+            break
+        a = g.allowed()
+        assert a is not None, f"no constraint after {text[-40:]!r}"
+        choices = sorted(set(a) & set(VOCAB))
+        assert choices, f"empty mask after {text[-40:]!r}"
+        liked = [c for c in choices if c in _LIKED]
+        if liked and rng.random() < 0.3:
+            ch = rng.choice(liked)
+        elif "\n" in choices and rng.random() < 0.5:
+            ch = "\n"
+        else:
+            ch = rng.choice(choices)
+        g.feed(ch)
+        text += ch
+    assert not g.problems, g.problems
+    return text, g
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32))
+def test_random_walk_bars_exact(seed):
+    text, g = random_walk(seed)
+    if g.done:
+        assert text.endswith("\n\n")
+        assert check(text) == []
+        assert bar_problems(text) == [], text
+        try:
+            from encoders.abc.player import play
+        except ImportError:
+            return
+        res = play(text)
+        if res.bars_ok is not None:
+            assert res.bars_ok, text
+
+
+def test_random_walks_end():
+    """The soft cap makes walks end; most do within a few thousand characters."""
+    ended = 0
+    for seed in range(12):
+        text, g = random_walk(seed, steps=6000)
+        ended += g.done
+        if g.done:
+            assert g.bars <= MAX_BARS + 8
+    assert ended >= 8
+
+
+def _abc2midi() -> str | None:
+    return shutil.which("abc2midi") or ("/usr/bin/abc2midi" if os.path.exists("/usr/bin/abc2midi") else None)
+
+
+@pytest.mark.skipif(_abc2midi() is None, reason="abc2midi not installed")
+def test_random_walks_play_in_abc2midi():
+    exe = _abc2midi()
+    tunes = [t for t in (random_walk(1000 + s)[0] for s in range(10)) if t.endswith("\n\n")]
+    tunes += list(TUNES.values())
+    assert len(tunes) >= len(TUNES) + 4
+    with tempfile.TemporaryDirectory() as d:
+        for i, tune in enumerate(tunes):
+            src = os.path.join(d, f"t{i}.abc")
+            with open(src, "w") as fh:
+                fh.write(tune)
+            # -NGUI: no accompaniment for chord symbols, as encoders.abc.reference
+            # runs it (abc2midi's accompaniment can overrun a short last bar)
+            out = subprocess.run([exe, src, "-o", os.path.join(d, f"t{i}.mid"), "-NGUI"],
+                                 capture_output=True, text=True, timeout=30)
+            errors = [ln for ln in (out.stdout + out.stderr).splitlines() if "Error" in ln]
+            assert errors == [], (tune, errors)
+            assert os.path.exists(os.path.join(d, f"t{i}.mid"))
+
+
+# ----------------------------------------------------------------- robustness
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(VOCAB) + ["é", "\t", "\r"]), max_size=300))
+def test_never_raises_on_arbitrary_text(text):
+    g = AbcGrammar()
+    g.feed(text)
+    a = g.allowed()
+    assert a is None or isinstance(a, str)
+    check(text)
+    g.copy().feed("|\n")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(sorted(TUNES)), st.integers(0, 10_000),
+       st.text(alphabet=st.sampled_from(list(VOCAB)), min_size=1, max_size=5))
+def test_never_raises_on_corrupted_tunes(name, pos, junk):
+    text = TUNES[name]
+    pos %= len(text)
+    g = AbcGrammar()
+    g.feed(text[:pos] + junk + text[pos:])
+    g.allowed()
+
+
+def test_recovers_after_bad_text():
+    g = AbcGrammar()
+    g.feed("X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB|")
+    g.feed("#")                       # not ABC here
+    assert g.problems and g.allowed() is None
+    g.feed(" junk \"Am|\" stuff|")    # the bar line outside the quotes resyncs
+    assert g.allowed() is not None
+    g.feed("GABc dedB|\n")
+    assert g.allowed() is not None and "G" in g.allowed()
+    n = len(g.problems)
+    g.feed("GABc dedB|\n\n")
+    assert g.done and len(g.problems) == n
+
+
+def test_bad_seed_recovers():
+    g = AbcGrammar()
+    g.feed("X:1\nQ:fast\nM:3/4\nL:1/8\nK:D\n")
+    assert g.problems
+    g.feed("D2|")
+    assert g.allowed() is not None
+
+
+# --------------------------------------------------------------- specific masks
+
+def state(text: str) -> AbcGrammar:
+    g = AbcGrammar()
+    g.feed(text)
+    assert not g.problems, g.problems
+    return g
+
+
+JIG = "X:1\nM:6/8\nL:1/8\nK:G\n"
+REEL = "X:1\nM:4/4\nL:1/8\nK:D\n"
+
+
+def test_length_that_overflows_is_masked():
+    a = state(JIG + "|:GAG GAB|ABA AB").allowed()
+    assert "2" in a and "4" not in a and "6" not in a
+    a = state(JIG + "|:GAG GAB|ABA ABc").allowed()   # c has one eighth left
+    assert "2" not in a and "/" in a and "|" in a
+
+
+def test_full_bar_needs_a_bar_line():
+    a = state(JIG + "|:GAG GAB|ABA ABd").allowed()
+    assert not set(a) & set("ABCDEFGabcdefgz[\"{~.(^_=")
+    assert "|" in a and ":" in a
+    g = state(JIG + "|:GAG GAB|ABA ABd|")
+    assert "\n" in g.allowed()
+
+
+def test_plain_bar_line_needs_a_full_bar_except_first():
+    g = state(REEL + "A")
+    assert "|" in g.allowed()                      # pickup
+    g.feed("|")
+    assert ":" in g.allowed()                       # |: after a pickup
+    g = state(REEL + "ABcd ef|ga")
+    assert "|" in g.allowed() and ":" in g.allowed()
+    g.feed("|")
+    assert set(g.allowed()) == {"]"}                # only |] may end a short bar
+    g = state(REEL + "ABcd efga|:Bc")
+    g.feed("|")                                     # first bar of a |: section
+    assert "\n" in g.allowed()
+
+
+def test_short_bar_before_repeat():
+    g = state(REEL + "A|:d2fd Adfd|d2fd Ad")
+    g.feed(":|")
+    assert not g.problems
+
+
+def test_note_when_bar_full_is_masked():
+    a = state(REEL + "ABcd efga").allowed()
+    assert "A" not in a and "z" not in a and "(" not in a
+
+
+def test_header_field_in_body_forbidden():
+    g = state(REEL + "ABcd efga|\n")
+    a = g.allowed()
+    for letter in "XTMLQRKPVW":
+        assert letter not in a or letter in "ABCDEFG"
+    g.feed("K")
+    assert g.problems                                 # K is no note
+    g = state(REEL + "ABcd efga|\n")
+    g.feed("[")
+    assert "K" not in g.allowed() and "M" not in g.allowed()
+
+
+def test_header_order_and_values():
+    assert state("X:1\n").allowed() == "TM"
+    g = state("X:1\nM:")
+    assert "7" in g.allowed() and "x" not in g.allowed()
+    g = state("X:1\nM:6/8\nL:1/")
+    assert set(g.allowed()) == set("12483")  # 1/1 1/16 1/2 1/4 1/8 1/32
+    g = state("X:1\nM:6/8\nL:1/8\n")
+    assert set(g.allowed()) == set("QRK")
+    g = state("X:1\nM:6/8\nL:1/8\nR:slip jig\nK:")
+    assert "D" in g.allowed() and "H" not in g.allowed() and "\n" not in g.allowed()
+    g = state("X:1\nM:6/8\nL:1/8\nR:slip jig\nK:D")
+    assert set("#bm \nd") <= set(g.allowed())
+
+
+def test_ending_only_after_bar_line_and_full_bar():
+    g = state(REEL + "ABcd efga")
+    assert "\n" not in g.allowed()
+    g = state(REEL + "ABcd efga|")
+    assert "\n" in g.allowed()
+    g.feed("\n")
+    assert "\n" in g.allowed()                      # the blank line
+    g = state(REEL + "A|")
+    g.feed("\n")
+    assert "\n" not in g.allowed()                  # no full bar yet
+
+
+def test_no_end_with_open_slur_tie_or_first_ending():
+    g = state(REEL + "(ABcd efga|\n")
+    assert "\n" not in g.allowed()
+    g = state(REEL + "ABcd efga-|\n")
+    assert "\n" not in g.allowed()
+    g = state(REEL + "ABcd efga|1 ABcd efga|\n")
+    assert "\n" not in g.allowed()
+    g = state(REEL + "ABcd efga|1 ABcd efga:|")
+    assert set(g.allowed()) == set("2\n [")
+    g.feed("\n")
+    assert g.allowed() == "["
+
+
+def test_tuplet_must_fit():
+    a = state(REEL + "ABcd efga/2b/4c/8d/16(").allowed()
+    assert "3" in a and "2" not in a and "4" not in a   # L/16 left: (3 of L/32 only
+    a = state(REEL + "ABcd ef(").allowed()
+    assert "3" in a
+    g = state(REEL + "ABcd ef(3ab")
+    a = g.allowed()
+    assert "2" not in a                          # (3 a b c2 would overflow
+    assert "|" not in a and " " not in a         # no bar line inside a tuplet
+
+
+def test_broken_rhythm_must_fit():
+    a = state(REEL + "ABcd ef2").allowed()
+    assert ">" not in a                           # f2>a2 would need 2 more eighths
+    a = state(REEL + "ABcd efg").allowed()
+    assert ">" in a                               # g>a fills the bar
+    a = state(REEL + "ABcd ef").allowed()
+    assert ">" in a and "<" in a
+    g = state(REEL + "ABcd e>")
+    assert set(g.allowed()) >= set("ABz>")
+
+
+def test_chord_notes_have_no_length():
+    g = state(REEL + "[CE")
+    a = g.allowed()
+    assert "2" not in a and "]" in a and "G" in a
+    g.feed("]")
+    assert "2" in g.allowed()
+
+
+def test_octave_marks_follow_case():
+    assert "'" not in state(REEL + "C").allowed()
+    assert "," in state(REEL + "C").allowed()
+    assert "," not in state(REEL + "c").allowed()
+
+
+def test_chord_symbols_well_formed():
+    g = state(REEL + '"')
+    assert set(g.allowed()) == set("ABCDEFG")
+    g = state(REEL + '"Am')
+    assert '"' in g.allowed() and "7" in g.allowed() and "x" not in g.allowed()
+    g = state(REEL + '"Am"')
+    assert "|" not in g.allowed() and "A" in g.allowed()
+
+
+def test_free_meter_never_counts():
+    g = state("X:1\nM:none\nL:1/8\nK:C\nABCDEFGABCDEFGABCDEFG")
+    assert "|" in g.allowed() and "A" in g.allowed()
+
+
+def test_soft_cap_forces_the_end():
+    g = state(REEL + "ABcd efga|\n" * (MAX_BARS - 1) + "ABcd efga|")
+    assert "\n" in g.allowed() and "A" not in g.allowed()
+    g = state(REEL + "ABcd efga|\n" * MAX_BARS)
+    assert g.allowed() == "\n"
+    g.feed("\n")
+    assert g.done
+
+
+def test_done_and_next_tune():
+    g = state(REEL + "ABcd efga|\n\n")
+    assert g.done and g.allowed() == "X"
+    g.feed("X:1\n")
+    assert not g.done and g.allowed() == "TM"
+
+
+def test_copy_is_independent():
+    g = state(REEL + "AB")
+    c = g.copy()
+    c.feed("cd efga|")
+    assert g.allowed() != c.allowed()
+    assert "|" not in g.allowed() or True
+
+
+def test_speed():
+    import time
+
+    text = TUNES["reel with pickup"] * 1
+    t0 = time.perf_counter()
+    n = 0
+    for _ in range(20):
+        g = AbcGrammar()
+        for ch in text:
+            g.allowed()
+            g.feed(ch)
+            n += 1
+    per_char = (time.perf_counter() - t0) / n
+    assert per_char < 200e-6, per_char
