@@ -72,8 +72,29 @@ MAX_EVENTS = 200_000
 _LETTER_SEMI = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11,
                 "c": 12, "d": 14, "e": 16, "f": 17, "g": 19, "a": 21, "b": 23}
 _ACC_SEMI = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
-_ONE = Fraction(1)
-_ZERO = Fraction(0)
+TPQ = 2 ** 8 * 3 ** 3 * 5 * 7 * 11 * 13
+"""Ticks per quarter note inside the player: times are exact integers (tuplets of
+up to 16, lengths down to 1/256 divide it); anything else falls back to Fraction."""
+WHOLE = 4 * TPQ
+_ZERO = 0
+
+
+def _mul(d, num: int, den: int):
+    """d * num / den, an int when exact, else a Fraction."""
+    if type(d) is int:
+        x = d * num
+        return x // den if x % den == 0 else Fraction(x, den)
+    return d * num / den
+
+
+def _ticks(whole: Fraction):
+    """A fraction of a whole note -> ticks."""
+    return _mul(WHOLE, whole.numerator, whole.denominator)
+
+
+def _den_in_whole(pos) -> int:
+    """Denominator of a tick position as a reduced fraction of a whole note."""
+    return (Fraction(pos) / WHOLE).denominator
 
 # Element kinds of the textual pass (one list per voice).
 _GROUP, _REST, _BAR, _ENDING, _PART, _MREST = range(6)
@@ -113,7 +134,7 @@ def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
 class _Voice:
     """One voice's state in the textual pass and the elements it collected."""
 
-    __slots__ = ("elems", "key", "unit", "meter", "bar_accs", "tie_carry", "number", "name",
+    __slots__ = ("elems", "key", "unit", "unit_t", "meter", "bar_accs", "tie_carry", "number", "name",
                  "last_group", "broken", "tuplet_left", "tuplet_factor", "overlay",
                  "bar_len", "bars", "bar_first", "after_start", "hp_pos", "hp_last")
 
@@ -123,13 +144,14 @@ class _Voice:
         self.elems: list = []
         self.key = key
         self.unit = unit
+        self.unit_t = _ticks(unit)
         self.meter = meter
         self.bar_accs: dict[str, int] = {}
         self.tie_carry: dict[str, int] = {}
         self.last_group: _Group | None = None
         self.broken = None  # (previous group, factor for it, factor for the next, token)
         self.tuplet_left = 0
-        self.tuplet_factor = _ONE
+        self.tuplet_factor = (1, 1)  # (q, p): lengths times q/p
         self.overlay = False
         self.bar_len = _ZERO
         self.bars: list[list] = []  # [length, meter, closing bar text, after |:, first, before ending]
@@ -206,7 +228,8 @@ class _Reader:
         # and plays every a>b as 2:1 (not 3:1)
         self.hornpipe = swing
         self.ratio21 = hornpipe
-        self.hp_swing = Fraction(1, 8) if meter == (4, 4) else Fraction(1, 16)
+        self.hp_swing = WHOLE // 8 if meter == (4, 4) else WHOLE // 16
+        self.hp_den = 8 if meter == (4, 4) else 16
 
     def get_voice(self, name: str) -> _Voice:
         v = self.voices.get(name)
@@ -217,11 +240,11 @@ class _Reader:
         return v
 
     # -- groups
-    def add_group(self, g: _Group, single: bool = False, mult: Fraction = _ONE) -> None:
+    def add_group(self, g: _Group, single: bool = False, mult: int = 1) -> None:
         v = self.cur
         in_tuplet = v.tuplet_left > 0
         if in_tuplet:
-            g.dur = g.dur * v.tuplet_factor
+            g.dur = _mul(g.dur, *v.tuplet_factor)
             v.tuplet_left -= 1
         g.bar_no = len(v.bars)
         if self.hornpipe:
@@ -235,8 +258,8 @@ class _Reader:
             if prev.dur == g.dur or prev.pitches is not None and len(prev.pitches) > 1 \
                     or g.pitches is not None and len(g.pitches) > 1:
                 old = prev.dur
-                prev.dur = old * fa
-                g.dur = g.dur * fb
+                prev.dur = _mul(old, *fa)
+                g.dur = _mul(g.dur, *fb)
                 if prev.bar_no == len(v.bars):
                     v.bar_len += prev.dur - old
                 elif prev.bar_no < len(v.bars):
@@ -248,29 +271,29 @@ class _Reader:
         v.bar_len += g.dur
         v.tie_carry = {}
 
-    def hornpipe_swing(self, v: _Voice, g: _Group, single: bool, mult: Fraction,
+    def hornpipe_swing(self, v: _Voice, g: _Group, single: bool, mult: int,
                        in_tuplet: bool) -> None:
         """abc2midi's hornpipe rule: a single note of length 1/8 (4/4) or 1/16 (2/4)
         written with numerator 1, after a note of the same length that started on
         the first half of the pair (bar position with denominator 8 / 16), gets a
         pending 2:1 broken rhythm with it; rests, chords and tuplet notes break pairs."""
-        whole = g.written / 4  # the group's written length in whole notes
-        if single and not in_tuplet and mult.numerator == 1:
+        whole = g.written
+        if single and not in_tuplet and mult == 1:
             if whole == self.hp_swing and v.hp_last == whole and v.last_group is not None \
                     and v.elems and v.elems[-1][1] is v.last_group \
-                    and v.hp_pos.denominator == self.hp_swing.denominator:
-                v.broken = (v.last_group, Fraction(4, 3), Fraction(2, 3), None)
+                    and _den_in_whole(v.hp_pos) == self.hp_den:
+                v.broken = (v.last_group, (4, 3), (2, 3), None)
             v.hp_last = whole
         elif single and not in_tuplet:
             v.hp_last = whole
         else:
             v.hp_last = None
-        v.hp_pos += (g.dur if in_tuplet else g.written) / 4 if g.pitches is None or single \
-            else (self.chord_first_dur(g, in_tuplet)) / 4
+        v.hp_pos += (g.dur if in_tuplet else g.written) if g.pitches is None or single \
+            else self.chord_first_dur(g, in_tuplet)
 
-    def chord_first_dur(self, g: _Group, in_tuplet: bool) -> Fraction:
+    def chord_first_dur(self, g: _Group, in_tuplet: bool):
         d = self.chord_first if self.chord_first is not None else g.written
-        return d * self.cur.tuplet_factor if in_tuplet else d
+        return _mul(d, *self.cur.tuplet_factor) if in_tuplet else d
 
     def end_chord(self, tok: Token | None) -> None:
         self.in_chord = False
@@ -280,11 +303,11 @@ class _Reader:
             self.rep("empty chord dropped", ct)
             return
         if tok is not None and tok.text != "]":
-            dur = tok.length * v.unit * 4
+            dur = _mul(v.unit_t, tok.length.numerator, tok.length.denominator)
             if tok.error:
                 self.rep(tok.error, tok)
         else:
-            dur = self.chord_first if self.chord_first is not None else v.unit * 4
+            dur = self.chord_first if self.chord_first is not None else v.unit_t
         self.add_group(_Group(self.chord_pitches, self.chord_ties, self.chord_alts, dur,
                               ct.line, ct.column))
 
@@ -333,6 +356,7 @@ class _Reader:
                 self.rep(f"unknown unit length {value.strip()!r} ignored", tok)
             else:
                 v.unit = u
+                v.unit_t = _ticks(u)
         elif name == "Q":
             if not self.tempo_set:
                 tq = parse_tempo(value)
@@ -393,7 +417,8 @@ class _Reader:
                         pitch -= 12
                 if t.error:
                     rep(t.error, t)
-                dur = t.length * v.unit * 4
+                ln = t.length
+                dur = _mul(v.unit_t, ln.numerator, ln.denominator)
                 if self.in_chord:
                     self.chord_pitches.append(pitch)
                     self.chord_ties.append(False)
@@ -402,7 +427,7 @@ class _Reader:
                         self.chord_first = dur
                     continue
                 self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column),
-                               True, t.length)
+                               True, ln.numerator)
             elif k == "space":
                 continue
             elif k == "bar":
@@ -438,7 +463,9 @@ class _Reader:
                     continue
                 if t.error:
                     rep(t.error, t)
-                self.add_group(_Group(None, None, None, t.length * v.unit * 4, t.line, t.column))
+                ln = t.length
+                self.add_group(_Group(None, None, None, _mul(v.unit_t, ln.numerator, ln.denominator),
+                                      t.line, t.column))
             elif k == "tie":
                 line_has_content = True
                 if self.in_grace or v.overlay:
@@ -482,10 +509,10 @@ class _Reader:
                     rep("broken rhythm with no note before it dropped", t)
                     continue
                 if self.ratio21 and t.count == 1:
-                    short, long_ = Fraction(2, 3), Fraction(4, 3)
+                    short, long_ = (2, 3), (4, 3)
                 else:
-                    short = Fraction(1, 2 ** t.count)
-                    long_ = 2 - short
+                    short = (1, 2 ** t.count)
+                    long_ = (2 ** (t.count + 1) - 1, 2 ** t.count)
                 v.broken = (lg, long_, short, t) if t.name == ">" else (lg, short, long_, t)
             elif k == "tuplet":
                 line_has_content = True
@@ -501,7 +528,7 @@ class _Reader:
                     q = _tuplet_q(p, v.meter)
                 if not r:
                     r = p
-                v.tuplet_factor = Fraction(q, p)
+                v.tuplet_factor = (q, p)
                 v.tuplet_left = r
             elif k == "field":
                 line_has_content = True
@@ -529,7 +556,7 @@ class _Reader:
                 if t.error:
                     rep(t.error, t)
                 m = v.meter or (4, 4)
-                bl = Fraction(4 * m[0], m[1])
+                bl = _mul(WHOLE, m[0], m[1])
                 v.elems.append((_MREST, bl * t.count))
                 if v.bar_len > 0:
                     rep("multi-measure rest inside a bar", t)
@@ -580,8 +607,8 @@ def _is_stop(elems: list, j: int) -> bool:
     return not (j + 1 < len(elems) and elems[j + 1][0] == _ENDING)
 
 
-def _perform(elems: list, t0: Fraction, voice: int, out: list, bar_beats: list | None,
-             rep, budget: list, in_part: bool = False) -> Fraction:
+def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
+             rep, budget: list, in_part: bool = False):
     """Playback of one voice's elements from time t0 with abc2midi's repeat rules;
     appends [pitch, onset, duration, voice] lists to out; returns the end time.
 
@@ -718,7 +745,7 @@ def _check_bars(voices: list[_Voice], header_meter) -> bool | None:
         for length, meter, closing, after_start, first, before_ending in v.bars:
             if meter is None:
                 continue
-            full = Fraction(4 * meter[0], meter[1])
+            full = _mul(WHOLE, meter[0], meter[1])
             if length == full:
                 continue
             if length > full:
@@ -832,7 +859,7 @@ def _play(text: str, path: str) -> Decoded:
         tempo = reader.tempo
 
     raw: list[list] = []
-    bar_beats: list[Fraction] = []
+    bar_beats: list = []
     budget = [MAX_EVENTS]
     for v in reader.order:
         if parts_order and reader.body_has_parts and v is reader.order[0]:
@@ -847,14 +874,14 @@ def _play(text: str, path: str) -> Decoded:
     if not raw:
         rep("no notes to play")
     raw.sort(key=lambda r: (r[1], r[3], r[0]))
-    notes = [Note(pitch=p, onset=float(o), duration=float(d), velocity=VELOCITY, voice=vn)
+    notes = [Note(pitch=p, onset=float(o) / TPQ, duration=float(d) / TPQ, velocity=VELOCITY, voice=vn)
              for p, o, d, vn in raw if d > 0]
     seen: set = set()
     beats = []
     for b in bar_beats:
         if b not in seen:
             seen.add(b)
-            beats.append(float(b))
+            beats.append(float(b) / TPQ)
     piece = Piece(notes=notes, tempo=float(tempo) if tempo else 120.0, meter=meter,
                   key=key_text, title=title, bar_beats=sorted(beats))
     return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(reader.order, meter))
