@@ -550,15 +550,16 @@ def note_midi(letter: str, octave: str, accidental: str, key_sig: dict[str, int]
     """MIDI pitch of a note: ``C`` = 60 (middle C), ``c`` = 72, each ``'`` +12, ``,`` -12.
 
     The alteration is the note's own accidental if it has one, else the one an earlier
-    note of the same letter and octave got in this bar (`bar_accs`, keyed by
-    (upper letter, octave number)), else the key signature's."""
+    note of the same letter got in this bar (`bar_accs`, keyed by upper-case letter:
+    like abc2midi, an accidental holds for that letter in every octave to the bar's
+    end), else the key signature's."""
     up = letter.upper()
     octnum = (1 if letter.islower() else 0) + octave.count("'") - octave.count(",")
     base = 60 + _LETTER_SEMI[up] + 12 * octnum
     if accidental:
         return base + _ACC_SEMI[accidental]
     if bar_accs:
-        a = bar_accs.get((up, octnum))
+        a = bar_accs.get(up)
         if a is not None:
             return base + a
     return base + key_sig.get(up, 0)
