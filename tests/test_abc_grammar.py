@@ -126,6 +126,14 @@ L:1/8
 K:Em
 (2AB (2cd|(4ABcd c2B|"Am/C"E3 E3|]
 """,
+    "normalizer style": """X:1
+M:2/4
+L:1/16
+R:polka
+K:Ador
+|:e2a2 a2ge|d2g2 g2ed|((3cBA) e2 ABcd|e2a2 ag
+e2|d2g2 g2ed|[1c2A2 A4:|[2c2A2 A2
+""",
     "common time quarter unit": """X:1
 M:C
 L:1/4
@@ -542,6 +550,67 @@ def test_chord_symbols_well_formed():
 def test_free_meter_never_counts():
     g = state("X:1\nM:none\nL:1/8\nK:C\nABCDEFGABCDEFGABCDEFG")
     assert "|" in g.allowed() and "A" in g.allowed()
+
+
+def test_line_break_inside_a_bar_and_last_line_without_bar_line():
+    g = state(REEL + "ABcd efga|AB")
+    assert "\n" in g.allowed()
+    g.feed("\n")
+    assert "\n" in g.allowed()               # may end: the last bar is short
+    g.feed("cd efga|")
+    assert not g.problems
+    g = state(REEL + "AB")
+    g.feed("\n")
+    assert "\n" not in g.allowed()           # no full bar yet
+
+
+def test_repeat_rules_as_abc2midi():
+    assert "|:" not in "".join(state(REEL + "|:ABcd efga|ABcd efga|").allowed())
+    g = state(REEL + "|:ABcd efga|")
+    assert ":" not in g.allowed()             # no |: inside an open |:
+    g = state(REEL + "ABcd efga:|ABcd efga|")
+    g.feed("[")
+    assert "1" not in g.allowed()             # "found [1 before |:"
+    g = state(REEL + "ABcd efga:|ABcd efga")
+    g.feed(":")
+    assert ":" not in g.allowed()             # no :: right after :|
+    g = state(REEL + "|:ABcd efga|\n")
+    assert "\n" not in g.allowed()           # "Missing :| at end of tune"
+    g.feed("ABcd efga:|\n")
+    assert "\n" in g.allowed()
+
+
+def test_ties_join_the_same_note():
+    g = state(REEL + "ABcd ef^g-")
+    assert set(g.allowed()) == set(" ^|\n")
+    g.feed("|")
+    g.feed("^")
+    assert g.allowed() == "g"
+    g = state(REEL + "ABcd efg'-")
+    g.feed("g")
+    assert g.allowed() == "'"
+    g = state(REEL + "ABcd ef[ga]")
+    assert "-" not in g.allowed()             # no tie after a chord
+    g = state(REEL + "ABcd ef.g")
+    assert "-" not in g.allowed() and ">" not in g.allowed()  # nor after staccato
+
+
+def test_roll_not_on_chords_or_after_graces():
+    assert "[" not in state(REEL + "~").allowed()
+    assert "~" not in state(REEL + "{g}").allowed()
+
+
+def test_letter_colon_at_line_start_is_masked():
+    g = state(REEL + "ABcd efga|\nf")
+    assert ":" not in g.allowed()
+    g.feed(" ")
+    assert ":" not in g.allowed()
+
+
+def test_section_pickups_option():
+    text = REEL + "|:ABcd efga|ABcd efg2:|fg|"
+    assert check(text + "\n") != []
+    assert check(text + "ABcd efga|\n", section_pickups=True) == []
 
 
 def test_soft_cap_forces_the_end():

@@ -15,11 +15,14 @@ most, one copy of a small state object), and it never raises on bad text.
     ']'
 
 (``ABA A`` has used 4 of the bar's 6 eighths: ``B2`` fills the bar, ``B4``
-would overflow it (``3`` may still start ``B3/4``); after ``B`` the bar is one eighth short, so a bar line must
-be ``|]``, the one that may end a short bar here.)
+would overflow it (``3`` may still start ``B3/4``); after ``B`` the bar is one
+eighth short, so a bar line must be ``|]``, the one that may end a short bar.)
 
 What is constrained, and why
 ----------------------------
+
+The aim: every tune the sampler can finish plays in abc2midi without an
+``Error`` line, and the player (`encoders.abc.player`) finds ``bars_ok``.
 
 *Header.*  Lines ``X:<n>``, optional ``T:<title>``, ``M:``, ``L:``, optional
 ``Q:``, optional ``R:``, then ``K:`` (last), in that order and nothing else:
@@ -27,25 +30,31 @@ the player needs M, L and K, and the model must not invent fields.  Values come
 from closed lists: M ``n/d`` (n 1..16, d 1..16 a power of 2), ``C``, ``C|`` or
 ``none``; L ``1/1``..``1/32``; Q ``b=t`` (a beat like 1/4 or 3/8, t 20..400);
 R lower-case words; K a tonic ``A``..``G`` with ``#``/``b`` and a mode (``m``
-``maj`` ``min`` ``dor`` ``mix`` ``lyd`` ``phr`` ``loc`` ``aeo`` ``ion``, written
-right after the tonic or after one space), or ``none``.
+``maj`` ``min`` ``dor`` ``mix`` ``lyd`` ``phr`` ``loc`` ``aeo`` ``ion``, right
+after the tonic or after one space) of at most 7 sharps or flats, or ``none``.
 
 *Body.*  No field line (``X:`` ``T:`` ...) and no inline field ``[K:]``: a
-body line may start only with music.  Items: notes (``^ ^^ _ __ =``, a letter,
-``,`` after upper-case / ``'`` after lower-case letters, at most two, since
-abc2midi rejects ``c,`` and ``C'``), rests ``z``, lengths, chords ``[CEG]2``,
-chord symbols ``"Am7/G"``, tuplets ``(2 (3 (4``, broken rhythm ``> >> < <<``
-between two notes of the same written length (abc2midi refuses others),
-ties ``-``, slurs ``( )`` (at most 3 open), grace notes ``{g}`` ``{/ga}``,
-the decorations ``~`` and ``.``, single spaces, bar lines ``| || |] |: :| ::``
-and endings ``|1 [1 :|2 [2``; a line break only right after a bar line.  A
-line never starts with a letter and a colon (``f:|`` reads as a field line).
+music line starts with music, and never with a letter, spaces and a colon
+(``f :|`` reads as a field line).  Items: notes (``^ ^^ _ __ =``, a letter,
+``,`` after upper-case / ``'`` after lower-case letters, at most two: abc2midi
+rejects ``c,`` and ``C'``), rests ``z``, lengths, chords ``[CEG]2`` (at most 4
+notes), chord symbols ``"Am7/G"``, tuplets ``(2 (3 (4``, broken rhythm ``> >>
+< <<``, ties ``-``, one slur ``( )`` at a time (also over a tuplet,
+``((3abc)``), grace notes ``{g}`` ``{/ga}`` before a note, the decorations
+``~`` (not on chords, not right after grace notes: abc2midi plays it as grace
+notes) and ``.``, single spaces, bar lines ``| || |] |: :| ::`` and endings
+``|[1 :|[2`` (also ``|1 :|2``).  A line break comes after a bar line, or after
+a note inside a bar (the bar goes on on the next line; the normalizer keeps
+such line ends), or ends the tune's last line.
 
 *Lengths.*  A length is ``n`` (1..16), ``/`` ``//`` ``/d`` or ``n/`` ``n/d``
 (n odd, d 2..32 a power of 2): everything is a multiple of L/32, and nothing is
 longer than 16 units.  Notes inside a chord have no length of their own; the
 chord's length follows the ``]`` (abc2midi takes ``[C2E2]3`` as 3 units, the
 standard as 6: written this way both agree).  Grace notes have no length.
+``a>b`` needs two notes of the same written length, not staccato (abc2midi
+refuses others); a tie joins a plain note to the same note again (same letter,
+octave marks, and accidental or none), across spaces and plain bar lines only.
 
 *Bars.*  The grammar keeps the time left in the current bar exactly (in ticks
 of L/80640, so tuplets of 2, 3 and 4 are exact) and masks every character after
@@ -55,25 +64,30 @@ last note is also held to lengths that leave the rest of the bar a multiple of
 L/32, so a bar can always be filled).  A bar line ``|`` ``||`` ``|:`` (and
 ``|1``) needs the bar exactly full, except for the first bar of the tune or of
 a section opened by ``|:`` or ``::`` (a pickup); ``|]`` ``:|`` ``::`` ``:|2``
-may also end a shorter bar.  A bar line needs at least one note or rest since
-the last one; only the first line, and a line that starts with ``|:`` or
-``|``, begins with a bar line.  This is the player's ``Decoded.bars_ok``: no
-bar longer than the meter, a short bar only first (tune or ``|:`` section) or
-before ``:|`` ``::`` ``|]``.  With ``M:none`` nothing is counted.
+may also end a shorter bar, and so may the end of the tune.  A bar line needs
+a note or rest since the last one, except ``|`` or ``|:`` at a line start.
+This is the player's ``Decoded.bars_ok``: no bar longer than the meter, a short
+bar only first (tune or ``|:`` section), before ``:|`` ``::`` ``|]`` or at the
+end.  With ``M:none`` nothing is counted.  ``AbcGrammar(section_pickups=True)``
+also allows a short bar right after ``||`` ``:|`` ``|]`` and right before
+``||`` ``|:``, as the normalizer does (the player's ``bars_ok`` does not).
 
-*Repeats and endings.*  ``|1``/``[1`` opens a first ending, which closes with
-``:|`` and is followed by ``:|2``, or ``[2`` (after the ``:|``, a space or a
-line break); ``||`` ``|]`` ``|:`` ``::`` ``:|`` close a second ending.
+*Repeats and endings* (as abc2midi wants them).  ``|:`` not while a ``|:`` or
+``::`` is open; ``::`` not right after ``:|`` (with no ``|:`` between); a
+first ending ``|[1`` not after ``:|`` (abc2midi: "found [1 before |:"); it
+closes with ``:|`` followed by ``[2`` (after the ``:|``, a space or a line
+break) or ``:|2``; ``||`` ``|]`` ``|:`` ``::`` ``:|`` close a second ending.
 
-*The end.*  A blank line ends the tune (``done``), allowed only at the start
-of a line (so right after a bar line and its line break), after at least one
-full bar, with no slur, tie, tuplet, chord or grace group open, no first ending
-waiting for its second, and not right after ``|:``.  After `MAX_BARS` (64)
-bars the grammar steers to the end: no new slur or tie, open slurs closed
-after the next note, a first ending closed by the next bar line, and after the
-next bar line that can end the tune only the line break and the blank line (a
-tune without a full bar yet gets no short bar any more).  After ``done``, the next tune of a stream may begin
-with ``X``.
+*The end.*  A blank line ends the tune (``done``): after a line break at a bar
+line or after the last note, once at least one bar was full, with no slur,
+tie, tuplet, chord or grace group open, no first ending waiting for its
+second, and no ``|:``/``::`` section left open (abc2midi: "Missing :|").
+After `MAX_BARS` (64) bars the grammar steers to the end: no new slur, tie,
+section or first ending, open slurs closed after the next note, an open
+section closed by ``:|``, and after the next bar line that can end the tune
+only the line break and the blank line (a tune without a full bar yet gets no
+short bar any more).  After ``done``, the next tune of a stream may begin with
+``X``.  A bar line after 160 characters on a line is followed by a line break.
 
 *Tolerance.*  A character that is not allowed (a wrong seed, or one the
 sampler forced after an empty mask) is recorded in `problems`; `allowed()`
@@ -286,10 +300,14 @@ class AbcGrammar:
         "_tk", "_tw", "_tq", "_tp", "_bn", "_bd", "_prev_m", "_broken",
         # the note being written
         "_kind", "_oct", "_acc", "_cn", "_gn", "_sub", "_quote", "_body",
-        "_rep", "_nacc", "_letter", "_spell", "_dchar", "_fieldlike",
+        "_rep", "_nacc", "_letter", "_spell", "_dchar", "_fieldlike", "_pickups",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, section_pickups: bool = False) -> None:
+        """`section_pickups`: also allow a short bar right after ``||`` ``:|``
+        ``|]`` and right before ``||`` ``|:`` (the normalizer keeps such tunes;
+        the player's ``bars_ok`` does not accept them, so off by default)."""
+        self._pickups = section_pickups
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -498,13 +516,20 @@ class AbcGrammar:
             ap("\n")
         if last == "bar":
             ap("\n")
+        elif (last in ("note", "rest", "slurclose") and not pend and not self._tk
+              and (0 < self._room and self._bars < MAX_BARS or self._end_ok())):
+            ap("\n")           # a line break inside a bar, or the tune's last line
         room = self._note_room()
         if pend:
             if pend & _P_DECO:
                 return _PITCH if self._dchar == "~" else _PITCH + "["
             if pend & _P_GRACE:
                 # abc2midi plays ~ as grace notes: none right after a grace group
-                return "." + _PITCH + "["
+                out = "." + _PITCH + "["
+                if not self._tk and not pend & (_P_DECO | _P_SLUR) and (
+                        self._slurs < _MAX_SLURS and self._bars < MAX_BARS or self._tuplet_any()):
+                    out += "("
+                return out
             if pend & _P_BROKEN:
                 return _PITCH + "z["
             # a chord symbol and/or an opened slur
@@ -515,6 +540,8 @@ class AbcGrammar:
             if pend == _P_CSYM and not self._tk and (
                     self._slurs < _MAX_SLURS and self._bars < MAX_BARS or self._tuplet_any()):
                 ap("(")
+            elif pend & _P_SLUR and not self._tk and self._tuplet_any():
+                ap("(")         # a slur over a tuplet: ((3abc)
             ap('{~.' + _PITCH + "[")
             return "".join(out)
         in_tup = self._tk > 0
@@ -552,7 +579,7 @@ class AbcGrammar:
         out = ""
         if last not in ("space", "linestart"):
             out += " "
-        if last == "bar":
+        if last in ("bar", "tie"):
             out += "\n"
         if self._note_room():
             out += acc[:1] or letter
@@ -589,7 +616,7 @@ class AbcGrammar:
             return True
         if self._bars >= MAX_BARS and not self._full_bars:
             return False            # past the cap with no full bar yet: fill one
-        return short_ok or self._first
+        return short_ok or self._first or (self._pickups and tok in ("||", "|:"))
 
     def _bar_allowed(self) -> str:
         n = self._node
@@ -607,9 +634,14 @@ class AbcGrammar:
                 if self._tuplet_fits_now(d):
                     out.append(d)
         if self._slurs < _MAX_SLURS and not self._pend & _P_SLUR and self._bars < MAX_BARS:
-            out.append('{~.' + _PITCH + "[")
-            if not self._pend & _P_CSYM:
-                out.append('"')
+            if self._pend & _P_GRACE:
+                out.append("." + _PITCH + "[")
+            else:
+                out.append('{~.' + _PITCH + "[")
+                if not self._pend & _P_CSYM:
+                    out.append('"')
+            if not self._tk and self._tuplet_any():
+                out.append("(")     # ((3abc): a slur over a tuplet
         return "".join(out)
 
     def _group_allowed(self) -> str:
@@ -978,6 +1010,8 @@ class AbcGrammar:
             self._ending = _E_SECOND
         closed = self._content or self._forced
         self._body_start = self._body_start and not self._content
+        if self._pickups and tok in ("||", ":|", "|]"):
+            opens = True
         if closed:
             self._new_bar(first=opens or self._forced)
         elif opens:
@@ -1046,10 +1080,10 @@ class AbcGrammar:
 _SLOTS = AbcGrammar.__slots__
 
 
-def check(text: str) -> list[str]:
+def check(text: str, section_pickups: bool = False) -> list[str]:
     """Feed a whole tune; the places where it left the grammar ("line:col: ..."),
     and a last entry when the text stops where a tune cannot end."""
-    g = AbcGrammar()
+    g = AbcGrammar(section_pickups)
     g.feed(text)
     problems = list(g.problems)
     if not g.done and text.strip() and not g.problems:
