@@ -365,8 +365,15 @@ class _Reader:
                     self.tempo_set = True
         elif name == "V":
             words = value.split("%", 1)[0].split()
+            name = words[0] if words else ""
             self.close_open("before a voice change")
-            self.cur = self.get_voice(words[0] if words else "")
+            first = self.order[0]
+            if len(self.order) == 1 and first.name == "" and not first.elems and name not in self.voices:
+                # the first V: names the voice the music so far (none) belongs to
+                del self.voices[""]
+                first.name = name
+                self.voices[name] = first
+            self.cur = self.get_voice(name)
         elif name == "P":
             if v is self.order[0]:
                 label = value.split("%", 1)[0].strip()[:1]

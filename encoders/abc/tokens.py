@@ -248,6 +248,8 @@ def tokenize(text: str) -> list[Token]:
         if at_line_start:
             at_line_start = False
             fm = _FIELD_RE.match(text, pos)
+            if fm is not None and text[pos] in "ABCDEFGabcdefg" and text[pos + 2:pos + 3] in ("|", ":"):
+                fm = None  # "D:|" starts a music line (a note and a repeat), as abc2midi reads it
             if fm is not None:
                 s = fm.group(0)
                 append(Token("field", s, line, col, name=s[0], value=s[2:]))
