@@ -29,8 +29,11 @@ test: $(TEST_STAMP)
 corpus: $(VENV_STAMP)
 	.venv/bin/musicrnn encode --corpus folk --out corpora/folk.txt
 
+corpora/folk.txt:
+	$(MAKE) corpus
+
 # The bundled model's recipe: <= 30 min on 2 CPU cores; writes musicrnn/models/folk/.
-model: corpus
+model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/folk_model.sh
 
 clean:

@@ -349,3 +349,19 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
         if name.startswith("extra."):
             extra[name[len("extra."):]] = t
     return extra
+
+
+# --------------------------------------------------------------------------- bundling
+
+def export(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> str:
+    """Copy a trained model folder's weights and metadata (not its training state) to `dst`,
+    as float16 when `half` (halves the file; `load` reads it back as float32). Used to ship
+    the bundled models as package data."""
+    loaded = load(src)
+    state = {k: (v.half() if half else v.float()).contiguous() for k, v in loaded.model.state_dict().items()}
+    meta = dict(loaded.meta)
+    meta["weights_dtype"] = "float16" if half else "float32"
+    os.makedirs(dst, exist_ok=True)
+    write_bytes(os.path.join(dst, WEIGHTS), st_save(state))
+    write_text(os.path.join(dst, META), json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return os.fspath(dst)

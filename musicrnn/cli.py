@@ -220,11 +220,15 @@ def train(
 
     with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
                   console=err_console, transient=False) as bar:
-        task = bar.add_task("", total=max_steps)
+        task = bar.add_task("", total=1.0)
 
         def show(p: dict) -> None:
+            # The run ends at max_steps or max_minutes, whichever comes first.
+            done = p.get("step", 0) / max(1, p.get("max_steps", max_steps))
+            if max_minutes:
+                done = max(done, p.get("time", 0.0) / (60 * max_minutes))
             val = p.get("val_loss")
-            bar.update(task, completed=p.get("step", 0), total=p.get("max_steps", max_steps), description=(
+            bar.update(task, completed=min(done, 1.0), description=(
                 f"step {p.get('step', 0)} loss {p.get('loss', float('nan')):.3f}"
                 + (f" val {val:.3f}" if val is not None else "")
                 + f" {p.get('chars_per_s', 0):,.0f} chars/s"))
