@@ -75,6 +75,11 @@ def _write_atomic(path: pathlib.Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
+        try:  # mkstemp makes the file 0600; give it the old file's mode or the usual one
+            mode = os.stat(path).st_mode & 0o777 if path.exists() else 0o644
+            os.fchmod(fd, mode)
+        except OSError:
+            pass
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()

@@ -624,6 +624,7 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
     body = [b for b in body if b]
     text = "\n".join(head) + "\n" + "\n".join(body) + "\n"
     text = _fix_ties_and_broken(text)
+    text = "\n".join(line for line in text.split("\n") if line.strip()) + "\n"  # a line that held only a tie
     text, bad = _finish_bars(text, first_line, key_line=len(head))
     if bad and not keep_irregular:
         msg, line, col = bad
@@ -907,6 +908,7 @@ class _Walker:
         self.chord_first: Fraction | None = None
         self.in_grace = False
         self.seen_music = False
+        self.ending_inside: tuple[int, int, int] | None = None
 
     def _group(self, d: Fraction) -> None:
         if self.tuplet_left > 0:
@@ -972,7 +974,10 @@ class _Walker:
         elif k == "bar":
             self.close(t.text, t.line, t.column)
         elif k == "ending":
-            if self.bars and self.dur == 0 and not self.full_rest:
+            if self.dur > 0 or self.full_rest:
+                if self.ending_inside is None:  # abc2midi: "found [1 or like before |:"
+                    self.ending_inside = (len(self.bars) + 1, t.line, t.column)
+            elif self.bars:
                 self.bars[-1].ending_next = True
         elif k == "inline_field":
             if t.name == "M":
@@ -1026,7 +1031,11 @@ def _finish_bars(text: str, first_line: int, key_line: int) -> tuple[str, tuple[
         for i in add_bar_at:
             lines[i] = lines[i] + "|"
         text = "\n".join(lines)
-    return text, _first_bad_bar(w.bars)
+    bad = _first_bad_bar(w.bars)
+    if bad is None and w.ending_inside is not None:
+        n, line, col = w.ending_inside
+        bad = (f"an ending starts inside bar {n}, not after a bar line", line, col)
+    return text, bad
 
 
 def _first_bad_bar(bars: list[_Bar]) -> tuple[str, int, int] | None:
