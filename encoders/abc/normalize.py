@@ -130,7 +130,10 @@ def skip_reason(problem: Problem) -> str:
 
 def normalize(text: str, path: str = "", titles: bool = False, transpose: str = "none",
               keep_irregular: bool = False) -> EncodeResult:
-    """The normalized tunes of a file's text (see the module docstring); never raises."""
+    """The normalized tunes of a file's text (see the module docstring); never raises on
+    any text (a `transpose` other than none, C or all is a ValueError)."""
+    if transpose not in TRANSPOSE_MODES:
+        raise ValueError(f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {transpose!r}")
     result = EncodeResult()
     try:
         tunes = normalize_tunes(text, path, titles=titles, keep_irregular=keep_irregular)
