@@ -30,9 +30,14 @@ What it plays, like abc2midi:
 * ties ``-`` join a note to the next note of the same pitch into one longer note;
 * repeats, as abc2midi expands them: ``|:`` ... ``:|`` plays twice; a ``:|``
   without ``|:`` goes back to the tune start, or to just after the last repeat
-  that already ended; ``::`` ends one repeat and starts the next; endings
-  ``[1`` ``|1`` ``:|2`` ``[1,3`` are chosen by the pass number; with a header
-  ``P:ABA`` and body ``P:A`` / ``P:B`` parts, the parts play in that order;
+  that already ended (or a ``||``/``|]`` after it); ``::`` ends one repeat and
+  starts the next, and so does a second ``|:`` while one is open; ``||:`` is a
+  plain double bar to abc2midi; endings ``[1`` ``|1`` ``:|2`` ``[1,3`` are chosen
+  by the pass number (a pass with no ending of its number skips to the next
+  section bar); with a header ``P:ABA`` and body ``P:A`` / ``P:B`` parts, the
+  parts play in that order, each repeating only from its start or a ``|:``;
+* ``R:hornpipe`` (in 2/4 or 4/4), like abc2midi: pairs of equal eighths (4/4)
+  or sixteenths (2/4) on the beat's halves swing 2:1, and ``>`` is 2:1;
 * inline fields ``[K:]`` ``[M:]`` ``[L:]`` ``[Q:]`` and body field lines change
   key, meter, unit; ``V:`` voices are played in parallel from beat 0 (each
   note has its voice number, in order of appearance); ``&`` overlays are dropped;
@@ -663,7 +668,9 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
             if bar_beats is not None:
                 bar_beats.append(t)
             left = tok.count
-            if not left and tok.value and open_rep and i not in used:
+            # abc2midi reads "||:" as a plain double bar (no repeat starts there)
+            starts = bool(tok.value) and not tok.text.lstrip(":").startswith("||")
+            if not left and starts and open_rep and i not in used:
                 left = 1  # a second |: with the first still open is read as :: (abc2midi)
             if left:  # end of a repeat: each one jumps back once, on pass 1 or 2
                 open_rep = False
@@ -680,7 +687,7 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                     pass_ = 1
                     in_ending = False
                     done = not in_part
-            if tok.value:  # start of a repeat
+            if starts:  # start of a repeat
                 rep_start = i + 1
                 pass_ = 1
                 in_ending = False
