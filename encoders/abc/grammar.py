@@ -34,8 +34,8 @@ R lower-case words; K a tonic ``A``..``G`` with ``#``/``b`` and a mode (``m``
 after the tonic or after one space) of at most 7 sharps or flats, or ``none``.
 
 *Body.*  No field line (``X:`` ``T:`` ...) and no inline field ``[K:]``: a
-music line starts with music, and never with a letter, spaces and a colon
-(``f :|`` reads as a field line).  Items: notes (``^ ^^ _ __ =``, a letter,
+music line starts with music, and never with a bare letter and a colon or a
+space (``f:|`` and ``f :|`` read as field lines; ``f1:|`` ``f2 g`` are fine).  Items: notes (``^ ^^ _ __ =``, a letter,
 ``,`` after upper-case / ``'`` after lower-case letters, at most two: abc2midi
 rejects ``c,`` and ``C'``), rests ``z``, lengths, chords ``[CEG]2`` (at most 4
 notes), chord symbols ``"Am7/G"``, tuplets ``(2 (3 (4``, broken rhythm ``> >>
@@ -52,8 +52,8 @@ such line ends), or ends the tune's last line.
 longer than 16 units.  Notes inside a chord have no length of their own; the
 chord's length follows the ``]`` (abc2midi takes ``[C2E2]3`` as 3 units, the
 standard as 6: written this way both agree).  Grace notes have no length.
-``a>b`` needs two notes of the same written length, not staccato (abc2midi
-refuses others); a tie joins a plain note to the same note again (same letter,
+``a>b`` needs two notes of the same written length, neither with ``.`` or
+``~`` (abc2midi refuses others); a tie joins a plain note (no ``.`` or ``~``) to the same note again (same letter,
 octave marks, and accidental or none), across spaces and plain bar lines only.
 
 *Bars.*  The grammar keeps the time left in the current bar exactly (in ticks
@@ -87,7 +87,8 @@ section or first ending, open slurs closed after the next note, an open
 section closed by ``:|``, and after the next bar line that can end the tune
 only the line break and the blank line (a tune without a full bar yet gets no
 short bar any more).  After ``done``, the next tune of a stream may begin with
-``X``.  A bar line after 160 characters on a line is followed by a line break.
+``X``.  Past 160 characters on a line, the next place a line break may go
+gets one (abc2midi has crashed on a long line after many warnings).
 
 *Tolerance.*  A character that is not allowed (a wrong seed, or one the
 sampler forced after an empty mask) is recorded in `problems`; `allowed()`
@@ -300,7 +301,7 @@ class AbcGrammar:
         "_tk", "_tw", "_tq", "_tp", "_bn", "_bd", "_prev_m", "_broken",
         # the note being written
         "_kind", "_oct", "_acc", "_cn", "_gn", "_sub", "_quote", "_body",
-        "_rep", "_nacc", "_letter", "_spell", "_dchar", "_fieldlike", "_pickups",
+        "_rep", "_nacc", "_letter", "_spell", "_dchar", "_pickups",
     )
 
     def __init__(self, section_pickups: bool = False) -> None:
@@ -338,7 +339,6 @@ class AbcGrammar:
         self._rep = _R_IMPLICIT
         self._nacc = self._letter = self._dchar = ""
         self._spell = None
-        self._fieldlike = False
         self._last_bar = ""
         self._body_start = True
         self._tk = self._tw = 0
@@ -508,8 +508,6 @@ class AbcGrammar:
             return ("\n [" if last == "bar" else "[")
         if capped and last in ("bar", "linestart"):
             return "\n"
-        if last == "bar" and self._col >= _MAX_LINE:
-            return "\n"
         if self._tie is not None:
             return self._tie_allowed()
         if last == "linestart" and self._end_ok():
@@ -517,8 +515,10 @@ class AbcGrammar:
         if last == "bar":
             ap("\n")
         elif (last in ("note", "rest", "slurclose") and not pend and not self._tk
-              and (0 < self._room and self._bars < MAX_BARS or self._end_ok())):
+              and (0 < self._room or self._end_ok())):
             ap("\n")           # a line break inside a bar, or the tune's last line
+        if out and self._col >= _MAX_LINE:
+            return "\n"        # long lines: abc2midi can overflow a buffer on them
         room = self._note_room()
         if pend:
             if pend & _P_DECO:
@@ -567,15 +567,14 @@ class AbcGrammar:
             for ch, kid in _BAR_TRIE.kids.items():
                 if any(self._bar_ok(t) for t in kid.vals):
                     ap(ch)
-        if self._fieldlike:
-            # "f :|" at a line start reads as a field line
-            return "".join(out).replace(":", "")
         return "".join(out)
 
     def _tie_allowed(self) -> str:
         """After a tie: spaces, a plain bar line, then the same note again."""
         acc, letter, _ = self._tie
         last = self._last
+        if self._tk:
+            return acc[:1] or letter    # inside a tuplet: the note right away
         out = ""
         if last not in ("space", "linestart"):
             out += " "
@@ -680,8 +679,9 @@ class AbcGrammar:
             c._finish_note()
             follow = c._allowed()
             if self._col == 1 and n is _LEN_TRIE:
-                # "f:" at a line start reads as a field line ("f:|" is no bar)
-                follow = follow.replace(":", "")
+                # "f:" or "f :" at a line start reads as a field line ("f:|" is
+                # no bar): no colon or space after it ("f1:|" is fine)
+                follow = follow.replace(":", "").replace(" ", "")
             out.append(follow)
         return "".join(out)
 
@@ -850,8 +850,6 @@ class AbcGrammar:
         self._forced = False
 
     def _item_step(self, ch: str) -> None:
-        if ch != " ":
-            self._fieldlike = False
         if ch == " ":
             self._last = "space"
         elif ch == "\n":
@@ -948,14 +946,12 @@ class AbcGrammar:
         else:
             self._room -= m * self._bn // self._bd * G
             self._prev_m = m if self._bd == 1 else None
-        if self._dchar == ".":
-            self._prev_m = None     # abc2midi: no broken rhythm on a staccato note
+        if self._dchar:
+            self._prev_m = None     # abc2midi: no broken rhythm on a staccato or rolled note
         kind = self._kind
-        # abc2midi ties only plain notes (no chord, rest or staccato note)
+        # abc2midi ties only plain notes (no chord, rest, staccato or rolled note)
         self._spell = ((self._nacc, self._letter, self._oct)
-                       if kind == "note" and self._dchar != "." else None)
-        self._fieldlike = (self._col == 1 and self._node is _LEN_TRIE and kind != "chord"
-                           and self._oct == 0)
+                       if kind == "note" and not self._dchar else None)
         self._dchar = ""
         self._bn = self._bd = 1
         self._broken = ""
