@@ -636,6 +636,13 @@ def test_done_and_next_tune():
     assert not g.done and g.allowed() == "TM"
 
 
+def test_can_end():
+    assert not state(REEL + "ABcd efga").can_end()
+    assert state(REEL + "ABcd efga|").can_end()
+    assert state(REEL + "ABcd efga|\n").can_end()
+    assert not state(REEL + "|:ABcd efga|").can_end()
+
+
 def test_copy_is_independent():
     g = state(REEL + "AB")
     c = g.copy()

@@ -412,6 +412,7 @@ class AbcGrammar:
             return False
         c = self._clone()
         c._step("\n")
+        c._cache = None
         a2 = c.allowed()
         return a2 is not None and "\n" in a2
 
