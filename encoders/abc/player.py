@@ -102,8 +102,14 @@ def _den_in_whole(pos) -> int:
     return (Fraction(pos) / WHOLE).denominator
 
 # Element kinds of the textual pass (one list per voice).
-_GROUP, _REST, _BAR, _ENDING, _PART, _MREST = range(6)
+_GROUP, _REST, _BAR, _ENDING, _PART, _MREST, _METER = range(7)
 
+
+# what ends the stretch after a meter change in which a plain bar line still takes the old meter
+# (abc2midi 4.84 as observed: notes outside grace groups, rests, chords, tuplets, slurs,
+# a key change, a line end; not chord symbols, decorations, grace notes or [L:])
+_METER_TAIL_ENDS = frozenset(("note", "rest", "chord_start", "measure_rest", "bar", "tuplet",
+                              "slur_start", "slur_end", "newline", "field"))
 
 _SECTION_BARS = frozenset(("||", "|]", "[|", "[|]", ".|"))
 
@@ -113,7 +119,7 @@ class _Group:
     played (after tuplets / broken rhythm) and as written, and per pitch whether a
     tie follows and the (letter, alteration) it was spelled with."""
 
-    __slots__ = ("pitches", "ties", "alts", "dur", "written", "line", "col", "bar_no")
+    __slots__ = ("pitches", "ties", "alts", "dur", "written", "line", "col")
 
     def __init__(self, pitches, ties, alts, dur, line, col):
         self.pitches = pitches
@@ -123,7 +129,6 @@ class _Group:
         self.written = dur
         self.line = line
         self.col = col
-        self.bar_no = 0
 
 
 def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
@@ -141,7 +146,7 @@ class _Voice:
 
     __slots__ = ("elems", "key", "unit", "unit_t", "meter", "bar_accs", "tie_carry", "number", "name",
                  "last_group", "broken", "tuplet_left", "tuplet_factor", "overlay",
-                 "bar_len", "bars", "bar_first", "after_start", "hp_pos", "hp_last")
+                 "bar_len", "hp_pos", "hp_last", "meter_tail")
 
     def __init__(self, number: int, name: str, key: dict, unit: Fraction, meter):
         self.number = number
@@ -158,10 +163,8 @@ class _Voice:
         self.tuplet_left = 0
         self.tuplet_factor = (1, 1)  # (q, p): lengths times q/p
         self.overlay = False
-        self.bar_len = _ZERO
-        self.bars: list[list] = []  # [length, meter, closing bar text, after |:, first, before ending]
-        self.bar_first = True
-        self.after_start = True
+        self.bar_len = _ZERO  # written length of the bar so far (repairs only)
+        self.meter_tail = False  # the last thing read was a meter change
         self.hp_pos = _ZERO  # abc2midi's count of whole notes in the bar (for hornpipe swing)
         self.hp_last: Fraction | None = None  # length of the last single note (hornpipe)
 
@@ -251,7 +254,6 @@ class _Reader:
         if in_tuplet:
             g.dur = _mul(g.dur, *v.tuplet_factor)
             v.tuplet_left -= 1
-        g.bar_no = len(v.bars)
         if self.hornpipe:
             self.hornpipe_swing(v, g, single, mult, in_tuplet)
         b = v.broken
@@ -262,13 +264,8 @@ class _Reader:
             # rhythm applied) must be equal; a chord on either side always passes
             if prev.dur == g.dur or prev.pitches is not None and len(prev.pitches) > 1 \
                     or g.pitches is not None and len(g.pitches) > 1:
-                old = prev.dur
-                prev.dur = _mul(old, *fa)
+                prev.dur = _mul(prev.dur, *fa)
                 g.dur = _mul(g.dur, *fb)
-                if prev.bar_no == len(v.bars):
-                    v.bar_len += prev.dur - old
-                elif prev.bar_no < len(v.bars):
-                    v.bars[prev.bar_no][0] += prev.dur - old
             elif bt is not None:
                 self.rep("broken rhythm between notes of unequal length ignored (as abc2midi)", bt)
         v.elems.append((_GROUP, g))
@@ -285,7 +282,7 @@ class _Reader:
         whole = g.written
         if single and not in_tuplet and mult == 1:
             if whole == self.hp_swing and v.hp_last == whole and v.last_group is not None \
-                    and v.elems and v.elems[-1][1] is v.last_group \
+                    and _last(v.elems) is v.last_group \
                     and _den_in_whole(v.hp_pos) == self.hp_den:
                 v.broken = (v.last_group, (4, 3), (2, 3), None)
             v.hp_last = whole
@@ -324,15 +321,6 @@ class _Reader:
             self.rep(f"grace notes not closed {why}; dropped", self.grace_tok)
             self.in_grace = False
 
-    def close_bar(self, v: _Voice, bar_text: str, starts: bool) -> None:
-        if v.bar_len > 0:
-            v.bars.append([v.bar_len, v.meter, bar_text, v.after_start, v.bar_first, False])
-            v.bar_first = False
-            v.after_start = False
-        v.bar_len = _ZERO
-        if starts:
-            v.after_start = True
-
     # -- fields
     def set_key(self, value: str, tok: Token) -> None:
         stripped = value.split("%", 1)[0].strip()
@@ -355,6 +343,8 @@ class _Reader:
                 self.rep(f"unknown meter {value.strip()!r} ignored", tok)
                 return
             v.meter = m
+            v.elems.append((_METER, m))
+            v.meter_tail = True
         elif name == "L":
             u = parse_unit(value)
             if u is None:
@@ -399,6 +389,13 @@ class _Reader:
             k = t.kind
             i += 1
             v = self.cur
+            swap = False
+            if v.meter_tail and (k in _METER_TAIL_ENDS and not (k == "note" and self.in_grace)
+                                 or k == "inline_field" and t.name == "K"):
+                v.meter_tail = False
+                # abc2midi: a meter change right before a plain bar line applies after
+                # it (that bar is checked against the old meter)
+                swap = k == "bar" and t.text == "|" and v.elems[-1][0] == _METER
             if k == "note":
                 line_has_content = True
                 if self.in_grace or v.overlay:
@@ -448,15 +445,21 @@ class _Reader:
                 v.overlay = False
                 carry: dict[str, int] = {}
                 lg = v.last_group
-                if lg is not None and lg.pitches and v.elems and v.elems[-1][1] is lg:
+                if lg is not None and lg.pitches and _last(v.elems) is lg:
                     for (up, a), tied in zip(lg.alts, lg.ties):
                         if tied:
                             carry[up] = a
                 v.bar_accs = {}
                 v.tie_carry = carry
                 v.hp_pos = _ZERO
-                self.close_bar(v, t.text, bool(t.value))
-                v.elems.append((_BAR, t))
+                v.bar_len = _ZERO
+                if swap:
+                    j = len(v.elems) - 1
+                    while j > 0 and v.elems[j - 1][0] == _METER:
+                        j -= 1
+                    v.elems.insert(j, (_BAR, t))
+                else:
+                    v.elems.append((_BAR, t))
             elif k == "newline":
                 if not line_has_content and body_has_content:
                     # a blank line ends the tune
@@ -487,7 +490,7 @@ class _Reader:
                         self.chord_ties[-1] = True
                     continue
                 lg = v.last_group
-                if lg is not None and lg.pitches and v.elems and v.elems[-1][1] is lg:
+                if lg is not None and lg.pitches and _last(v.elems) is lg:
                     lg.ties[:] = [True] * len(lg.ties)
                 else:
                     rep("tie with no note before it dropped", t)
@@ -517,7 +520,7 @@ class _Reader:
                 if self.in_grace or v.overlay:
                     continue
                 lg = v.last_group
-                if lg is None or self.in_chord or not v.elems or v.elems[-1][1] is not lg:
+                if lg is None or self.in_chord or _last(v.elems) is not lg:
                     rep("broken rhythm with no note before it dropped", t)
                     continue
                 if self.ratio21 and t.count == 1:
@@ -558,8 +561,6 @@ class _Reader:
                 line_has_content = True
                 if t.error:
                     rep(t.error, t)
-                if v.bars and v.bar_len == 0:
-                    v.bars[-1][5] = True
                 v.elems.append((_ENDING, t))
             elif k == "measure_rest":
                 line_has_content = True
@@ -569,12 +570,9 @@ class _Reader:
                     rep(t.error, t)
                 m = v.meter or (4, 4)
                 bl = _mul(WHOLE, m[0], m[1])
-                v.elems.append((_MREST, bl * t.count))
+                v.elems.append((_MREST, (bl, t.count)))
                 if v.bar_len > 0:
                     rep("multi-measure rest inside a bar", t)
-                for _ in range(min(t.count, 64)):
-                    v.bars.append([bl, v.meter, "", False, False, False])
-                v.bar_first = False
                 v.last_group = None
             elif k == "grace_start":
                 line_has_content = True
@@ -605,9 +603,15 @@ class _Reader:
             if v.broken is not None:
                 rep("broken rhythm with no note after it dropped", v.broken[3])
                 v.broken = None
-            if v.bar_len > 0:
-                v.bars.append([v.bar_len, v.meter, "<end>", v.after_start, v.bar_first, False])
-                v.bar_len = _ZERO
+            v.bar_len = _ZERO
+
+
+def _last(elems: list):
+    """The last element's payload, meter changes skipped (None when there is none)."""
+    j = len(elems) - 1
+    while j >= 0 and elems[j][0] == _METER:
+        j -= 1
+    return elems[j][1] if j >= 0 else None
 
 
 def _is_stop(elems: list, j: int) -> bool:
@@ -619,14 +623,45 @@ def _is_stop(elems: list, j: int) -> bool:
     return not (j + 1 < len(elems) and elems[j + 1][0] == _ENDING)
 
 
+class _BarCheck:
+    """abc2midi's bar check for one voice (its MIDI track), carried across parts.
+
+    `acc` is the length of the bar so far in ticks times the denominator of the
+    meter in force when each note was added (abc2midi counts in units of the
+    meter's denominator and does not rescale a carried length at a meter
+    change); the bar is full when acc == `full` (numerator * WHOLE); `full` is
+    None while M:none (no checking).  `barno` is abc2midi's bar number: it
+    grows at each checked bar that had notes, goes back to its value at the
+    repeat start when a repeat is played again, and bar 0 is only checked on a
+    second pass."""
+
+    __slots__ = ("acc", "den", "full", "barno", "bad", "checked")
+
+    def __init__(self, meter):
+        self.acc = _ZERO
+        self.den = meter[1] if meter else 4
+        self.full = meter[0] * WHOLE if meter else None
+        self.barno = 0
+        self.bad = False
+        self.checked = meter is not None
+
+
 def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
-             rep, budget: list, in_part: bool = False):
+             rep, budget: list, in_part: bool = False, bc: _BarCheck | None = None,
+             warn: bool = True):
     """Playback of one voice's elements from time t0 with abc2midi's repeat rules;
     appends [pitch, onset, duration, voice] lists to out; returns the end time.
 
     `in_part`: the elements are one part of a P: play order; there abc2midi repeats
     from the part's start or a |: only (a :| after a finished repeat, with no |:
-    since, is not played as a repeat)."""
+    since, is not played as a repeat).
+
+    `bc`: abc2midi's bar check, in played order (see `_check_bars`); `warn`:
+    False for a part played again (abc2midi checks a part's first time only)."""
+    if bc is None:
+        bc = _BarCheck(None)
+    acc, den, full, barno, bad = bc.acc, bc.den, bc.full, bc.barno, bc.bad
+    saved_barno = barno
     t = t0
     i = 0
     n = len(elems)
@@ -663,10 +698,20 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                         new_open[p] = nt
                 open_ties = new_open
             t += d
+            acc += d * den
         elif kind == _BAR:
             tok = x
             if bar_beats is not None:
                 bar_beats.append(t)
+            # abc2midi: a plain | checks the bar; any other bar line checks it only
+            # when it is full or longer (or in bar 0), else its length carries on
+            if tok.text == "|" or full is not None and (acc >= full or barno <= 0):  # (a)
+                if full is not None and warn and acc != full and acc != 0 \
+                        and (pass_ == 2 or barno != 0):
+                    bad = True
+                if acc > 0:
+                    barno += 1
+                acc = _ZERO
             left = tok.count
             # abc2midi reads "||:" as a plain double bar (no repeat starts there)
             starts = bool(tok.value) and not tok.text.lstrip(":").startswith("||")
@@ -680,15 +725,18 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                         used.add(i)
                         pass_ += 1
                         i = rep_start
+                        barno = saved_barno
                         in_ending = False
                         continue
                 elif pass_ < 3:  # a finished repeat (a third pass stays, as abc2midi's)
                     rep_start = -1 if in_part else i + 1
+                    saved_barno = barno
                     pass_ = 1
                     in_ending = False
                     done = not in_part
             if starts:  # start of a repeat
                 rep_start = i + 1
+                saved_barno = barno
                 pass_ = 1
                 in_ending = False
                 done = False
@@ -697,6 +745,15 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                 in_ending = False
                 if done:  # after a finished repeat, || starts the next repeated part
                     rep_start = i + 1
+                    saved_barno = barno
+            if len(tok.text) > 2 and (tok.text.endswith("||") or tok.text.endswith("::|")):
+                # abc2midi reads :|| ||| ::| as that bar line and then a plain |
+                if full is not None and warn and acc != full and acc != 0 \
+                        and (pass_ == 2 or barno != 0):
+                    bad = True
+                if acc > 0:
+                    barno += 1
+                acc = _ZERO
         elif kind == _ENDING:
             if pass_ in x.numbers:
                 in_ending = True
@@ -713,6 +770,7 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                         stop = j
                         break
                     j += 1
+                barno += 1  # abc2midi counts a skipped ending as a bar
                 if found >= 0:
                     i = found + 1
                     in_ending = True
@@ -727,9 +785,25 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
                 continue
         elif kind == _MREST:
             open_ties = {}
-            t += x
+            bl, count = x
+            t += bl * count
+            # abc2midi: Zn is n whole-bar rests with plain bar lines between them
+            acc += bl * den
+            if count > 1:
+                if full is not None and warn and acc != full and (pass_ == 2 or barno != 0):
+                    bad = True
+                barno += count - 1
+                acc = bl * den
+        elif kind == _METER:
+            if x is None:
+                full = None
+            else:
+                den = x[1]
+                full = x[0] * WHOLE
+                bc.checked = True
         i += 1
     budget[0] = steps
+    bc.acc, bc.den, bc.full, bc.barno, bc.bad = acc, den, full, barno, bad
     return t
 
 
@@ -752,23 +826,13 @@ def _arrange_parts(elems: list, order: list[str]) -> list[list]:
     return out
 
 
-def _check_bars(voices: list[_Voice], header_meter) -> bool | None:
-    if header_meter is None and all(v.meter is None for v in voices):
+def _check_bars(checks: list[_BarCheck]) -> bool | None:
+    """Decoded.bars_ok: True when abc2midi would print no "Bar N has X time units
+    while the time signature has Y" warning for any voice, None when no meter is
+    in force anywhere (M:none and no meter change)."""
+    if not any(c.checked for c in checks):
         return None
-    for v in voices:
-        for length, meter, closing, after_start, first, before_ending in v.bars:
-            if meter is None:
-                continue
-            full = _mul(WHOLE, meter[0], meter[1])
-            if length == full:
-                continue
-            if length > full:
-                return False
-            if first or after_start or before_ending or closing == "<end>" \
-                    or closing.startswith(":") or closing.endswith("]"):
-                continue
-            return False
-    return True
+    return not any(c.bad for c in checks)
 
 
 def play(text: str, path: str = "") -> Decoded:
@@ -875,6 +939,7 @@ def _play(text: str, path: str) -> Decoded:
     raw: list[list] = []
     bar_beats: list = []
     budget = [MAX_EVENTS]
+    checks: list[_BarCheck] = []
     for v in reader.order:
         if parts_order and reader.body_has_parts and v is reader.order[0]:
             segments = _arrange_parts(v.elems, parts_order)
@@ -882,9 +947,13 @@ def _play(text: str, path: str) -> Decoded:
             segments = [[e for e in v.elems if e[0] != _PART]] if reader.body_has_parts else [v.elems]
         t = _ZERO
         in_part = len(segments) > 1 or bool(parts_order and reader.body_has_parts)
+        bc = _BarCheck(meter)
+        checks.append(bc)
+        played: set[int] = set()
         for seg in segments:
             t = _perform(seg, t, v.number, raw, bar_beats if v is reader.order[0] else None,
-                         rep, budget, in_part and v is reader.order[0])
+                         rep, budget, in_part and v is reader.order[0], bc, id(seg) not in played)
+            played.add(id(seg))
     if not raw:
         rep("no notes to play")
     raw.sort(key=lambda r: (r[1], r[3], r[0]))
@@ -898,4 +967,4 @@ def _play(text: str, path: str) -> Decoded:
             beats.append(float(b) / TPQ)
     piece = Piece(notes=notes, tempo=float(tempo) if tempo else 120.0, meter=meter,
                   key=key_text, title=title, bar_beats=sorted(beats))
-    return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(reader.order, meter))
+    return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(checks))

@@ -25,9 +25,15 @@ our player deliberately does not (it writes the notes as notated):
 duration) after that rounding (a note matches one of the other side exactly;
 times equal within `TOLERANCE` beat after rounding).
 
+`bar_warnings(result)` lists abc2midi's bar-length warnings ("Track 0 Bar 1 has
+11 time units while the time signature has 6 in repeat"); `abc2midi_bars_ok(text)`
+is True when abc2midi prints none for a tune: what `Decoded.bars_ok` of our
+player must say (None there, for M:none, counts as no warning).
+
 Run ``python -m encoders.abc.reference --sample 500`` to measure agreement on
 random tunes of the folk corpus (the ABC files inside music21's wheel): mean
-F1, the share of tunes with identical notes, and the tunes that failed.
+F1, the share of tunes with identical notes, the tunes that failed, and the
+share of tunes where our `bars_ok` agrees with abc2midi's bar warnings.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ GRID = 96
 TOLERANCE = 1e-3
 
 _MSG_RE = re.compile(r"^(Error|Warning) in line-char (\d+)-(\d+) : (.*)$", re.M)
+_BAR_WARNING_RE = re.compile(r"\bBar -?\d+ has -?\d+(/\d+)? (time )?units (while the time signature has|instead of)")
 
 
 @dataclass(slots=True)
@@ -179,6 +186,22 @@ def abc2midi_run(text: str, timeout: float = 20.0, prepare: bool = True) -> Abc2
     return res
 
 
+def bar_warnings(res: Abc2midiResult) -> list[Problem]:
+    """abc2midi's warnings that a bar does not have the meter's length."""
+    return [w for w in res.warnings if _BAR_WARNING_RE.search(w.message)]
+
+
+def abc2midi_bars_ok(text: str, timeout: float = 20.0) -> bool | None:
+    """True when abc2midi prints no bar-length warning for the tune, False when it
+    does, None when abc2midi cannot be run.  The tune is played as written."""
+    if not available():
+        return None
+    res = abc2midi_run(text, timeout=timeout, prepare=False)
+    if not res.output and res.errors:
+        return None
+    return not bar_warnings(res)
+
+
 def _key(n) -> tuple[int, int, int]:
     on = round(float(n[1]) * GRID)
     return (int(n[0]), on, round((float(n[1]) + float(n[2])) * GRID) - on)
@@ -245,13 +268,17 @@ def corpus_tunes() -> list[tuple[str, int, str]]:
     return out
 
 
-def compare(text: str) -> tuple[float, Abc2midiResult, list]:
-    """(F1, abc2midi's result, our notes) for one tune, both on `comparable_text`."""
+def compare(text: str, with_bars: bool = False):
+    """(F1, abc2midi's result, our notes) for one tune, both on `comparable_text`;
+    with `with_bars`, also our `bars_ok` for that text (a 4-tuple)."""
     from encoders.abc.player import play
 
     ctext = comparable_text(text)
     ref = abc2midi_run(text)
-    ours = play(ctext).piece.notes
+    dec = play(ctext)
+    ours = dec.piece.notes
+    if with_bars:
+        return note_f1(ref.notes, ours), ref, ours, dec.bars_ok
     return note_f1(ref.notes, ours), ref, ours
 
 
@@ -271,10 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     f1s: list[float] = []
     failures: list[tuple[str, int, str]] = []
     bad: list[tuple[float, str, int, str]] = []
+    bars_same = bars_n = 0
+    bars_confusion: Counter = Counter()
+    bars_bad: list[tuple[str, int, str, bool | None, list[str]]] = []
     t0 = time.time()
     for f, i, text in sample:
         try:
-            f1, ref, ours = compare(text)
+            f1, ref, ours, bars_ok = compare(text, with_bars=True)
         except Exception as e:  # the player must not raise; count it
             failures.append((f, i, f"{type(e).__name__}: {e}"))
             f1s.append(0.0)
@@ -285,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
         f1s.append(f1)
         if f1 < 1.0:
             bad.append((f1, f, i, text))
+        warned = bool(bar_warnings(ref))
+        agree = (bars_ok is not False) == (not warned)
+        bars_n += 1
+        bars_same += agree
+        bars_confusion[(bars_ok, warned)] += 1
+        if not agree:
+            bars_bad.append((f, i, text, bars_ok, [w.message for w in bar_warnings(ref)]))
     n = len(f1s)
     same = sum(1 for x in f1s if x >= 1.0)
     print(f"tunes compared: {n} (of {len(sample)} sampled, {len(tunes)} in corpus) in {time.time() - t0:.1f}s")
@@ -299,11 +336,21 @@ def main(argv: list[str] | None = None) -> int:
         title = re.search(r"^T:(.*)$", text, flags=re.M)
         print(f"  F1 {f1:.3f} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i} "
               f"{title.group(1).strip() if title else ''}")
+    if bars_n:
+        print(f"bars_ok agrees with abc2midi's bar warnings: {100.0 * bars_same / bars_n:.1f}% "
+              f"({bars_same} of {bars_n}); (bars_ok, abc2midi warned): "
+              + ", ".join(f"{k}: {v}" for k, v in sorted(bars_confusion.items(), key=str)))
+    for f, i, text, ok, msgs in bars_bad[: args.show]:
+        print(f"  bars_ok {ok} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i}: "
+              f"{'; '.join(msgs[:2]) or 'no warning'}")
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
         for k, (f1, f, i, text) in enumerate(bad):
             with open(os.path.join(args.dump, f"{k:03d}.abc"), "w", encoding="utf-8") as fh:
                 fh.write(f"% F1 {f1:.3f} {f}#{i}\n" + text)
+        for k, (f, i, text, ok, msgs) in enumerate(bars_bad):
+            with open(os.path.join(args.dump, f"bars{k:03d}.abc"), "w", encoding="utf-8") as fh:
+                fh.write(f"% bars_ok {ok} abc2midi: {'; '.join(msgs) or 'no warning'} {f}#{i}\n" + text)
     return 0
 
 
