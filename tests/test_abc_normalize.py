@@ -15,6 +15,7 @@ from encoders.abc.normalize import (
     chord_name,
     interval_to_c,
     normalize,
+    bar_problems,
     normalize_tunes,
     skip_reason,
     transpose_tune,
@@ -75,7 +76,9 @@ def test_essen_line_end_bar_lines():
 
 def test_bar_spellings_lengths_octaves():
     raw = "X:1\nM:2/4\nL:1/8\nK:C\n|: C//D//E/F/ c,2 :|: x2 z2 :||: A3/B/ c2 |1 d4 :| [2 e4 |||\n"
-    assert one(raw) == "X:1\nM:2/4\nL:1/8\nK:C\n|:C/4D/4E/F/ C2::z2 z2::A3/2B/ c2|[1d4:|[2e4||\n"
+    # (abc2midi warns "Bar 0 has 7/4 ... in repeat": kept only with keep_irregular)
+    assert one(raw, keep_irregular=True) == "X:1\nM:2/4\nL:1/8\nK:C\n|:C/4D/4E/F/ C2::z2 z2::A3/2B/ c2|[1d4:|[2e4||\n"
+    assert normalize(raw).pieces == []
 
 
 def test_decorations_annotations_chord_symbols():
@@ -106,14 +109,14 @@ def test_r_field_only_for_rhythms():
 
 def test_irregular_and_broken_tunes_are_skipped_with_file_line():
     raw = ("X:1\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\n"
-           "X:2\nT:Too long\nM:2/4\nL:1/8\nK:G\nGABc d|d4|]\n\n"
+           "X:2\nT:Too long\nM:2/4\nL:1/8\nK:G\nGABc|d4 e|]\n\n"
            "X:3\nT:No music\nM:2/4\nK:G\n\n"
            "X:4\nM:3/4\nL:1/8\nK:Bn\nABc def|\n\n"
            "X:5\nM:2/4\nL:1/8\nK:D\nDEFG|A4|]\n")
     r = normalize(raw, path="f.abc")
     assert len(r.pieces) == 2 and "K:D" in r.pieces[1]
     msgs = [str(p) for p in r.problems]
-    assert msgs[0].startswith("f.abc:7:1: tune X:2 ('Too long'): irregular bars: bar 1")
+    assert msgs[0].startswith("f.abc:7:1: tune X:2 ('Too long'): irregular bars: ")
     assert msgs[1].startswith("f.abc:14:1: tune X:3 ('No music'): no notes")
     assert msgs[2].startswith("f.abc:22:1: tune X:4: unreadable: unknown key K:'Bn'")
     assert [skip_reason(p) for p in r.problems] == ["irregular bars", "no notes", "unreadable"]
@@ -124,6 +127,20 @@ def test_irregular_and_broken_tunes_are_skipped_with_file_line():
 def test_pickups_and_short_bars_before_repeats_are_regular():
     raw = "X:1\nM:6/8\nL:1/8\nK:D\nA|dAF DFA|dfe d2:|\n|:e|fdf fga|ecA A2||\ng|fdf fga|d3 d2|]\n"
     assert len(normalize(raw).pieces) == 1
+
+
+@pytest.mark.parametrize("body,kept", [
+    ("A|dAF DFA|dfe d2:|", True),  # the short last bar and the pickup make one bar on the repeat
+    ("A|dAF DFA|dfe d2A:|", False),  # abc2midi: "Bar 0 has 1 time units ... in repeat"
+    ("A|:dAF DFA|dfe d2:|", False),  # "Bar 1 has 11 ... in repeat"
+    ("dAF DFA|dfe d2|", False),  # a short bar at a plain | (not the first)
+    ("dAF DFA|dfe d2||", True),
+    ("dAF DFA|dfe d2||A dAF|DFA d3|]", False),  # 5 + 4 across ||
+])
+def test_irregular_means_abc2midi_warns(body, kept):
+    raw = f"X:1\nM:6/8\nL:1/8\nK:D\n{body}\n"
+    assert (len(normalize(raw).pieces) == 1) is kept
+    assert (bar_problems(raw) is None) is kept
 
 
 # ----------------------------------------------------------------------------- robustness

@@ -141,12 +141,70 @@ def test_grace_notes_decorations_chord_symbols_are_not_played():
     assert notes(tune('{ag}"Am"!trill!~.C2 T D')) == [(60, 0.0, 1.0), (62, 1.0, 0.5)]
 
 
-def test_bars_ok():
-    assert play(tune("G|ABcd efga|bagf edcB:|")).bars_ok is True
-    assert play(tune("ABcd efga|bagf edcB c|")).bars_ok is False
-    assert play(tune("ABcd efga|bag|c8|")).bars_ok is False
-    assert play(tune("|:G2|ABcd efga|bagf e2:|2 g6|]")).bars_ok is True
+# bars_ok means "abc2midi 4.84 prints no 'Bar N has X time units while the time signature
+# has Y' warning"; each row was measured with abc2midi (True: no such warning).
+J = "M:6/8\nL:1/8\n"
+R = "M:4/4\nL:1/8\n"
+BARS_TABLE = [
+    (J, "A|BAB c2d|e3 e2:|", True),  # short last bar + repeated pickup = one full bar
+    (J, "A|BAB c2d|e3 e2d:|", False),  # Bar 0 has 1 in repeat: the pickup alone
+    (J, "A|:BAB c2d|e3 e2:|", False),  # Bar 1 has 11 in repeat: 5 carried into a full bar
+    (J, "A|BAB c2d|e3 e2:|A|BAB c2d|e3 e2|]", True),
+    (J, "A|BAB c2d|e3 e2::A|BAB c2d|e3 e2:|", True),
+    (J, "A|BAB c2d|e3 e2::A2|BAB c2d|e3 e2:|", False),  # Bar 2 has 7, twice
+    (J, "BAB c2d|e3 e2|", False),  # a short bar at a plain | is checked
+    (J, "BAB c2d|e3 e2||", True),
+    (J, "BAB c2d|e3 e2:|", False),  # Bar 0 has 11 in repeat
+    (J, "A|BAB c2d|[1e3 e2:|[2e3 e3|]", True),
+    (J, "A|BAB c2d|[1e3 e2:|[2e3 e2|]", True),
+    (J, "A|BAB c2d|1e3 e2:|2e3 e2A|BAB c2d|e3 e2|]", True),
+    (J, "A|BAB c2d|e3 e2|:BAB c2d|e3 e3:|", False),  # Bar 2 has 11
+    (J, "A|BAB c2d|e3 e2A|BAB c2d|e3 e2|]", True),
+    (J, "A|BAB c2d|e3 e2A|BAB c2d|e3 e2A:|", False),  # Bar 0 has 1 in repeat
+    (J, "BAB c2d|e3 e2||A|BAB c2d|e3 e3|]", True),  # 5 before || + 1 after
+    (J, "BAB c2d|e3 e2||A BAB|c2d e3|]", False),  # Bar 1 has 9
+    (J, "BAB c2d|e3 e2|A|BAB c2d|e3 e3|]", False),  # no carrying across a plain |
+    (J, "BAB c2d|]e3 e2|", False),  # |] carries a short bar like ||
+    (J, "BAB c2d e3 e2|]BAB c2d|", True),  # bar 0 is never checked on a first pass
+    (J, "A2B2c2d2e|BAB c2d|", True),  # ... not even when too long
+    (J, "BAB c2d|e3 e2 e3 e3", True),  # the bar after the last bar line is never checked
+    (J, "BAB c2d|[|e3 e2A BAB|", False),
+    (J, "A|BAB c2d|e3 e2||:A BAB c2d|", False),  # ||: is a double bar
+    (J, "BAB c2d|e3 e2::A BAB c2d:|", False),
+    (J, "A|:BAB c2d|[1,3e3 e2:|[2e3 e2:|", False),
+    (J, "BAB c2d|e3 (3e2e2e2|", False),  # Bar 1 has 7
+    (J, "A|BAB c2d|e3 e2:||A BAB c2d|", False),  # :|| is :| then a plain |
+    (J, "A|BAB c2d|e3 e2:|]A BAB c2d|", False),
+    (R, "ABcd efga|bagf edc B/|ABcd efga|", False),  # 15/4: exact lengths, no rounding
+    (R, "ABcd efga|(3bag f2 edcB|ABcd efga|", True),
+    (R, "ABcd efga|Z2|ABcd efga|", True),
+    (R, "ABcd efga|abc Z2 abc|ABcd efga|", False),  # Z2: two whole-bar rests, a | between
+    (R, "ABcd efga|abcd||Z2|efga ABcd|", False),
+    (R, "ABcd efga|[M:3/4]abc def|ABcd efga|", False),
+    (R, "ABcd efga|[M:3/4]abc def|[M:4/4]ABcd efga|", True),
+    (R, "ABcd efga|[M:3/4]abc def [M:4/4]|ABcd efga|", True),  # M: right before | applies after it
+    (R, "ABcd efga|[M:3/4]abc [M:4/4]def|ABcd efga|", False),
+    (R, "ABcd efga|abc def [M:3/4]||abc def|", True),
+    (R, "ABcd efga|abcd||[M:6/8]abcd|", True),  # 2 quarters carried + 4 eighths "= 6"
+    (R, "ABcd efga|[L:1/4]abcd|[L:1/8]ABcd efga|", True),
+    (R, "ABcd efga|1abcd efg:|2abcd efga|", False),
+    (R, "A|ABcd efga|1abcd efg:|2abcd efga|", True),
+    (R, "ABcd efga|[M:none]abc||abcdefgabc|[M:4/4]ABcd efga|abc|", False),
+    ("M:none\nL:1/8\n", "abc|abcdefg|[M:3/4]abc def|abc|", False),
+]
+
+
+@pytest.mark.parametrize("head,body,expected", BARS_TABLE)
+def test_bars_ok_follows_abc2midi(head, body, expected):
+    text = tune(body, head=head, key="G")
+    assert play(text).bars_ok is expected
+    if reference.available():  # the live reference
+        assert reference.abc2midi_bars_ok(text) is expected
+
+
+def test_bars_ok_none_without_meter():
     assert play(tune("ABC DEF G|", head="M:none\nL:1/8\n")).bars_ok is None
+    assert play(tune("G|ABcd efga|bagf edcB:|")).bars_ok is False  # Bar 0 has 1/2 in repeat
 
 
 def test_bar_beats_and_end():
@@ -246,6 +304,19 @@ def test_agrees_with_abc2midi_on_corpus_tunes():
     assert len(scores) >= AGREEMENT_TUNES - 2
     assert sum(scores) / len(scores) >= 0.99
     assert sum(1 for s in scores if s == 1.0) / len(scores) >= 0.9
+
+
+@pytest.mark.skipif(not reference.available(), reason="abc2midi (Debian package abcmidi) is not installed")
+def test_bars_ok_agrees_with_abc2midi_bar_warnings_on_corpus_tunes():
+    tunes = reference.corpus_tunes()
+    if not tunes:
+        pytest.skip("the folk corpus (music21's wheel) is not installed")
+    sample = random.Random(7).sample(tunes, AGREEMENT_TUNES)
+    agree = 0
+    for _, _, text in sample:
+        _, ref, _, bars_ok = reference.compare(text, with_bars=True)
+        agree += (bars_ok is not False) == (not reference.bar_warnings(ref))
+    assert agree >= AGREEMENT_TUNES - 1
 
 
 def test_note_f1():

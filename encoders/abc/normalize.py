@@ -43,10 +43,10 @@ The normalized form (decisions the scheme's docstring leaves open):
 
 Skipped tunes (the problem message starts with the reason, see `SKIP_REASONS`):
 ``unreadable`` (no K: and no music, an unknown key, or much text that is not
-ABC), ``no notes``, ``irregular bars`` (a bar longer than the meter, or a short
-bar that is not a pickup: allowed short bars are the first one, one right after
-``|:`` ``::`` ``||`` ``:|`` ``|]``, one right before ``:|`` ``::`` ``|]`` ``||``
-``|:`` or an ending, and the last one; ``keep_irregular=True`` keeps them), and
+ABC), ``no notes``, ``irregular bars`` (the player's `Decoded.bars_ok` is False:
+abc2midi would print a "Bar N has X time units while the time signature has Y"
+warning, its bar check followed in played order, see `encoders.abc.player`; or
+an ending starts inside a bar; ``keep_irregular=True`` keeps them), and
 ``internal error`` (a bug here; reported, never raised).
 
 Transposition (``transpose="C"``: every tune moved the nearer way so its tonic
@@ -78,6 +78,7 @@ from encoders.abc.tokens import (
     parse_unit,
     tokenize,
 )
+from encoders.abc.player import play
 from encoders.piece import Problem
 
 __all__ = [
@@ -871,18 +872,6 @@ def _with_length(t: Token, length: Fraction) -> str:
 
 # ============================================================================ bars
 
-@dataclass(slots=True)
-class _Bar:
-    duration: Fraction
-    meter: tuple[int, int] | None
-    before: str  # bar line that opens it ('' = tune start)
-    after: str  # bar line that closes it ('' = tune end)
-    line: int
-    column: int
-    full_rest: bool = False
-    ending_next: bool = False
-
-
 def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
     if p in (2, 4, 8):
         return 3
@@ -893,15 +882,14 @@ def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
 
 
 class _Walker:
-    """Walks a tune's body tokens and measures its bars (notes, chords, tuplets, broken rhythm)."""
+    """Walks a tune's body tokens and measures the bar so far (notes, chords, tuplets,
+    broken rhythm), for the bar lines Essen leaves implicit at line ends."""
 
     def __init__(self, meter: tuple[int, int] | None, unit: Fraction):
         self.meter = meter
         self.unit = unit
-        self.bars: list[_Bar] = []
+        self.bars = 0
         self.dur = Fraction(0)
-        self.before = ""
-        self.start = (0, 0)
         self.full_rest = False
         self.tuplet_left = 0
         self.tuplet_factor = Fraction(1)
@@ -924,15 +912,12 @@ class _Walker:
         self.last_group = d
         self.seen_music = True
 
-    def close(self, bar_text: str, line: int, column: int) -> None:
+    def close(self) -> None:
         if self.dur > 0 or self.full_rest:
-            self.bars.append(_Bar(self.dur, self.meter, self.before, bar_text, *self.start,
-                                  full_rest=self.full_rest))
+            self.bars += 1
         self.dur = Fraction(0)
         self.full_rest = False
-        self.before = bar_text
         self.broken_next = None
-        self.start = (line, column)
 
     def feed(self, t: Token) -> None:
         k = t.kind
@@ -975,13 +960,11 @@ class _Walker:
             self.last_group *= prev
             self.broken_next = nxt
         elif k == "bar":
-            self.close(t.text, t.line, t.column)
+            self.close()
         elif k == "ending":
             if self.dur > 0 or self.full_rest:
                 if self.ending_inside is None:  # abc2midi: "found [1 or like before |:"
-                    self.ending_inside = (len(self.bars) + 1, t.line, t.column)
-            elif self.bars:
-                self.bars[-1].ending_next = True
+                    self.ending_inside = (self.bars + 1, t.line, t.column)
         elif k == "inline_field":
             if t.name == "M":
                 _, self.meter = canonical_meter(t.value)
@@ -1023,50 +1006,29 @@ def _finish_bars(text: str, first_line: int, key_line: int) -> tuple[str, tuple[
             ml = w.meter_length
             if last_kind not in ("bar", "") and ml is not None and w.dur == ml and not w.full_rest:
                 add_bar_at.add(t.line - 1)
-                w.close("|", t.line + 1, 1)
+                w.close()
             last_kind = ""
             continue
         if t.kind != "space":
             last_kind = t.kind
         w.feed(t)
-    w.close("", 0, 0)
     if add_bar_at:
         for i in add_bar_at:
             lines[i] = lines[i] + "|"
         text = "\n".join(lines)
-    bad = _first_bad_bar(w.bars)
-    if bad is None and w.ending_inside is not None:
+    bad = None
+    if w.ending_inside is not None:
         n, line, col = w.ending_inside
         bad = (f"an ending starts inside bar {n}, not after a bar line", line, col)
+    elif play(text).bars_ok is False:
+        bad = ("a bar does not have the meter's length where abc2midi checks it "
+               "(see encoders.abc.player, bars_ok)", 1, 1)
     return text, bad
 
 
-def _first_bad_bar(bars: list[_Bar]) -> tuple[str, int, int] | None:
-    for i, b in enumerate(bars):
-        if b.meter is None:
-            continue
-        ml = Fraction(b.meter[0], b.meter[1])
-        if b.full_rest:
-            if b.duration:
-                return (f"bar {i + 1} has notes and a measure rest", b.line, b.column)
-            continue
-        if b.duration > ml:
-            return (f"bar {i + 1} lasts {b.duration} of a whole note, longer than the meter "
-                    f"{b.meter[0]}/{b.meter[1]}", b.line, b.column)
-        if b.duration < ml:
-            if i == 0 or i == len(bars) - 1:
-                continue
-            if b.before in ("|:", "::", "||", ":|", "|]") or b.after in (":|", "::", "|]", "||", "|:", ""):
-                continue
-            if b.ending_next:
-                continue
-            return (f"bar {i + 1} lasts {b.duration} of a whole note, shorter than the meter "
-                    f"{b.meter[0]}/{b.meter[1]}", b.line, b.column)
-    return None
-
-
 def bar_problems(text: str) -> str | None:
-    """For a normalized tune: why its bars are irregular (see the module docstring), or None."""
+    """For a normalized tune: why its bars are irregular (an ending inside a bar, or
+    the player's `bars_ok` is False: abc2midi would warn about a bar), or None."""
     _, bad = _finish_bars(text, 1, 0)
     return bad[0] if bad else None
 
