@@ -71,14 +71,14 @@ M:2/4
 L:1/8
 R:polka
 K:G
-|:(3DEF|G2 GA|B2 Bc|(3dcB AG|F2 D2:|
+|:(3DEF|G2 GA|B2 Bc|(3dcB AG|G2:|
 """,
     "graces slurs ties": """X:1
 M:6/8
 L:1/8
 R:jig
 K:Ador
-e|:{g}a3 aga|.e2d c2A|(AB)c d2e-|e2d c2B|
+e|{g}a3 aga|.e2d c2A|(AB)c d2e-|e2d c2B|
 ~A3 ABc|{d}B2A G2B|A3- A2:|
 """,
     "three-two": """X:1

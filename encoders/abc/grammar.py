@@ -301,14 +301,12 @@ class AbcGrammar:
         "_tk", "_tw", "_tq", "_tp", "_bn", "_bd", "_prev_m", "_broken",
         # the note being written
         "_kind", "_oct", "_acc", "_cn", "_gn", "_sub", "_quote", "_body",
-        "_rep", "_nacc", "_letter", "_spell", "_dchar", "_pickups",
+        "_rep", "_nacc", "_letter", "_spell", "_dchar",
+        # played-order bar counting (see _finish_bar)
+        "_carry", "_sc0", "_sw0", "_sfirst", "_sbar", "_after_end", "_shave", "_capfix",
     )
 
-    def __init__(self, section_pickups: bool = False) -> None:
-        """`section_pickups`: also allow a short bar right after ``||`` ``:|``
-        ``|]`` and right before ``||`` ``|:`` (the normalizer keeps such tunes;
-        the player's ``bars_ok`` does not accept them, so off by default)."""
-        self._pickups = section_pickups
+    def __init__(self) -> None:
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -336,6 +334,11 @@ class AbcGrammar:
         self._tie = None
         self._ending = _E_NONE
         self._forced = False
+        self._carry = self._sc0 = self._sw0 = self._shave = 0
+        self._sfirst = True
+        self._sbar = False
+        self._after_end = False
+        self._capfix = False
         self._rep = _R_IMPLICIT
         self._nacc = self._letter = self._dchar = ""
         self._spell = None
@@ -453,7 +456,8 @@ class AbcGrammar:
             out = ""
             if self._last in ("bar", "linestart", "space") and self._content is False:
                 if (self._ending == _E_NONE and self._last != "space" and not self._body_start
-                        and self._rep != _R_CLOSED and self._tie is None):
+                        and self._rep != _R_CLOSED and self._tie is None and not self._carry
+                        and self._target() is not None):
                     out += "1"
                 if self._ending == _E_NEED2:
                     out += "2"
@@ -543,13 +547,14 @@ class AbcGrammar:
                 ap("(")
             elif pend & _P_SLUR and not self._tk and self._tuplet_any():
                 ap("(")         # a slur over a tuplet: ((3abc)
-            ap('{~.' + _PITCH + "[")
+            # abc2midi miscounts a roll (~) inside a tuplet
+            ap(('{.' if self._tk else '{~.') + _PITCH + "[")
             return "".join(out)
         in_tup = self._tk > 0
         if last in ("note", "rest", "slurclose", "tie", "ending", "bar", "openbar") and not in_tup:
             ap(" ")
         if room:
-            ap('{~.' + _PITCH + "z[\"")
+            ap(('{.' if in_tup else '{~.') + _PITCH + "z[\"")
             if not in_tup and (self._slurs < _MAX_SLURS and self._bars < MAX_BARS
                                or self._tuplet_any()):
                 ap("(")
@@ -590,33 +595,46 @@ class AbcGrammar:
         return out
 
     def _bar_ok(self, tok: str) -> bool:
-        short_ok, opens, ending = _BARS[tok]
+        _, opens, ending = _BARS[tok]
         if self._forced:
             return True
         r = self._rep
         if (tok == "|:" and r == _R_OPEN) or (tok == "::" and r == _R_CLOSED) \
                 or (ending == 1 and r == _R_CLOSED):
             return False
+        if tok[0] == ":" and r != _R_OPEN and self._after_end:
+            return False            # no :| without |: after endings (abc2midi miscounts)
         if self._tie is not None and tok not in ("|", "||"):
             return False
-        if self._bars >= MAX_BARS and (opens or ending == 1 or r == _R_OPEN
-                                       and tok not in (":|", ":|2")):
-            return False            # past the cap: no new section or ending
+        if self._bars >= MAX_BARS and (
+                opens or ending == 1 or (r == _R_OPEN or self._ending == _E_FIRST)
+                and tok not in (":|", ":|2") and (self._capfix or tok != "|")):
+            return False            # past the cap: no new section or ending; close the repeat
         if not self._content:
             # only a line's (or the body's) first bar line, which closes nothing
-            return tok in ("|", "|:") and self._last in ("start", "linestart")
+            # (abc2midi checks time carried into a plain | even there)
+            return (tok == "|:" and self._ending not in (_E_FIRST, _E_NEED2)
+                    or tok == "|" and not self._carry) \
+                and self._last in ("start", "linestart")
         if self._ending == _E_FIRST:
-            if tok not in ("|", ":|", ":|2") or tok == "|" and self._bars >= MAX_BARS:
+            if tok not in ("|", ":|", ":|2") or tok == "|" and self._capfix:
                 return False
         elif ending == 2:
             return False
-        if ending == 1 and self._ending != _E_NONE:
+        if ending == 1 and (self._ending != _E_NONE
+                            or not self._sfirst and self._target() is None):
             return False
-        if self._room == 0 or self._bar_len == _FREE:
+        meter = self._bar_len
+        if meter == _FREE:
             return True
-        if self._bars >= MAX_BARS and not self._full_bars:
+        t = meter - self._shave - self._room
+        if t != meter and self._bars >= MAX_BARS and not self._full_bars:
             return False            # past the cap with no full bar yet: fill one
-        return short_ok or self._first or (self._pickups and tok in ("||", "|:"))
+        if tok[0] == ":":
+            return t == self._target()
+        if tok in ("|", "|1"):
+            return t == meter or (self._first and tok == "|")
+        return True                 # || |] |: : a short bar carries on
 
     def _bar_allowed(self) -> str:
         n = self._node
@@ -637,7 +655,7 @@ class AbcGrammar:
             if self._pend & _P_GRACE:
                 out.append("." + _PITCH + "[")
             else:
-                out.append('{~.' + _PITCH + "[")
+                out.append(('{.' if self._tk else '{~.') + _PITCH + "[")
                 if not self._pend & _P_CSYM:
                     out.append('"')
             if not self._tk and self._tuplet_any():
@@ -792,7 +810,14 @@ class AbcGrammar:
                 self._step(ch)
         elif m == _LBRACK:
             if ch in "12":
-                self._ending = _E_FIRST if ch == "1" else _E_SECOND
+                if ch == "1":
+                    self._ending = _E_FIRST
+                else:
+                    # the second pass reaches [2 from the bar before [1 (full)
+                    self._ending = _E_SECOND
+                    self._after_end = True
+                    self._new_bar(first=self._first)
+                self._cap_target()
                 self._last = "ending"
                 self._mode = _ITEM
             else:
@@ -844,11 +869,41 @@ class AbcGrammar:
         self._body_start = True
         self._new_bar(first=True)
 
-    def _new_bar(self, first: bool) -> None:
-        self._room = self._bar_len
+    def _new_bar(self, first: bool, carry: int = 0) -> None:
+        self._carry = carry
+        self._room = self._bar_len - carry
         self._content = False
         self._first = first
         self._forced = False
+        self._shave = 0
+        self._capfix = False
+        self._cap_target()
+
+    def _target(self):
+        """The bar total (carry + written, in ticks) that a ``:|`` or ``::`` needs
+        now: the repeat plays the section start next, and abc2midi counts the
+        section's first bar on from this bar's total when it is short.  None:
+        no bar in this one can close the repeat."""
+        meter = self._bar_len
+        if self._sbar:          # the replay meets a plain | first: full, then no pickup
+            return None if self._sw0 and not self._sfirst else meter
+        if self._sfirst:        # this bar would be the section's first: full, no carry in
+            return meter if self._sc0 == 0 else None
+        if self._sw0:           # the tune's short first bar follows: complement it
+            return meter - self._sw0
+        # the section began with carry sc0: the replay must begin with the same
+        return meter if self._sc0 == 0 else self._sc0
+
+    def _cap_target(self) -> None:
+        """Past the soft cap, where only ``:|`` may close the bar (an open
+        ``|:`` or a first ending), hold the bar to the length that ``:|`` needs."""
+        if (self._bars >= MAX_BARS and self._bar_len != _FREE
+                and (self._rep == _R_OPEN or self._ending == _E_FIRST)):
+            t = self._target()
+            if t is not None and t > self._carry:
+                self._capfix = True
+                self._shave = self._bar_len - t
+                self._room -= self._shave
 
     def _item_step(self, ch: str) -> None:
         if ch == " ":
@@ -1007,14 +1062,39 @@ class AbcGrammar:
             self._ending = _E_SECOND
         closed = self._content or self._forced
         self._body_start = self._body_start and not self._content
-        if self._pickups and tok in ("||", ":|", "|]"):
-            opens = True
-        if closed:
-            self._new_bar(first=opens or self._forced)
-        elif opens:
-            self._first = True
-        elif not self._body_start:
-            self._first = False     # "::" then "|" on the next line: no pickup
+        meter = self._bar_len
+        if tok in ("|:", "::"):
+            self._after_end = False
+        elif ending == 2:
+            self._after_end = True
+        new_section = opens or tok[0] == ":" or (tok in ("||", "|]") and self._rep == _R_CLOSED)
+        if self._forced:
+            # after bad text: the next bar may be short, nothing is carried
+            self._sc0 = self._sw0 = 0
+            self._sfirst = True
+            self._sbar = False
+            self._new_bar(first=True)
+        elif closed:
+            t = meter - self._shave - self._room
+            short = meter != _FREE and t < meter
+            carry = 0
+            if short and not self._first and tok not in ("|", "|1") and ending != 2:
+                carry = t           # abc2midi counts on into the next bar played
+            if self._sfirst:
+                self._sfirst = False
+                self._sw0 = t if short and self._first else 0
+            if new_section:
+                self._sc0, self._sw0, self._sfirst, self._sbar = carry, 0, True, False
+            self._new_bar(first=False, carry=carry)
+        elif new_section:
+            self._sc0, self._sw0, self._sfirst, self._sbar = self._carry, 0, True, False
+            self._cap_target()
+        elif tok == "|" and self._sfirst:
+            # a line's first | before the section's first bar: the repeat replays it
+            self._sbar = True
+            if self._rep == _R_OPEN:
+                self._first = False
+            self._cap_target()
         self._last_bar = tok
         self._last = "ending" if ending else "bar" if closed else "openbar"
         self._mode = _ITEM
@@ -1071,16 +1151,20 @@ class AbcGrammar:
         self._tie = None
         self._ending = _E_NONE
         self._rep = _R_IMPLICIT
+        self._sc0 = self._sw0 = 0
+        self._sfirst = True
+        self._sbar = False
+        self._after_end = False
         self._last_bar = ""
 
 
 _SLOTS = AbcGrammar.__slots__
 
 
-def check(text: str, section_pickups: bool = False) -> list[str]:
+def check(text: str) -> list[str]:
     """Feed a whole tune; the places where it left the grammar ("line:col: ..."),
     and a last entry when the text stops where a tune cannot end."""
-    g = AbcGrammar(section_pickups)
+    g = AbcGrammar()
     g.feed(text)
     problems = list(g.problems)
     if not g.done and text.strip() and not g.problems:
