@@ -49,9 +49,30 @@ Generated text is often broken; `play` never raises on any str.  What it cannot
 play is repaired or dropped and listed in `Decoded.repairs` (unknown characters,
 an unclosed chord or grace group, a tie with no note to join, a broken rhythm or
 tuplet with nothing to act on, notes out of MIDI range, an unknown key, ...).
-`Decoded.bars_ok` says whether every bar has the meter's length (a shorter first
-bar of the tune or of a ``|:`` section, and a shorter bar before ``:|``, ``|]``,
-an ending or the end are allowed); None for ``M:none``.
+`Decoded.bars_ok` is True exactly when abc2midi (4.84) would print no "Bar N has X
+time units while the time signature has Y" warning; None when no meter is in
+force (``M:none`` and no meter change).  abc2midi's check, followed here in
+PLAYED order (repeats and endings expanded as above), per voice:
+
+* the bar length accumulates over notes, rests and chords as played (tuplets,
+  broken rhythm; grace notes take no time), in units of the denominator of the
+  meter in force when each note is added (a length carried over a meter change
+  is not rescaled);
+* a plain ``|`` always checks the bar: warning when the length is not 0 and
+  not the meter's, then the length restarts at 0;
+* every other bar line (``|| |] [| |: :| :: ||:`` ...) checks only when the
+  length is at least the meter's (or in bar 0); a shorter bar carries on into
+  the next played bar (after a repeat jump too); ``:|| ||| ::|`` are that bar
+  line followed by a plain ``|``;
+* bar 0 (the bars before the first checked bar with notes) is checked only on a
+  second pass of a repeat, so a short or long first bar is fine the first time;
+  a repeat restores the bar number it had at its start, a skipped ending counts
+  one bar;
+* the bar after the last bar line is never checked; ``Zn`` is n whole-bar rests
+  with plain bar lines between them; a meter change followed by a plain ``|``
+  with no note, rest, chord, tuplet, slur, key change or line end between takes
+  effect after that bar line; with ``P:`` parts, a part played again is not
+  checked.
 
 Only the first tune of a text is played: it ends at the first blank line after
 its music or at a second ``X:`` line.
