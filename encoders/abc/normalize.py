@@ -627,7 +627,11 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
     body = [_render_line(items) for items in out_lines]
     body = [b for b in body if b]
     text = "\n".join(head) + "\n" + "\n".join(body) + "\n"
-    text = _fix_ties_and_broken(text)
+    for _ in range(3):  # dropping a tie can leave a broken rhythm to write out ("A2<-A")
+        fixed = _fix_ties_and_broken(text)
+        if fixed == text:
+            break
+        text = fixed
     text = "\n".join(line for line in text.split("\n") if line.strip()) + "\n"  # a line that held only a tie
     text, bad = _finish_bars(text, first_line, key_line=len(head))
     if bad and not keep_irregular:
