@@ -337,7 +337,7 @@ class AbcGrammar:
         self._carry = self._sc0 = self._sw0 = self._shave = 0
         self._sfirst = True
         self._sbar = False
-        self._after_end = False
+        self._after_end = 0
         self._capfix = False
         self._rep = _R_IMPLICIT
         self._nacc = self._letter = self._dchar = ""
@@ -448,15 +448,20 @@ class AbcGrammar:
         if m == _PAREN:
             return self._paren_allowed()
         if m == _BROKEN:
-            out = _PITCH + "z["
+            out = _PITCH + "z[\n"
             if len(self._broken) == 1 and self._broken_fits(self._broken * 2):
                 out += self._broken
+            if self._slurs < _MAX_SLURS and self._bars < MAX_BARS:
+                out += "("
+            if self._slurs:
+                out += ")"
             return out
         if m == _LBRACK:
             out = ""
             if self._last in ("bar", "linestart", "space") and self._content is False:
                 if (self._ending == _E_NONE and self._last != "space" and not self._body_start
-                        and self._rep != _R_CLOSED and self._tie is None and not self._carry
+                        and (self._rep != _R_CLOSED or self._after_end == 1)
+                        and self._tie is None and not self._carry
                         and self._target() is not None):
                     out += "1"
                 if self._ending == _E_NEED2:
@@ -531,12 +536,22 @@ class AbcGrammar:
             if pend & _P_GRACE:
                 # abc2midi plays ~ as grace notes: none right after a grace group
                 out = "." + _PITCH + "["
-                if not self._tk and not pend & (_P_DECO | _P_SLUR) and (
-                        self._slurs < _MAX_SLURS and self._bars < MAX_BARS or self._tuplet_any()):
+                if not pend & (_P_DECO | _P_SLUR) and (
+                        self._slurs < _MAX_SLURS and self._bars < MAX_BARS
+                        or not self._tk and self._tuplet_any()):
                     out += "("
+                if pend == _P_GRACE and not self._tk:
+                    if last == "grace":
+                        out += "\n"        # the grace group's note on the next line
+                        if self._slurs:
+                            out += ")"      # (B4{AB}) A4
+                    elif last == "slurclose":
+                        out += " "
                 return out
             if pend & _P_BROKEN:
-                return _PITCH + "z["
+                if pend & _P_SLUR or self._slurs >= _MAX_SLURS or self._bars >= MAX_BARS:
+                    return _PITCH + "z["
+                return _PITCH + "z[("
             # a chord symbol and/or an opened slur
             if pend == _P_CSYM and last != "space" and not self._tk:
                 ap(" ")
@@ -555,8 +570,8 @@ class AbcGrammar:
             ap(" ")
         if room:
             ap(('{.' if in_tup else '{~.') + _PITCH + "z[\"")
-            if not in_tup and (self._slurs < _MAX_SLURS and self._bars < MAX_BARS
-                               or self._tuplet_any()):
+            if (self._slurs < _MAX_SLURS and self._bars < MAX_BARS
+                    or not in_tup and self._tuplet_any()):
                 ap("(")
         if last in ("note", "slurclose") and self._slurs > 0:
             if self._bars >= MAX_BARS:
@@ -564,7 +579,7 @@ class AbcGrammar:
             ap(")")
         if last == "note" and self._spell is not None and self._bars < MAX_BARS:
             ap("-")
-        if last in ("note", "rest") and not in_tup and self._prev_m is not None:
+        if last in ("note", "rest", "slurclose") and not in_tup and self._prev_m is not None:
             if self._broken_fits(">"):
                 ap(">")
             if self._broken_fits("<"):
@@ -600,10 +615,13 @@ class AbcGrammar:
             return True
         r = self._rep
         if (tok == "|:" and r == _R_OPEN) or (tok == "::" and r == _R_CLOSED) \
-                or (ending == 1 and r == _R_CLOSED):
+                or (ending == 1 and r == _R_CLOSED and self._after_end != 1):
             return False
-        if tok[0] == ":" and r != _R_OPEN and self._after_end:
-            return False            # no :| without |: after endings (abc2midi miscounts)
+        if self._after_end == 3 and (tok[0] == ":" or opens or ending):
+            return False
+        if tok[0] == ":" and r != _R_OPEN and self._after_end == 2:
+            return False            # abc2midi miscounts a :| without |: after endings
+            # and a short bar
         if self._tie is not None and tok not in ("|", "||"):
             return False
         if self._bars >= MAX_BARS and (
@@ -613,7 +631,9 @@ class AbcGrammar:
         if not self._content:
             # only a line's (or the body's) first bar line, which closes nothing
             # (abc2midi checks time carried into a plain | even there)
-            return (tok == "|:" and self._ending not in (_E_FIRST, _E_NEED2)
+            if tok in ("||", "|]") and self._sfirst and (self._sc0 or self._rep == _R_OPEN):
+                return False        # (the repeat would replay it with a count abc2midi rejects)
+            return (tok in ("|:", "||", "|]") and self._ending not in (_E_FIRST, _E_NEED2)
                     or tok == "|" and not self._carry) \
                 and self._last in ("start", "linestart")
         if self._ending == _E_FIRST:
@@ -631,6 +651,8 @@ class AbcGrammar:
         if t != meter and self._bars >= MAX_BARS and not self._full_bars:
             return False            # past the cap with no full bar yet: fill one
         if tok[0] == ":":
+            if r != _R_OPEN and self._after_end and t != meter:
+                return False        # (after endings abc2midi replays from an empty count)
             return t == self._target()
         if tok in ("|", "|1"):
             return t == meter or (self._first and tok == "|")
@@ -651,6 +673,8 @@ class AbcGrammar:
             for d in "234":
                 if self._tuplet_fits_now(d):
                     out.append(d)
+        if self._pend & _P_BROKEN:
+            return _PITCH + "["     # a slur over the second note of a>b
         if self._slurs < _MAX_SLURS and not self._pend & _P_SLUR and self._bars < MAX_BARS:
             if self._pend & _P_GRACE:
                 out.append("." + _PITCH + "[")
@@ -815,7 +839,7 @@ class AbcGrammar:
                 else:
                     # the second pass reaches [2 from the bar before [1 (full)
                     self._ending = _E_SECOND
-                    self._after_end = True
+                    self._after_end = 1
                     self._new_bar(first=self._first)
                 self._cap_target()
                 self._last = "ending"
@@ -1043,10 +1067,11 @@ class AbcGrammar:
 
     def _finish_bar(self) -> None:
         tok = self._node.val
-        short_ok, opens, ending = _BARS[tok]
+        _, opens, ending = _BARS[tok]
+        was_second = self._ending == _E_SECOND
         if self._content:
             self._bars += 1
-            if self._room == 0 or self._bar_len == _FREE:
+            if self._room + self._shave == 0 or self._bar_len == _FREE:
                 self._full_bars += 1
         if tok in ("||", "|]", "|:", "::", ":|") and self._ending == _E_SECOND:
             self._ending = _E_NONE
@@ -1064,9 +1089,9 @@ class AbcGrammar:
         self._body_start = self._body_start and not self._content
         meter = self._bar_len
         if tok in ("|:", "::"):
-            self._after_end = False
+            self._after_end = 0
         elif ending == 2:
-            self._after_end = True
+            self._after_end = 1
         new_section = opens or tok[0] == ":" or (tok in ("||", "|]") and self._rep == _R_CLOSED)
         if self._forced:
             # after bad text: the next bar may be short, nothing is carried
@@ -1077,6 +1102,11 @@ class AbcGrammar:
         elif closed:
             t = meter - self._shave - self._room
             short = meter != _FREE and t < meter
+            if short and self._after_end and ending != 2:
+                # a short bar after endings: no :| without |: now; and after a short
+                # last bar of a second ending abc2midi loses count at later repeats
+                self._after_end = 3 if was_second and tok in ("||", "|]") else \
+                    max(self._after_end, 2)
             carry = 0
             if short and not self._first and tok not in ("|", "|1") and ending != 2:
                 carry = t           # abc2midi counts on into the next bar played
@@ -1089,8 +1119,9 @@ class AbcGrammar:
         elif new_section:
             self._sc0, self._sw0, self._sfirst, self._sbar = self._carry, 0, True, False
             self._cap_target()
-        elif tok == "|" and self._sfirst:
-            # a line's first | before the section's first bar: the repeat replays it
+        elif self._sfirst and tok in ("|", "||", "|]"):
+            # a line's first bar line before the section's first bar: the repeat
+            # replays it (abc2midi then wants the repeated bar full)
             self._sbar = True
             if self._rep == _R_OPEN:
                 self._first = False
@@ -1154,7 +1185,7 @@ class AbcGrammar:
         self._sc0 = self._sw0 = 0
         self._sfirst = True
         self._sbar = False
-        self._after_end = False
+        self._after_end = 0
         self._last_bar = ""
 
 
