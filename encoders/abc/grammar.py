@@ -12,11 +12,13 @@ most, one copy of a small state object), and it never raises on bad text.
     [True, False, True]
     >>> g.feed("|")
     >>> g.allowed()
-    ']'
+    '|]'
 
 (``ABA A`` has used 4 of the bar's 6 eighths: ``B2`` fills the bar, ``B4``
 would overflow it (``3`` may still start ``B3/4``); after ``B`` the bar is one
-eighth short, so a bar line must be ``|]``, the one that may end a short bar.)
+eighth short, so the bar line must be ``||`` or ``|]``, which carry a short bar
+on into the next one; a plain ``|`` needs the bar full, and no ``|:`` inside an
+open ``|:``.)
 
 What is constrained, and why
 ----------------------------
@@ -40,12 +42,14 @@ space (``f:|`` and ``f :|`` read as field lines; ``f1:|`` ``f2 g`` are fine).  I
 rejects ``c,`` and ``C'``), rests ``z``, lengths, chords ``[CEG]2`` (at most 4
 notes), chord symbols ``"Am7/G"``, tuplets ``(2 (3 (4``, broken rhythm ``> >>
 < <<``, ties ``-``, one slur ``( )`` at a time (also over a tuplet,
-``((3abc)``), grace notes ``{g}`` ``{/ga}`` before a note, the decorations
-``~`` (not on chords, not right after grace notes: abc2midi plays it as grace
-notes) and ``.``, single spaces, bar lines ``| || |] |: :| ::`` and endings
-``|[1 :|[2`` (also ``|1 :|2``).  A line break comes after a bar line, or after
-a note inside a bar (the bar goes on on the next line; the normalizer keeps
-such line ends), or ends the tune's last line.
+``((3abc)``, inside one, or over the second note of ``a>(b``), grace notes
+``{g}`` ``{/ga}`` before a note (a slur may close between them, ``{AB}) A``),
+the decorations ``~`` (not on chords, not right after grace notes: abc2midi
+plays it as grace notes; not in tuplets) and ``.``, single spaces, bar lines
+``| || |] |: :| ::`` and endings ``|[1 :|[2`` (also ``|1 :|2``).  A line break
+comes after a bar line, or after a note inside a bar (the bar goes on on the
+next line; the normalizer keeps such line ends), after ``>`` or a grace group
+(their note on the next line), or ends the tune's last line.
 
 *Lengths.*  A length is ``n`` (1..16), ``/`` ``//`` ``/d`` or ``n/`` ``n/d``
 (n odd, d 2..32 a power of 2): everything is a multiple of L/32, and nothing is
@@ -61,22 +65,41 @@ of L/80640, so tuplets of 2, 3 and 4 are exact) and masks every character after
 which the bar could not be completed: a length digit that overflows the bar, a
 note when the bar is full, a tuplet or a ``>`` that cannot fit (a tuplet's
 last note is also held to lengths that leave the rest of the bar a multiple of
-L/32, so a bar can always be filled).  A bar line ``|`` ``||`` ``|:`` (and
-``|1``) needs the bar exactly full, except for the first bar of the tune or of
-a section opened by ``|:`` or ``::`` (a pickup); ``|]`` ``:|`` ``::`` ``:|2``
-may also end a shorter bar, and so may the end of the tune.  A bar line needs
-a note or rest since the last one, except ``|`` or ``|:`` at a line start.
-This is the player's ``Decoded.bars_ok``: no bar longer than the meter, a short
-bar only first (tune or ``|:`` section), before ``:|`` ``::`` ``|]`` or at the
-end.  With ``M:none`` nothing is counted.  ``AbcGrammar(section_pickups=True)``
-also allows a short bar right after ``||`` ``:|`` ``|]`` and right before
-``||`` ``|:``, as the normalizer does (the player's ``bars_ok`` does not).
+L/32, so a bar can always be filled).  Which bar line may close a bar follows
+abc2midi's bar check ("Bar N has X time units while the time signature has
+Y"), which counts bars in played order, repeats expanded, and is the player's
+``Decoded.bars_ok``:
+
+* the tune's first bar may be short (an anacrusis; nothing is carried from it);
+* a bar closed by a plain ``|`` (or ``|1``) must be exactly full, counting the
+  time carried into it;
+* a bar closed by ``||`` ``|:`` ``|]`` may be short: its time is carried into
+  the next bar, and the two must make one full bar (``e3 e2||A|`` in 6/8);
+* ``:|`` ``::`` ``:|2`` play the repeated section's start next (the tune start,
+  ``|:``, ``::``, after a finished ``:|``, or a ``||``/``|]`` after one; the
+  player's repeat expansion): the bar must make a full bar with the section's
+  first bar as it was played the first time, i.e. complement the tune's
+  anacrusis (``A|...|e3 e2:|``), equal the time carried into the section
+  (``e3 e2::A|...|e3 e2:|``) or be full; after ``:|`` the next written bar
+  follows the second pass and takes the short bar's time; a second ending
+  starts from the (full) bar before the first one;
+* abc2midi's quirks, kept out: a line's first ``|`` (no note before it) checks
+  the time carried into it, and the repeat replays one met at a section's start;
+  after second endings a ``:|`` without ``|:`` replays from an empty count, so
+  it needs a full bar and no short bar since; a short last bar of a second
+  ending confuses later repeats (none then); no roll ``~`` inside tuplets.
+
+No bar is ever longer than the meter.  A bar line needs a note or rest since
+the last one, except ``|`` ``||`` ``|]`` or ``|:`` at a line start.  A tune may
+end after a short bar closed by ``||`` ``|]`` ``:|`` or inside its last bar
+(abc2midi does not count an unclosed one).  With ``M:none`` nothing is counted.
 
 *Repeats and endings* (as abc2midi wants them).  ``|:`` not while a ``|:`` or
 ``::`` is open; ``::`` not right after ``:|`` (with no ``|:`` between); a
-first ending ``|[1`` not after ``:|`` (abc2midi: "found [1 before |:"); it
-closes with ``:|`` followed by ``[2`` (after the ``:|``, a space or a line
-break) or ``:|2``; ``||`` ``|]`` ``|:`` ``::`` ``:|`` close a second ending.
+first ending ``|[1`` not after ``:|`` (abc2midi: "found [1 before |:") unless
+the last repeat had endings closed by ``||`` or ``|]``; it closes with ``:|``
+followed by ``[2`` (after the ``:|``, a space or a line break) or ``:|2``;
+``||`` ``|]`` ``|:`` ``::`` ``:|`` close a second ending.
 
 *The end.*  A blank line ends the tune (``done``): after a line break at a bar
 line or after the last note, once at least one bar was full, with no slur,
@@ -1092,6 +1115,10 @@ class AbcGrammar:
             self._after_end = 0
         elif ending == 2:
             self._after_end = 1
+        if was_second and tok[0] == ":":
+            # a second ending closed by :| : abc2midi then wants a later one closed
+            # by a section bar line; no first ending (nor :| without |:) after it
+            self._after_end = max(self._after_end, 2)
         new_section = opens or tok[0] == ":" or (tok in ("||", "|]") and self._rep == _R_CLOSED)
         if self._forced:
             # after bad text: the next bar may be short, nothing is carried
