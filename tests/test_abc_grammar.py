@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from encoders.abc.grammar import MAX_BARS, AbcGrammar, check
+from encoders.abc.grammar import FOLK_LENGTHS, MAX_BARS, AbcGrammar, check
 
 # --------------------------------------------------------------- hand tunes
 
@@ -595,8 +595,10 @@ def test_no_end_with_open_slur_tie_or_first_ending():
 
 
 def test_tuplet_must_fit():
-    a = state(REEL + "ABcd efga/2b/4c/8d/16(").allowed()
-    assert "3" in a and "2" not in a and "4" not in a   # L/16 left: (3 of L/32 only
+    a = state(REEL + "ABcd efga/(").allowed()
+    assert "3" in a and "2" not in a and "4" not in a   # L/2 left: (3 of L/4 only
+    a = state(REEL + "ABcd efga/b/4(").allowed()
+    assert not set(a) & set("234") and "a" in a          # L/4 left: no tuplet, a slur
     a = state(REEL + "ABcd ef(").allowed()
     assert "3" in a
     g = state(REEL + "ABcd ef(3ab")
@@ -701,8 +703,8 @@ def test_roll_not_on_chords_or_after_graces():
 
 def test_letter_colon_at_line_start_is_masked():
     g = state(REEL + "ABcd efga|\nf")
-    assert ":" not in g.allowed() and " " not in g.allowed() and "1" in g.allowed()
-    g = state(REEL + "ABcd efga|\nf1")
+    assert ":" not in g.allowed() and " " not in g.allowed() and "2" in g.allowed()
+    g = state(REEL + "ABcd efga|\nf2")
     assert " " in g.allowed()
 
 
@@ -777,3 +779,100 @@ def test_normalized_corpus_tunes_mostly_accepted():
     assert len(pieces) >= 50
     accepted = sum(not check(p) for p in pieces) / len(pieces)
     assert accepted >= 0.8, accepted
+
+
+# ------------------------------------------------------------ folk lengths
+
+_LEN_RE = re.compile(r"(?:[A-Ga-gz][,']*|\])([0-9/]*)")
+_ODD = ("1", "5", "7", "9", "10", "24", "32", "/2", "/8", "/16", "/32", "//", "3/", "3/8",
+        "5/4", "7/2", "2/3", "1/2", "3/16")
+
+
+def written_lengths(text: str) -> list[str]:
+    """The length suffixes of the notes, rests and chords of a tune body (chord
+    symbols, grace groups, tuplet signs and endings have none)."""
+    body = re.split(r"^K:[^\n]*\n", text, maxsplit=1, flags=re.M)[1]
+    body = re.sub(r'"[^"]*"', "", body)
+    body = re.sub(r"\{[^}]*\}", "", body)
+    body = re.sub(r"\(\d|[|:\[][12]", "", body)
+    return _LEN_RE.findall(body)
+
+
+def completions(g: AbcGrammar, candidates=FOLK_LENGTHS + _ODD) -> set[str]:
+    """The length suffixes that may follow (each character allowed, and the
+    note may end after the last one)."""
+    out = set()
+    for s in candidates:
+        c = g.copy()
+        ok = True
+        for ch in s:
+            if ch not in c.allowed():
+                ok = False
+                break
+            c.feed(ch)
+        if ok and set(c.allowed()) - set("0123456789/,'"):
+            out.add(s)
+    return out
+
+
+def test_folk_lengths_constant():
+    assert FOLK_LENGTHS == ("", "2", "3", "4", "6", "8", "12", "16", "/", "/4", "3/2", "3/4")
+    assert written_lengths(JIG + 'A2B/c3/4 "Am7/G"[CE]4 {g}z/4 (3abc|1d3/2:|\n') == \
+        ["2", "/", "3/4", "", "", "4", "/4", "", "", "", "3/2"]
+
+
+def test_random_walks_write_only_folk_lengths():
+    for seed in range(30):
+        text, g = random_walk(500 + seed)
+        bad = [s for s in written_lengths(text) if s not in FOLK_LENGTHS]
+        assert bad == [], (bad, text)
+
+
+def test_lengths_in_a_free_bar_are_the_folk_set():
+    long = "X:1\nM:4/2\nL:1/8\nK:D\n"        # 16 eighths: room for every length
+    assert completions(state(long + "A")) == set(FOLK_LENGTHS)
+    assert completions(state(long + "[CE]")) == set(FOLK_LENGTHS)
+    assert completions(state(long + "z")) == set(FOLK_LENGTHS)
+    assert completions(state(REEL + "A")) == set(FOLK_LENGTHS) - {"12", "16"}
+
+
+def test_last_eighth_of_a_jig_bar():
+    g = state(JIG + "|:GAG GAB|ABA ABd|GAG GAB")
+    assert completions(g) == {"", "/", "/4", "3/4"}   # B fills the bar, or B/ ...
+    g = state(JIG + "|:GAG GAB|ABA ABd|GAG GA")
+    assert completions(g) == {"", "2", "/", "/4", "3/2", "3/4"}
+    g = state(JIG + "|:GAG GAB|ABA ABd|GAG GAB/c")
+    assert completions(g) == {"/", "/4"}               # L/2 left: no 3/4 any more
+
+
+def test_tuplet_last_note_keeps_the_bar_in_quarters():
+    g = state(REEL + "ABcd ef(3abc")
+    # a b c: (8 + c) quarters of L, times 2/3, a whole number of quarters <= 8
+    assert completions(g) == {"", "/4"}
+    g = state(REEL + "ABcd (3a/b/c")
+    assert completions(g) == {"/", "2"}               # (2 + c) quarters * 2/3, <= 16
+    g = state(REEL + "ABcd (2ab")
+    assert completions(g) == {"", "/", "3/2"}         # (4 + b) quarters * 3/2, <= 16
+    g = state(REEL + "ABcd efg(3a")
+    # one eighth (4 quarters of L) left: three notes of (a + 2 more) quarters, times 2/3
+    assert completions(g) == {"", "/", "/4", "3/4"}
+    g.feed("/4b/4c")
+    assert completions(g) == {"/4", ""}               # a/4 b/4 c: 1 + 1 + c in {3, 6}
+
+
+def test_broken_rhythm_halves_stay_quarters():
+    assert ">" in state(REEL + "ABcd efg/").allowed()          # g/>a/: 3/4 + 1/4
+    assert ">" not in state(REEL + "ABcd efg/4").allowed()     # 3/8 + 1/8: no
+    assert ">" in state(REEL + "ABcd efg").allowed()
+    g = state(REEL + "ABcd efg/>")
+    assert ">" not in g.allowed()                               # g/>>: 7/8 + 1/8
+    g = state(REEL + "ABcd ef>")
+    assert ">" in g.allowed()                                   # f>>a: 7/4 + 1/4
+
+
+def test_unit_lengths_that_cannot_fill_the_bar_are_masked():
+    g = state("X:1\nM:3/8\nL:1/1")          # a bar of 3/8 L: no L/4 multiple
+    assert "\n" not in g.allowed() and "6" in g.allowed()
+    assert "\n" in state("X:1\nM:3/8\nL:1/2").allowed()
+    assert "2" not in state("X:1\nM:1/16\nL:1/").allowed()    # 1/8 of L:1/2
+    assert "\n" in state("X:1\nM:none\nL:1/1").allowed()

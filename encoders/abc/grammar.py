@@ -8,16 +8,17 @@ most, one copy of a small state object), and it never raises on bad text.
 
     >>> g = AbcGrammar()
     >>> g.feed("X:1\\nM:6/8\\nL:1/8\\nK:G\\n|:GAG GAB|ABA AB")
-    >>> [c in g.allowed() for c in "24d"]
-    [True, False, True]
+    >>> [c in g.allowed() for c in "2341/d"]
+    [True, True, False, False, True, True]
     >>> g.feed("|")
     >>> g.allowed()
     '|]'
 
 (``ABA A`` has used 4 of the bar's 6 eighths: ``B2`` fills the bar, ``B4``
-would overflow it (``3`` may still start ``B3/4``); after ``B`` the bar is one
-eighth short, so the bar line must be ``||`` or ``|]``, which carry a short bar
-on into the next one; a plain ``|`` needs the bar full, and no ``|:`` inside an
+would overflow it (``3`` may still start ``B3/2`` or ``B3/4``; ``1`` only
+starts ``B12`` and ``B16``, both too long); after ``B`` the bar is one eighth
+short, so the bar line must be ``||`` or ``|]``, which carry a short bar on
+into the next one; a plain ``|`` needs the bar full, and no ``|:`` inside an
 open ``|:``.)
 
 What is constrained, and why
@@ -51,13 +52,21 @@ comes after a bar line, or after a note inside a bar (the bar goes on on the
 next line; the normalizer keeps such line ends), after ``>`` or a grace group
 (their note on the next line), or ends the tune's last line.
 
-*Lengths.*  A length is ``n`` (1..16), ``/`` ``//`` ``/d`` or ``n/`` ``n/d``
-(n odd, d 2..32 a power of 2): everything is a multiple of L/32, and nothing is
-longer than 16 units.  Notes inside a chord have no length of their own; the
-chord's length follows the ``]`` (abc2midi takes ``[C2E2]3`` as 3 units, the
-standard as 6: written this way both agree).  Grace notes have no length.
-``a>b`` needs two notes of the same written length, neither with ``.`` or
-``~`` (abc2midi refuses others); a tie joins a plain note (no ``.`` or ``~``) to the same note again (same letter,
+*Lengths.*  A note, rest or chord takes one of `FOLK_LENGTHS`, the lengths of
+the folk corpus: ``"" 2 3 4 6 8 12 16 / /4 3/2 3/4`` (``1`` alone, ``5``,
+``//``, ``/8``, ``3/8``, ``d3/32`` ... cannot be written, so a model short of
+room in a bar cannot patch it with odd lengths).  All are multiples of L/4 and
+the four shortest are L/4 .. L, so any whole number of L/4 left in a bar can
+be filled, and the grammar keeps it a whole number: a tuplet's notes must add
+up to a multiple of L/4 (its last note is held to the lengths that do, and a
+tuplet is masked where they could not), ``a>b`` needs halves that are
+multiples of L/4 (``a/>b/`` plays 3/4 + 1/4, ``a/4>b/4`` is masked; ``a>>b``
+needs quarters), and ``L:`` is masked where the meter's bar would not be a
+whole number of L/4 (``M:3/8`` with ``L:1/1``).  Notes inside a chord have no
+length of their own; the chord's length follows the ``]`` (abc2midi takes
+``[C2E2]3`` as 3 units, the standard as 6: written this way both agree).
+Grace notes have no length.  ``a>b`` needs two notes of the same written
+length, neither with ``.`` or ``~`` (abc2midi refuses others); a tie joins a plain note (no ``.`` or ``~``) to the same note again (same letter,
 octave marks, and accidental or none), across spaces and plain bar lines only.
 
 *Bars.*  The grammar keeps the time left in the current bar exactly (in ticks
@@ -65,7 +74,7 @@ of L/80640, so tuplets of 2, 3 and 4 are exact) and masks every character after
 which the bar could not be completed: a length digit that overflows the bar, a
 note when the bar is full, a tuplet or a ``>`` that cannot fit (a tuplet's
 last note is also held to lengths that leave the rest of the bar a multiple of
-L/32, so a bar can always be filled).  Which bar line may close a bar follows
+L/4, so a bar can always be filled with `FOLK_LENGTHS`).  Which bar line may close a bar follows
 abc2midi's bar check ("Bar N has X time units while the time signature has
 Y"), which counts bars in played order, repeats expanded, and is the player's
 ``Decoded.bars_ok``:
@@ -124,10 +133,18 @@ or at the next bar line outside quotes.  Nothing raises.
 
 from __future__ import annotations
 
-__all__ = ["AbcGrammar", "MAX_BARS", "check"]
+__all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "check"]
 
 MAX_BARS = 64
 """Bars after which the grammar steers to the end of the tune (soft cap)."""
+
+FOLK_LENGTHS = ("", "2", "3", "4", "6", "8", "12", "16", "/", "/4", "3/2", "3/4")
+"""The length suffixes a generated note, rest or chord may carry: those of the
+folk corpus (``""`` 57% of its notes and rests, ``2`` 29%, ``4`` 7%, ``3`` 3%,
+``/`` 2%, ``6`` 1%, ``8`` 0.75%, then ``12`` ``/4`` ``16`` ``3/2`` ``3/4``).
+All are multiples of L/4, so the grammar counts bars in steps of L/4: lengths
+like ``d3/32`` or ``B5/8``, which an imperfect model would use to patch a bar,
+cannot be written."""
 
 G = 2520
 """Ticks in L/32; 2520 is divisible by 2..9, so tuplet notes are exact."""
@@ -221,18 +238,17 @@ def _tempi() -> dict:
     return out
 
 
+def _length_value(s: str) -> int:
+    """A length suffix (``""`` ``3`` ``/`` ``/4`` ``3/2`` ...) in L/32."""
+    num, slash, den = s.partition("/")
+    n = int(num) if num else 1
+    d = (int(den) if den else 2) if slash else 1
+    return 32 * n // d
+
+
 def _lengths() -> dict:
-    """Length suffix text -> multiple of L/32."""
-    out = {"": 32, "/": 16, "//": 8}
-    for n in range(1, 17):
-        out[str(n)] = 32 * n
-    for d in (2, 4, 8, 16, 32):
-        out[f"/{d}"] = 32 // d
-    for n in range(1, 17, 2):
-        out[f"{n}/"] = 16 * n
-        for d in (2, 4, 8, 16, 32):
-            out[f"{n}/{d}"] = 32 * n // d
-    return out
+    """Length suffix text -> multiple of L/32, for the suffixes of FOLK_LENGTHS."""
+    return {s: _length_value(s) for s in FOLK_LENGTHS}
 
 
 def _chord_symbols() -> dict:
@@ -258,6 +274,11 @@ _VALUE_TRIES = {
 }
 _LEN_TRIE = _trie(_lengths())
 _ALL_M = tuple(sorted(_LEN_TRIE.vals))
+_STEP = min(_ALL_M)
+"""The bar's granularity in L/32 (L/4): every length is a multiple of it, and
+every time left in a bar (outside a tuplet or a broken pair) stays one."""
+assert all(m % _STEP == 0 for m in _ALL_M)
+assert all(k in _ALL_M for k in range(_STEP, 5 * _STEP, _STEP))  # sums: any multiple
 _CSYM_TRIE = _trie(_chord_symbols())
 _NEXT_FIELDS = {None: "X", "X": "TM", "T": "M", "M": "L", "L": "QRK", "Q": "RK", "R": "K"}
 _TEXT_CHARS = "".join(chr(c) for c in range(32, 127) if chr(c) not in '%\\"')
@@ -296,12 +317,18 @@ _MCACHE: dict = {}
 
 def _tuplet_fits(w: int, k: int, q: int, p: int, room: int) -> bool:
     """Can a tuplet whose notes so far add up to `w` (in L/32), with `k` notes
-    to go, end so that its time is a multiple of L/32 not above `room` ticks?"""
+    to go, end so that its time is a multiple of L/4 (`_STEP`) not above `room`
+    ticks?  The notes still to come are FOLK_LENGTHS, multiples of L/4 whose
+    smallest four are L/4 .. L: k of them can add up to any k' >= k quarters
+    of L (k' < k + p suffice here)."""
+    if w % _STEP:
+        return False
+    w //= _STEP
     if k <= 0:
-        return (w * q) % p == 0 and w * q * G // p <= room
+        return (w * q) % p == 0 and w * q * _STEP * G // p <= room
     for s in range(k, k + p):
         if ((w + s) * q) % p == 0:
-            return (w + s) * q * G // p <= room
+            return (w + s) * q * _STEP * G // p <= room
     return False
 
 
@@ -456,6 +483,11 @@ class AbcGrammar:
             return ":"
         if m == _H_VALUE:
             n = self._node
+            if self._hcur == "L" and self._meter is not None:
+                # only units whose bar is a whole number of L/4 (M:3/8 L:1/4, not L:1/1)
+                ok = self._unit_ok
+                return ("".join(ch for ch, kid in n.kids.items() if any(map(ok, kid.vals)))
+                        + ("\n" if n.val is not None and ok(n.val) else ""))
             return n.chars + ("\n" if n.val is not None else "")
         if m == _H_TEXT:
             return self._text_allowed()
@@ -500,6 +532,12 @@ class AbcGrammar:
             return self._bar_allowed()
         return ""
 
+    def _unit_ok(self, unit: int) -> bool:
+        """Does L:1/`unit` make the meter's bar a multiple of L/4 (`_STEP`), so
+        that FOLK_LENGTHS can fill it?"""
+        n, d = self._meter
+        return (32 * n * unit) % (d * _STEP) == 0
+
     def _text_allowed(self) -> str:
         buf = self._buf
         if self._hcur == "T":
@@ -523,7 +561,7 @@ class AbcGrammar:
             return True
         if self._broken:
             return bool(self._mset())
-        return self._room >= G
+        return self._room >= _STEP * G
 
     def _end_ok(self) -> bool:
         return (self._full_bars >= 1 and self._slurs == 0 and self._tie is None
@@ -788,9 +826,10 @@ class AbcGrammar:
         """Can `sign` (> >> < <<) follow the last note, whose written length was
         _prev_m?  The next note must have the same written length (abc2midi
         refuses a broken rhythm between unequal notes), so the pair takes 2m:
-        m more must fit, and the halves/quarters must stay multiples of L/32."""
+        m more must fit, and the halves/quarters must stay multiples of L/4
+        (``a/>b/`` plays 3/4 + 1/4, ``a/4>b/4`` is masked)."""
         m = self._prev_m
-        if m is None or m % (2 if len(sign) == 1 else 4):
+        if m is None or m % (_STEP * (2 if len(sign) == 1 else 4)):
             return False
         return self._room >= m * G
 
