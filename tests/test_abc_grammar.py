@@ -876,3 +876,15 @@ def test_unit_lengths_that_cannot_fill_the_bar_are_masked():
     assert "\n" in state("X:1\nM:3/8\nL:1/2").allowed()
     assert "2" not in state("X:1\nM:1/16\nL:1/").allowed()    # 1/8 of L:1/2
     assert "\n" in state("X:1\nM:none\nL:1/1").allowed()
+
+
+def test_soft_cap_without_a_full_bar_fills_one_before_the_repeat():
+    """Past the cap with |: open and no full bar yet, :| would need the short
+    bar that complements the pickup, which the cap forbids until a bar is full:
+    the bar is held to the meter first (this was an empty mask)."""
+    g = state("X:1\nM:4/4\nL:1/32\nK:D\n|:A|\n" + "A/4||\n" * 63 + "A8A4A3A/4")
+    assert "A" in g.allowed() and ":" not in g.allowed()
+    g.feed("A")
+    assert "|" in g.allowed()
+    g.feed("|\nA16A8A4A3:|\n")                  # then :| after 31 of 32 (the pickup's 1)
+    assert not g.problems and g.allowed() == "\n"

@@ -982,11 +982,12 @@ class AbcGrammar:
 
     def _cap_target(self) -> None:
         """Past the soft cap, where only ``:|`` may close the bar (an open
-        ``|:`` or a first ending), hold the bar to the length that ``:|`` needs."""
+        ``|:`` or a first ending), hold the bar to the length that ``:|`` needs
+        (a short one only once a bar was full: till then, a full bar and ``|``)."""
         if (self._bars >= MAX_BARS and self._bar_len != _FREE
                 and (self._rep == _R_OPEN or self._ending == _E_FIRST)):
             t = self._target()
-            if t is not None and t > self._carry:
+            if t is not None and t > self._carry and (self._full_bars or t == self._bar_len):
                 self._capfix = True
                 self._shave = self._bar_len - t
                 self._room -= self._shave
