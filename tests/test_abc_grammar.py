@@ -393,6 +393,10 @@ ABC2MIDI_BARS = [
     ("|:BAB c2d|[1e3 e3:|[2e3 e2||A|BAB c2d|e3 e3:|", False),  # after endings
     ("|:BAB c2d|[1e3 e3:|[2e3 e3||BAB c2d|[1e3 e3:|[2e3 e3|]", True),
     ("|:BAB c2d|1e3 e3:|2e3 e2|:A|BAB c2d|e3 e2:|", True),
+    # a :| closing a second ending replays the section once more from an empty count
+    ("BAB c2d|e3 e2|:A|BAB c2d|1e3 e2:|2e3 e3:|BAB c2d|]", False),
+    ("BAB c2d|e3 e2|:A|BAB c2d|[1e3 e2:|[2e3 e3:|BAB c2d|]", False),
+    ("|:BAB c2d|[1e3 e3:|[2e3 e3:|BAB c2d|]", True),
 ]
 
 

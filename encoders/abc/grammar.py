@@ -354,6 +354,7 @@ class AbcGrammar:
         "_rep", "_nacc", "_letter", "_spell", "_dchar",
         # played-order bar counting (see _finish_bar)
         "_carry", "_sc0", "_sw0", "_sfirst", "_sbar", "_after_end", "_shave", "_capfix",
+        "_norep2",
     )
 
     def __init__(self) -> None:
@@ -388,6 +389,7 @@ class AbcGrammar:
         self._sfirst = True
         self._sbar = False
         self._after_end = 0
+        self._norep2 = False
         self._capfix = False
         self._rep = _R_IMPLICIT
         self._nacc = self._letter = self._dchar = ""
@@ -701,6 +703,8 @@ class AbcGrammar:
             if tok not in ("|", ":|", ":|2") or tok == "|" and self._capfix:
                 return False
         elif ending == 2:
+            return False
+        if self._ending == _E_SECOND and tok[0] == ":" and self._norep2:
             return False
         if ending == 1 and (self._ending != _E_NONE
                             or not self._sfirst and self._target() is None):
@@ -1132,6 +1136,10 @@ class AbcGrammar:
         tok = self._node.val
         _, opens, ending = _BARS[tok]
         was_second = self._ending == _E_SECOND
+        if tok[0] == ":" and self._ending == _E_FIRST:
+            # abc2midi replays a section once more at a :| that closes its second
+            # ending, from an empty count: not if the section began with carried time
+            self._norep2 = bool(self._sc0 or self._sw0 or self._sbar)
         if self._content:
             self._bars += 1
             if self._room + self._shave == 0 or self._bar_len == _FREE:
@@ -1253,6 +1261,7 @@ class AbcGrammar:
         self._sfirst = True
         self._sbar = False
         self._after_end = 0
+        self._norep2 = False
         self._last_bar = ""
 
 
