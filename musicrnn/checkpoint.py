@@ -173,7 +173,10 @@ def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor
     if len(data) < 8:
         raise CheckpointError(f"{path}: too short to be a safetensors file")
     (header_len,) = struct.unpack("<Q", data[:8])
-    if data[:1] == b"\x80" or data[:2] == b"PK":
+    # A safetensors file is an 8-byte header length and a JSON header ("{"); its first
+    # byte may well be 0x80 (a header of 128 + 256k bytes), so test that first.
+    looks_safetensors = header_len <= min(MAX_HEADER_BYTES, len(data) - 8) and data[8:9] == b"{"
+    if not looks_safetensors and (data[:1] == b"\x80" or data[:2] == b"PK"):
         raise CheckpointError(f"{path}: is a pickle/torch.save file, not safetensors (pickles can run code)")
     if header_len > min(MAX_HEADER_BYTES, len(data) - 8):
         raise CheckpointError(f"{path}: not a safetensors file (bad header length)")

@@ -158,3 +158,19 @@ def test_train_state_round_trip(tmp_path):
     save_file({"x": torch.zeros(1)}, str(tmp_path / "train_state.safetensors"), metadata={"token": "other"})
     with pytest.raises(CheckpointError, match="train_state"):
         load_train_state(tmp_path, opt2)
+
+
+def test_safetensors_whose_header_length_starts_with_the_pickle_byte_loads(tmp_path):
+    # A header of 0x..80 bytes makes the file's first byte 0x80, pickle's opcode.
+    model, out = _saved(tmp_path)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    for pad in range(256):
+        save_file(state, out / "model.safetensors", metadata={"pad": "x" * pad})
+        if (out / "model.safetensors").read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no padding gave a header length ending in 0x80")
+    loaded = load(str(out))
+    idx = torch.randint(0, len(VOCAB), (1, 5))
+    model.eval()
+    assert torch.equal(loaded.model(idx)[0], model(idx)[0])
