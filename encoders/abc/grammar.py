@@ -111,7 +111,8 @@ followed by ``[2`` (after the ``:|``, a space or a line break) or ``:|2``;
 ``||`` ``|]`` ``|:`` ``::`` ``:|`` close a second ending.
 
 *The end.*  A blank line ends the tune (``done``): after a line break at a bar
-line or after the last note, once at least one bar was full, with no slur,
+line or after the last note, once at least `MIN_BARS` (6) bars were full (a
+tune, not a fragment: 95% of the corpus tunes have 8 bars or more), with no slur,
 tie, tuplet, chord or grace group open, no first ending waiting for its
 second, and no ``|:``/``::`` section left open (abc2midi: "Missing :|").
 After `MAX_BARS` (64) bars the grammar steers to the end: no new slur, tie,
@@ -133,10 +134,13 @@ or at the next bar line outside quotes.  Nothing raises.
 
 from __future__ import annotations
 
-__all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "check"]
+__all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "MIN_BARS", "check"]
 
 MAX_BARS = 64
 """Bars after which the grammar steers to the end of the tune (soft cap)."""
+
+MIN_BARS = 6
+"""Full bars a tune needs before it may end."""
 
 FOLK_LENGTHS = ("", "2", "3", "4", "6", "8", "12", "16", "/", "/4", "3/2", "3/4")
 """The length suffixes a generated note, rest or chord may carry: those of the
@@ -354,10 +358,11 @@ class AbcGrammar:
         "_rep", "_nacc", "_letter", "_spell", "_dchar",
         # played-order bar counting (see _finish_bar)
         "_carry", "_sc0", "_sw0", "_sfirst", "_sbar", "_after_end", "_shave", "_capfix",
-        "_norep2",
+        "_norep2", "_min_bars",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, min_bars: int = MIN_BARS) -> None:
+        self._min_bars = min_bars
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -519,8 +524,8 @@ class AbcGrammar:
                 if (self._ending == _E_NONE and self._last != "space" and not self._body_start
                         and (self._rep != _R_CLOSED or self._after_end == 1)
                         and self._tie is None and not self._carry
-                        and self._target() is not None):
-                    out += "1"
+                        and self._target() is not None and self._bars < MAX_BARS):
+                    out += "1"          # (past the soft cap: no new first ending)
                 if self._ending == _E_NEED2:
                     out += "2"
             if self._ending != _E_NEED2:
@@ -566,7 +571,7 @@ class AbcGrammar:
         return self._room >= _STEP * G
 
     def _end_ok(self) -> bool:
-        return (self._full_bars >= 1 and self._slurs == 0 and self._tie is None
+        return (self._full_bars >= self._min_bars and self._slurs == 0 and self._tie is None
                 and self._ending not in (_E_FIRST, _E_NEED2) and self._rep != _R_OPEN
                 and self._pend == 0 and not self._tk)
 
@@ -1268,10 +1273,10 @@ class AbcGrammar:
 _SLOTS = AbcGrammar.__slots__
 
 
-def check(text: str) -> list[str]:
+def check(text: str, min_bars: int = MIN_BARS) -> list[str]:
     """Feed a whole tune; the places where it left the grammar ("line:col: ..."),
     and a last entry when the text stops where a tune cannot end."""
-    g = AbcGrammar()
+    g = AbcGrammar(min_bars)
     g.feed(text)
     problems = list(g.problems)
     if not g.done and text.strip() and not g.problems:
