@@ -240,9 +240,11 @@ def report_rows(report: EvalReport) -> list[tuple[str, str]]:
         ("held-out text", f"{r.val_pieces} pieces, {r.val_chars:,} chars (train {r.train_chars:,})"),
         ("model bits/char", f"{r.model_bpc:.3f}"),
         (f"best n-gram bits/char (order {r.ngram_order})", f"{r.ngram_bpc:.3f}"),
-        ("xz -9e bits/char given train (alone)", f"{r.xz_bpc:.3f} ({r.xz_alone_bpc:.3f})"),
+        ("xz -9e bits/char of the held-out text", f"{r.xz_alone_bpc:.3f}"),
+        ("xz -9e bits/char given the training text", f"{r.xz_bpc:.3f}"),
         ("model vs n-gram", fewer(r.improvement_vs_ngram_pct)),
-        ("model vs xz", fewer(r.improvement_vs_xz_pct)),
+        ("model vs xz of the held-out text", fewer(100 * (1 - r.model_bpc / r.xz_alone_bpc))),
+        ("model vs xz given the training text", fewer(r.improvement_vs_xz_pct)),
         ("samples", f"{r.num_samples} at temperature {r.temperature:g}"
                     + (" (free)" if r.free else " (grammar-guided)")
                     + f", mean {r.mean_sample_chars:.0f} chars"),
