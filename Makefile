@@ -36,5 +36,9 @@ corpora/folk.txt:
 model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/folk_model.sh
 
+# Speed, measured side by side in one run (never in tests).
+bench: $(VENV_STAMP)
+	$(PY) bench/abc_decode.py
+
 clean:
 	rm -rf .venv outputs/* .pytest_cache
