@@ -617,9 +617,11 @@ class AbcGrammar:
                         out += " "
                 return out
             if pend & _P_BROKEN:
+                # a note, not a rest, takes the other half of a>b (a rest there
+                # could leave a line-start "z" with nothing allowed after it)
                 if pend & _P_SLUR or self._slurs >= _MAX_SLURS or self._bars >= MAX_BARS:
-                    return _PITCH + "z["
-                return _PITCH + "z[("
+                    return _PITCH + "["
+                return _PITCH + "[("
             # a chord symbol and/or an opened slur
             if pend == _P_CSYM and last != "space" and not self._tk:
                 ap(" ")
