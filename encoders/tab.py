@@ -330,8 +330,10 @@ def _read_staff(lines: list[tuple[int, str]], path: str, problems: list[Problem]
     n = len(rows)
 
     def barlike(p: int) -> bool:
+        # a bar line: '|' or ':' on most strings and nothing else than '-' on the rest
         col = [r[p] for r in rows]
-        return all(k == "bar" for k, _ in col)
+        bars = sum(k == "bar" for k, _ in col)
+        return bars * 2 > n and all(k in ("bar", "dash") for k, _ in col)
 
     def dots(p: int) -> bool:
         col = [r[p] for r in rows]
@@ -485,7 +487,8 @@ def render_rows(tab: Tab) -> str:
     """The ``rows`` text of a canonical Tab (aligned ASCII tab with the tuning line)."""
     n = len(tab.tuning)
     names = [NAMES[p % 12] for p in tab.tuning]
-    names[-1] = names[-1].lower()
+    if names[-1] == names[0]:
+        names[-1] = names[-1].lower()
     w = max(len(x) for x in names)
     out = [_header("rows", tab.tuning)]
     for k, system in enumerate(tab.systems):
