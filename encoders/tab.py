@@ -42,7 +42,8 @@ Scheme ``rows``
 ---------------
 The aligned ASCII tab: a header line ``%rows`` plus the tuning, low to high,
 with octaves; then each system's string lines, high string first, each a
-label (the top one lower case), ``|`` and the body.  A step is as wide as its
+label (the top one lower case on a
+guitar), ``|`` and the body.  A step is as wide as its
 widest symbol (a two-digit fret makes it 2 wide, the others padded with
 ``-``).  Systems are separated by a line ``=``.  This is also the text every
 decoder returns (`Decoded.text`).
@@ -135,9 +136,6 @@ _OPEN = {  # six-string named tunings, low to high
     "opene": (40, 47, 52, 56, 59, 64),
     "openc": (36, 43, 48, 55, 60, 64),
 }
-
-Event = "str | tuple[str, ...]"
-
 
 @dataclass(slots=True)
 class Tab:
@@ -487,7 +485,7 @@ def render_rows(tab: Tab) -> str:
     """The ``rows`` text of a canonical Tab (aligned ASCII tab with the tuning line)."""
     n = len(tab.tuning)
     names = [NAMES[p % 12] for p in tab.tuning]
-    if names[-1] == names[0]:
+    if n >= 6:
         names[-1] = names[-1].lower()
     w = max(len(x) for x in names)
     out = [_header("rows", tab.tuning)]

@@ -184,11 +184,22 @@ def test_split_and_body():
     assert not COLUMNS.body(cols[0]).startswith("%")
 
 
+def test_module_docstring_examples_are_exact():
+    import textwrap
+
+    import encoders.tab as tab
+
+    def block(after):
+        rest = tab.__doc__.split(after, 1)[1].split("\n\n", 2)[1]
+        return textwrap.dedent(rest) + "\n"
+
+    raw, rows, cols = block("riff, raw::"), block("as ``rows``::"), block("as ``columns``::")
+    assert raw.startswith("Tuning: Drop D") and rows.startswith("%rows") and cols.startswith("%columns")
+    assert ROWS.encode_text(raw).pieces == [rows]
+    assert COLUMNS.encode_text(raw).pieces == [cols]
+
+
 # ---------------------------------------------------------------- property tests
-
-_steps = st.integers(min_value=0, max_value=2).flatmap(
-    lambda k: st.just(k))
-
 
 def tabs():
     def system(n):
