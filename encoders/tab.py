@@ -42,9 +42,8 @@ Scheme ``rows``
 ---------------
 The aligned ASCII tab: a header line ``%rows`` plus the tuning, low to high,
 with octaves; then each system's string lines, high string first, each a
-label (the top one lower case on a
-guitar), ``|`` and the body.  A step is as wide as its
-widest symbol (a two-digit fret makes it 2 wide, the others padded with
+label (the top one lower case on a guitar), ``|`` and the body.  A step is
+as wide as its widest symbol (a two-digit fret makes it 2 wide, the others padded with
 ``-``).  Systems are separated by a line ``=``.  This is also the text every
 decoder returns (`Decoded.text`).
 

@@ -168,6 +168,17 @@ def test_broken_staff_is_skipped_and_reported():
     assert (p.line, p.column, p.path) == (3, 5, "mix.tab") and "'Q'" in p.message
 
 
+def test_stacked_staves_and_only_broken_staff():
+    one = "e|-0-|\nB|---|\nG|---|\nD|---|\nA|---|\nE|---|\n"
+    two = one + one.replace("-0-", "--3")  # twelve lines, no blank line between
+    assert ROWS.encode_text(two).pieces[0].count("\n=\n") == 1
+    with pytest.raises(InputError, match="bad.tab"):
+        ROWS.encode_text("e|-0-|\nB|-q-|\nG|---|\nD|---|\nA|---|\nE|---|\n", "bad.tab")
+    five = "\n".join(one.splitlines()[:5]) + "\n\n" + one
+    res = COLUMNS.encode_text(five, "five.tab")
+    assert [(p.line, p.path) for p in res.problems] == [(1, "five.tab")]
+
+
 def test_column_repairs_never_crash():
     d = COLUMNS.decode("%columns E2 A2 D3 G3 B3 E4\n0---- 0-------- ?????? 0-@--- | | 1----- 2----- .999\n")
     assert d.repairs
