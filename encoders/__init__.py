@@ -1,7 +1,7 @@
 """Codecs: music files <-> character streams, one module per format, registered by scheme name.
 
-A *scheme* is one way of writing music as characters (``abc``; later ``rows``,
-``columns``, ``roll``, ``events``).  Its `Codec` knows three things:
+A *scheme* is one way of writing music as characters (``abc``; guitar tabs as
+``rows`` or ``columns``; later ``roll``, ``events`` for MIDI).  Its `Codec` knows three things:
 
 * ``encode_text``: a file's text -> normalized piece texts (plus problems found);
 * ``decode``: one piece's text (from a file or a model) -> a playable `Piece`,
@@ -73,6 +73,10 @@ class Codec(Protocol):
         """The music of a piece text without its header, for novelty checks."""
         ...
 
+    def music_key(self, text: str) -> str:
+        """Optional: a key equal for two piece texts that hold the same music (de-duplication)."""
+        ...
+
     def label(self, text: str, number: int) -> str:
         """The piece text numbered `number` (e.g. ABC's X: field), for files of many pieces."""
         ...
@@ -89,7 +93,7 @@ def register(codec: Codec) -> Codec:
 
 def _load_all() -> None:
     # Importing a format module registers its schemes.
-    from encoders import abc  # noqa: F401
+    from encoders import abc, tab  # noqa: F401
 
 
 def get(name: str) -> Codec:

@@ -1,8 +1,9 @@
 """Files -> one character stream: find the files, pick each one's codec, encode, report.
 
 A broken file never stops the run: it is listed with the reason (file, line,
-column where known) and the rest are encoded.  Identical pieces are written
-once.  The stream is written atomically, so an interrupted run leaves the old
+column where known) and the rest are encoded.  Pieces with the same music are
+written once (the codec's `music_key` says what "the same" means, e.g. ABC
+ignores titles and tempo; else identical text).  The stream is written atomically, so an interrupted run leaves the old
 file in place.
 """
 
@@ -86,11 +87,13 @@ def encode_files(
         if not result.pieces:
             report.skipped_files.append(Problem("no playable piece found", path=str(path)))
             continue
+        same_music = getattr(file_codec, "music_key", None) or (lambda text: text)
         for piece in result.pieces:
-            if piece in seen:
+            key = same_music(piece)
+            if key in seen:
                 report.duplicates += 1
                 continue
-            seen.add(piece)
+            seen.add(key)
             report.pieces.append(piece)
     return report
 

@@ -99,6 +99,12 @@ class AbcCodec:
         m = re.search(r"^K:[^\n]*\n", text, flags=re.M)
         return text[m.end():] if m else text
 
+    def music_key(self, text: str) -> str:
+        """What makes two tunes the same music (for de-duplication): no X:, T:, Q:, R:."""
+        from encoders.abc.corpus import music_key
+
+        return music_key(text)
+
     def label(self, text: str, number: int) -> str:
         if re.match(r"X:[^\n]*", text):
             return re.sub(r"^X:[^\n]*", f"X:{number}", text, count=1)
