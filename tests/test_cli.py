@@ -113,3 +113,15 @@ def test_encode_folder_skips_broken_files_and_keeps_the_rest(tmp_path):
     text = out.read_text()
     assert text.count("X:1\n") == 2
     assert "% a comment" not in text and "T:Kesh" not in text
+
+
+def test_encode_writes_the_same_music_once(tmp_path):
+    folder = tmp_path / "dups"
+    folder.mkdir()
+    (folder / "a.abc").write_text("X:1\nT:One name\nQ:1/4=100\n" + TUNES[0][4:])
+    (folder / "b.abc").write_text("X:9\nT:Another name\nQ:1/4=140\n" + TUNES[0][4:] + "\nX:2\n" + TUNES[1][4:])
+    out = tmp_path / "s.txt"
+    result = run("encode", str(folder), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count("X:1\n") == 2
+    assert "1 duplicates dropped" in result.output
