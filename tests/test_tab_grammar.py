@@ -273,3 +273,10 @@ def test_speed():
         g.feed(ch)
     per_char = (time.perf_counter() - t) / len(text)
     assert per_char < 50e-6  # ~1-2 us here; generous for a loaded machine
+
+
+def test_the_columns_codec_offers_the_grammar_and_rows_none():
+    import encoders
+
+    assert isinstance(encoders.get("columns").grammar(), ColumnsGrammar)
+    assert encoders.get("rows").grammar() is None

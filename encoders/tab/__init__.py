@@ -684,7 +684,9 @@ class TabCodec:
         return text.lstrip().startswith(f"%{self.name} ")
 
     def grammar(self) -> GrammarState | None:
-        return None
+        from encoders.tab.grammar import ColumnsGrammar  # here: grammar imports this module
+
+        return ColumnsGrammar() if self.name == "columns" else None
 
     def body(self, text: str) -> str:
         """Everything after the header line."""
