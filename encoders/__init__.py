@@ -24,7 +24,7 @@ from typing import Iterable, Protocol
 from encoders.piece import Decoded, InputError, Note, Piece, Problem
 
 __all__ = [
-    "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece",
+    "CharGrammar", "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece",
     "Problem", "all_codecs", "codec_for_path", "get", "register", "sniff", "read_text",
 ]
 
@@ -51,6 +51,39 @@ class GrammarState(Protocol):
 
     def allowed(self) -> str | None:
         """Characters that may come next and keep the piece playable; None = anything."""
+
+
+class CharGrammar:
+    """Shared driver of the codecs' grammars: `feed` walks the text one character at a
+    time, checks it against `allowed()`, records what was outside the grammar in
+    `problems` ("line:col: ...") and lets the subclass recover; it never raises.
+
+    A subclass keeps `_line`, `_col`, `_cache`, `_done` and `problems`, and writes
+    `_allowed()` (the next characters), `_step(ch)` (advance), `_recover(ch)` (after a
+    character outside the grammar) and `_reset()` (a new piece after `done`)."""
+
+    __slots__ = ()
+
+    def feed(self, text: str) -> None:
+        """Advance over `text`; characters outside the grammar are recorded in
+        `problems` and switch to recovery, never raise."""
+        for ch in text:
+            if self._done:
+                self._reset()
+            allowed = self.allowed()
+            if allowed is not None and ch not in allowed:
+                self.problems.append(
+                    f"{self._line}:{self._col + 1}: {ch!r} not allowed here"
+                    f" (allowed: {allowed[:40]!r})")
+                self._recover(ch)
+            else:
+                self._step(ch)
+            self._cache = None
+            if ch == "\n":
+                self._line += 1
+                self._col = 0
+            else:
+                self._col += 1
 
 
 class Codec(Protocol):

@@ -134,6 +134,8 @@ or at the next bar line outside quotes.  Nothing raises.
 
 from __future__ import annotations
 
+from encoders import CharGrammar
+
 __all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "MIN_BARS", "check"]
 
 MAX_BARS = 64
@@ -336,7 +338,7 @@ def _tuplet_fits(w: int, k: int, q: int, p: int, room: int) -> bool:
     return False
 
 
-class AbcGrammar:
+class AbcGrammar(CharGrammar):
     """The parse of one generated tune so far (see the module docstring).
 
     `feed(text)` advances; `allowed()` is the string of characters that may come
@@ -435,27 +437,6 @@ class AbcGrammar:
         for s in _SLOTS:
             setattr(new, s, getattr(self, s))
         return new
-
-    def feed(self, text: str) -> None:
-        """Advance over `text`; characters outside the grammar are recorded in
-        `problems` and switch to recovery, never raise."""
-        for ch in text:
-            if self._done:
-                self._reset()
-            allowed = self.allowed()
-            if allowed is not None and ch not in allowed:
-                self.problems.append(
-                    f"{self._line}:{self._col + 1}: {ch!r} not allowed here"
-                    f" (allowed: {allowed[:40]!r})")
-                self._recover(ch)
-            else:
-                self._step(ch)
-            self._cache = None
-            if ch == "\n":
-                self._line += 1
-                self._col = 0
-            else:
-                self._col += 1
 
     def allowed(self) -> str | None:
         """The characters that may come next, or None for no constraint."""

@@ -50,6 +50,8 @@ as the decoder reads it, six strings.
 
 from __future__ import annotations
 
+from encoders import CharGrammar
+
 from encoders.tab import FRET_LETTERS, MAX_RUN, NAMES, SYMBOLS, STRING_COUNTS
 
 __all__ = ["ColumnsGrammar", "check"]
@@ -82,7 +84,7 @@ _LINE, _TOK, _GROUP, _RUN, _BAR, _AFTER, _RECOVER = range(6, 13)
 _K_NONE, _K_GROUP, _K_RUN, _K_RUN64, _K_BAR = range(5)
 
 
-class ColumnsGrammar:
+class ColumnsGrammar(CharGrammar):
     """The parse of one generated ``columns`` piece so far (see the module docstring).
 
     `feed(text)` advances; `allowed()` is the string of characters that may come
@@ -136,27 +138,6 @@ class ColumnsGrammar:
         new._cur = list(self._cur)
         new.problems = list(self.problems)
         return new
-
-    def feed(self, text: str) -> None:
-        """Advance over `text`; characters outside the grammar are recorded in
-        `problems` and switch to recovery, never raise."""
-        for ch in text:
-            if self._done:
-                self._reset()
-            allowed = self.allowed()
-            if allowed is not None and ch not in allowed:
-                self.problems.append(
-                    f"{self._line}:{self._col + 1}: {ch!r} not allowed here"
-                    f" (allowed: {allowed[:40]!r})")
-                self._recover(ch)
-            else:
-                self._step(ch)
-            self._cache = None
-            if ch == "\n":
-                self._line += 1
-                self._col = 0
-            else:
-                self._col += 1
 
     def allowed(self) -> str | None:
         """The characters that may come next, or None for no constraint."""
