@@ -91,6 +91,8 @@ class Codec(Protocol):
     """Scheme name, as given to ``--scheme`` and stored in checkpoints."""
     suffixes: tuple[str, ...]
     """File name endings this codec reads, lower case, e.g. ('.abc',)."""
+    seed: str
+    """How a piece of this scheme starts: the default seed for sampling ("X:1" for ABC)."""
 
     def encode_text(self, text: str, path: str = "", **options) -> EncodeResult: ...
 

@@ -240,7 +240,8 @@ def train(
 @app.command()
 @friendly_errors
 def generate(
-    seed: str = typer.Option("X:1", help="Text that starts every piece (the model continues it)."),
+    seed: Optional[str] = typer.Option(None, help="Text that starts every piece (the model continues it); "
+                                       "default: how the model's scheme starts a piece, X:1 for ABC."),
     model: str = typer.Option("folk", help="A model folder, or the name of a bundled model."),
     num: int = typer.Option(1, help="How many pieces, sampled together in one batch."),
     length: int = typer.Option(2000, help="At most this many characters per piece."),

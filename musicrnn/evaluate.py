@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from encoders import PIECE_SEPARATOR
 from musicrnn.data import Vocab, split_pieces
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
-from musicrnn.sample import default_seed, generate_pieces
+from musicrnn.sample import generate_pieces
 
 __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novelty", "report_rows"]
 
@@ -207,7 +207,7 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
 
     samples = []
     if num_samples > 0:
-        samples = generate_pieces(loaded, codec, seed=default_seed(loaded.meta), num=num_samples, length=length,
+        samples = generate_pieces(loaded, codec, seed=None, num=num_samples, length=length,
                                   temperature=temperature, free=free, random_seed=random_seed, device=device)
     lap("sample")
     decoded = [codec.decode(s) for s in samples]

@@ -255,9 +255,10 @@ def generate_pieces(
 ) -> list[str]:
     """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
     (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
-    to the model's usual one (meta "sample_seed", else "X:1")."""
+    to the model's usual one (meta "sample_seed"), else to how the codec starts a
+    piece (its `seed`, e.g. "X:1" for ABC)."""
     if seed is None:
-        seed = default_seed(loaded.meta)
+        seed = default_seed(loaded.meta, getattr(codec, "seed", "X:1"))
     if device is None:
         device = next(loaded.model.parameters()).device
     grammar = None if free else codec.grammar
@@ -265,10 +266,10 @@ def generate_pieces(
                     top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device)
 
 
-def default_seed(meta: dict) -> str:
-    """The seed a model's pieces start with: meta's "sample_seed" (or a string "seed"), else "X:1"."""
+def default_seed(meta: dict, fallback: str = "X:1") -> str:
+    """The seed a model's pieces start with: meta's "sample_seed" (or a string "seed"), else `fallback`."""
     for key in ("sample_seed", "seed"):
         value = meta.get(key)
         if isinstance(value, str):
             return value
-    return "X:1"
+    return fallback

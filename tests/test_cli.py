@@ -125,3 +125,8 @@ def test_encode_writes_the_same_music_once(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text().count("X:1\n") == 2
     assert "1 duplicates dropped" in result.output
+
+
+def test_generate_without_seed_starts_as_the_scheme_starts(tiny_model):
+    result = run("generate", "--model", str(tiny_model), "--length", "100", "--random-seed", "3", "--out", "-")
+    assert result.exit_code == 0 and result.stdout.startswith("X:1")

@@ -54,6 +54,7 @@ class AbcCodec:
 
     name = "abc"
     suffixes = (".abc",)
+    seed = "X:1"
 
     def encode_text(self, text: str, path: str = "", **options) -> EncodeResult:
         from encoders.abc.normalize import normalize

@@ -642,6 +642,7 @@ class TabCodec:
         if name not in ("rows", "columns"):
             raise ValueError(f"unknown tab scheme {name!r}")
         self.name = name
+        self.seed = f"%{name} "  # a piece starts with its header line; the model picks the tuning
 
     def _render(self, tab: Tab) -> str:
         return render_rows(tab) if self.name == "rows" else render_columns(tab)
