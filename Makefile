@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 TEST_STAMP := .venv/.installed-test
 
-.PHONY: demo test venv model corpus bench clean
+.PHONY: demo test venv model corpus bench bench-tabs clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -39,6 +39,10 @@ model: $(VENV_STAMP) corpora/folk.txt
 # Speed, measured side by side in one run (never in tests).
 bench: $(VENV_STAMP)
 	$(PY) bench/abc_decode.py
+
+# The rows-vs-columns tab experiment at one budget (2 x 8 minutes of training).
+bench-tabs: $(VENV_STAMP)
+	$(PY) bench/tab_schemes.py --minutes 8
 
 clean:
 	rm -rf .venv outputs/* .pytest_cache
