@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 TEST_STAMP := .venv/.installed-test
 
-.PHONY: demo test venv model corpus bench bench-tabs clean
+.PHONY: demo test venv model tabs-model corpus bench bench-tabs clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -35,6 +35,10 @@ corpora/folk.txt:
 # The bundled model's recipe: <= 30 min on 2 CPU cores; writes musicrnn/models/folk/.
 model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/folk_model.sh
+
+# The bundled tabs model's recipe (20 minutes); writes musicrnn/models/tabs/.
+tabs-model: $(VENV_STAMP)
+	sh corpora/tabs_model.sh
 
 # Speed, measured side by side in one run (never in tests).
 bench: $(VENV_STAMP)
