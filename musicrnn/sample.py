@@ -53,7 +53,9 @@ def generate(
     """`num` texts, each the seed followed by what the model wrote after it.
 
     A stream ends when its text (counting only matches that end in new text)
-    contains `stop`, or after `length` new characters.  A stream stopped by a
+    contains `stop`, or after `length` new characters (then, when the grammar can
+    say where the piece could have ended (`can_end()`), it is cut back to there,
+    so a capped piece is still a whole one).  A stream stopped by a
     stop string that ends in newlines is returned ending in a single newline
     (for the blank line "\\n\\n": the piece without its blank line); any other
     stop string is kept; a stop holding characters the vocabulary lacks can never
@@ -112,6 +114,11 @@ def generate(
                 for g in grammars:
                     g.feed(seed)
         masker = _Masker(vocab, device) if grammars is not None else None
+        # Where each stream's piece could last have ended (new-char count), for a
+        # stream the length cap cuts off: its text is cut back there, so a capped
+        # piece is still whole (None: the grammar cannot tell).
+        can_end = [0 if grammars is not None and hasattr(g, "can_end") else None
+                   for g in (grammars or [None] * num)]
 
         # 3. Stop detection: the last len(stop) chars of every stream, seed tail included.
         if stop_ids is not None:
@@ -140,7 +147,10 @@ def generate(
             out[rows, t] = ids
             if grammars is not None:
                 for i, ch in zip(live, vocab.decode(ids)):
-                    grammars[i].feed(ch)
+                    g = grammars[i]
+                    g.feed(ch)
+                    if can_end[i] is not None and g.can_end():
+                        can_end[i] = t + 1
             if stop_ids is not None:
                 window = torch.cat((window[:, 1:], ids[:, None]), dim=1)
                 hit = (window == stop_ids).all(dim=1) & (stopped_at == 0)
@@ -167,10 +177,13 @@ def generate(
 
     texts = []
     for i in range(num):
-        text = seed + vocab.decode(out[i, :ends[i]])
+        capped = not stopped[i] and bool(can_end[i])
+        text = seed + vocab.decode(out[i, :can_end[i] if capped else ends[i]])
         if stopped[i] and stop.endswith("\n"):
             # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
             text = text[: len(text) - len(stop)] + stop.rstrip("\n") + "\n"
+        elif capped and not text.endswith("\n"):
+            text += "\n"            # cut back to where the piece could end: end its line
         texts.append(text)
     return texts
 

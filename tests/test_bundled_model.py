@@ -63,3 +63,22 @@ def test_export_keeps_the_model_within_float16_precision(folk, tmp_path):
         b, _ = again.model(x)
     assert torch.allclose(a, b)
     assert again.meta["weights_dtype"] == "float32"
+
+
+def test_tabs_model_writes_well_formed_tabs_that_play(tmp_path):
+    import pretty_midi
+
+    from musicrnn.render import write_midi
+
+    tabs = load("tabs")
+    assert tabs.scheme == "columns"
+    codec = encoders.get("columns")
+    texts = generate_pieces(tabs, codec, num=6, temperature=1.0, random_seed=5, length=1500)
+    for i, text in enumerate(texts):
+        assert text.startswith("%columns ")
+        decoded = codec.decode(text)
+        assert decoded.clean, decoded.repairs
+        assert len(decoded.piece.notes) >= 8
+        path = write_midi(decoded.piece, tmp_path / f"riff{i}.mid")
+        guitar = pretty_midi.PrettyMIDI(str(path)).instruments[0]
+        assert guitar.program == 25 and len(guitar.notes) == len(decoded.piece.notes)

@@ -142,3 +142,29 @@ def test_generate_pieces_wires_grammar_unless_free(model):
     assert texts == ["X:1" + "c" * 10] * 2                   # default seed "X:1"
     free = generate_pieces(loaded, codec, seed="X:1", num=2, length=10, random_seed=0, free=True)
     assert free == generate(model, VOCAB, "X:1", num=2, length=10, random_seed=0)
+
+
+class EndsAfterB(Only):
+    """Allows 'a' and 'b'; a piece may end right after a 'b'."""
+
+    def __init__(self):
+        super().__init__("ab")
+        self.last = ""
+
+    def feed(self, text):
+        super().feed(text)
+        self.last = text[-1:] or self.last
+
+    def can_end(self):
+        return self.last == "b"
+
+
+def test_a_piece_cut_by_the_length_cap_is_cut_back_to_where_it_could_end(model):
+    texts = generate(model, VOCAB, "X:1", num=8, length=30, grammar=EndsAfterB, random_seed=4)
+    for t in texts:
+        body = t[3:]
+        assert body.endswith("b\n") and set(body[:-1]) <= {"a", "b"}, t
+        assert len(body) <= 31
+    # Without can_end the cap cuts anywhere.
+    assert all(len(t) == 33 for t in generate(model, VOCAB, "X:1", num=4, length=30,
+                                                grammar=lambda: Only("ab"), random_seed=4))
