@@ -295,17 +295,24 @@ def decode(
     file: Path = typer.Argument(..., help="A file of pieces: any ABC file, or a generated stream."),
     out: str = typer.Option(..., "--out", "-o", help=".mid (one file per piece), .abc/.txt, or -."),
     scheme: Optional[str] = typer.Option(None, help="The text's scheme (default: from the extension or the text)."),
+    step: Optional[float] = typer.Option(None, help="Tabs: beats per column (default 0.25, a sixteenth note)."),
 ) -> None:
     """Turn text (a file or generated stream) into music files, repairing what cannot be played.
 
     Example: musicrnn decode tune.abc --out tune.mid
+    Example: musicrnn decode riff.tab --scheme columns --step 0.5 --out riff.mid
     """
     text = encoders.read_text(file)
     codec = _codec_for_text(text, scheme, str(file))
+    options = {}
+    if step is not None:
+        if codec.name not in ("rows", "columns"):
+            raise CliError(f"--step is for guitar tabs (rows, columns), not the {codec.name} scheme")
+        options["step"] = step
     texts = codec.split(text)
     if not texts:
         raise CliError(f"{file}: no piece found")
-    decoded = [codec.decode(t, path=str(file)) for t in texts]
+    decoded = [codec.decode(t, path=str(file), **options) for t in texts]
     _write_pieces(decoded, [d.text for d in decoded], codec, out)
     for d in decoded:
         for problem in d.repairs[:10]:

@@ -130,3 +130,18 @@ def test_encode_writes_the_same_music_once(tmp_path):
 def test_generate_without_seed_starts_as_the_scheme_starts(tiny_model):
     result = run("generate", "--model", str(tiny_model), "--length", "100", "--random-seed", "3", "--out", "-")
     assert result.exit_code == 0 and result.stdout.startswith("X:1")
+
+
+def test_decode_tab_with_a_time_step(tmp_path):
+    src = tmp_path / "riff.tab"
+    src.write_text("Tuning: Drop D\ne|-------|\nB|-------|\nG|-------|\nD|-------|\nA|-------|\nD|0-3-5--|\n")
+    for step, expected in (("0.25", [0.0, 0.5, 1.0]), ("0.5", [0.0, 1.0, 2.0])):
+        out = tmp_path / f"riff{step}.mid"
+        result = run("decode", str(src), "--scheme", "columns", "--step", step, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        pm = pretty_midi.PrettyMIDI(str(out))
+        notes = sorted(pm.instruments[0].notes, key=lambda n: n.start)
+        assert [n.pitch for n in notes] == [38, 41, 43]
+        assert [round(pm.time_to_tick(n.start) / pm.resolution, 3) for n in notes] == expected
+    result = run("decode", str(src), "--scheme", "abc", "--step", "0.5", "--out", str(tmp_path / "x.mid"))
+    assert result.exit_code == EXIT_USER_ERROR and "--step" in result.output

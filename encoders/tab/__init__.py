@@ -576,7 +576,8 @@ def parse_columns(text: str, path: str = "") -> tuple[Tab, list[Problem]]:
 
 # ---------------------------------------------------------------- playing
 
-def tab_to_piece(tab: Tab, title: str | None = None) -> Piece:
+def tab_to_piece(tab: Tab, title: str | None = None, step: float = STEP_BEATS) -> Piece:
+    """The notes of a tab, `step` beats per column (a quarter of a beat by default)."""
     n = len(tab.tuning)
     program = PROGRAM_BASS if n == 4 else PROGRAM_GUITAR
     piece = Piece(tempo=120.0, meter=None, title=title, programs={0: program})
@@ -606,7 +607,7 @@ def tab_to_piece(tab: Tab, title: str | None = None) -> Piece:
                     ghost[s] = True
                 elif sym == ")":
                     ghost[s] = False
-            t += STEP_BEATS
+            t += step
     for s in range(n):
         stop(s)
     piece.notes.sort(key=lambda x: (x.onset, x.pitch))
@@ -654,17 +655,20 @@ class TabCodec:
         tab, repairs = canonical(tab, path)
         return EncodeResult([self._render(tab)], problems + repairs)
 
-    def decode(self, text: str, path: str = "") -> Decoded:
+    def decode(self, text: str, path: str = "", step: float = STEP_BEATS) -> Decoded:
+        """A piece's notes (`step` beats per column) and its aligned tab text."""
+        if not (0 < step <= 16):
+            raise ValueError(f"the time step must be above 0 and at most 16 beats, not {step}")
         try:
             tab, repairs = _read_any(text, path)
             if tab is None:
                 repairs.append(Problem("no staff found; empty piece", 0, 0, path))
                 tab = Tab(DEFAULT_TUNINGS[6])
             tab, more = canonical(tab, path)
-            return Decoded(tab_to_piece(tab), render_rows(tab), repairs + more, None)
+            return Decoded(tab_to_piece(tab, step=step), render_rows(tab), repairs + more, None)
         except Exception as e:  # tolerant by contract: generated text never crashes decoding
             tab = Tab(DEFAULT_TUNINGS[6])
-            return Decoded(tab_to_piece(tab), render_rows(tab),
+            return Decoded(tab_to_piece(tab, step=step), render_rows(tab),
                            [Problem(f"unreadable tab ({type(e).__name__}: {e}); empty piece", 0, 0, path)], None)
 
     def split(self, stream: str) -> list[str]:
