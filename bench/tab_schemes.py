@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import encoders
 from encoders.tab import parse_columns, rows_to_columns
@@ -40,17 +39,17 @@ def time_steps(piece_text: str, scheme: str) -> int:
     return sum(1 for system in tab.systems for event in system if isinstance(event, tuple))
 
 
-def run(scheme: str, minutes: float, out_root: str, samples: int) -> dict:
+def run(scheme: str, minutes: float, out_root: str, samples: int, train_again: bool = True) -> dict:
     codec = encoders.get(scheme)
     corpus = CORPORA[scheme]
     out = os.path.join(out_root, scheme)
     cfg = TrainConfig(corpus=corpus, out=out, scheme=scheme, hidden=256, layers=2, lr=3e-3,
                       max_steps=100_000, max_minutes=minutes, eval_every=200, early_stop_patience=None,
                       random_seed=1, force=True)
-    started = time.time()
-    result = train(cfg)
-    seconds = time.time() - started
+    if train_again or not os.path.exists(os.path.join(out, "meta.json")):
+        train(cfg)
     loaded = load(out)
+    metrics = loaded.meta["metrics"]
     text = encoders.read_text(corpus)
     _, val = split_pieces(text, cfg.val_fraction, cfg.split_seed)
     val_text = encoders.join_stream(val)
@@ -58,11 +57,12 @@ def run(scheme: str, minutes: float, out_root: str, samples: int) -> dict:
     steps = sum(time_steps(p, scheme) for p in val)
     row = {"scheme": scheme, "val_pieces": len(val), "bits_per_char": bpc, "chars": len(val_text),
            "time_steps": steps, "bits_per_step": bpc * len(val_text) / steps,
-           "train_steps": result.steps, "train_seconds": round(seconds)}
+           "train_steps": metrics["steps"], "train_seconds": round(metrics["train_seconds"])}
     for free in (True, False):
         if not free and codec.grammar() is None:
             continue
-        texts = generate_pieces(loaded, codec, num=samples, length=3000, temperature=1.0,
+        # A length far above the longest tune (rows ~10k chars), so the cap does not judge.
+        texts = generate_pieces(loaded, codec, num=samples, length=20_000, temperature=1.0,
                                 random_seed=0, free=free)
         ok = [codec.decode(t) for t in texts]
         row["well_formed_free" if free else "well_formed_grammar"] = sum(
@@ -75,8 +75,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=8.0)
     ap.add_argument("--out", default="outputs/tab_schemes")
     ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--no-train", action="store_true", help="measure the models already in --out")
     args = ap.parse_args()
-    rows = [run(s, args.minutes, args.out, args.samples) for s in ("rows", "columns")]
+    rows = [run(s, args.minutes, args.out, args.samples, not args.no_train) for s in ("rows", "columns")]
     print(f"{'scheme':8} {'bits/step':>9} {'bits/char':>9} {'held-out steps':>14} "
           f"{'well-formed free':>16} {'with grammar':>12} {'train steps':>11} {'seconds':>7}")
     for r in rows:
