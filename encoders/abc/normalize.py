@@ -418,6 +418,11 @@ def _field_item(name: str, value: str, meter_box: list) -> tuple[str, str] | Non
     return None
 
 
+def _voice_id(value: str) -> str:
+    """The voice a V: field names (its first word)."""
+    return (value.split() or [""])[0]
+
+
 def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict[str, str],
                     titles: bool, keep_irregular: bool) -> TuneResult:
     tokens = tokenize("\n".join(lines))
@@ -461,9 +466,8 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
                 if not title:
                     title = " ".join(f.value.replace("\\%", "%").split())
             elif f.name == "V":
-                vid = (f.value.split() or [""])[0]
                 if first_voice is None:
-                    first_voice = vid
+                    first_voice = _voice_id(f.value)
             elif f.name in ("M", "L", "Q", "R"):
                 header[f.name] = f.value
             continue
@@ -507,6 +511,13 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
     head.append(f"K:{key_text}")
 
     # ---------------------------------------------------------------- body
+    def kept_voice(value: str) -> bool:
+        """A V: field or [V:] switches voice: is it the one kept (the first one named)?"""
+        nonlocal first_voice
+        if first_voice is None:
+            first_voice = _voice_id(value)
+        return _voice_id(value) == first_voice
+
     meter_box: list = [meter]
     voice_ok = True
     pending: list[tuple[str, str]] = []
@@ -519,10 +530,7 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
         if tl and tl[0].kind == "field":
             f = tl[0]
             if f.name == "V":
-                vid = (f.value.split() or [""])[0]
-                if first_voice is None:
-                    first_voice = vid
-                voice_ok = vid == first_voice
+                voice_ok = kept_voice(f.value)
                 continue
             if not voice_ok:
                 continue
@@ -545,10 +553,7 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
             if k == "comment":
                 continue
             if k == "inline_field" and t.name == "V":
-                vid = (t.value.split() or [""])[0]
-                if first_voice is None:
-                    first_voice = vid
-                voice_ok = vid == first_voice
+                voice_ok = kept_voice(t.value)
                 continue
             if not voice_ok:
                 continue
