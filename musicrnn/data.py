@@ -22,6 +22,7 @@ Three steps, top to bottom:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -31,12 +32,12 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from encoders import PIECE_SEPARATOR, read_text, split_stream
+from encoders import PIECE_SEPARATOR, split_stream
 from musicrnn.atomic import atomic_path, write_text
 
 __all__ = [
     "Batch", "Batches", "TokenData", "UnknownCharacters", "Vocab",
-    "fingerprint_file", "prepare", "split_pieces", "tokens_dir",
+    "fingerprint_file", "iter_stream_pieces", "prepare", "split_pieces", "tokens_dir",
 ]
 
 TOKENS_FORMAT = 1
@@ -137,13 +138,21 @@ def split_pieces(stream_text: str, val_fraction: float = 0.05, seed: int = 1234)
     n = len(pieces)
     if n < 2:
         return pieces, []
-    n_val = min(n - 1, max(1, round(n * val_fraction)))
-    perm = np.random.default_rng(seed).permutation(n)
-    is_val = np.zeros(n, dtype=bool)
-    is_val[perm[:n_val]] = True
+    is_val = _val_pieces(n, val_fraction, seed)
     train = [p for p, v in zip(pieces, is_val) if not v]
     val = [p for p, v in zip(pieces, is_val) if v]
     return train, val
+
+
+def _val_pieces(n: int, val_fraction: float, seed: int) -> np.ndarray:
+    """Which of n pieces are held out: a seeded choice of round(n * val_fraction),
+    at least one and at most n - 1 (none for fewer than 2 pieces)."""
+    is_val = np.zeros(n, dtype=bool)
+    if n >= 2:
+        n_val = min(n - 1, max(1, round(n * val_fraction)))
+        perm = np.random.default_rng(seed).permutation(n)
+        is_val[perm[:n_val]] = True
+    return is_val
 
 
 def _stream_of(pieces: list[str]) -> str:
@@ -181,34 +190,81 @@ def tokens_dir(stream_path: str | os.PathLike) -> str:
     return os.path.join(os.path.dirname(p), stem + ".tokens")
 
 
+def iter_stream_pieces(path: str | os.PathLike) -> Iterator[str]:
+    """The pieces of a stream file, read line by line (never the whole file at once).
+
+    Gives exactly `split_stream(read_text(path))`: blocks separated by blank
+    lines, each ending in one newline; UTF-8, or Latin-1 when the file is not
+    valid UTF-8 (then the file is read a second time as Latin-1)."""
+    for encoding in ("utf-8", "latin-1"):
+        try:
+            yield from _pieces_of_lines(path, encoding)
+            return
+        except UnicodeDecodeError:
+            continue
+
+
+def _pieces_of_lines(path: str | os.PathLike, encoding: str) -> Iterator[str]:
+    # Decoding errors surface on the first bad line, before any piece of a
+    # Latin-1 file could be given twice: check the whole file first.
+    if encoding == "utf-8":
+        with open(path, "rb") as fh:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    lines: list[str] = []
+    with open(path, encoding=encoding, newline=None) as fh:   # universal newlines, like split_stream
+        for line in fh:
+            if line == "\n":
+                piece = "".join(lines).strip("\n")
+                lines = []
+                if piece.strip():
+                    yield piece + "\n"
+            else:
+                lines.append(line)
+    piece = "".join(lines).strip("\n")
+    if piece.strip():
+        yield piece + "\n"
+
+
 def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234) -> TokenData:
-    """Token files for a stream (written once, re-used while the stream is unchanged)."""
+    """Token files for a stream (written once, re-used while the stream is unchanged).
+
+    Streams: two passes over the file, one piece at a time, so a corpus of any
+    size is prepared in memory proportional to its longest piece (plus one bit
+    per piece for the split).  The split is `split_pieces`'s, piece for piece."""
     path = os.fspath(stream_path)
     out = tokens_dir(path)
     fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
     cached = _load_tokens(out, fingerprint, val_fraction, seed)
     if cached is not None:
         return cached
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
 
-    text = read_text(path)
-    train_pieces, val_pieces = split_pieces(text, val_fraction, seed)
-    del text  # keep only the pieces from here on
-    if not train_pieces:
-        raise ValueError(f"{path}: no pieces found (pieces are separated by a blank line)")
+    # Pass 1: how many pieces, and which characters.
     chars = set("\n")
-    for p in train_pieces + val_pieces:
-        chars.update(p)
+    n = 0
+    for piece in iter_stream_pieces(path):
+        chars.update(piece)
+        n += 1
+    if not n:
+        raise ValueError(f"{path}: no pieces found (pieces are separated by a blank line)")
     vocab = Vocab("".join(sorted(chars)))
+    is_val = _val_pieces(n, val_fraction, seed)
 
-    counts = {}
-    for name, pieces in (("train", train_pieces), ("val", val_pieces)):
-        with atomic_path(os.path.join(out, f"{name}.bin")) as tmp, open(tmp, "wb") as fh:
-            n = 0
-            for piece in pieces:  # one piece at a time: no second copy of the corpus
-                ids = vocab.encode(_stream_of([piece]))
-                fh.write(ids.tobytes())
-                n += len(ids)
-        counts[name] = n
+    # Pass 2: each piece's tokens to train.bin or val.bin.
+    counts = {"train": 0, "val": 0}
+    with atomic_path(os.path.join(out, "train.bin")) as train_tmp, \
+            atomic_path(os.path.join(out, "val.bin")) as val_tmp, \
+            open(train_tmp, "wb") as train_fh, open(val_tmp, "wb") as val_fh:
+        for i, piece in enumerate(iter_stream_pieces(path)):
+            name, fh = ("val", val_fh) if is_val[i] else ("train", train_fh)
+            ids = vocab.encode(_stream_of([piece]))
+            fh.write(ids.tobytes())
+            counts[name] += len(ids)
+    n_val = int(is_val.sum())
 
     meta = {
         "format": TOKENS_FORMAT,
@@ -218,9 +274,9 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
         "dtype": vocab.dtype.name,
         "train_tokens": counts["train"],
         "val_tokens": counts["val"],
-        "pieces": len(train_pieces) + len(val_pieces),
-        "train_pieces": len(train_pieces),
-        "val_pieces": len(val_pieces),
+        "pieces": n,
+        "train_pieces": n - n_val,
+        "val_pieces": n_val,
         "val_fraction": val_fraction,
         "seed": seed,
     }
@@ -276,7 +332,13 @@ class Batches:
     the previous batch stopped.  Each epoch after the first starts the lanes at
     a seeded offset below `seq_len`, so window boundaries move between epochs
     while the order stays reproducible.  `position` ({"epoch", "index"}) says
-    which batch comes next; `set_position` restores it."""
+    which batch comes next; `set_position` restores it.
+
+    Distributed training: with `world` ranks, `batch_size` is the global number
+    of lanes and rank r gets lanes [r*b, (r+1)*b), b = batch_size // world, a
+    contiguous shard of the token file (only that shard is ever read from the
+    memory map).  The ranks' batches stacked in rank order are exactly the
+    one-process batch, so a DDP run computes the same averaged gradient."""
 
     tokens: np.ndarray
     batch_size: int
@@ -284,11 +346,16 @@ class Batches:
     seed: int = 0
     epoch: int = 0
     index: int = 0
+    rank: int = 0
+    world: int = 1
     _layout: tuple[int, int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.seq_len < 1:
             raise ValueError("batch_size and seq_len must be at least 1")
+        if self.world < 1 or not 0 <= self.rank < self.world or self.batch_size % self.world:
+            raise ValueError(f"batch_size={self.batch_size} must be a multiple of the number of "
+                             f"processes ({self.world}), so each gets the same number of lanes")
         if self.windows_for(len(self.tokens), self.batch_size, self.seq_len) < 1:
             raise ValueError(
                 f"{len(self.tokens)} tokens are too few for batch_size={self.batch_size} x "
@@ -332,7 +399,9 @@ class Batches:
             shift, lane, windows = self._epoch_layout()
         new_epoch = self.index == 0
         T = self.seq_len
-        starts = shift + np.arange(self.batch_size) * lane + self.index * T
+        b = self.batch_size // self.world
+        lanes = np.arange(self.rank * b, (self.rank + 1) * b)
+        starts = shift + lanes * lane + self.index * T
         chunk = np.asarray(self.tokens[starts[:, None] + np.arange(T + 1)], dtype=np.int64)
         chunk = torch.from_numpy(chunk)
         self.index += 1

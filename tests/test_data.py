@@ -6,11 +6,13 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encoders import split_stream
-from musicrnn.data import Batches, UnknownCharacters, Vocab, eval_windows, prepare, split_pieces
+from musicrnn.data import (Batches, UnknownCharacters, Vocab, eval_windows, iter_stream_pieces, prepare,
+                           split_pieces)
 
 
 # ---------------------------------------------------------------- Vocab
@@ -153,3 +155,35 @@ def test_batches_too_few_tokens_and_small_val():
     val = eval_windows(np.zeros(50, np.uint8), batch_size=8, seq_len=16)
     assert val is not None and val.batch_size * val.seq_len <= 49
     assert eval_windows(np.zeros(1, np.uint8), 8, 16) is None
+
+
+# ---------------------------------------------------------------- streaming and sharding
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "é", "X:1"]), max_size=40))
+def test_streamed_pieces_equal_split_stream(tmp_path_factory, parts):
+    text = "".join(parts)
+    path = tmp_path_factory.mktemp("s") / "s.txt"
+    path.write_bytes(text.encode("utf-8"))
+    assert list(iter_stream_pieces(path)) == split_stream(text)
+
+
+def test_streamed_pieces_fall_back_to_latin1(tmp_path):
+    path = tmp_path / "old.abc"
+    path.write_bytes("X:1\nT:Caf\xe9\n\nX:2\nK:G\n".encode("latin-1"))
+    assert list(iter_stream_pieces(path)) == ["X:1\nT:Caf\xe9\n", "X:2\nK:G\n"]
+
+
+def test_rank_shards_stack_to_the_one_process_batch():
+    tokens = np.random.default_rng(0).integers(0, 200, 5000).astype(np.uint8)
+    whole = Batches(tokens, batch_size=6, seq_len=7, seed=3)
+    shards = [Batches(tokens, batch_size=6, seq_len=7, seed=3, rank=r, world=3) for r in range(3)]
+    for _ in range(len(whole) + 5):           # across an epoch boundary (shifted lanes)
+        want = whole.next()
+        got = [s.next() for s in shards]
+        assert all(g.x.shape == (2, 7) for g in got)
+        assert torch.equal(torch.cat([g.x for g in got]), want.x)
+        assert torch.equal(torch.cat([g.y for g in got]), want.y)
+        assert all(g.new_epoch == want.new_epoch for g in got)
+    with pytest.raises(ValueError, match="multiple of the number of processes"):
+        Batches(tokens, batch_size=5, seq_len=7, rank=0, world=2)
