@@ -119,6 +119,8 @@ def encode(
     transpose: str = typer.Option("none", help="ABC: none | C (every tune to tonic C) | all (all 12 keys)."),
     keep_irregular: bool = typer.Option(False, help="ABC: keep tunes whose bars do not fit the meter."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped tune, not only the first 20."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: one per CPU core)."),
+    tokens: bool = typer.Option(True, help="Also write the token files training reads (<stem>.tokens/)."),
 ) -> None:
     """Encode music files into one character stream for training.
 
@@ -127,7 +129,7 @@ def encode(
 
     A broken file is reported and skipped; the rest are encoded (exit code 3 when any file was skipped).
     """
-    from musicrnn.encode import collect_files, encode_files, write_stream
+    from musicrnn.encode import collect_files, encode_to_stream
 
     if transpose not in ("none", "C", "all"):
         raise CliError(f"--transpose must be none, C or all, not {transpose!r}")
@@ -152,17 +154,25 @@ def encode(
     with Progress(TextColumn("encoding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   TextColumn("{task.description}"), console=err_console, transient=True) as bar:
         task = bar.add_task("", total=len(files))
-        report = encode_files(files, codec, options,
-                              on_file=lambda p: bar.update(task, advance=1, description=p.name[:40]))
+        if jobs < 0:
+            raise CliError(f"--jobs must be 0 (one per core) or more, not {jobs}")
+        report = encode_to_stream(files, out, codec.name if codec else None, options, jobs=jobs or os.cpu_count() or 1,
+                                  on_file=lambda p: bar.update(task, advance=1, description=p.name[:40]))
     report.skipped_files[:0] = missing
     if not report.pieces:
         for problem in report.skipped_files[:20]:
             err_console.print(f"  skipped {problem}", markup=False, highlight=False)
         raise CliError("nothing to write: no file gave a playable piece")
-    write_stream(out, report.pieces)
-    out_console.print(f"wrote {out}: {len(report.pieces)} pieces, {report.chars:,} characters "
+    out_console.print(f"wrote {out}: {report.pieces} pieces, {report.chars:,} characters "
                       f"from {report.files_read} files ({report.duplicates} duplicates dropped, "
                       f"{len(report.skipped_pieces)} pieces skipped)", highlight=False)
+    if tokens:
+        from musicrnn.data import prepare
+
+        data = prepare(out)
+        out_console.print(f"wrote {data.dir}: {data.meta['train_tokens']:,} training and "
+                          f"{data.meta['val_tokens']:,} validation tokens ({data.meta['dtype']}, "
+                          f"{len(data.vocab)} characters)", highlight=False)
     shown = report.skipped_pieces if verbose else report.skipped_pieces[:20]
     for problem in shown:
         err_console.print(f"  skipped {problem}", markup=False, highlight=False)

@@ -1,14 +1,22 @@
 """Files -> one character stream: find the files, pick each one's codec, encode, report.
 
+Streaming: files are encoded one by one (by `--jobs` worker processes) and
+their pieces appended to the stream as they come, so a folder of any size is
+encoded in small memory; `musicrnn.data.prepare` then turns the stream into the
+memory-mapped token files training reads.
+
 A broken file never stops the run: it is listed with the reason (file, line,
 column where known) and the rest are encoded.  Pieces with the same music are
 written once (the codec's `music_key` says what "the same" means, e.g. ABC
-ignores titles and tempo; else identical text).  The stream is written atomically, so an interrupted run leaves the old
-file in place.
+ignores titles and tempo; else identical text).  The stream is written atomically, so an
+interrupted run leaves the old file in place.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,22 +24,35 @@ from typing import Callable, Iterable
 
 import encoders
 from encoders import Codec, InputError, Problem
-from musicrnn.atomic import write_text
+from musicrnn.atomic import atomic_path
 
 
 @dataclass(slots=True)
 class EncodeReport:
     """What an encode run did: pieces kept, files read, and what was skipped and why."""
 
-    pieces: list[str] = field(default_factory=list)
+    pieces: int = 0
+    chars: int = 0
+    """Characters written to the stream (each piece plus the blank line after it)."""
     files_read: int = 0
     skipped_files: list[Problem] = field(default_factory=list)
     skipped_pieces: list[Problem] = field(default_factory=list)
     duplicates: int = 0
 
-    @property
-    def chars(self) -> int:
-        return sum(len(p) + 1 for p in self.pieces)
+
+@dataclass(slots=True)
+class FileResult:
+    """One file's pieces with the digests that de-duplicate them, or why it was skipped."""
+
+    pieces: list[tuple[str, bytes]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: Problem | None = None
+    read: bool = True
+    """False when the file could not be read or encoded at all."""
+
+
+class _NothingToWrite(Exception):
+    pass
 
 
 def collect_files(paths: Iterable[str | os.PathLike], codec: Codec | None) -> tuple[list[Path], list[Problem]]:
@@ -60,47 +81,77 @@ def _readable_by(path: Path, codec: Codec | None) -> bool:
     return encoders.codec_for_path(path) is not None
 
 
-def encode_files(
+def encode_file(path: Path, scheme: str | None = None, options: dict | None = None) -> FileResult:
+    """One file's normalized pieces (codec from `scheme` or the file's suffix), each with
+    the digest of its music (the codec's `music_key`, else the text) for de-duplication.
+    Runs in a worker process, so it takes a scheme name rather than a codec."""
+    codec = encoders.get(scheme) if scheme else encoders.codec_for_path(path)
+    if codec is None:
+        return FileResult(skipped=Problem("no scheme reads this kind of file (use --scheme)", path=str(path)),
+                          read=False)
+    try:
+        text = encoders.read_text(path)
+        result = codec.encode_text(text, path=str(path), **(options or {}))
+    except InputError as e:
+        return FileResult(skipped=e.problem, read=False)
+    if not result.pieces:
+        return FileResult(problems=result.problems, skipped=Problem("no playable piece found", path=str(path)))
+    same_music = getattr(codec, "music_key", None) or (lambda text: text)
+    digests = [hashlib.blake2b(same_music(p).encode("utf-8"), digest_size=16).digest() for p in result.pieces]
+    return FileResult(pieces=list(zip(result.pieces, digests)), problems=result.problems)
+
+
+def encode_to_stream(
     files: list[Path],
-    codec: Codec | None = None,
+    out: str | os.PathLike,
+    scheme: str | None = None,
     options: dict | None = None,
+    jobs: int = 1,
     on_file: Callable[[Path], None] | None = None,
 ) -> EncodeReport:
-    """Encode files into normalized pieces (the codec from `codec` or each file's suffix)."""
+    """Encode files into one stream file, streaming: file by file, `jobs` worker processes.
+
+    Files are encoded in parallel but written in their given order, so the
+    stream does not depend on `jobs`.  Memory stays small for a corpus of any
+    size: at most a window of files' pieces is held at a time, and pieces with the
+    same music are recognized by a 16-byte digest rather than their text.  The
+    stream is written atomically (an interrupted run leaves the old file)."""
     report = EncodeReport()
-    seen: set[str] = set()
-    for path in files:
-        if on_file:
-            on_file(path)
-        file_codec = codec or encoders.codec_for_path(path)
-        if file_codec is None:
-            report.skipped_files.append(Problem("no scheme reads this kind of file (use --scheme)", path=str(path)))
-            continue
-        try:
-            text = encoders.read_text(path)
-            result = file_codec.encode_text(text, path=str(path), **(options or {}))
-        except InputError as e:
-            report.skipped_files.append(e.problem)
-            continue
-        report.files_read += 1
-        report.skipped_pieces.extend(result.problems)
-        if not result.pieces:
-            report.skipped_files.append(Problem("no playable piece found", path=str(path)))
-            continue
-        same_music = getattr(file_codec, "music_key", None) or (lambda text: text)
-        for piece in result.pieces:
-            key = same_music(piece)
-            if key in seen:
-                report.duplicates += 1
-                continue
-            seen.add(key)
-            report.pieces.append(piece)
+    seen: set[bytes] = set()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = functools.partial(encode_file, scheme=scheme, options=options)
+    jobs = max(1, min(jobs, len(files)))
+    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    try:
+        with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            window = 32 * jobs          # files in flight: bounds what waits in memory to be written
+            for lo in range(0, len(files), window):
+                part = files[lo:lo + window]
+                results = pool.imap(work, part) if pool is not None else map(work, part)
+                for path, res in zip(part, results):
+                    if on_file:
+                        on_file(path)
+                    report.skipped_pieces.extend(res.problems)
+                    if res.skipped is not None:
+                        report.skipped_files.append(res.skipped)
+                    report.files_read += res.read
+                    for piece, digest in res.pieces:
+                        if digest in seen:
+                            report.duplicates += 1
+                            continue
+                        seen.add(digest)
+                        if report.pieces:
+                            fh.write(encoders.PIECE_SEPARATOR)
+                        text = piece if piece.endswith("\n") else piece + "\n"
+                        fh.write(text)
+                        report.pieces += 1
+                        report.chars += len(text) + 1
+                if not report.pieces:
+                    raise _NothingToWrite   # keep whatever `out` held before
+    except _NothingToWrite:
+        pass
+    finally:
+        if pool is not None:
+            pool.terminate()
     return report
-
-
-def write_stream(path: str | os.PathLike, pieces: list[str]) -> Path:
-    """Write pieces as one stream (blank-line separated), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, encoders.join_stream(pieces))
-    return path

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 import mido
+import numpy as np
 import pretty_midi
 import pytest
 from typer.testing import CliRunner
 
 from musicrnn.cli import EXIT_PARTIAL, EXIT_USER_ERROR, app
+from musicrnn.data import prepare
 
 TUNES = [
     "X:1\nM:6/8\nL:1/8\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n",
@@ -125,6 +127,35 @@ def test_encode_writes_the_same_music_once(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text().count("X:1\n") == 2
     assert "1 duplicates dropped" in result.output
+
+
+def test_encode_in_parallel_writes_the_same_stream_and_its_token_files(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(10):     # 4 tunes, the same 4 again under other titles, 2 broken files
+        text = TUNES[i % 4].replace("X:1", f"X:{i}\nT:Tune {i}") if i < 8 else "no tune here"
+        (folder / f"t{i:02}.abc").write_text(text)
+    outs = []
+    for jobs in ("1", "3"):
+        out = tmp_path / f"s{jobs}.txt"
+        result = run("encode", str(folder), "--out", str(out), "--jobs", jobs)
+        assert result.exit_code == EXIT_PARTIAL, result.output
+        assert "t08.abc" in result.output and "t09.abc" in result.output and "4 duplicates" in result.output
+        outs.append(out.read_text())
+    assert outs[0] == outs[1] and outs[0].count("X:1\n") == 4
+    data = prepare(tmp_path / "s3.txt")
+    assert (tmp_path / "s3.tokens" / "meta.json").is_file() and data.meta["pieces"] == 4
+    tokens = data.vocab.decode(np.asarray(data.train)) + data.vocab.decode(np.asarray(data.val))
+    assert sorted(tokens.split("\n\n")[:-1]) == sorted(p.rstrip("\n") for p in outs[0].split("\n\n"))
+
+
+def test_a_failed_encode_keeps_the_old_stream(tmp_path):
+    (tmp_path / "bad.abc").write_text("nothing playable")
+    out = tmp_path / "s.txt"
+    out.write_text("old\n")
+    result = run("encode", str(tmp_path / "bad.abc"), "--out", str(out))
+    assert result.exit_code == EXIT_USER_ERROR
+    assert out.read_text() == "old\n"
 
 
 def test_generate_without_seed_starts_as_the_scheme_starts(tiny_model):
