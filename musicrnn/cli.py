@@ -211,6 +211,9 @@ def train(
     Example: musicrnn train corpora/folk.txt --out outputs/models/folk --max-minutes 25
 
     Ctrl-C saves the run; --resume continues it.
+
+    Several processes (DistributedDataParallel; --batch-size is the global batch):
+    torchrun --nproc_per_node 2 -m musicrnn train corpora/folk.txt --out outputs/models/folk
     """
     from musicrnn.train import TrainConfig, summary_line
     from musicrnn.train import train as run_training
@@ -228,8 +231,9 @@ def train(
     )
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    main = os.environ.get("RANK", "0") == "0"   # under torchrun, rank 0 alone reports
     with Progress(TextColumn("training"), BarColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
-                  console=err_console, transient=False) as bar:
+                  console=err_console, transient=False, disable=not main) as bar:
         task = bar.add_task("", total=1.0)
 
         def show(p: dict) -> None:
@@ -244,7 +248,8 @@ def train(
                 + f" {p.get('chars_per_s', 0):,.0f} chars/s"))
 
         result = run_training(cfg, on_progress=show)
-    out_console.print(summary_line(result), highlight=False)
+    if main:
+        out_console.print(summary_line(result), highlight=False)
 
 
 @app.command()

@@ -348,6 +348,8 @@ class Batches:
     index: int = 0
     rank: int = 0
     world: int = 1
+    pin_memory: bool = False
+    """Give batches in page-locked memory, so copies to a GPU can be non-blocking."""
     _layout: tuple[int, int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -404,6 +406,8 @@ class Batches:
         starts = shift + lanes * lane + self.index * T
         chunk = np.asarray(self.tokens[starts[:, None] + np.arange(T + 1)], dtype=np.int64)
         chunk = torch.from_numpy(chunk)
+        if self.pin_memory:
+            chunk = chunk.pin_memory()
         self.index += 1
         return Batch(x=chunk[:, :-1], y=chunk[:, 1:], new_epoch=new_epoch)
 

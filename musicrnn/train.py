@@ -8,6 +8,12 @@
           better -> save the model folder; no better for `patience` evals -> stop
     Ctrl-C: save everything --resume needs and return (result.interrupted)
 
+Under torchrun (see distributed.py) every rank runs this same loop on its own
+lanes of the corpus, the model wrapped in DistributedDataParallel; the global
+batch is --batch-size lanes, so N processes compute the one-process step.
+Rank 0 alone prepares the token files, evaluates, and writes checkpoints and
+the log.
+
 The out folder ends up holding the best model (model.safetensors + meta.json,
 see checkpoint.py), the latest training state (train_state.*) and
 train_log.jsonl, one JSON object per progress report or evaluation.
@@ -29,6 +35,7 @@ import torch.nn.functional as F
 
 from musicrnn import checkpoint
 from musicrnn.data import Batches, eval_windows, prepare
+from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
 
 __all__ = ["OutputExistsError", "TrainConfig", "TrainError", "TrainResult", "pick_device", "summary_line", "train"]
@@ -193,8 +200,9 @@ def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: tor
     return total.item() / max(1, count) / LN2
 
 
-def _prepare_out(cfg: TrainConfig) -> None:
-    """Refuse to replace a model; with force, clear the old run's state and log."""
+def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
+    """Refuse to replace a model; with force, clear the old run's state and log (when `write`:
+    every rank checks, rank 0 alone clears)."""
     out = cfg.out
     has_model = any(os.path.exists(os.path.join(out, f)) for f in (checkpoint.WEIGHTS, checkpoint.META))
     has_state = checkpoint.has_train_state(out)
@@ -207,6 +215,8 @@ def _prepare_out(cfg: TrainConfig) -> None:
             f"{out} already holds a model; resume it (--resume) or replace it (--force), or choose another --out")
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainError(f"{out}: exists and is not a folder")
+    if not write:
+        return
     os.makedirs(out, exist_ok=True)
     for name in (checkpoint.TRAIN_STATE, checkpoint.TRAIN_STATE_JSON, LOG):
         with contextlib.suppress(FileNotFoundError):
@@ -222,18 +232,40 @@ def _param_groups(model: CharLSTM, weight_decay: float) -> list[dict[str, Any]]:
 def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
     wall_start = time.perf_counter()
     cfg.validate()
-    _prepare_out(cfg)
-    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     device = pick_device(cfg.device)
+    cluster = Cluster.from_env(device)
+    try:
+        return _train(cfg, on_progress, wall_start, device, cluster)
+    finally:
+        cluster.close()
 
-    # ---- data: whole pieces held out for validation
-    data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
+
+def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
+           device: torch.device, cluster: Cluster) -> TrainResult:
+    device = cluster.device or device
+    main = cluster.is_main
+    _prepare_out(cfg, write=main)
+    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+
+    # ---- data: whole pieces held out for validation (rank 0 writes the token files, the others read them)
+    if main:
+        try:
+            data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
+        except BaseException:
+            cluster.share(0.0)
+            raise
+        cluster.share(1.0)
+    else:
+        if not cluster.share(None):
+            raise TrainError(f"{cfg.corpus}: rank 0 could not prepare the corpus")
+        data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
     vocab = data.vocab
     if len(data.val) < 2:
         raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
                          f"found {data.meta['pieces']}")
     try:
-        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, seed=cfg.random_seed)
+        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, seed=cfg.random_seed,
+                          rank=cluster.rank, world=cluster.world, pin_memory=device.type == "cuda")
     except ValueError as e:
         raise TrainError(f"{cfg.corpus}: {e}") from None
     val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len)
@@ -245,6 +277,12 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     mconf = ModelConfig(vocab_size=len(vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed,
                         dropout=cfg.dropout)
     model = CharLSTM(mconf).to(device)
+    step_model = model
+    if cluster.active:   # backward averages the gradients over the ranks
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None)
+        if cluster.rank:
+            torch.manual_seed(cfg.random_seed * 7919 + cluster.rank)   # own dropout masks
     optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99))
     if device.type == "cuda":
         def autocast() -> Any:
@@ -278,14 +316,16 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         lr_scale = float(extra.get("lr_scale", 1.0))
         nan_skips = int(extra.get("nan_skips", 0))
         prior_seconds = float(extra.get("train_seconds", 0.0))
-        if "state_h" in extra:
-            state = (extra["state_h"].to(device), extra["state_c"].to(device))
+        if "state_h" in extra:   # saved for all lanes; each rank takes its own
+            state = (cluster.lanes_of(extra["state_h"]).to(device), cluster.lanes_of(extra["state_c"]).to(device))
         torch.set_rng_state(extra["rng_cpu"])
         if device.type == "cuda" and "rng_cuda" in extra:
             torch.cuda.set_rng_state(extra["rng_cuda"])
+        if cluster.rank:
+            torch.manual_seed(cfg.random_seed * 7919 + cluster.rank + step)
     model.train()
 
-    log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8")
+    log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8") if main else None
 
     latest: dict[str, Any] = {"loss": None, "lr": None}   # train bits/char and LR at the last report
 
@@ -294,6 +334,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         record = {"event": event, "step": step, "max_steps": cfg.max_steps,
                   "time": round(prior_seconds + session_seconds(), 3), "val_loss": val_bpc,
                   "chars_per_s": speed(), "eta_s": eta(), "epoch": batches.epoch, **latest, **values}
+        if log is None:
+            return
         log.write(json.dumps(record) + "\n")
         log.flush()
         if on_progress is not None:
@@ -335,6 +377,11 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
 
     def save_state() -> None:
+        saved_state = committed["state"]
+        if cluster.active and saved_state is not None:   # every rank's lanes, so resume sees one state
+            saved_state = tuple(cluster.gather_lanes(s) for s in saved_state)
+        if not main:
+            return
         extra: dict[str, Any] = {
             "step": committed["step"],
             "data_position": committed["position"],
@@ -351,8 +398,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
             "random_seed": cfg.random_seed,
             "rng_cpu": committed["rng"],
         }
-        if committed["state"] is not None:
-            extra["state_h"], extra["state_c"] = committed["state"]
+        if saved_state is not None:
+            extra["state_h"], extra["state_c"] = saved_state
         if device.type == "cuda":
             extra["rng_cuda"] = torch.cuda.get_rng_state()
         checkpoint.save_train_state(cfg.out, optimizer, extra, model=model)
@@ -361,11 +408,12 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
 
     def run_eval() -> None:
         nonlocal best_val, evals_since_best, val_bpc, saved_this_run
-        val_bpc = evaluate(model, val_batches, cfg.eval_batches, device, autocast)
+        val_bpc = cluster.share(evaluate(model, val_batches, cfg.eval_batches, device, autocast) if main else None)
         improved = best_val is None or val_bpc < best_val
         if improved:
             best_val, evals_since_best = val_bpc, 0
-            checkpoint.save(cfg.out, model, checkpoint_meta(speed()))
+            if main:
+                checkpoint.save(cfg.out, model, checkpoint_meta(speed()))
             saved_this_run = True
         else:
             evals_since_best += 1
@@ -388,6 +436,11 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
             left = min(left, max(0.0, budget_s - prior_seconds - session_seconds()))
         return left
 
+    clock = prior_seconds   # under DDP: rank 0's training clock after the last step, so all ranks agree
+
+    def now() -> float:
+        return clock if cluster.active else prior_seconds + session_seconds()
+
     loss_sum, loss_n = 0.0, 0
     stop_reason = "max_steps"
     interrupted = False
@@ -405,7 +458,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
 
     try:
         while step < cfg.max_steps:
-            if budget_s is not None and prior_seconds + session_seconds() >= budget_s:
+            if budget_s is not None and now() >= budget_s:
                 stop_reason = "time"
                 break
             t0 = time.perf_counter()
@@ -413,14 +466,16 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
             if batch.new_epoch:
                 state = None  # lanes start afresh each epoch
             x, y = batch.x.to(device, non_blocking=True), batch.y.to(device, non_blocking=True)
-            lr = lr_at(cfg, step, prior_seconds + session_seconds()) * lr_scale
+            lr = lr_at(cfg, step, now()) * lr_scale
             for group in optimizer.param_groups:
                 group["lr"] = lr
 
             with autocast():
-                logits, new_state = model(x, state)
+                logits, new_state = step_model(x, state)
             loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
             loss_value = loss.item()
+            if cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
+                (loss_value,), (clock,) = cluster.agree([loss_value], [prior_seconds + session_seconds()])
             if not math.isfinite(loss_value):
                 skip_step(loss=loss_value, lr=lr)
                 continue
@@ -457,12 +512,14 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         interrupted, stop_reason = True, "interrupted"
         step = committed["step"]
         state = committed["state"]
-        if not saved_this_run and best_val is None:
-            run_eval()  # leave a usable model behind
-        save_state()
+        if not cluster.active:   # under torchrun the ranks cannot meet again: resume from the last evaluation
+            if not saved_this_run and best_val is None:
+                run_eval()  # leave a usable model behind
+            save_state()
         report("interrupted")
     finally:
-        log.close()
+        if log is not None:
+            log.close()
 
     return TrainResult(
         best_val_bpc=best_val,
