@@ -82,10 +82,12 @@ def _codec_for_text(text: str, scheme: str | None, path: str | None = None):
     return codec
 
 
-def _write_pieces(decoded: list, texts: list[str], codec, out: str) -> list[Path]:
-    """Write pieces by the output's extension: text (all in one file), MIDI (one file each), or stdout."""
+def _write_pieces(decoded: list, texts: list[str], codec, out: str, soundfont: Optional[str] = None,
+                  program: Optional[int] = None) -> list[Path]:
+    """Write pieces by the output's extension: text (all in one file), or one file per piece
+    of MIDI, audio, sheet music or piano roll (musicrnn.outputs), or stdout."""
     from musicrnn.atomic import write_text
-    from musicrnn.render import write_midi
+    from musicrnn.outputs import RENDER_SUFFIXES, numbered, write_piece
 
     labelled = [codec.label(t, i + 1) for i, t in enumerate(texts)]
     stream = encoders.join_stream(labelled)
@@ -95,16 +97,17 @@ def _write_pieces(decoded: list, texts: list[str], codec, out: str) -> list[Path
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
-    if suffix in MIDI_SUFFIXES:
+    if suffix in RENDER_SUFFIXES:
         written = []
         for i, d in enumerate(decoded):
-            target = path if len(decoded) == 1 else path.with_name(f"{path.stem}-{i + 1}{path.suffix}")
-            written.append(write_midi(d.piece, target))
+            target = numbered(path, i, len(decoded))
+            write_piece(d.piece, target, text=d.text, scheme=codec.name, soundfont=soundfont, program=program)
+            written.append(target)
         return written
     if suffix in TEXT_SUFFIXES or suffix in codec.suffixes:
         write_text(path, stream)
         return [path]
-    raise CliError(f"{out}: unknown output type {suffix or '(none)'}; use .mid, "
+    raise CliError(f"{out}: unknown output type {suffix or '(none)'}; use {', '.join(RENDER_SUFFIXES)}, "
                    f"{', '.join(sorted(set(TEXT_SUFFIXES + codec.suffixes)))} or - for stdout")
 
 
@@ -250,6 +253,12 @@ def train(
         result = run_training(cfg, on_progress=show)
     if main:
         out_console.print(summary_line(result), highlight=False)
+        from musicrnn.pictures import PictureError, loss_curve_png
+
+        try:
+            out_console.print(f"loss curve: {loss_curve_png(out)}", highlight=False)
+        except PictureError as e:
+            err_console.print(f"no loss curve: {e}", markup=False, highlight=False)
 
 
 @app.command()
@@ -265,11 +274,15 @@ def generate(
     free: bool = typer.Option(False, help="Turn off validity-guided decoding (no masking)."),
     random_seed: Optional[int] = typer.Option(None, help="Seed for repeatable samples."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
-    out: str = typer.Option("-", "--out", "-o", help=".mid (one file per piece), .abc/.txt (all pieces), or - for stdout."),
+    out: str = typer.Option("-", "--out", "-o", help=".mid/.wav/.flac/.ogg/.png/.svg/.musicxml (one file per "
+                            "piece, plus the text), .abc/.txt (all pieces), or - for stdout."),
+    soundfont: Optional[str] = typer.Option(None, help="Audio: a .sf2 soundfont (default: FluidR3_GM if installed, else TimGM6mb)."),
+    instrument: Optional[str] = typer.Option(None, help="Audio: play every piece on this instrument (GM program 0-127 or a name: piano, fiddle, guitar ...)."),
 ) -> None:
     """Write new pieces with a trained model (the bundled folk model by default).
 
     Example: musicrnn generate --seed "X:1" --out song.mid
+    Example: musicrnn generate --seed "X:1" --num 24 --out outputs/batch/tune.wav
     Example: musicrnn generate --seed "X:1" --num 20 --out batch.abc
     """
     from musicrnn.checkpoint import load
@@ -289,8 +302,15 @@ def generate(
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
                             top_k=top_k, free=free, random_seed=random_seed, device=dev)
     decoded = [codec.decode(t) for t in texts]
-    written = _write_pieces(decoded, texts, codec, out)
-    if out != "-" and Path(out).suffix.lower() in MIDI_SUFFIXES:
+    if seed:
+        from musicrnn.outputs import mark_continuation
+
+        seed_piece = codec.decode(seed).piece
+        for d in decoded:
+            mark_continuation(d.piece, seed_piece)
+    program = _program(instrument)
+    written = _write_pieces(decoded, texts, codec, out, soundfont=soundfont, program=program)
+    if out != "-" and Path(out).suffix.lower() in _render_suffixes():
         from musicrnn.atomic import write_text
 
         text_path = Path(out).with_suffix(codec.suffixes[0])
@@ -339,6 +359,91 @@ def decode(
 
 @app.command()
 @friendly_errors
+def render(
+    file: Path = typer.Argument(..., help="A MIDI file, an ABC or tab file, or a generated stream."),
+    out: Path = typer.Option(..., "--out", "-o", help=".wav/.flac/.ogg (audio), .svg (sheet music), .musicxml, "
+                             ".png (piano roll) or .mid; one file per piece (tune-1.wav ...) when there are several."),
+    scheme: Optional[str] = typer.Option(None, help="The text's scheme (default: from the extension or the text)."),
+    soundfont: Optional[str] = typer.Option(None, help="Audio: a .sf2 soundfont (default: FluidR3_GM if installed, else TimGM6mb)."),
+    instrument: Optional[str] = typer.Option(None, help="Audio: play on this instrument (GM program 0-127 or a name: piano, fiddle, guitar ...)."),
+    step: Optional[float] = typer.Option(None, help="Tabs: beats per column (default 0.25, a sixteenth note)."),
+    track: Optional[int] = typer.Option(None, help="MIDI: only this track (default: all)."),
+) -> None:
+    """Listen to or look at any music file: audio, sheet music, MusicXML, piano roll or MIDI.
+
+    Example: musicrnn render song.mid --out song.wav
+    Example: musicrnn render tune.abc --out tune.svg
+    Example: musicrnn render riff.tab --out riff.png
+    """
+    from musicrnn.audio import write_audio
+    from musicrnn.outputs import AUDIO, RENDER_SUFFIXES, numbered, read_pieces, write_piece
+
+    if out.suffix.lower() not in RENDER_SUFFIXES:
+        raise CliError(f"{out}: unknown output type {out.suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
+    program = _program(instrument)
+    if not file.is_file():
+        raise CliError(f"{file}: no such file")
+    if file.suffix.lower() in MIDI_SUFFIXES and out.suffix.lower() in AUDIO and track is None:
+        # A MIDI file plays as it is: its own instruments, tempo changes, controllers.
+        report = write_audio(file, out, soundfont=soundfont, program=program)
+        err_console.print(f"wrote {out}: {report.seconds:.1f} s (MIDI {report.midi_seconds:.1f} s), peak "
+                          f"{report.peak_dbfs:.1f} dBFS, soundfont {report.soundfont.name}", markup=False, highlight=False)
+        return
+    sources = read_pieces(file, scheme=scheme, step=step, track=track)
+    for i, source in enumerate(sources):
+        line = write_piece(source.piece, numbered(out, i, len(sources)), text=source.text, scheme=source.scheme,
+                           soundfont=soundfont, program=program)
+        err_console.print(f"wrote {line}", markup=False, highlight=False)
+
+
+@app.command()
+@friendly_errors
+def audition(
+    folder: Path = typer.Argument(..., help="A folder of pieces: ABC, tab or stream files, MIDI files."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="The page to write (default: FOLDER/audition.html)."),
+    soundfont: Optional[str] = typer.Option(None, help="A .sf2 soundfont (default: FluidR3_GM if installed, else TimGM6mb)."),
+    instrument: Optional[str] = typer.Option(None, help="Play every piece on this instrument (GM program or name)."),
+    serve: bool = typer.Option(False, "--serve", help="Also serve the folder on localhost (adds 'save to folder')."),
+    port: int = typer.Option(8000, help="Port for --serve (0: any free port)."),
+) -> None:
+    """One page to listen to, look at and choose among pieces: keep or discard each, export the kept.
+
+    Example: musicrnn generate --seed "X:1" --num 24 --out outputs/batch/tune.abc
+             musicrnn audition outputs/batch/      # then open outputs/batch/audition.html
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from musicrnn.audition import build_page
+    from musicrnn.audition import serve as start_server
+
+    program = _program(instrument)
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+        report = build_page(folder, out, soundfont=soundfont, program=program,
+                            on_piece=lambda name: bar.update(task, advance=1, description=name[:40]))
+    for problem in report.skipped:
+        err_console.print(f"  skipped {problem}", style="yellow", markup=False, highlight=False)
+    out_console.print(f"wrote {report.path}: {len(report.cards)} pieces "
+                      f"({report.path.stat().st_size / 1e6:.1f} MB, open it in a browser)", highlight=False)
+    if serve:
+        if report.path.parent.resolve() != folder.resolve():
+            raise CliError("--serve serves FOLDER: leave --out at its default")
+        server = start_server(folder, port)
+        out_console.print(f"serving http://127.0.0.1:{server.server_port}/{report.path.name} (Ctrl-C stops)",
+                          highlight=False)
+        import threading
+
+        try:
+            threading.Event().wait()  # the server runs in its own thread until Ctrl-C
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+
+
+@app.command()
+@friendly_errors
 def evaluate(
     corpus: Path = typer.Argument(..., help="The stream the model was trained on (its held-out pieces are used)."),
     model: str = typer.Option("folk", help="A model folder, or a bundled model's name."),
@@ -370,6 +475,18 @@ def evaluate(
     for name, value in report_rows(report):
         table.add_row(name, value)
     out_console.print(table)
+
+
+def _render_suffixes() -> tuple[str, ...]:
+    from musicrnn.outputs import RENDER_SUFFIXES
+
+    return RENDER_SUFFIXES
+
+
+def _program(instrument: Optional[str]) -> Optional[int]:
+    from musicrnn.audio import instrument_program
+
+    return None if instrument is None else instrument_program(instrument)
 
 
 def _device(name: str):

@@ -1,0 +1,405 @@
+"""The audition page: one HTML file to listen to, look at and choose among many pieces.
+
+``musicrnn audition DIR`` reads every piece in DIR (ABC, tab and stream files; MIDI
+files) and writes ``DIR/audition.html``, one card per piece:
+
+    +-- tune-3 . abc . 142 notes . 31.2 s . 0 repairs -----------------+
+    | sheet music (SVG; ABC and MIDI) or the tab itself (tabs)         |
+    | audio player (OGG Vorbis through the General MIDI soundfont)     |
+    | piano roll (PNG)                                                 |
+    | > text                                                           |
+    | [keep] [discard]                                                 |
+    +------------------------------------------------------------------+
+    toolbar: kept 2 / 24 . hide discarded . download kept (.zip) . download list (.txt)
+
+The page is self-contained: audio, pictures, the pieces' MIDI and text are
+embedded (data: URIs, one JSON block), so it works from file://, can be
+copied or mailed, and needs no server.  Choices are remembered in the browser
+(localStorage).  "download kept" builds a zip in the page (stored entries with
+CRC-32: the zip format needs no compression library) holding each kept piece's
+MIDI and text and ``kept.txt``; "download list" saves ``kept.txt`` alone.
+
+``--serve`` serves DIR on 127.0.0.1 instead and adds "save to folder", which
+writes the kept list to ``DIR/kept.txt`` (POST /kept).
+
+A MIDI file written beside its text (``tune-3.mid`` or ``tune.mid`` next to
+``tune.abc``, as ``generate``/``decode`` write them) is the same piece and is
+shown once, from its text.  A file that cannot be read is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import http.server
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import encoders
+from encoders import InputError
+from musicrnn.atomic import write_text
+
+__all__ = ["AuditionError", "AuditionReport", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
+
+PAGE_NAME = "audition.html"
+KEPT_NAME = "kept.txt"
+_MIDI = (".mid", ".midi")
+_MAX_POST_BYTES = 1 << 20
+AUDIO_COMPRESSION = 0.85
+"""Vorbis at about 9 kB/s (libsndfile's default makes about 13): 24 one-minute pieces stay near 15 MB."""
+
+
+class AuditionError(ValueError):
+    """No page can be made (no folder, no pieces)."""
+
+
+@dataclass(slots=True)
+class Card:
+    """What one card shows: everything already rendered and encoded for embedding."""
+
+    name: str
+    scheme: str
+    notes: int
+    seconds: float
+    repairs: int
+    text: str | None
+    audio_uri: str
+    roll_uri: str
+    score_uri: str | None
+    midi_b64: str
+    text_suffix: str
+
+
+@dataclass(slots=True)
+class AuditionReport:
+    path: Path
+    cards: list[Card] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _natural(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
+    """The pieces in a folder (outputs.Source, in natural file order) and the files skipped, with why."""
+    from musicrnn.outputs import read_pieces
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise AuditionError(f"{folder}: no such folder")
+    text_suffixes = {s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}
+    files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural)
+    text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes and p.name != KEPT_NAME}
+    sources, skipped = [], []
+    for path in files:
+        suffix = path.suffix.lower()
+        if path.name == KEPT_NAME or suffix not in text_suffixes | set(_MIDI):
+            continue
+        if suffix in _MIDI and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
+            continue  # the same piece as in its text file beside it
+        try:
+            sources.extend(read_pieces(path))
+        except (InputError, ValueError, OSError, EOFError) as e:
+            skipped.append(str(e) if str(e).startswith(str(path)) else f"{path}: {e}")
+    return sources, skipped
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def make_card(source, soundfont: str | os.PathLike | None = None, program: int | None = None) -> Card:
+    """Render one piece for its card: audio, piano roll, sheet music (not for tabs), MIDI."""
+    from musicrnn.audio import piece_for_listening, write_audio
+    from musicrnn.pictures import PictureError, piano_roll_png, score_svg
+    from musicrnn.render import to_midi
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        report = write_audio(source.piece, tmp_path / "a.ogg", scheme=source.scheme, soundfont=soundfont,
+                             program=program, compression=AUDIO_COMPRESSION)
+        piano_roll_png(source.piece, tmp_path / "roll.png", title=source.name)
+        score_uri = None
+        if source.scheme not in ("rows", "columns"):  # a tab card shows the tab itself
+            try:
+                score_svg(source.piece, tmp_path / "score.svg", text=source.text, scheme=source.scheme)
+                score_uri = _data_uri("image/svg+xml", (tmp_path / "score.svg").read_bytes())
+            except PictureError:
+                score_uri = None
+        midi = io.BytesIO()
+        to_midi(piece_for_listening(source.piece, source.scheme)).save(file=midi)
+        codec_suffix = encoders.get(source.scheme).suffixes[0] if source.text is not None else ".txt"
+        return Card(name=source.name, scheme=source.scheme, notes=len(source.piece.notes),
+                    seconds=report.seconds, repairs=len(source.repairs), text=source.text,
+                    audio_uri=_data_uri("audio/ogg", (tmp_path / "a.ogg").read_bytes()),
+                    roll_uri=_data_uri("image/png", (tmp_path / "roll.png").read_bytes()),
+                    score_uri=score_uri, midi_b64=base64.b64encode(midi.getvalue()).decode("ascii"),
+                    text_suffix=codec_suffix)
+
+
+def build_page(folder: str | os.PathLike, out: str | os.PathLike | None = None, *,
+               soundfont: str | os.PathLike | None = None, program: int | None = None,
+               on_piece: Callable[[str], None] | None = None) -> AuditionReport:
+    """Render every piece in `folder` and write the audition page (default folder/audition.html)."""
+    folder = Path(folder)
+    sources, skipped = collect_sources(folder)
+    if not sources:
+        raise AuditionError(f"{folder}: no pieces found (ABC, tab, stream or MIDI files)"
+                            + (f"; {len(skipped)} file(s) skipped" if skipped else ""))
+    report = AuditionReport(Path(out) if out else folder / PAGE_NAME, skipped=skipped)
+    for source in sources:
+        if on_piece:
+            on_piece(source.name)
+        try:
+            report.cards.append(make_card(source, soundfont, program))
+        except ValueError as e:  # a piece without notes, a file verovio cannot engrave...
+            report.skipped.append(f"{source.name}: {e}")
+    if not report.cards:
+        raise AuditionError(f"{folder}: no piece could be rendered: {'; '.join(report.skipped[:3])}")
+    write_text(report.path, page_html(report.cards, title=f"audition: {folder.resolve().name}",
+                                      skipped=report.skipped))
+    return report
+
+
+def _card_html(index: int, card: Card) -> str:
+    e = html.escape
+    facts = (f"{e(card.scheme)} &middot; {card.notes} notes &middot; {card.seconds:.1f} s"
+             + (f" &middot; {card.repairs} repaired" if card.repairs else ""))
+    if card.score_uri:
+        score = f'<img class="score" alt="sheet music of {e(card.name)}" src="{card.score_uri}">'
+    elif card.text is not None:
+        score = f'<pre class="tab">{e(card.text)}</pre>'
+    else:
+        score = ""
+    text = (f"<details><summary>text</summary><pre>{e(card.text)}</pre></details>" if card.text is not None
+            and card.score_uri else "")
+    return f"""
+<section class="card" id="card-{index}" data-name="{e(card.name)}">
+  <header><h2>{e(card.name)}</h2><span class="facts">{facts}</span></header>
+  {score}
+  <audio controls preload="auto" src="{card.audio_uri}"></audio>
+  <img class="roll" alt="piano roll of {e(card.name)}" src="{card.roll_uri}">
+  {text}
+  <div class="choice">
+    <button type="button" class="keep" data-choice="keep">keep</button>
+    <button type="button" class="discard" data-choice="discard">discard</button>
+  </div>
+</section>"""
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; background: #f4f4f2; color: #222; }
+#toolbar { position: sticky; top: 0; z-index: 2; background: #263238; color: #fff; padding: .6em 1em;
+  display: flex; gap: 1em; align-items: center; flex-wrap: wrap; }
+#toolbar button { font: inherit; }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; padding: 1em; }
+.card { background: #fff; border: 2px solid #ddd; border-radius: 8px; padding: .8em; overflow: hidden; }
+.card.kept { border-color: #2e7d32; box-shadow: 0 0 0 2px #a5d6a7; }
+.card.discarded { opacity: .45; }
+body.hide-discarded .card.discarded { display: none; }
+.card header { display: flex; justify-content: space-between; align-items: baseline; gap: 1em; }
+.card h2 { font-size: 1.1em; margin: 0; }
+.facts { color: #666; font-size: .85em; }
+.score, .roll { width: 100%; display: block; margin: .4em 0; background: #fff; }
+audio { width: 100%; }
+pre { font-size: 12px; overflow: auto; max-height: 24em; background: #fafafa; padding: .4em; }
+.choice button { font-size: 1em; padding: .3em 1.2em; margin-right: .5em; }
+.card.kept button.keep { background: #2e7d32; color: #fff; }
+.card.discarded button.discard { background: #b71c1c; color: #fff; }
+#skipped { padding: 0 1em 1em; color: #8d6e63; }
+"""
+
+# The page's behaviour: choices (kept in localStorage), the counter, and the exports.
+_SCRIPT = r"""
+"use strict";
+const pieces = JSON.parse(document.getElementById("pieces").textContent);
+const storeKey = "musicrnn-audition:" + document.body.dataset.page;
+const cards = Array.from(document.querySelectorAll(".card"));
+let choices = {};
+try { choices = JSON.parse(localStorage.getItem(storeKey) || "{}"); } catch (e) { choices = {}; }
+
+function save() { try { localStorage.setItem(storeKey, JSON.stringify(choices)); } catch (e) { /* private mode */ } }
+function keptNames() { return pieces.map(p => p.name).filter(n => choices[n] === "keep"); }
+function show() {
+  for (const card of cards) {
+    const c = choices[card.dataset.name];
+    card.classList.toggle("kept", c === "keep");
+    card.classList.toggle("discarded", c === "discard");
+  }
+  document.getElementById("count").textContent = "kept " + keptNames().length + " / " + pieces.length;
+}
+for (const card of cards) {
+  for (const button of card.querySelectorAll("button[data-choice]")) {
+    button.addEventListener("click", () => {
+      const name = card.dataset.name, value = button.dataset.choice;
+      if (choices[name] === value) delete choices[name]; else choices[name] = value;
+      save(); show();
+    });
+  }
+}
+document.getElementById("hide").addEventListener("change", e => document.body.classList.toggle("hide-discarded", e.target.checked));
+
+// ---- zip: stored (uncompressed) entries, CRC-32, UTF-8 names (PKWARE APPNOTE 4.3, 4.4).
+const CRC_TABLE = new Uint32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes) {
+  let crc = 0xFFFFFFFF;
+  for (const b of bytes) crc = CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >>> 8);
+  return (crc ^ 0xFFFFFFFF) >>> 0;
+}
+function zip(files) {
+  const now = new Date();
+  const time = (now.getHours() << 11) | (now.getMinutes() << 5) | (now.getSeconds() >> 1);
+  const date = ((now.getFullYear() - 1980) << 9) | ((now.getMonth() + 1) << 5) | now.getDate();
+  const enc = new TextEncoder(), parts = [], central = [];
+  let offset = 0;
+  for (const f of files) {
+    const name = enc.encode(f.name), crc = crc32(f.bytes), size = f.bytes.length;
+    const local = new DataView(new ArrayBuffer(30));
+    [[0, 0x04034b50, 4], [4, 20, 2], [6, 0x0800, 2], [8, 0, 2], [10, time, 2], [12, date, 2], [14, crc, 4],
+     [18, size, 4], [22, size, 4], [26, name.length, 2], [28, 0, 2]]
+      .forEach(([at, v, n]) => n === 4 ? local.setUint32(at, v, true) : local.setUint16(at, v, true));
+    const dir = new DataView(new ArrayBuffer(46));
+    [[0, 0x02014b50, 4], [4, 20, 2], [6, 20, 2], [8, 0x0800, 2], [10, 0, 2], [12, time, 2], [14, date, 2],
+     [16, crc, 4], [20, size, 4], [24, size, 4], [28, name.length, 2], [30, 0, 2], [32, 0, 2], [34, 0, 2],
+     [36, 0, 2], [38, 0, 4], [42, offset, 4]]
+      .forEach(([at, v, n]) => n === 4 ? dir.setUint32(at, v, true) : dir.setUint16(at, v, true));
+    parts.push(local, name, f.bytes);
+    central.push(dir, name);
+    offset += 30 + name.length + size;
+  }
+  const dirSize = central.reduce((s, p) => s + p.byteLength, 0);
+  const end = new DataView(new ArrayBuffer(22));
+  [[0, 0x06054b50, 4], [4, 0, 2], [6, 0, 2], [8, files.length, 2], [10, files.length, 2], [12, dirSize, 4],
+   [16, offset, 4], [20, 0, 2]]
+    .forEach(([at, v, n]) => n === 4 ? end.setUint32(at, v, true) : end.setUint16(at, v, true));
+  return new Blob([...parts, ...central, end], {type: "application/zip"});
+}
+function fromBase64(text) { return Uint8Array.from(atob(text), c => c.charCodeAt(0)); }
+function download(name, blob) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+function listText() { const k = keptNames(); return k.length ? k.join("\n") + "\n" : ""; }
+document.getElementById("export-zip").addEventListener("click", () => {
+  const enc = new TextEncoder(), files = [];
+  for (const p of pieces.filter(p => choices[p.name] === "keep")) {
+    files.push({name: p.name + ".mid", bytes: fromBase64(p.midi)});
+    if (p.text !== null) files.push({name: p.name + p.suffix, bytes: enc.encode(p.text)});
+  }
+  files.push({name: "kept.txt", bytes: enc.encode(listText())});
+  download("kept.zip", zip(files));
+});
+document.getElementById("export-list").addEventListener("click", () =>
+  download("kept.txt", new Blob([listText()], {type: "text/plain"})));
+const saveButton = document.getElementById("save-folder");
+if (location.protocol.startsWith("http")) {
+  saveButton.hidden = false;
+  saveButton.addEventListener("click", async () => {
+    const answer = await fetch("kept", {method: "POST", headers: {"Content-Type": "application/json"},
+                                         body: JSON.stringify({kept: keptNames()})});
+    document.getElementById("status").textContent = answer.ok ? "saved " + (await answer.json()).path : "save failed";
+  });
+}
+show();
+"""
+
+
+def page_html(cards: list[Card], title: str = "audition", skipped: list[str] | None = None) -> str:
+    """The whole page: toolbar, cards, the pieces' data for export, and the script."""
+    data = [{"name": c.name, "midi": c.midi_b64, "text": c.text, "suffix": c.text_suffix} for c in cards]
+    # "</" cannot end the script block early when escaped like this inside JSON strings.
+    data_json = json.dumps(data).replace("</", "<\\/")
+    page_id = hashlib.sha1(data_json.encode("utf-8")).hexdigest()[:16]
+    skipped_html = ""
+    if skipped:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in skipped)
+        skipped_html = f'<details id="skipped"><summary>{len(skipped)} skipped</summary><ul>{items}</ul></details>'
+    body = "".join(_card_html(i, c) for i, c in enumerate(cards))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{html.escape(title)}</title>
+<style>{_STYLE}</style>
+</head>
+<body data-page="{page_id}">
+<div id="toolbar">
+  <strong>{html.escape(title)}</strong>
+  <span id="count"></span>
+  <label><input type="checkbox" id="hide"> hide discarded</label>
+  <button type="button" id="export-zip">download kept (.zip)</button>
+  <button type="button" id="export-list">download list (.txt)</button>
+  <button type="button" id="save-folder" hidden>save to folder</button>
+  <span id="status"></span>
+</div>
+<main>{body}
+</main>
+{skipped_html}
+<script type="application/json" id="pieces">{data_json}</script>
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder; POST /kept writes the kept list to kept.txt there."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+        if self.path.rstrip("/") != "/kept":
+            self.send_error(404, "only /kept takes a POST")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= _MAX_POST_BYTES:
+            self.send_error(413 if length else 411, "body missing or too large")
+            return
+        try:
+            kept = json.loads(self.rfile.read(length))["kept"]
+            if not isinstance(kept, list) or not all(isinstance(k, str) and "\n" not in k for k in kept):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            self.send_error(400, 'expected {"kept": ["name", ...]}')
+            return
+        target = Path(self.directory) / KEPT_NAME
+        write_text(target, "".join(k + "\n" for k in kept))
+        body = json.dumps({"path": str(target), "kept": len(kept)}).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet: the CLI prints the URL
+        pass
+
+
+def serve(folder: str | os.PathLike, port: int = 8000) -> http.server.ThreadingHTTPServer:
+    """A server for the folder on 127.0.0.1 (port 0: any free one), started in a thread.
+
+    The caller stops it with ``server.shutdown()``; its URL is
+    ``http://127.0.0.1:{server.server_port}/audition.html``."""
+    handler = lambda *a, **k: _Handler(*a, directory=str(folder), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="audition-server").start()
+    return server
+

@@ -1,0 +1,125 @@
+"""One piece to one file of any kind a person opens, chosen by the file's suffix.
+
+    .wav .flac .ogg   audio through a General MIDI soundfont      (musicrnn.audio)
+    .png              piano roll                                  (musicrnn.pictures)
+    .svg              engraved sheet music                        (musicrnn.pictures)
+    .musicxml .xml    a score for MuseScore, Finale, Sibelius     (musicrnn.pictures)
+    .mid .midi        Standard MIDI File                          (musicrnn.render)
+
+`render`, `generate --out` and `decode --out` all write through `write_piece`, so
+every command can write every kind:
+
+    >>> write_piece(piece, "tune.wav", scheme="abc")      # doctest: +SKIP
+    'tune.wav: 34.3 s, peak -8.0 dBFS'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from encoders import Piece
+
+__all__ = ["RENDER_SUFFIXES", "Source", "mark_continuation", "numbered", "read_pieces", "write_piece"]
+
+AUDIO = (".wav", ".flac", ".ogg")
+RENDER_SUFFIXES = AUDIO + (".png", ".svg", ".musicxml", ".xml", ".mid", ".midi")
+
+
+def write_piece(piece: Piece, path: str | os.PathLike, *, text: str | None = None, scheme: str | None = None,
+                soundfont: str | os.PathLike | None = None, program: int | None = None) -> str:
+    """Write `piece` as the kind of file `path` names; returns a one-line description of it.
+
+    `text` (the piece's own text) and `scheme` let ABC be engraved from the ABC and
+    choose the instrument a scheme plays on; `soundfont` and `program` are for audio."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in AUDIO:
+        from musicrnn.audio import write_audio
+
+        report = write_audio(piece, path, scheme=scheme, soundfont=soundfont, program=program)
+        return f"{path}: {report.seconds:.1f} s, peak {report.peak_dbfs:.1f} dBFS"
+    if suffix == ".png":
+        from musicrnn.pictures import piano_roll_png
+
+        piano_roll_png(piece, path)
+        return f"{path}: piano roll"
+    if suffix == ".svg":
+        from musicrnn.pictures import score_svg
+
+        score_svg(piece, path, text=text, scheme=scheme)
+        return f"{path}: sheet music"
+    if suffix in (".musicxml", ".xml"):
+        from musicrnn.pictures import write_musicxml
+
+        write_musicxml(piece, path)
+        return f"{path}: MusicXML"
+    if suffix in (".mid", ".midi"):
+        from musicrnn.audio import piece_for_listening
+        from musicrnn.render import write_midi
+
+        write_midi(piece_for_listening(piece, scheme), path)
+        return f"{path}: MIDI, {len(piece.notes)} notes"
+    raise ValueError(f"{path}: unknown output type {suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
+
+
+def numbered(path: str | os.PathLike, index: int, count: int) -> Path:
+    """`path` itself for a single piece; tune-1.wav, tune-2.wav ... for several."""
+    path = Path(path)
+    return path if count == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
+def mark_continuation(piece: Piece, seed_piece: Piece) -> Piece:
+    """Mark where the model took over from the seed: the end of the seed's own notes.
+
+    Nothing is marked for a seed without notes (a bare header such as "X:1"),
+    where every note is the model's."""
+    if seed_piece.notes and seed_piece.end > 0:
+        piece.marks["continuation"] = seed_piece.end
+    return piece
+
+
+@dataclass(slots=True)
+class Source:
+    """One piece read from a file: its music, its own text (None for MIDI), its scheme, a name."""
+
+    piece: Piece
+    text: str | None
+    scheme: str
+    name: str
+    repairs: list = field(default_factory=list)
+
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def read_pieces(path: str | os.PathLike, scheme: str | None = None, step: float | None = None,
+                track: int | None = None) -> list[Source]:
+    """Every piece in a MIDI file (one), or in an ABC, tab or stream file (one per piece).
+
+    Raises InputError naming the file when nothing in it can be read."""
+    import encoders
+
+    path = Path(path)
+    if path.suffix.lower() in MIDI_SUFFIXES and scheme in (None, "midi"):
+        from encoders.midi import read_piece
+
+        return [Source(read_piece(path, track=track), None, "midi", path.stem)]
+    text = encoders.read_text(path)
+    codec = encoders.get(scheme) if scheme else (encoders.codec_for_path(path) or encoders.sniff(text))
+    if codec is None:
+        raise encoders.InputError("cannot tell the scheme of this text; give --scheme "
+                                  f"({', '.join(c.name for c in encoders.all_codecs())})", path=str(path))
+    if step is not None and codec.name not in ("rows", "columns"):
+        raise ValueError(f"--step is for guitar tabs (rows, columns), not the {codec.name} scheme")
+    options = {"step": step} if step is not None else {}
+    texts = codec.split(text)
+    if not texts:
+        raise encoders.InputError("no piece found", path=str(path))
+    sources = []
+    for i, piece_text in enumerate(texts):
+        decoded = codec.decode(piece_text, path=str(path), **options)
+        name = path.stem if len(texts) == 1 else f"{path.stem}-{i + 1}"
+        sources.append(Source(decoded.piece, decoded.text, codec.name, name, list(decoded.repairs)))
+    return sources

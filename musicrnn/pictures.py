@@ -1,0 +1,233 @@
+"""Pictures of music and of training: piano rolls, sheet music, MusicXML, loss curves.
+
+* `piano_roll_png(piece, path)`: time (beats) across, pitch up; one colour per voice,
+  a thin line at every bar (the decoder's ``Piece.bar_beats``, else the meter),
+  and a dashed red line where the seed ends and the model takes over
+  (``Piece.marks["continuation"]``).  Drawn with matplotlib.
+* `score_svg(piece, path, text=, scheme=)`: engraved sheet music by verovio.
+  ABC text is engraved from the ABC itself (verovio reads ABC); anything else
+  (tabs, MIDI) goes through MusicXML.
+* `musicxml(piece)` / `write_musicxml`: a MusicXML score for MuseScore & co., made by
+  music21 from the piece's MIDI (music21 quantizes onsets to sixteenths and triplets
+  and spells the notes in the piece's key).
+* `loss_curve_png(model_dir)`: train and validation bits/char against steps,
+  from the ``train_log.jsonl`` that training writes; ``train`` draws it as
+  ``loss.png`` next to the checkpoint.
+
+Every file is written atomically.
+
+    >>> from encoders import Note, Piece
+    >>> piano_roll_png(Piece(notes=[Note(60, 0.0, 1.0)]), "roll.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from encoders import Piece
+from musicrnn.atomic import atomic_path, write_bytes, write_text
+
+__all__ = ["PictureError", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg", "write_musicxml"]
+
+LOSS_CURVE_NAME = "loss.png"
+
+
+class PictureError(ValueError):
+    """A picture cannot be drawn (nothing to draw, unreadable log, engraving failed)."""
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def bar_lines(piece: Piece) -> list[float]:
+    """Beats of the bar lines: the decoder's, else every meter's worth of beats."""
+    if piece.bar_beats:
+        return sorted(set(piece.bar_beats))
+    if piece.meter and piece.meter[0] > 0 and piece.meter[1] > 0:
+        bar = piece.meter[0] * 4.0 / piece.meter[1]
+        count = int(piece.end // bar)
+        return [bar * (i + 1) for i in range(count)]
+    return []
+
+
+def piano_roll_png(piece: Piece, path: str | os.PathLike, title: str | None = None) -> Path:
+    """Draw a piece's notes as a piano roll PNG; returns the path."""
+    if not piece.notes:
+        raise PictureError("nothing to draw: the piece has no notes")
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
+    end = max(piece.end, 1.0)
+    pitches = [n.pitch for n in piece.notes]
+    low, high = min(pitches) - 2, max(pitches) + 2
+    width = min(30.0, max(7.0, end * 0.11))
+    fig, ax = plt.subplots(figsize=(width, 3.2), dpi=100)
+    try:
+        colours = plt.get_cmap("tab10")
+        voices = sorted({n.voice for n in piece.notes})
+        for n in piece.notes:
+            ax.add_patch(Rectangle((n.onset, n.pitch - 0.4), max(n.duration, 0.05), 0.8,
+                                   facecolor=colours(voices.index(n.voice) % 10), edgecolor="black",
+                                   linewidth=0.3, alpha=0.35 + 0.65 * min(n.velocity, 127) / 127))
+        for beat in bar_lines(piece):
+            ax.axvline(beat, color="0.75", linewidth=0.6, zorder=0)
+        boundary = piece.marks.get("continuation")
+        if boundary is not None:
+            ax.axvline(boundary, color="red", linestyle="--", linewidth=1.4)
+            ax.text(boundary, high + 0.3, " model \u2192", color="red", va="bottom", ha="left", fontsize=8)
+            ax.text(boundary, high + 0.3, "\u2190 seed ", color="red", va="bottom", ha="right", fontsize=8)
+        ax.set_xlim(0, end)
+        ax.set_ylim(low, high + 2)
+        ax.set_xlabel("beats (quarter notes)")
+        octaves = [p for p in range(0, 128, 12) if low <= p <= high + 2]
+        ax.set_yticks(octaves, [f"C{p // 12 - 1}" for p in octaves])
+        ax.set_ylabel("pitch")
+        name = title if title is not None else (piece.title or "")
+        ax.set_title(f"{name}  ({piece.tempo:g} per minute, {len(piece.notes)} notes)".strip(), fontsize=9)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def musicxml(piece: Piece) -> str:
+    """A MusicXML score of a piece (music21, from the piece's MIDI)."""
+    if not piece.notes:
+        raise PictureError("nothing to engrave: the piece has no notes")
+    import music21
+
+    from musicrnn.render import to_midi
+
+    with tempfile.TemporaryDirectory() as tmp:
+        midi_path = os.path.join(tmp, "piece.mid")
+        to_midi(piece).save(midi_path)
+        score = music21.converter.parse(midi_path, format="midi", quantizePost=True)
+        score.metadata = music21.metadata.Metadata(title=piece.title or "musicrnn")
+        xml_path = score.write("musicxml", fp=os.path.join(tmp, "piece.musicxml"))
+        return Path(xml_path).read_text(encoding="utf-8")
+
+
+def write_musicxml(piece: Piece, path: str | os.PathLike) -> Path:
+    write_text(path, musicxml(piece))
+    return Path(path)
+
+
+_ENGRAVE_SECONDS = 60
+
+
+def _engrave(data: str, input_from: str) -> str:
+    """SVG of the first page, engraved by verovio in a child process.
+
+    verovio crashes the whole process (a segmentation fault, not an exception) on
+    some malformed ABC, e.g. text without a header, and generated text can be
+    anything; in a child the crash becomes a PictureError."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    try:
+        done = subprocess.run([sys.executable, "-c", "import sys; from musicrnn.pictures import _engrave_here; "
+                               "sys.stdout.write(_engrave_here(sys.stdin.read(), sys.argv[1]))", input_from],
+                              input=data, capture_output=True, text=True, encoding="utf-8", env=env,
+                              timeout=_ENGRAVE_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise PictureError(f"verovio took over {_ENGRAVE_SECONDS} s on the {input_from}") from None
+    if done.returncode != 0 or not done.stdout.lstrip().startswith(("<svg", "<?xml")):
+        why = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise PictureError(f"verovio could not engrave the {input_from}: {why[0][:200]}")
+    return done.stdout
+
+
+def _engrave_here(data: str, input_from: str) -> str:
+    import verovio
+
+    verovio.enableLog(verovio.LOG_OFF)  # its warnings ("title field missing") go to stderr otherwise
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({"inputFrom": input_from, "adjustPageHeight": True, "pageHeight": 60000,
+                        "pageWidth": 2100, "scale": 45, "header": "none", "footer": "none"})
+    if not toolkit.loadData(data) or toolkit.getPageCount() < 1:
+        raise PictureError(f"verovio could not read the {input_from}: {toolkit.getLog().strip()[:200]}")
+    return toolkit.renderToSVG(1)
+
+
+def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None, scheme: str | None = None) -> Path:
+    """Engrave sheet music as SVG: from the ABC text when there is one, else via MusicXML."""
+    svg = None
+    if text and scheme == "abc":
+        try:
+            svg = _engrave(text, "abc")
+        except PictureError:
+            svg = None  # verovio's ABC reader is partial; MusicXML from the played notes always works
+    if svg is None:
+        svg = _engrave(musicxml(piece), "musicxml")
+    write_text(path, svg)
+    return Path(path)
+
+
+def read_loss_log(model_dir: str | os.PathLike) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """(train, validation) points (step, bits/char) from a model folder's train_log.jsonl."""
+    log = Path(model_dir) / "train_log.jsonl"
+    train: list[tuple[int, float]] = []
+    val: list[tuple[int, float]] = []
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise PictureError(f"{log}: cannot read the training log ({e.strerror or e})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash mid-write; the rest still plots
+        step = record.get("step")
+        if not isinstance(step, int):
+            continue
+        if record.get("event") == "eval" and isinstance(record.get("val_loss"), (int, float)):
+            val.append((step, float(record["val_loss"])))
+        elif record.get("event") == "progress" and isinstance(record.get("loss"), (int, float)):
+            train.append((step, float(record["loss"])))
+    return train, val
+
+
+def loss_curve_png(model_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> Path:
+    """Plot train and validation bits/char against steps; default path: <model_dir>/loss.png."""
+    train, val = read_loss_log(model_dir)
+    if not train and not val:
+        raise PictureError(f"{Path(model_dir) / 'train_log.jsonl'}: no losses logged yet")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    try:
+        if train:
+            ax.plot(*zip(*train), label="train", color="tab:blue", linewidth=1)
+        if val:
+            ax.plot(*zip(*val), label="validation (held-out pieces)", color="tab:orange", marker="o", linewidth=1.5)
+            best_step, best = min(val, key=lambda p: p[1])
+            ax.annotate(f"best {best:.3f}", (best_step, best), textcoords="offset points", xytext=(0, 10),
+                        ha="center", fontsize=8)
+        ax.set_xlabel("step")
+        ax.set_ylabel("bits per character")
+        ax.set_title(f"training {Path(model_dir).name}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+    finally:
+        plt.close(fig)
+    target = Path(path) if path else Path(model_dir) / LOSS_CURVE_NAME
+    write_bytes(target, buffer.getvalue())
+    return target
