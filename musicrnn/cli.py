@@ -387,13 +387,13 @@ def render(
         # A MIDI file plays as it is: its own instruments, tempo changes, controllers.
         report = write_audio(file, out, soundfont=soundfont, program=program)
         err_console.print(f"wrote {out}: {report.seconds:.1f} s (MIDI {report.midi_seconds:.1f} s), peak "
-                          f"{report.peak_dbfs:.1f} dBFS, soundfont {report.soundfont.name}", markup=False, highlight=False)
+                          f"{report.peak_dbfs:.1f} dBFS, soundfont {report.soundfont.name}", markup=False, highlight=False, soft_wrap=True)
         return
     sources = read_pieces(file, scheme=scheme, step=step, track=track)
     for i, source in enumerate(sources):
         line = write_piece(source.piece, numbered(out, i, len(sources)), text=source.text, scheme=source.scheme,
                            soundfont=soundfont, program=program)
-        err_console.print(f"wrote {line}", markup=False, highlight=False)
+        err_console.print(f"wrote {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -423,15 +423,15 @@ def audition(
         report = build_page(folder, out, soundfont=soundfont, program=program,
                             on_piece=lambda name: bar.update(task, advance=1, description=name[:40]))
     for problem in report.skipped:
-        err_console.print(f"  skipped {problem}", style="yellow", markup=False, highlight=False)
+        err_console.print(f"  skipped {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     out_console.print(f"wrote {report.path}: {len(report.cards)} pieces "
-                      f"({report.path.stat().st_size / 1e6:.1f} MB, open it in a browser)", highlight=False)
+                      f"({report.path.stat().st_size / 1e6:.1f} MB, open it in a browser)", highlight=False, soft_wrap=True)
     if serve:
         if report.path.parent.resolve() != folder.resolve():
             raise CliError("--serve serves FOLDER: leave --out at its default")
         server = start_server(folder, port)
         out_console.print(f"serving http://127.0.0.1:{server.server_port}/{report.path.name} (Ctrl-C stops)",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
         import threading
 
         try:
