@@ -2,13 +2,16 @@
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 TEST_STAMP := .venv/.installed-test
+# The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
+SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo test venv model tabs-model corpus bench bench-tabs clean
+.PHONY: demo audition test venv model tabs-model corpus bench bench-tabs clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps $(SYNTH)
 	touch $@
 
 $(TEST_STAMP): $(VENV_STAMP)
@@ -20,7 +23,14 @@ venv: $(VENV_STAMP)
 demo: $(VENV_STAMP)
 	mkdir -p outputs
 	.venv/bin/musicrnn generate --seed "X:1" --random-seed 1 --out outputs/demo.mid
-	@echo "Listen to outputs/demo.mid (the tune's text is in outputs/demo.abc)."
+	.venv/bin/musicrnn render outputs/demo.mid --out outputs/demo.wav
+	@echo "Listen to outputs/demo.wav (MIDI: outputs/demo.mid, the tune's text: outputs/demo.abc)."
+
+# 24 new tunes and the page to listen to them and pick (open outputs/batch/audition.html).
+audition: $(VENV_STAMP)
+	mkdir -p outputs/batch
+	.venv/bin/musicrnn generate --seed "X:1" --num 24 --random-seed 1 --out outputs/batch/tune.abc
+	.venv/bin/musicrnn audition outputs/batch
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest
