@@ -96,7 +96,7 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise AuditionError(f"{folder}: no such folder")
-    text_suffixes = {s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}
+    text_suffixes = ({s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}) - set(_MIDI)
     files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural)
     text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes and p.name != KEPT_NAME}
     sources, skipped = [], []

@@ -33,6 +33,12 @@ def make_folder(folder: Path) -> Path:
     (folder / "tunes-1.mid").write_bytes(b"MThd not read: the same piece as tunes.abc's first")
     (folder / "broken.abc").write_bytes(b"\x00\x01binary")
     (folder / "kept.txt").write_text("tunes-2\n")  # an earlier choice, not a piece
+    song = mido.MidiFile(ticks_per_beat=240)
+    song.tracks.append(mido.MidiTrack([mido.Message("program_change", program=24, time=0)]))
+    for pitch in (60, 64, 67, 72, 67, 64, 60):
+        song.tracks[0].append(mido.Message("note_on", note=pitch, velocity=90, time=0))
+        song.tracks[0].append(mido.Message("note_off", note=pitch, velocity=0, time=240))
+    song.save(str(folder / "song.mid"))
     return folder
 
 
@@ -46,8 +52,9 @@ def page(tmp_path_factory):
 def test_collect_reads_every_piece_once_and_names_what_it_skips(page):
     folder, report = page
     sources, skipped = audition.collect_sources(folder)
-    assert [s.name for s in sources] == ["riff", "tunes-1", "tunes-2"]
-    assert [s.scheme for s in sources] == ["columns", "abc", "abc"]
+    assert [s.name for s in sources] == ["riff", "song", "tunes-1", "tunes-2"]
+    assert [s.scheme for s in sources] == ["columns", "midi", "abc", "abc"]
+    assert sources[1].piece.programs == {0: 24} and sources[1].text is None
     assert len(skipped) == 1 and "broken.abc" in skipped[0] and "binary" in skipped[0]
     assert report.skipped == skipped
 
@@ -83,13 +90,13 @@ def test_the_page_embeds_playable_audio_pictures_and_the_pieces(page):
     assert report.path == folder / "audition.html"
     parsed = Cards()
     parsed.feed(report.path.read_text(encoding="utf-8"))
-    assert parsed.cards == ["riff", "tunes-1", "tunes-2"]
+    assert parsed.cards == ["riff", "song", "tunes-1", "tunes-2"]
     for src, card in zip(parsed.audio, report.cards):
         assert src.startswith("data:audio/ogg;base64,")
         info = soundfile.info(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
         assert info.format == "OGG" and abs(info.duration - card.seconds) < 0.05
     kinds = [k for k, _ in parsed.images]
-    assert kinds.count("roll") == 3 and kinds.count("score") == 2 and parsed.tabs == 1  # the tab shows as itself
+    assert kinds.count("roll") == 4 and kinds.count("score") == 3 and parsed.tabs == 1  # the tab shows as itself
     for kind, src in parsed.images:
         if kind == "score":
             assert src.startswith("data:image/svg+xml;base64,")
@@ -98,9 +105,12 @@ def test_the_page_embeds_playable_audio_pictures_and_the_pieces(page):
             assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(parsed.data)
     assert [d["name"] for d in data] == parsed.cards
-    assert data[1]["text"].startswith("X:1\nT:Jig") and data[1]["suffix"] == ".abc"
-    midi = mido.MidiFile(file=io.BytesIO(base64.b64decode(data[1]["midi"])))
+    assert data[2]["text"].startswith("X:1\nT:Jig") and data[2]["suffix"] == ".abc"
+    midi = mido.MidiFile(file=io.BytesIO(base64.b64decode(data[2]["midi"])))
     assert any(m.type == "program_change" and m.program == 40 for m in midi)  # folk ABC on the fiddle
+    song = mido.MidiFile(file=io.BytesIO(base64.b64decode(data[1]["midi"])))
+    assert any(m.type == "program_change" and m.program == 24 for m in song)  # MIDI keeps its guitar
+    assert data[1]["text"] is None
 
 
 def test_an_empty_folder_is_an_error(tmp_path):
@@ -178,7 +188,7 @@ def test_the_page_in_chromium(page, browser, tmp_path):
     # Every audio element has a source Chromium decodes, as long as the piece.
     audio = tab.evaluate("""Array.from(document.querySelectorAll('audio')).map(a => ({
         duration: a.duration, error: a.error && a.error.code, canPlay: a.canPlayType('audio/ogg; codecs=vorbis')}))""")
-    assert len(audio) == len(report.cards) == 3
+    assert len(audio) == len(report.cards) == 4
     for card, a in zip(report.cards, audio):
         assert a["error"] is None and a["canPlay"] in ("probably", "maybe")
         assert abs(a["duration"] - card.seconds) / card.seconds < 0.05
@@ -187,18 +197,19 @@ def test_the_page_in_chromium(page, browser, tmp_path):
     tab.wait_for_function("document.querySelector('#card-1 audio').currentTime > 0.2", timeout=15000)
     tab.evaluate("document.querySelector('#card-1 audio').pause()")
 
-    # Keep two, discard one; the counter and the cards follow; a second click undoes.
-    tab.click("#card-0 button.keep")
-    tab.click("#card-2 button.keep")
-    tab.click("#card-1 button.discard")
-    assert tab.inner_text("#count") == "kept 2 / 3"
-    assert "kept" in tab.get_attribute("#card-0", "class") and "discarded" in tab.get_attribute("#card-1", "class")
-    tab.click("#card-2 button.keep")
-    assert tab.inner_text("#count") == "kept 1 / 3"
-    tab.click("#card-2 button.keep")
+    # Keep three, discard one; the counter and the cards follow; a second click undoes.
+    for kept in (0, 1, 3):
+        tab.click(f"#card-{kept} button.keep")
+    tab.click("#card-2 button.discard")
+    assert tab.inner_text("#count") == "kept 3 / 4"
+    assert "kept" in tab.get_attribute("#card-0", "class") and "discarded" in tab.get_attribute("#card-2", "class")
+    tab.click("#card-3 button.keep")
+    assert tab.inner_text("#count") == "kept 2 / 4"
+    tab.click("#card-3 button.keep")
     tab.check("#hide")
-    assert not tab.is_visible("#card-1") and tab.is_visible("#card-0")
+    assert not tab.is_visible("#card-2") and tab.is_visible("#card-0")
     tab.uncheck("#hide")
+    tab.evaluate("window.scrollTo(0, 0)")
     tab.screenshot(path=str(tmp_path / "audition.png"), full_page=True)
 
     # Export: a zip of the kept pieces' MIDI and text, and the list alone.
@@ -207,19 +218,19 @@ def test_the_page_in_chromium(page, browser, tmp_path):
     download.value.save_as(tmp_path / "kept.zip")
     with zipfile.ZipFile(tmp_path / "kept.zip") as z:
         assert z.testzip() is None  # every CRC checks out
-        assert sorted(z.namelist()) == ["kept.txt", "riff.mid", "riff.tab", "tunes-2.abc", "tunes-2.mid"]
-        assert z.read("kept.txt").decode() == "riff\ntunes-2\n"
+        assert sorted(z.namelist()) == ["kept.txt", "riff.mid", "riff.tab", "song.mid", "tunes-2.abc", "tunes-2.mid"]
+        assert z.read("kept.txt").decode() == "riff\nsong\ntunes-2\n"
         assert z.read("tunes-2.abc").decode().startswith("X:2\nT:Reel")
         assert len(mido.MidiFile(file=io.BytesIO(z.read("tunes-2.mid"))).tracks) >= 2
     with tab.expect_download() as download:
         tab.click("#export-list")
     download.value.save_as(tmp_path / "list.txt")
-    assert (tmp_path / "list.txt").read_text() == "riff\ntunes-2\n"
+    assert (tmp_path / "list.txt").read_text() == "riff\nsong\ntunes-2\n"
 
     # The choices survive a reload (localStorage), from file:// with no server.
     tab.reload()
     tab.wait_for_selector("#count")
-    assert tab.inner_text("#count") == "kept 2 / 3"
+    assert tab.inner_text("#count") == "kept 3 / 4"
     assert not tab.is_visible("#save-folder")  # saving into the folder needs --serve
     assert (tmp_path / "audition.png").stat().st_size > 10000
     assert problems == []
@@ -231,7 +242,7 @@ def test_save_to_folder_when_served(page, browser):
     try:
         tab = browser.new_page()
         tab.goto(f"http://127.0.0.1:{server.server_port}/{report.path.name}")
-        tab.click("#card-1 button.keep")
+        tab.click("#card-2 button.keep")
         tab.click("#save-folder")
         tab.wait_for_function("document.getElementById('status').textContent.startsWith('saved')", timeout=10000)
         assert (folder / "kept.txt").read_text() == "tunes-1\n"
