@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model corpus bench bench-tabs clean
+.PHONY: demo audition test venv model tabs-model corpus bench bench-tabs bench-listen clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -57,6 +57,10 @@ bench: $(VENV_STAMP)
 # The rows-vs-columns tab experiment at one budget (2 x 8 minutes of training).
 bench-tabs: $(VENV_STAMP)
 	$(PY) bench/tab_schemes.py --minutes 8
+
+# What audio and pictures cost, and the WAVs' lengths and levels (about a minute).
+bench-listen: $(VENV_STAMP)
+	$(PY) bench/listen.py
 
 clean:
 	rm -rf .venv outputs/* .pytest_cache
