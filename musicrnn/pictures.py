@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -177,6 +178,15 @@ def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None, sc
     return Path(path)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    """A finite loss (a NaN step, which training skips, has no place on the curve)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def read_loss_log(model_dir: str | os.PathLike) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
     """(train, validation) points (step, bits/char) from a model folder's train_log.jsonl."""
     log = Path(model_dir) / "train_log.jsonl"
@@ -193,13 +203,12 @@ def read_loss_log(model_dir: str | os.PathLike) -> tuple[list[tuple[int, float]]
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by a crash mid-write; the rest still plots
-        step = record.get("step")
-        if not isinstance(step, int):
+        if not isinstance(record, dict) or not _is_int(record.get("step")):
             continue
-        if record.get("event") == "eval" and isinstance(record.get("val_loss"), (int, float)):
-            val.append((step, float(record["val_loss"])))
-        elif record.get("event") == "progress" and isinstance(record.get("loss"), (int, float)):
-            train.append((step, float(record["loss"])))
+        if record.get("event") == "eval" and _is_number(record.get("val_loss")):
+            val.append((record["step"], float(record["val_loss"])))
+        elif record.get("event") == "progress" and _is_number(record.get("loss")):
+            train.append((record["step"], float(record["loss"])))
     return train, val
 
 

@@ -4,12 +4,15 @@ MusicXML in music21; and show what they should (notes, bars, the continuation li
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 
 import music21
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import encoders
@@ -119,3 +122,33 @@ def test_loss_curve_without_a_log_says_which_file(tmp_path):
     write_log(tmp_path / "m", [{"event": "start"}])
     with pytest.raises(PictureError, match="no losses"):
         pictures.loss_curve_png(tmp_path / "m")
+
+
+record = st.fixed_dictionaries({"event": st.sampled_from(["progress", "eval", "start", "done"])}, optional={
+    "step": st.one_of(st.integers(-5, 10**6), st.floats(), st.booleans(), st.text(max_size=3), st.none()),
+    "loss": st.one_of(st.floats(), st.integers(0, 9), st.text(max_size=3), st.none()),
+    "val_loss": st.one_of(st.floats(0, 10), st.booleans(), st.none()),
+})
+line = st.one_of(record.map(json.dumps), st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(line, max_size=30))
+def test_the_loss_log_reader_keeps_exactly_the_well_formed_points(tmp_path_factory, lines):
+    folder = tmp_path_factory.mktemp("log")
+    (folder / "train_log.jsonl").write_text("\n".join(lines) + "\n")
+    train, val = pictures.read_loss_log(folder)
+    expected_train, expected_val = [], []
+    for text in lines:
+        try:
+            r = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(r, dict) or type(r.get("step")) is not int:
+            continue
+        finite = lambda v: type(v) in (int, float) and math.isfinite(v)  # noqa: E731
+        if r.get("event") == "eval" and finite(r.get("val_loss")):
+            expected_val.append((r["step"], float(r["val_loss"])))
+        elif r.get("event") == "progress" and finite(r.get("loss")):
+            expected_train.append((r["step"], float(r["loss"])))
+    assert train == expected_train and val == expected_val
