@@ -325,8 +325,8 @@ show();
 def page_html(cards: list[Card], title: str = "audition", skipped: list[str] | None = None) -> str:
     """The whole page: toolbar, cards, the pieces' data for export, and the script."""
     data = [{"name": c.name, "midi": c.midi_b64, "text": c.text, "suffix": c.text_suffix} for c in cards]
-    # "</" cannot end the script block early when escaped like this inside JSON strings.
-    data_json = json.dumps(data).replace("</", "<\\/")
+    # No "<" at all inside the script block, so no text ("</script>", "<!--") can end it early.
+    data_json = json.dumps(data).replace("<", "\\u003c")
     page_id = hashlib.sha1(data_json.encode("utf-8")).hexdigest()[:16]
     skipped_html = ""
     if skipped:

@@ -17,6 +17,8 @@ import mido
 import pretty_midi
 import pytest
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from musicrnn import audition
 
@@ -249,3 +251,16 @@ def test_save_to_folder_when_served(page, browser):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4, unique=True),
+       texts=st.lists(st.one_of(st.none(), st.text(max_size=60)), min_size=4, max_size=4))
+def test_any_names_and_texts_survive_the_page(names, texts):
+    cards = [audition.Card(name=n, scheme="abc", notes=1, seconds=1.0, repairs=0, text=t,
+                           audio_uri="data:audio/ogg;base64,", roll_uri="data:image/png;base64,", score_uri=None,
+                           midi_b64="", text_suffix=".abc") for n, t in zip(names, texts)]
+    parsed = Cards()
+    parsed.feed(audition.page_html(cards, title="</script><!--"))
+    assert parsed.cards == names  # attribute values escaped and read back
+    assert [(d["name"], d["text"]) for d in json.loads(parsed.data)] == list(zip(names, texts))
