@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import mido
@@ -179,3 +181,49 @@ def test_normalize_reaches_the_target_unless_the_peak_stops_it(level, spikes, se
     peak, loudness = measure(normalize(samples))
     assert peak <= audio.PEAK_CEILING_DBFS + 1e-3
     assert abs(loudness - audio.TARGET_LOUDNESS_DBFS) < 0.05 or abs(peak - audio.PEAK_CEILING_DBFS) < 1e-3
+
+
+def envelope(data: np.ndarray, rate: int) -> np.ndarray:
+    """RMS per 50 ms."""
+    mono, hop = data.mean(axis=1), rate // 20
+    n = len(mono) // hop
+    return np.sqrt((mono[: n * hop].reshape(n, hop) ** 2).mean(axis=1))
+
+
+def pitch_classes(data: np.ndarray, rate: int) -> np.ndarray:
+    """Share of spectral energy (50 Hz - 4 kHz) in each of the 12 pitch classes."""
+    spectrum = np.abs(np.fft.rfft(data.mean(axis=1))) ** 2
+    freqs = np.fft.rfftfreq(len(data), 1 / rate)
+    band = (freqs > 50) & (freqs < 4000)
+    classes = np.round(12 * np.log2(freqs[band] / 440.0)).astype(int) % 12
+    energy = np.bincount(classes, weights=spectrum[band], minlength=12)
+    return energy / energy.sum()
+
+
+FLUIDSYNTH = __import__("shutil").which("fluidsynth")
+
+
+@pytest.mark.skipif(FLUIDSYNTH is None and not __import__("os").environ.get("CI"),
+                    reason="FluidSynth (the reference synthesizer) is not installed; .ci/run installs it")
+def test_our_audio_agrees_with_fluidsynth_on_the_same_midi(tmp_path):
+    """FluidSynth, the reference SoundFont player, renders the same MIDI with the same soundfont:
+    the notes' timing (loudness envelope) and pitches (energy per pitch class) must agree."""
+    import subprocess
+
+    assert FLUIDSYNTH, "fluidsynth must be installed in CI"
+    mid = tmp_path / "reel.mid"
+    to_midi(audio.piece_for_listening(reel(), "abc")).save(str(mid))
+    subprocess.run([FLUIDSYNTH, "-ni", "-g", "0.5", "-r", "44100", "-F", str(tmp_path / "ref.wav"), str(TIM), str(mid)],
+                   check=True, capture_output=True, timeout=120)
+    write_audio(mid, tmp_path / "ours.wav", soundfont=TIM)
+    ref, rate = read(tmp_path / "ref.wav")
+    ours, _ = read(tmp_path / "ours.wav")
+    a, b = envelope(ref, rate), envelope(ours, rate)
+    n = min(len(a), len(b))
+    assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.85
+    assert np.corrcoef(pitch_classes(ref, rate), pitch_classes(ours, rate))[0, 1] > 0.95
+    # A semitone off would show: the same check fails against the tune played a semitone up.
+    write_audio(dataclasses.replace(reel(), notes=[dataclasses.replace(x, pitch=x.pitch + 1) for x in reel().notes]),
+                tmp_path / "up.wav", scheme="abc", soundfont=TIM)
+    up, _ = read(tmp_path / "up.wav")
+    assert np.corrcoef(pitch_classes(ref, rate), pitch_classes(up, rate))[0, 1] < 0.6
