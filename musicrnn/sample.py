@@ -6,11 +6,12 @@
     until every stream has written `stop` (a blank line ends a piece) or `length` chars.
 
 All streams advance together, one `model.step` per character for the whole
-batch, under torch.inference_mode.  Sampled ids go into a preallocated tensor
-and are decoded once at the end; the only per-character Python work is the
-grammar's, and only when a grammar is given.  Streams that finish are dropped
-from the batch as they finish, so a few long pieces do not keep the whole
-batch running.
+batch, under torch.inference_mode.  Per step the host sees only the `num`
+sampled ids (a numpy array): they go into a preallocated array, decoded once at
+the end, and the stop check runs on them; the only per-character Python work is
+the grammar's, and only when a grammar is given.  Streams that finish are
+dropped from the batch as they finish, so a few long pieces do not keep the
+whole batch running (but the batch still runs as long as its longest piece).
 
 Validity-guided decoding: each stream has its own `GrammarState` (see
 encoders.GrammarState), fed the seed and then every sampled character; its
@@ -27,8 +28,10 @@ the returned text.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from encoders import END_OF_PIECE, GrammarState
@@ -85,7 +88,7 @@ def generate(
         if vocab.missing(stop):
             stop = None  # the model cannot write it: streams run to `length`
         else:
-            stop_ids = torch.as_tensor(vocab.encode(stop).astype("int64"), device=device)
+            stop_ids = vocab.encode(stop).astype(np.int64)
 
     device = torch.device(device)
     gen = torch.Generator(device=device)
@@ -94,8 +97,9 @@ def generate(
     else:
         gen.manual_seed(random_seed)
     V = len(vocab)
-    out = torch.zeros((num, length), dtype=torch.long, device=device)   # sampled ids, stream x position
-    ends = [length] * num                                                # new chars per stream
+    out = np.zeros((num, length), dtype=np.int64)    # sampled ids, stream x position
+    ends = [length] * num                             # new chars per stream
+    stopped = [False] * num
 
     with torch.inference_mode():
         # 1. The seed, once, then the same state and next-char logits for every stream.
@@ -114,29 +118,21 @@ def generate(
                 for g in grammars:
                     g.feed(seed)
         masker = _Masker(vocab, device) if grammars is not None else None
-        # Where each stream's piece could last have ended (new-char count), for a
-        # stream the length cap cuts off: its text is cut back there, so a capped
-        # piece is still whole (None: the grammar cannot tell).
-        can_end = [0 if grammars is not None and hasattr(g, "can_end") else None
-                   for g in (grammars or [None] * num)]
 
-        # 3. Stop detection: the last len(stop) chars of every stream, seed tail included.
+        # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
         if stop_ids is not None:
             L = len(stop_ids)
-            tail = primer_ids[0, -L:] if seed else primer_ids[0, :0]
-            window = torch.full((num, L), -1, dtype=torch.long, device=device)
+            tail = vocab.encode(primer)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
+            window = np.full((num, L), -1, dtype=np.int64)
             if len(tail):
                 window[:, L - len(tail):] = tail
-            stopped_at = torch.zeros(num, dtype=torch.long, device=device)  # new-char count at stop, 0 = not yet
-        rows = torch.arange(num, device=device)   # batch row -> stream index
-        live = list(range(num))                   # the same, as Python ints (for grammars and ends)
-        stopped = [False] * num
-        check_every = 1 if device.type == "cpu" else 16   # reading `done` waits for the device
+        live = np.arange(num)                     # batch row -> stream index
 
-        # 4. One character per step for every live stream.
+        # 4. One character per step for every live stream.  The only host work per
+        # step is on `num` small ints (numpy), plus each live stream's grammar.
         for t in range(length):
             if masker is not None:
-                logits = masker.apply(logits, [grammars[i].allowed() for i in live])
+                logits = masker.apply(logits, [grammars[i].allowed() for i in live.tolist()])
             if temperature != 1.0:
                 logits = logits / temperature
             if top_k is not None and top_k < V:
@@ -144,48 +140,64 @@ def generate(
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             probs = torch.softmax(logits, dim=-1)
             ids = torch.multinomial(probs, 1, generator=gen)[:, 0]
-            out[rows, t] = ids
+            host_ids = ids.cpu().numpy()
+            out[live, t] = host_ids
             if grammars is not None:
-                for i, ch in zip(live, vocab.decode(ids)):
-                    g = grammars[i]
-                    g.feed(ch)
-                    if can_end[i] is not None and g.can_end():
-                        can_end[i] = t + 1
+                for i, ch in zip(live.tolist(), vocab.decode(host_ids)):
+                    grammars[i].feed(ch)
             if stop_ids is not None:
-                window = torch.cat((window[:, 1:], ids[:, None]), dim=1)
-                hit = (window == stop_ids).all(dim=1) & (stopped_at == 0)
-                stopped_at = stopped_at.masked_fill(hit, t + 1)
-                if (t + 1) % check_every == 0 and bool((stopped_at > 0).any()):
-                    # Drop finished streams from the batch.
-                    at = stopped_at.tolist()
-                    for r, n in enumerate(at):
-                        if n:
-                            ends[live[r]], stopped[live[r]] = n, True
-                    keep = [r for r, n in enumerate(at) if not n]
-                    if not keep:
+                window = np.concatenate((window[:, 1:], host_ids[:, None]), axis=1)
+                hit = (window == stop_ids).all(axis=1)
+                if hit.any():   # drop finished streams from the batch
+                    for i in live[hit].tolist():
+                        ends[i], stopped[i] = t + 1, True
+                    keep = np.flatnonzero(~hit)
+                    if not len(keep):
                         break
-                    idx = torch.as_tensor(keep, device=device)
-                    live = [live[r] for r in keep]
-                    rows, window, stopped_at, ids = rows[idx], window[idx], stopped_at[idx], ids[idx]
-                    state = tuple(s[:, idx] for s in state)
+                    live, window = live[keep], window[keep]
+                    rows = torch.as_tensor(keep, device=device)
+                    ids, state = ids[rows], _select_rows(state, rows)
             if t + 1 < length:
                 logits, state = step(ids, state)
-        if stop_ids is not None:   # streams that stopped since the last check
-            for r, n in enumerate(stopped_at.tolist()):
-                if n:
-                    ends[live[r]], stopped[live[r]] = n, True
 
     texts = []
     for i in range(num):
-        capped = not stopped[i] and bool(can_end[i])
-        text = seed + vocab.decode(out[i, :can_end[i] if capped else ends[i]])
+        cut = 0
+        if not stopped[i] and grammars is not None and hasattr(grammars[i], "can_end"):
+            # Capped by `length`: cut back to where the piece could last have ended (if anywhere).
+            cut = _last_end(grammar, seed, out[i, :ends[i]], vocab)
+        text = seed + vocab.decode(out[i, :cut or ends[i]])
         if stopped[i] and stop.endswith("\n"):
             # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
             text = text[: len(text) - len(stop)] + stop.rstrip("\n") + "\n"
-        elif capped and not text.endswith("\n"):
+        elif cut and not text.endswith("\n"):
             text += "\n"            # cut back to where the piece could end: end its line
         texts.append(text)
     return texts
+
+
+def _last_end(grammar: Callable[[], GrammarState | None], seed: str, ids: np.ndarray, vocab: Vocab) -> int:
+    """How many of the sampled characters `ids` lead up to the last place the piece could
+    end (0: none), by walking a fresh grammar over them.  Done only for the streams the
+    length cap cut off, so the sampling loop never asks `can_end` at all."""
+    g = grammar()
+    g.feed(seed)
+    last = 0
+    for k, ch in enumerate(vocab.decode(ids)):
+        g.feed(ch)
+        if g.can_end():
+            last = k + 1
+    return last
+
+
+def _select_rows(state: tuple, rows: torch.Tensor) -> tuple:
+    """The state of some streams: stacked [layers, B, hidden] tensors or per-layer lists."""
+    if isinstance(state[0], torch.Tensor):
+        return tuple(s[:, rows] for s in state)
+    return tuple([x[rows] for x in part] for part in state)
+
+
+_FAST_STEP_OK: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 
 def _stepper(model: Any, state: tuple) -> Callable:
@@ -193,8 +205,10 @@ def _stepper(model: Any, state: tuple) -> Callable:
 
     On CPU, nn.LSTM called for a single time step spends milliseconds setting up
     its oneDNN kernel, ten times the arithmetic; lstm_cell has no such cost.  The
-    fast path is used for a CharLSTM-shaped model (embed -> nn.LSTM -> head, in
-    eval mode) and only after it gave model.step's answer on a test step."""
+    fast step keeps the state as per-layer lists (no stacking per character) and
+    takes a stacked state too.  It is used for a CharLSTM-shaped model (embed ->
+    nn.LSTM -> head, in eval mode) and only after it gave model.step's answer on
+    a test step (checked once per model)."""
     lstm, embed, head = (getattr(model, name, None) for name in ("lstm", "embed", "head"))
     if (not isinstance(lstm, torch.nn.LSTM) or not isinstance(embed, torch.nn.Embedding)
             or not isinstance(head, torch.nn.Linear) or model.training
@@ -208,17 +222,20 @@ def _stepper(model: Any, state: tuple) -> Callable:
         x = embed(ids)
         hs, cs = [], []
         for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
-            hk, ck = torch.lstm_cell(x, (h[k], c[k]), w_ih, w_hh, b_ih, b_hh)
-            hs.append(hk)
+            x, ck = torch.lstm_cell(x, (h[k], c[k]), w_ih, w_hh, b_ih, b_hh)
+            hs.append(x)
             cs.append(ck)
-            x = hk
-        return head(x), (torch.stack(hs), torch.stack(cs))
+        return head(x), (hs, cs)
 
-    probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
-    want, (want_h, want_c) = model.step(probe, state)
-    got, (got_h, got_c) = fast_step(probe, state)
-    same = all(torch.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in ((want, got), (want_h, got_h), (want_c, got_c)))
-    return fast_step if same else model.step
+    ok = _FAST_STEP_OK.get(model)
+    if ok is None:
+        probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
+        want, (want_h, want_c) = model.step(probe, state)
+        got, (got_h, got_c) = fast_step(probe, state)
+        ok = all(torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+                 for a, b in ((want, got), (want_h, torch.stack(got_h)), (want_c, torch.stack(got_c))))
+        _FAST_STEP_OK[model] = ok
+    return fast_step if ok else model.step
 
 
 class _Masker:
