@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model corpus bench bench-tabs bench-listen clean
+.PHONY: demo audition test venv model tabs-model corpus bench bench-quick bench-tabs bench-listen clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -50,9 +50,13 @@ model: $(VENV_STAMP) corpora/folk.txt
 tabs-model: $(VENV_STAMP)
 	sh corpora/tabs_model.sh
 
-# Speed, measured side by side in one run (never in tests).
+# Speed and scale, measured side by side in one run (never in tests): one table of ratios.
+# The 1 GB encode row takes tens of minutes on 2 cores; bench-quick leaves it at 64 MB.
 bench: $(VENV_STAMP)
-	$(PY) bench/abc_decode.py
+	$(PY) bench/speed.py
+
+bench-quick: $(VENV_STAMP)
+	$(PY) bench/speed.py --quick --encode-mb 64
 
 # The rows-vs-columns tab experiment at one budget (2 x 8 minutes of training).
 bench-tabs: $(VENV_STAMP)
