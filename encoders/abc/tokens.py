@@ -530,7 +530,8 @@ def parse_tempo(value: str) -> float | None:
     140; None when there is no number."""
     v = value.split("%", 1)[0]
     v = re.sub(r'"[^"]*"', " ", v).strip()
-    m = re.search(r"((?:\d+/\d+\s*)+)=\s*(\d+(?:\.\d+)?)", v)
+    # at most 6 digits a number: a longer one is no tempo (and int() refuses 4300+ digits)
+    m = re.search(r"((?:(?<!\d)\d{1,6}/\d{1,6}(?!\d)\s*)+)=\s*(\d{1,6}(?:\.\d{1,6})?)(?![\d.])", v)
     if m is not None:
         total = Fraction(0)
         for part in m.group(1).split():
@@ -540,7 +541,7 @@ def parse_tempo(value: str) -> float | None:
             total += Fraction(int(a), int(b))
         bpm = float(m.group(2)) * float(total) * 4
         return bpm if 0 < bpm < 10000 else None
-    m = re.search(r"(?:^|=)\s*(\d+(?:\.\d+)?)\s*$", v)
+    m = re.search(r"(?:^|=)\s*(\d{1,6}(?:\.\d{1,6})?)\s*$", v)
     if m is not None:
         bpm = float(m.group(1))
         return bpm if 0 < bpm < 10000 else None
