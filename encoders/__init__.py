@@ -117,6 +117,14 @@ class Codec(Protocol):
         ...
 
 
+def debugging() -> bool:
+    """True when MUSICRNN_DEBUG is set.  The codecs promise never to raise on any text,
+    so a bug in one is caught and reported as a problem ("internal error: ...");
+    under MUSICRNN_DEBUG those safety nets re-raise instead, so a developer (and the
+    fuzzer, musicrnn/fuzz.py) sees the traceback."""
+    return bool(os.environ.get("MUSICRNN_DEBUG"))
+
+
 _REGISTRY: dict[str, Codec] = {}
 
 

@@ -67,7 +67,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from encoders import EncodeResult
+from encoders import EncodeResult, debugging
 from encoders.abc.tokens import (
     Key,
     Token,
@@ -139,6 +139,8 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
     try:
         tunes = normalize_tunes(text, path, titles=titles, keep_irregular=keep_irregular)
     except Exception as e:  # noqa: BLE001 - the promise is: never raise
+        if debugging():
+            raise
         result.problems.append(Problem(f"internal error: {type(e).__name__}: {e}", path=path))
         return result
     for tune in tunes:
@@ -149,6 +151,8 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
         try:
             result.pieces.extend(_transposed(tune.text, transpose))
         except Exception as e:  # noqa: BLE001
+            if debugging():
+                raise
             result.problems.append(Problem(
                 f"tune X:{tune.number}{_title_part(tune.title)}: internal error while transposing: "
                 f"{type(e).__name__}: {e}", tune.line, 1, path))
@@ -201,6 +205,8 @@ def normalize_tunes(text: str, path: str = "", titles: bool = False,
         try:
             res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
         except Exception as e:  # noqa: BLE001
+            if debugging():
+                raise
             res = TuneResult(None, first_line, reason="internal error",
                              problem=Problem(f"internal error: {type(e).__name__}: {e}", first_line, 1, path))
         res.number = number
