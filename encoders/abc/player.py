@@ -83,6 +83,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from encoders import debugging
 from encoders.abc.tokens import (
     Key, Token, default_unit, parse_key, parse_meter, parse_tempo, parse_unit, tokenize,
 )
@@ -210,9 +211,9 @@ def _parse_parts(order: str) -> list[str]:
                 if depth:
                     return out
                 last = []
-            elif ch.isdigit():
+            elif "0" <= ch <= "9":  # not str.isdigit: it takes "²", which int() refuses
                 j = pos
-                while pos < len(s) and s[pos].isdigit():
+                while pos < len(s) and "0" <= s[pos] <= "9":
                     pos += 1
                 out.extend(last * (min(int(s[j:pos][:4]), 16) - 1))
             elif ch.isalpha():

@@ -104,7 +104,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders import EncodeResult, GrammarState, debugging, register, split_stream
 from encoders.piece import Decoded, InputError, Note, Piece, Problem
 
 __all__ = [
@@ -262,8 +262,8 @@ def _tokenize(body: str):
     i = 0
     while i < len(body):
         c = body[i]
-        if c.isdigit():
-            if i + 1 < len(body) and body[i + 1].isdigit() and int(body[i:i + 2]) <= 24:
+        if "0" <= c <= "9":  # not str.isdigit: it takes "²", which int() refuses
+            if i + 1 < len(body) and "0" <= body[i + 1] <= "9" and int(body[i:i + 2]) <= 24:
                 cells += [("fret", int(body[i:i + 2])), ("cont", None)]
                 i += 2
                 continue
@@ -466,7 +466,7 @@ def canonical(tab: Tab, path: str = "") -> tuple[Tab, list[Problem]]:
                                        si + 2, 0, path))
                 out.append(("-",) * n)
             out.append(e)
-            last_fret = [e[s] if e[s].isdigit() else None for s in range(n)]
+            last_fret = [e[s] if e[s].isascii() and e[s].isdigit() else None for s in range(n)]
         if any(not isinstance(e, str) for e in out):
             systems.append(out)
         elif out:
