@@ -864,6 +864,8 @@ def play(text: str, path: str = "") -> Decoded:
     try:
         return _play(text, path)
     except Exception as e:  # a bug must not take the sampler down; say what happened
+        if debugging():
+            raise
         return Decoded(piece=Piece(), text=text,
                        repairs=[Problem(f"player error, nothing played: {type(e).__name__}: {e}",
                                         path=path)], bars_ok=None)

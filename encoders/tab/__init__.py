@@ -152,7 +152,7 @@ def fret_symbol(fret: int) -> str:
 
 
 def symbol_fret(sym: str) -> int | None:
-    if sym.isdigit():
+    if sym.isascii() and sym.isdigit():  # str.isdigit alone takes "²", which int() refuses
         return int(sym)
     i = FRET_LETTERS.find(sym)
     return 10 + i if i >= 0 and sym else None
@@ -667,6 +667,8 @@ class TabCodec:
             tab, more = canonical(tab, path)
             return Decoded(tab_to_piece(tab, step=step), render_rows(tab), repairs + more, None)
         except Exception as e:  # tolerant by contract: generated text never crashes decoding
+            if debugging():
+                raise
             tab = Tab(DEFAULT_TUNINGS[6])
             return Decoded(tab_to_piece(tab, step=step), render_rows(tab),
                            [Problem(f"unreadable tab ({type(e).__name__}: {e}); empty piece", 0, 0, path)], None)
