@@ -42,8 +42,8 @@ The normalized form (decisions the scheme's docstring leaves open):
   the meter's length gets a ``|`` (Essen's implicit bar lines).
 
 Skipped tunes (the problem message starts with the reason, see `SKIP_REASONS`):
-``unreadable`` (no K: and no music, an unknown key, or much text that is not
-ABC), ``no notes``, ``irregular bars`` (the player's `Decoded.bars_ok` is False:
+``unreadable`` (no K: and no music, an unknown key, much text that is not
+ABC, or more than `MAX_TUNE_CHARS` characters), ``no notes``, ``irregular bars`` (the player's `Decoded.bars_ok` is False:
 abc2midi would print a "Bar N has X time units while the time signature has Y"
 warning, its bar check followed in played order, see `encoders.abc.player`; or
 an ending starts inside a bar; ``keep_irregular=True`` keeps them), and
@@ -88,6 +88,10 @@ __all__ = [
 
 TRANSPOSE_MODES = ("none", "C", "all")
 SKIP_REASONS = ("unreadable", "no notes", "irregular bars", "internal error")
+
+MAX_TUNE_CHARS = 100_000
+"""A tune longer than this is skipped as unreadable (the folk corpus's longest is 1,294
+characters); reading is linear but not fast, and a 50 MB line is no tune."""
 ALL_SHIFTS = (0, 1, 2, 3, 4, 5, 6, -5, -4, -3, -2, -1)
 """Semitone shifts of transpose="all", the tune as written first."""
 
@@ -202,8 +206,14 @@ def normalize_tunes(text: str, path: str = "", titles: bool = False,
     out: list[TuneResult] = []
     for first_line, lines in tunes:
         number = lines[0][2:].split("%", 1)[0].strip()[:20]
+        size = sum(len(line) + 1 for line in lines)
         try:
-            res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
+            if size > MAX_TUNE_CHARS:
+                res = TuneResult(None, first_line, reason="unreadable", problem=Problem(
+                    f"unreadable: {size:,} characters, more than any tune (at most {MAX_TUNE_CHARS:,} are read)",
+                    first_line, 1, path))
+            else:
+                res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
         except Exception as e:  # noqa: BLE001
             if debugging():
                 raise

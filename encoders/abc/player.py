@@ -95,6 +95,8 @@ VELOCITY = 80
 """Every note's MIDI velocity (abc2midi's beat accents are not modelled)."""
 MAX_EVENTS = 200_000
 """Repeat expansion stops after this many played events (runaway generated text)."""
+MAX_TEXT_CHARS = 200_000
+"""Text after this many characters is not played (and reported): no tune is that long."""
 
 _LETTER_SEMI = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11,
                 "c": 12, "d": 14, "e": 16, "f": 17, "g": 19, "a": 21, "b": 23}
@@ -861,8 +863,18 @@ def play(text: str, path: str = "") -> Decoded:
     """Play one ABC tune (see the module docstring).  Never raises on any str."""
     if not isinstance(text, str):
         text = str(text)
+    cut = None
+    if len(text) > MAX_TEXT_CHARS:
+        line = text.count("\n", 0, MAX_TEXT_CHARS) + 1
+        column = MAX_TEXT_CHARS - (text.rfind("\n", 0, MAX_TEXT_CHARS) + 1) + 1
+        cut = Problem(f"the tune is {len(text):,} characters long; only the first {MAX_TEXT_CHARS:,} are played",
+                      line, column, path)
+        text = text[:MAX_TEXT_CHARS]
     try:
-        return _play(text, path)
+        decoded = _play(text, path)
+        if cut is not None:
+            decoded.repairs.insert(0, cut)
+        return decoded
     except Exception as e:  # a bug must not take the sampler down; say what happened
         if debugging():
             raise
