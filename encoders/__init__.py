@@ -18,6 +18,7 @@ an ordinary file of that format.  No module in this package imports torch.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
@@ -170,24 +171,76 @@ def sniff(text: str) -> Codec | None:
     return None
 
 
-def read_text(path: str | os.PathLike) -> str:
-    """A file's text as UTF-8 (Latin-1 as a fallback, which old ABC files use).
+MAX_FILE_BYTES = 1 << 30
+"""A text file larger than this (1 GiB) is refused rather than read into memory."""
 
-    Raises InputError naming the file for unreadable, binary or empty files."""
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A file's text: UTF-8, or UTF-16/32 when the file starts with their byte order
+    mark (or is plainly UTF-16: every other byte NUL), else Latin-1, which old ABC
+    files use.  The BOM is dropped and line ends are left as they are.
+
+    Raises InputError naming the file for a missing, unreadable, non-regular (a FIFO,
+    a device), empty, huge or binary file, never blocking on a FIFO."""
     p = os.fspath(path)
     try:
+        st = os.stat(p)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a folder, not a file", path=p)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (a FIFO, socket or device); not read", path=p)
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(f"{st.st_size:,} bytes is too large to read (at most {MAX_FILE_BYTES:,})", path=p)
         with open(p, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise InputError(f"cannot read file: {e.strerror or e}", path=p) from None
-    if not data.strip():
-        raise InputError("empty file", path=p)
-    if b"\x00" in data[:8192]:
-        raise InputError("binary file (NUL bytes), not text", path=p)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return decode_bytes(data, p)
+
+
+def decode_bytes(data: bytes, path: str = "") -> str:
+    """The text of a file's bytes, as `read_text` reads them (InputError for empty or binary)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as e:
+                raise InputError(f"starts with a {encoding} byte order mark but is not {encoding} "
+                                 f"(byte {e.start + len(bom)})", path=path) from None
+            break
+    else:
+        head = data[:8192]
+        if b"\x00" in head:
+            encoding = _utf16_without_bom(head)
+            if encoding is None:
+                raise InputError("binary file (NUL bytes), not text", path=path)
+            text = data.decode(encoding, errors="replace")
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+    if "\x00" in text[:8192]:
+        raise InputError("binary file (NUL characters), not text", path=path)
+    if not text.strip():
+        raise InputError("empty file", path=path)
+    return text
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """utf-16-le or -be when the NULs of `head` are the high bytes of ASCII text."""
+    even, odd = head[0::2], head[1::2]
+    n = len(odd)
+    if n < 2:
+        return None
+    if odd.count(0) >= 0.9 * n and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * n and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def split_stream(stream: str) -> list[str]:
