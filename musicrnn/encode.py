@@ -56,23 +56,37 @@ class _NothingToWrite(Exception):
 
 
 def collect_files(paths: Iterable[str | os.PathLike], codec: Codec | None) -> tuple[list[Path], list[Problem]]:
-    """Files to encode under the given files and folders (recursively, sorted).
+    """Files to encode under the given files and folders (recursively, sorted), and the
+    problems met finding them.
 
-    In a folder, only files some codec reads (or `codec`'s suffixes) are taken;
-    a path that does not exist is reported."""
+    In a folder, only names some codec reads (or `codec`'s suffixes) are taken; of
+    those, what is not a regular file (a broken symbolic link, a FIFO, a device) is
+    reported, not read.  A path that does not exist is reported."""
     found: list[Path] = []
-    missing: list[Problem] = []
+    problems: list[Problem] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and _readable_by(f, codec):
+                if not _readable_by(f, codec) or f.is_dir():
+                    continue
+                if f.is_file():
                     found.append(f)
+                else:
+                    problems.append(Problem(_not_a_file(f), path=str(f)))
         elif p.is_file():
             found.append(p)
+        elif os.path.lexists(p):
+            problems.append(Problem(_not_a_file(p), path=str(p)))
         else:
-            missing.append(Problem("no such file or folder", path=str(p)))
-    return found, missing
+            problems.append(Problem("no such file or folder", path=str(p)))
+    return found, problems
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link (its target does not exist)"
+    return "not a regular file (a FIFO, socket or device); not read"
 
 
 def _readable_by(path: Path, codec: Codec | None) -> bool:
@@ -94,6 +108,10 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
         result = codec.encode_text(text, path=str(path), **(options or {}))
     except InputError as e:
         return FileResult(skipped=e.problem, read=False)
+    except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the others
+        if encoders.debugging():
+            raise
+        return FileResult(skipped=Problem(f"internal error: {type(e).__name__}: {e}", path=str(path)), read=False)
     if not result.pieces:
         return FileResult(problems=result.problems, skipped=Problem("no playable piece found", path=str(path)))
     same_music = getattr(codec, "music_key", None) or (lambda text: text)
