@@ -25,13 +25,24 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Learn music from text (ABC tunes; tabs and MIDI to come) with a char-LSTM, and write new music.",
+    epilog="Exit codes: 0 done; 1 internal error (a bug: please report it; MUSICRNN_DEBUG=1 shows the "
+           "traceback); 2 a problem with your input or options (one line says what and where); 3 encode: "
+           "some files were skipped, the rest written; 130 interrupted (Ctrl-C; train saves first).",
 )
 out_console = Console()
 err_console = Console(stderr=True)
 
+EXIT_OK = 0
+EXIT_BUG = 1
+"""An internal error: a bug in musicrnn (the message says which exception)."""
 EXIT_USER_ERROR = 2
+"""A problem with the input or options; the one-line message names the file (line, column)."""
 EXIT_PARTIAL = 3
 """`encode` exit code when some files were skipped but others were encoded."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT, as shells report it)."""
+MAX_SAMPLE_CHARS = 50_000_000
+"""generate: --num x --length at most this (the sampled ids alone take 8 bytes each)."""
 
 TEXT_SUFFIXES = (".abc", ".txt")
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -59,7 +70,7 @@ def friendly_errors(command):
             raise
         except KeyboardInterrupt:
             err_console.print("interrupted", style="yellow")
-            raise typer.Exit(130)
+            raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as e:  # noqa: BLE001 - every error becomes one line
             if os.environ.get("MUSICRNN_DEBUG"):
                 raise
@@ -67,17 +78,25 @@ def friendly_errors(command):
             message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
             prefix = "error" if user else f"internal error ({type(e).__name__})"
             err_console.print(f"{prefix}: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_USER_ERROR if user else 1)
+            raise typer.Exit(EXIT_USER_ERROR if user else EXIT_BUG)
 
     return wrapper
 
 
-def _codec_for_text(text: str, scheme: str | None, path: str | None = None):
+def _codec_for_text(text: str, scheme: str | None, path: str | None = None, where: str | None = None):
+    """The codec for a text: --scheme (checked against what the text looks like), else the
+    file's extension (`path`), else the text itself; `where` names the text in errors."""
+    where = where or path or "input"
     if scheme:
-        return encoders.get(scheme)
+        codec = encoders.get(scheme)
+        other = encoders.sniff(text)
+        if other is not None and other is not codec and not codec.sniff(text):
+            raise CliError(f"{where}: this is {other.name} text, not {codec.name}; "
+                           f"give --scheme {other.name} (or leave --scheme out)")
+        return codec
     codec = (encoders.codec_for_path(path) if path else None) or encoders.sniff(text)
     if codec is None:
-        raise CliError(f"{path or 'input'}: cannot tell the scheme of this text; give --scheme "
+        raise CliError(f"{where}: cannot tell the scheme of this text; give --scheme "
                        f"({', '.join(c.name for c in encoders.all_codecs())})")
     return codec
 
@@ -164,11 +183,11 @@ def encode(
     report.skipped_files[:0] = missing
     if not report.pieces:
         for problem in report.skipped_files[:20]:
-            err_console.print(f"  skipped {problem}", markup=False, highlight=False)
+            err_console.print(f"  skipped {problem}", markup=False, highlight=False, soft_wrap=True)
         raise CliError("nothing to write: no file gave a playable piece")
     out_console.print(f"wrote {out}: {report.pieces} pieces, {report.chars:,} characters "
                       f"from {report.files_read} files ({report.duplicates} duplicates dropped, "
-                      f"{len(report.skipped_pieces)} pieces skipped)", highlight=False)
+                      f"{len(report.skipped_pieces)} pieces skipped)", highlight=False, soft_wrap=True)
     if tokens:
         from musicrnn.data import prepare
 
@@ -178,11 +197,11 @@ def encode(
                           f"{len(data.vocab)} characters)", highlight=False)
     shown = report.skipped_pieces if verbose else report.skipped_pieces[:20]
     for problem in shown:
-        err_console.print(f"  skipped {problem}", markup=False, highlight=False)
+        err_console.print(f"  skipped {problem}", markup=False, highlight=False, soft_wrap=True)
     if len(shown) < len(report.skipped_pieces):
         err_console.print(f"  ... and {len(report.skipped_pieces) - len(shown)} more (--verbose lists all)")
     for problem in report.skipped_files:
-        err_console.print(f"  skipped file {problem}", style="yellow", markup=False, highlight=False)
+        err_console.print(f"  skipped file {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     if report.skipped_files:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -225,7 +244,7 @@ def train(
         raise CliError(f"{corpus}: no such corpus file (write one with `musicrnn encode`)")
     with open(corpus, encoding="utf-8", errors="replace") as fh:
         head = fh.read(4096)
-    codec = _codec_for_text(head, scheme, None)
+    codec = _codec_for_text(head, scheme, None, where=str(corpus))
     cfg = TrainConfig(
         corpus=str(corpus), out=str(out), scheme=codec.name, hidden=hidden, layers=layers, embed=embed,
         dropout=dropout, batch_size=batch_size, seq_len=seq_len, lr=lr, max_steps=max_steps,
@@ -292,13 +311,22 @@ def generate(
         raise CliError(f"--num must be between 1 and 4096, not {num}")
     if length < 1 or length > 1_000_000:
         raise CliError(f"--length must be between 1 and 1000000, not {length}")
-    if not temperature > 0:
-        raise CliError(f"--temperature must be above 0, not {temperature}")
+    if num * length > MAX_SAMPLE_CHARS:
+        raise CliError(f"--num {num} x --length {length} is {num * length:,} characters; "
+                       f"at most {MAX_SAMPLE_CHARS:,} in one run")
+    _check_temperature(temperature)
     if top_k is not None and top_k < 1:
         raise CliError(f"--top-k must be at least 1, not {top_k}")
     dev = _device(device)
     loaded = load(model, device=dev)
-    codec = encoders.get(loaded.scheme)
+    codec = _model_codec(loaded)
+    if seed is not None:
+        from musicrnn.data import UnknownCharacters
+
+        missing = loaded.vocab.missing(seed)
+        if missing:
+            raise UnknownCharacters(missing).with_hint(
+                f"{loaded.path} writes the {codec.name} scheme, whose pieces start like {codec.seed!r}")
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
                             top_k=top_k, free=free, random_seed=random_seed, device=dev)
     decoded = [codec.decode(t) for t in texts]
@@ -461,12 +489,14 @@ def evaluate(
     from musicrnn.evaluate import evaluate as run_evaluation
     from musicrnn.evaluate import report_rows
 
-    if not temperature > 0:
-        raise CliError(f"--temperature must be above 0, not {temperature}")
+    _check_temperature(temperature)
     dev = _device(device)
     loaded = load(model, device=dev)
-    codec = encoders.get(loaded.scheme)
+    codec = _model_codec(loaded)
     text = encoders.read_text(corpus)
+    other = encoders.sniff(text)
+    if other is not None and other is not codec and not codec.sniff(text):
+        raise CliError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     report = run_evaluation(loaded, codec, text, num_samples=samples, temperature=temperature,
                             random_seed=random_seed, free=free, device=dev)
     table = Table(title=f"{loaded.path} on held-out pieces of {corpus}")
@@ -487,6 +517,22 @@ def _program(instrument: Optional[str]) -> Optional[int]:
     from musicrnn.audio import instrument_program
 
     return None if instrument is None else instrument_program(instrument)
+
+
+def _check_temperature(temperature: float) -> None:
+    import math
+
+    if not (math.isfinite(temperature) and 1e-6 <= temperature <= 1000):
+        raise CliError(f"--temperature must be a number above 0 (from 0.000001 to 1000), not {temperature}")
+
+
+def _model_codec(loaded):
+    """The codec of a loaded model's scheme; a one-line error for a scheme this musicrnn lacks."""
+    try:
+        return encoders.get(loaded.scheme)
+    except KeyError as e:
+        raise CliError(f"{loaded.path}: the model was trained on scheme {loaded.scheme!r}, which this "
+                       f"musicrnn cannot read ({e.args[0]})") from None
 
 
 def _device(name: str):

@@ -52,6 +52,11 @@ class UnknownCharacters(ValueError):
         self.chars = chars
         super().__init__("characters not in the model's vocabulary: " + ", ".join(repr(c) for c in chars))
 
+    def with_hint(self, hint: str) -> "UnknownCharacters":
+        """The same error with a hint appended to its one-line message."""
+        self.args = (f"{self.args[0]} ({hint})",)
+        return self
+
 
 class Vocab:
     """The characters of a corpus; id i is ``chars[i]``.
