@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model corpus bench bench-quick bench-tabs bench-listen clean
+.PHONY: demo audition test venv model tabs-model corpus bench bench-quick bench-tabs bench-listen fuzz clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -65,6 +65,11 @@ bench-tabs: $(VENV_STAMP)
 # What audio and pictures cost, and the WAVs' lengths and levels (about a minute).
 bench-listen: $(VENV_STAMP)
 	$(PY) bench/listen.py
+
+# 10,000 mutated real files per codec through every entry point (see musicrnn/fuzz.py);
+# crashing inputs are kept in outputs/fuzz/.  Exits non-zero on any crash or hang.
+fuzz: $(VENV_STAMP)
+	$(PY) -m musicrnn.fuzz --cases 10000 --save outputs/fuzz
 
 clean:
 	rm -rf .venv outputs/* .pytest_cache
