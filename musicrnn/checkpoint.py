@@ -6,10 +6,14 @@ A model is a folder of two files:
     meta.json           format_version, model config, vocabulary, scheme,
                         hyper-parameters, metrics, corpus fingerprint, versions
 
-and, while training or after it, two more for --resume:
+and, while training or after it, the state --resume needs:
 
-    train_state.safetensors  optimizer tensors, last weights, hidden state, RNG
-    train_state.json         step, data position, best loss so far, ...
+    train_state.safetensors  optimizer tensors, last weights, hidden state, RNG, and
+                             (in its header) step, data position, best loss so far, ...
+    train_state.json         a readable copy of that header's state (not read back)
+
+The resume state is one file, so `kill -9` between two writes cannot leave
+tensors and counters from different steps.
 
 Nothing here calls torch.load or pickle: a pickle can run code when loaded, and
 model files get shared.  Every problem with a model folder raises
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import stat
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -144,32 +149,49 @@ def _reject_non_model_file(path: str) -> None:
     raise CheckpointError(f"{path}: not a model; give the folder holding {WEIGHTS} and {META}")
 
 
-def _read_json(path: str) -> Any:
+def _read_regular(path: str, max_bytes: int, what: str = "this file", read: bool = True) -> bytes:
+    """A regular file's bytes, at most `max_bytes` of them: a symbolic link to a FIFO or a
+    device (/dev/zero) would block or never end, so only regular files are read.
+    With read=False only the checks are made."""
     try:
-        size = os.path.getsize(path)
-    except OSError:
+        st = os.stat(path)
+    except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
-    if size > MAX_JSON_BYTES:
-        raise CheckpointError(f"{path}: {size} bytes is too large for this file (at most {MAX_JSON_BYTES})")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{path}: not a regular file (a FIFO, device or folder); not read")
+    if st.st_size > max_bytes:
+        raise CheckpointError(f"{path}: {st.st_size} bytes is larger than {what} allows ({max_bytes})")
+    if not read:
+        return b""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > max_bytes:
+        raise CheckpointError(f"{path}: larger than {what} allows ({max_bytes})")
+    return data
+
+
+def _read_json(path: str) -> Any:
+    data = _read_regular(path, MAX_JSON_BYTES)
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as e:   # JSONDecodeError, and ints of 4300+ digits
+        raise CheckpointError(f"{path}: not valid JSON ({str(e).splitlines()[0][:200]})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and header metadata of a safetensors file, after checking its size and header."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise CheckpointError(f"{path}: missing") from None
-    if size > max_bytes:
-        raise CheckpointError(f"{path}: {size} bytes is larger than its config allows ({max_bytes})")
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = _read_regular(path, max_bytes, "its config")
     if len(data) < 8:
         raise CheckpointError(f"{path}: too short to be a safetensors file")
     (header_len,) = struct.unpack("<Q", data[:8])
@@ -183,8 +205,8 @@ def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor
     try:
         header = json.loads(data[8:8 + header_len])
         tensors = st_load(data)
-    except (SafetensorError, ValueError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({str(e).splitlines()[0]})") from None
+    except (SafetensorError, ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({(str(e) or type(e).__name__).splitlines()[0][:200]})") from None
     metadata = header.get("__metadata__") or {} if isinstance(header, dict) else {}
     return tensors, metadata
 
@@ -226,7 +248,7 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
     folder = resolve(path_or_name)
     meta_path = os.path.join(folder, META)
     weights_path = os.path.join(folder, WEIGHTS)
-    if not os.path.isfile(weights_path):
+    if not os.path.exists(weights_path):
         pickles = [f for f in sorted(os.listdir(folder)) if f.lower().endswith(_PICKLE_SUFFIXES)]
         if pickles:
             raise CheckpointError(
@@ -267,8 +289,9 @@ def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
     Tensors (optimizer moments, the model's latest weights when `model` is
     given, and any tensor values of `extra`, e.g. RNG states or the carried
     hidden state) go to ``train_state.safetensors``; the rest of `extra` and the
-    optimizer's scalars go to ``train_state.json``.  Both carry the same
-    ``token`` so a crash between the two writes is noticed on load."""
+    optimizer's scalars go, as JSON, into the same file's header metadata, so the
+    state is written in one atomic rename.  ``train_state.json`` gets a readable
+    copy of that JSON."""
     out = os.fspath(out_dir)
     sd = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -294,21 +317,65 @@ def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
     state = {"token": token, "param_groups": groups, "optim_scalars": opt_scalars,
              "optim_tensor_keys": sorted(k for k in tensors if k.startswith("optim.")), "extra": json_extra}
     os.makedirs(out, exist_ok=True)
-    write_bytes(os.path.join(out, TRAIN_STATE), st_save(tensors, metadata={"token": token}))
+    write_bytes(os.path.join(out, TRAIN_STATE),
+                st_save(tensors, metadata={"token": token, "state": json.dumps(state, ensure_ascii=False)}))
     write_text(os.path.join(out, TRAIN_STATE_JSON), json.dumps(state, indent=1, ensure_ascii=False) + "\n")
 
 
 def has_train_state(out_dir: str | os.PathLike) -> bool:
-    out = os.fspath(out_dir)
-    return os.path.isfile(os.path.join(out, TRAIN_STATE_JSON)) and os.path.isfile(os.path.join(out, TRAIN_STATE))
+    return os.path.isfile(os.path.join(os.fspath(out_dir), TRAIN_STATE))
+
+
+def _read_state(out: str, metadata: dict[str, str] | None = None) -> tuple[str, Any]:
+    """(where it was read, the JSON state): from train_state.safetensors' header, or for a
+    run saved by an older musicrnn from train_state.json (its token must match)."""
+    st_path = os.path.join(out, TRAIN_STATE)
+    if metadata is None:
+        metadata = _read_safetensors_metadata(st_path)
+    if "state" in metadata:
+        try:
+            return st_path, json.loads(metadata["state"], parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise CheckpointError(f"{st_path}: its state is not valid JSON") from None
+    json_path = os.path.join(out, TRAIN_STATE_JSON)
+    state = _read_json(json_path)
+    if not isinstance(state, dict) or metadata.get("token") != state.get("token"):
+        raise CheckpointError(f"{st_path}: does not belong to {TRAIN_STATE_JSON} beside it (interrupted write?)")
+    return json_path, state
+
+
+def _read_safetensors_metadata(path: str) -> dict[str, str]:
+    """The header metadata of a safetensors file, without reading its tensors."""
+    head = _read_head(path)
+    n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else None
+    if n is None or n > len(head) - 8:
+        raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
+    try:
+        header = json.loads(head[8:8 + n])
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CheckpointError(f"{path}: not a valid safetensors file (bad header)") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        return {}
+    return meta
+
+
+def _read_head(path: str) -> bytes:
+    """The first 8 bytes of a safetensors file and its header (a regular file's only)."""
+    _read_regular(path, 8 * MAX_PARAMS + MAX_HEADER_BYTES, "a train state", read=False)
+    with open(path, "rb") as fh:
+        first = fh.read(8)
+        if len(first) < 8:
+            return first
+        (n,) = struct.unpack("<Q", first)
+        return first + fh.read(min(n, MAX_HEADER_BYTES))
 
 
 def read_train_state_info(out_dir: str | os.PathLike) -> dict[str, Any]:
     """The JSON part of `extra` saved by save_train_state (no tensors, nothing restored)."""
-    json_path = os.path.join(os.fspath(out_dir), TRAIN_STATE_JSON)
-    state = _read_json(json_path)
+    where, state = _read_state(os.fspath(out_dir))
     if not isinstance(state, dict) or not isinstance(state.get("extra"), dict):
-        raise CheckpointError(f"{json_path}: not a musicrnn train state")
+        raise CheckpointError(f"{where}: not a musicrnn train state")
     return dict(state["extra"])
 
 
@@ -317,26 +384,35 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
     """Restore the optimizer (and `model`'s latest weights, when saved); return `extra`
     with its tensors back in place."""
     out = os.fspath(out_dir)
-    json_path = os.path.join(out, TRAIN_STATE_JSON)
     st_path = os.path.join(out, TRAIN_STATE)
-    state = _read_json(json_path)
+    tensors, metadata = _read_safetensors(st_path, 8 * MAX_PARAMS + MAX_HEADER_BYTES)
+    json_path, state = _read_state(out, metadata)
     if not isinstance(state, dict) or not isinstance(state.get("extra"), dict) \
             or not isinstance(state.get("param_groups"), list) or not isinstance(state.get("optim_scalars"), dict):
         raise CheckpointError(f"{json_path}: not a musicrnn train state")
-    tensors, metadata = _read_safetensors(st_path, 8 * MAX_PARAMS + MAX_HEADER_BYTES)
-    if metadata.get("token") != state.get("token"):
-        raise CheckpointError(f"{st_path}: does not belong to {TRAIN_STATE_JSON} beside it (interrupted write?)")
 
     opt_state: dict[int, dict[str, Any]] = {}
-    for name, t in tensors.items():
-        if name.startswith("optim."):
-            _, pid, key = name.split(".", 2)
-            opt_state.setdefault(int(pid), {})[key] = t
-    for pid, scalars in state["optim_scalars"].items():
-        opt_state.setdefault(int(pid), {}).update(scalars)
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
+    try:
+        for name, t in tensors.items():
+            if name.startswith("optim."):
+                _, pid, key = name.split(".", 2)
+                opt_state.setdefault(int(pid), {})[key] = t
+        for pid, scalars in state["optim_scalars"].items():
+            if not isinstance(scalars, dict) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in scalars.values()):
+                raise ValueError(f"optimizer scalars of parameter {pid} must be numbers")
+            opt_state.setdefault(int(pid), {}).update(scalars)
+        if not all(isinstance(g, dict) for g in state["param_groups"]):
+            raise ValueError("param_groups must be JSON objects")
+        groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{json_path}: not a musicrnn train state ({e})") from None
     try:
         optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
+        for group in optimizer.param_groups:
+            for key in ("lr", "weight_decay", "eps"):
+                if key in group and not (isinstance(group[key], (int, float)) and not isinstance(group[key], bool)):
+                    raise TypeError(f"{key} must be a number, got {group[key]!r}")
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})") from None
 

@@ -208,7 +208,7 @@ def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
     has_state = checkpoint.has_train_state(out)
     if cfg.resume:
         if not has_state:
-            raise TrainError(f"{out}: nothing to resume (no {checkpoint.TRAIN_STATE_JSON}); train without resume first")
+            raise TrainError(f"{out}: nothing to resume (no {checkpoint.TRAIN_STATE}); train without resume first")
         return
     if (has_model or has_state) and not cfg.force:
         raise OutputExistsError(
@@ -306,8 +306,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             extra = checkpoint.load_train_state(cfg.out, optimizer, model)
         except checkpoint.CheckpointError as e:
             raise TrainError(f"cannot resume: {e}") from None
-        if "rng_cpu" not in extra:
-            raise TrainError(f"cannot resume: {os.path.join(cfg.out, checkpoint.TRAIN_STATE)} lacks the RNG state")
+        _check_resumed_tensors(cfg, extra, mconf)
         step = int(extra["step"])
         batches.set_position(extra["data_position"])
         best_val = extra.get("best_val_bpc")
@@ -412,12 +411,16 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
         improved = best_val is None or val_bpc < best_val
         if improved:
             best_val, evals_since_best = val_bpc, 0
+        else:
+            evals_since_best += 1
+        # The resume state first: a kill -9 between the two writes then leaves a run that
+        # --resume continues (at worst the model folder is one evaluation behind), never
+        # a new model with no state to resume it from.
+        save_state()
+        if improved:
             if main:
                 checkpoint.save(cfg.out, model, checkpoint_meta(speed()))
             saved_this_run = True
-        else:
-            evals_since_best += 1
-        save_state()
         report("eval", val_loss=val_bpc, best_val_loss=best_val, improved=improved)
 
     train_seconds = 0.0     # pure training-step time of this session
@@ -535,7 +538,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
 
 def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig, fingerprint: str) -> None:
     """Resume only what continues the same run: same model shape, corpus and batching."""
-    where = os.path.join(cfg.out, checkpoint.TRAIN_STATE_JSON)
+    where = os.path.join(cfg.out, checkpoint.TRAIN_STATE)
     if extra.get("model_config") != mconf.to_dict():
         raise TrainError(f"{where}: the saved run has model {extra.get('model_config')}, "
                          f"these settings make {mconf.to_dict()}; use the same sizes to resume")
@@ -548,5 +551,23 @@ def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig
                              "the data order would differ")
     pos = extra.get("data_position")
     if not isinstance(extra.get("step"), int) or not isinstance(pos, dict) \
-            or not all(isinstance(pos.get(k), int) for k in ("epoch", "index")):
+            or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index")):
         raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")
+    for key in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips"):
+        value = extra.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                  or not math.isfinite(value)):
+            raise TrainError(f"{where}: {key} must be a number, got {value!r}; cannot resume")
+
+
+def _check_resumed_tensors(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig) -> None:
+    """The RNG state and carried hidden state must be what this run would have made."""
+    where = os.path.join(cfg.out, checkpoint.TRAIN_STATE)
+    rng = extra.get("rng_cpu")
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+        raise TrainError(f"{where}: lacks a valid RNG state; cannot resume")
+    shape = (mconf.layers, cfg.batch_size, mconf.hidden)
+    for key in ("state_h", "state_c"):
+        t = extra.get(key)
+        if t is not None and (not isinstance(t, torch.Tensor) or tuple(t.shape) != shape or not t.is_floating_point()):
+            raise TrainError(f"{where}: {key} is not a hidden state of shape {list(shape)}; cannot resume")
