@@ -227,6 +227,7 @@ def train(
     random_seed: int = typer.Option(1234, help="Seed for repeatable runs."),
     resume: bool = typer.Option(False, help="Continue the run saved in --out."),
     force: bool = typer.Option(False, help="Replace a model already in --out."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads for torch (default: all cores)."),
 ) -> None:
     """Train a character-level LSTM on a stream.
 
@@ -249,7 +250,7 @@ def train(
         corpus=str(corpus), out=str(out), scheme=codec.name, hidden=hidden, layers=layers, embed=embed,
         dropout=dropout, batch_size=batch_size, seq_len=seq_len, lr=lr, max_steps=max_steps,
         max_minutes=max_minutes, eval_every=eval_every, early_stop_patience=patience, device=device,
-        random_seed=random_seed, resume=resume, force=force,
+        random_seed=random_seed, resume=resume, force=force, threads=threads,
     )
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -259,6 +260,11 @@ def train(
         task = bar.add_task("", total=1.0)
 
         def show(p: dict) -> None:
+            if p.get("event") == "nan":
+                bar.console.print(f"step {p.get('step', 0)}: loss or gradient was NaN/inf; step skipped, learning "
+                                  f"rate now x{p.get('lr_scale', 0):g} ({p.get('nan_skips', 0)} so far)",
+                                  style="yellow", markup=False, highlight=False, soft_wrap=True)
+                return
             # The run ends at max_steps or max_minutes, whichever comes first.
             done = p.get("step", 0) / max(1, p.get("max_steps", max_steps))
             if max_minutes:
