@@ -104,6 +104,7 @@ class FuzzStats:
     findings: dict[tuple, Finding] = field(default_factory=dict)
     slowest: dict[str, float] = field(default_factory=lambda: {t: 0.0 for t in TARGETS})
     seconds: float = 0.0
+    huge_line_s: float | None = None
 
     @property
     def crashes(self) -> int:
@@ -516,6 +517,23 @@ def _save(findings: list[Finding], folder: Path) -> None:
         (folder / f"{f.codec}-{f.target}-{digest}.bin").write_bytes(f.data)
 
 
+def _fuzz_one(name: str, cases: int, seed: int, timeout: float, huge_line_mb: int) -> FuzzStats:
+    """One codec's cases, then the file with one huge line; prints a line when done."""
+    codec = encoders.get(name)
+    stats = fuzz_codec(codec, cases, seed, timeout,
+                       progress=lambda i: i % 1000 or print(f"{name}: {i}/{cases}", flush=True))
+    print(f"{name}: {stats.cases} cases in {stats.seconds:.0f} s, {stats.crashes} crashes", flush=True)
+    if huge_line_mb:
+        seeds = seed_files(codec, max_pieces=4) or [codec.seed.encode()]
+        data = huge_line_case(seeds[0], huge_line_mb << 20)
+        t0 = time.perf_counter()
+        with _strict(), tempfile.TemporaryDirectory(prefix="musicrnn-fuzz-") as tmpdir:
+            run_case(codec, data, stats, tmpdir, timeout=max(timeout, 300.0), targets=("file",))
+        stats.huge_line_s = time.perf_counter() - t0
+        print(f"{name}: a file with one {len(data) >> 20} MB line took {stats.huge_line_s:.1f} s", flush=True)
+    return stats
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m musicrnn.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="mutated inputs per codec")
@@ -524,27 +542,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds one target may take on one case")
     parser.add_argument("--huge-line-mb", type=int, default=50, help="size of the one-line file case (0: skip)")
     parser.add_argument("--save", type=Path, default=None, help="folder to write crashing inputs to")
+    parser.add_argument("--jobs", type=int, default=1, help="codecs fuzzed at once, one process each")
     args = parser.parse_args(argv)
 
-    codecs = [c for c in encoders.all_codecs() if not args.codec or c.name in args.codec]
-    all_stats = []
-    for codec in codecs:
-        stats = fuzz_codec(codec, args.cases, args.seed, args.timeout,
-                           progress=lambda i: i % 100 or print(f"\r{codec.name}: {i}/{args.cases}", end="", flush=True))
-        print(f"\r{codec.name}: {stats.cases} cases in {stats.seconds:.0f} s, {stats.crashes} crashes", flush=True)
-        if args.huge_line_mb:
-            seeds = seed_files(codec, max_pieces=4) or [codec.seed.encode()]
-            data = huge_line_case(seeds[0], args.huge_line_mb << 20)
-            t0 = time.perf_counter()
-            with _strict(), tempfile.TemporaryDirectory(prefix="musicrnn-fuzz-") as tmpdir:
-                run_case(codec, data, stats, tmpdir, timeout=max(args.timeout, 300.0), targets=("file",))
-            print(f"{codec.name}: a {len(data) >> 20} MB line took {time.perf_counter() - t0:.1f} s", flush=True)
-        all_stats.append(stats)
+    names = [c.name for c in encoders.all_codecs() if not args.codec or c.name in args.codec]
+    jobs = [(name, args.cases, args.seed, args.timeout, args.huge_line_mb) for name in names]
+    if args.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(min(args.jobs, len(jobs))) as pool:
+            all_stats = pool.starmap(_fuzz_one, jobs)
+    else:
+        all_stats = [_fuzz_one(*job) for job in jobs]
     print()
     print(summary_table(all_stats))
     findings = [f for s in all_stats for f in s.findings.values()]
+    huge_mb = args.huge_line_mb
     print(f"\n{sum(s.cases for s in all_stats)} cases, {len(findings)} distinct crashes, "
           f"{sum(s.crashes for s in all_stats)} crashing cases")
+    for s in all_stats:
+        if s.huge_line_s is not None:
+            print(f"  {s.codec}: the file with one {huge_mb} MB line took {s.huge_line_s:.1f} s")
     for f in findings:
         print(f"  {f.codec}/{f.target}: {f.kind} at {f.where} ({f.count}x): {f.message[:160]}")
     if args.save and findings:
