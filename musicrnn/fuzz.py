@@ -6,8 +6,9 @@ streams the codec recognizes; for a codec reading MIDI files, folk tunes played
 into MIDI), breaks them with random mutations, and feeds every case to every
 entry point a user or a model can reach:
 
-    file     the bytes, as a file with the codec's suffix -> musicrnn.encode.encode_files
-             (read_text or the codec's binary path, encode, de-duplicate), then
+    file     the bytes, as a file with the codec's suffix -> musicrnn.encode.encode_file
+             (what `musicrnn encode` runs on each file: read_text or the codec's
+             binary path, encode, the de-duplication digest), then
              every piece it kept -> codec.decode
     decode   the text -> codec.decode -> the Piece rendered to MIDI bytes
     grammar  the text -> codec.grammar().feed -> allowed()   (codecs with a grammar)
@@ -372,17 +373,17 @@ def _check_problems(problems, path: str) -> None:
 
 
 def _target_file(codec: Codec, data: bytes, tmpdir: str) -> str:
-    from musicrnn.encode import encode_files
+    from musicrnn.encode import encode_file
 
     path = Path(tmpdir) / f"case{codec.suffixes[0]}"
     path.write_bytes(data)
-    report = encode_files([path], codec)
-    _check_problems(report.skipped_files + report.skipped_pieces, str(path))
-    for piece in report.pieces:
+    result = encode_file(path, codec.name)
+    _check_problems(result.problems + ([result.skipped] if result.skipped else []), str(path))
+    for piece, _ in result.pieces:
         _check_decoded(codec.decode(piece, path=str(path)), codec)
-    if report.skipped_files and not report.pieces:
+    if result.skipped is not None and not result.pieces:
         return "rejected"
-    return "repaired" if report.skipped_files or report.skipped_pieces else "ok"
+    return "repaired" if result.skipped is not None or result.problems else "ok"
 
 
 def _target_decode(codec: Codec, text: str) -> str:
@@ -468,12 +469,12 @@ def fuzz_codec(codec: Codec, cases: int, seed: int = 0, timeout: float = 20.0,
         texts: list[bytes] = []
         if binary:
             # the scheme's text, as its encoder writes it, is what decode/grammar/text get
-            from musicrnn.encode import encode_files
+            from musicrnn.encode import encode_file
 
             for i, data in enumerate(seeds[:40]):
                 p = Path(tmpdir) / f"seed{i}{codec.suffixes[0]}"
                 p.write_bytes(data)
-                texts.extend(t.encode("utf-8") for t in encode_files([p], codec).pieces)
+                texts.extend(t.encode("utf-8") for t, _ in encode_file(p, codec.name).pieces)
         for i in range(cases):
             if i < min(len(seeds), cases // 10):
                 data = seeds[i]
