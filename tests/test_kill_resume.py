@@ -26,7 +26,7 @@ from musicrnn.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parent.parent
 PATTERNS = ["abc|", "cba|", "aabb|", "ccab|"]
-ARGS = dict(hidden=32, layers=1, embed=8, batch_size=8, seq_len=32, max_steps=150, eval_every=10, lr=0.01,
+ARGS = dict(hidden=32, layers=1, embed=8, batch_size=8, seq_len=32, max_steps=500, eval_every=20, lr=0.01,
             threads=1, random_seed=7)
 
 
@@ -81,7 +81,7 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(corpu
             deadline = time.monotonic() + 120
             while _log_lines(out) <= before and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.6))
+            time.sleep(rng.uniform(0.0, 0.5))
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
