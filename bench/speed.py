@@ -111,11 +111,26 @@ def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / statistics.median(times)
 
 
+def recurrent_matmul_flops(batch: int, hidden: int, steps: int = 128, repeats: int = 5) -> float:
+    """FLOP/s of the matmul an LSTM must do once per time step and layer, h @ W_hh^T:
+    [batch, hidden] x [hidden, 4*hidden], `steps` of them in a row, as in one window."""
+    h, w = torch.randn(batch, hidden), torch.randn(hidden, 4 * hidden)
+    torch.mm(h, w)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(steps):
+            torch.mm(h, w)
+        times.append(time.perf_counter() - t)
+    return 2 * batch * hidden * 4 * hidden * steps / statistics.median(times)
+
+
 def plain_loop(tokens: np.ndarray, V: int, hidden: int, layers: int, embed: int, batch: int, seq: int,
-               steps: int) -> tuple[float, None]:
-    """The textbook loop, same size, batch and tokens: seconds of `steps` steps."""
+               steps: int, dropout: float = 0.1) -> tuple[float, None]:
+    """The textbook loop, same size, batch, dropout (train's default) and tokens: seconds of `steps` steps."""
     torch.manual_seed(0)
-    emb, lstm, head = nn.Embedding(V, embed), nn.LSTM(embed, hidden, layers, batch_first=True), nn.Linear(hidden, V)
+    emb, head = nn.Embedding(V, embed), nn.Linear(hidden, V)
+    lstm = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=dropout)
     params = [*emb.parameters(), *lstm.parameters(), *head.parameters()]
     opt = torch.optim.AdamW(params, lr=2e-3)
     batches = Batches(tokens, batch, seq)
@@ -125,7 +140,7 @@ def plain_loop(tokens: np.ndarray, V: int, hidden: int, layers: int, embed: int,
         t = time.perf_counter()
         b = batches.next()
         out, state = lstm(emb(b.x), state)
-        loss = F.cross_entropy(head(out).reshape(-1, V), b.y.reshape(-1))
+        loss = F.cross_entropy(head(F.dropout(out, dropout)).reshape(-1, V), b.y.reshape(-1))
         loss.backward()
         nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -166,9 +181,28 @@ def bench_train(repeats: int, quick: bool, work: str) -> None:
         peak_now = matmul_flops()
         row(f"train FLOP/s, {layers}x{hidden} (3x forward matmuls)", f"{ours * fl / 1e9:.1f} GFLOP/s",
             f"{peak_now / 1e9:.1f} GFLOP/s matmul", 100 * ours * fl / peak_now, ">= 60%", "{:.0f}%")
+        rec = recurrent_matmul_flops(batch, hidden)
+        row(f"  the recurrence's own matmul, [{batch}x{hidden}]x[{hidden}x{4 * hidden}]", f"{rec / 1e9:.1f} GFLOP/s",
+            f"{peak_now / 1e9:.1f} GFLOP/s matmul", 100 * rec / peak_now, "(a ceiling)", "{:.0f}%")
 
 
 # --------------------------------------------------------------------------- sampling
+
+def weights_floor(model, repeats: int = 200) -> float:
+    """Seconds per character of only the matrix-vector products one sampling step needs at
+    batch 1 (every weight matrix read once): what no one-stream sampler can beat."""
+    mats = [p.detach() for n, p in model.named_parameters() if p.dim() == 2 and not n.startswith("embed")]
+    vecs = [torch.randn(m.shape[1]) for m in mats]
+    times = []
+    with torch.inference_mode():
+        for _ in range(5):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                for m, v in zip(mats, vecs):
+                    torch.mv(m, v)
+            times.append((time.perf_counter() - t) / repeats)
+    return statistics.median(times)
+
 
 def naive_sample(model, vocab, seed: str, length: int) -> tuple[float, str]:
     """nn.LSTM per character + softmax + multinomial + .item(): what one writes first."""
@@ -204,6 +238,15 @@ def bench_sample(repeats: int, quick: bool) -> None:
     t_ours, t_naive, _, _ = side_by_side(ours_one, lambda: naive_sample(model, vocab, "X:1\n", length), repeats)
     row(f"sampling chars/s, one stream, 2x{model.config.hidden}", f"{length / t_ours:,.0f}",
         f"{length / t_naive:,.0f} naive nn.LSTM loop", t_naive / t_ours, ">= 5x")
+    floor = weights_floor(model)
+    row("  the step's matmuls alone, batch 1 (reading the weights)", f"{1 / floor:,.0f} chars/s",
+        f"{length / t_naive:,.0f} naive", t_naive / length / floor, "(a ceiling)")
+    cfg = model.config
+    per_char = forward_flops_per_char(cfg)
+    peak = matmul_flops()
+    NOTES.append(f"ceiling of the batched ratios: a batch of 64 cannot step faster than 64 x {per_char / 1e6:.2f} MFLOP "
+                 f"at the matmul peak ({peak / 1e9:.0f} GFLOP/s), so 64 one-stream chars ({1e3 * t_ours / length:.3f} ms "
+                 f"each) over one 64-stream step is at most {t_ours / length * peak / per_char:.1f}x on this machine")
 
     num = 64
 
