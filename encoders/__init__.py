@@ -117,6 +117,10 @@ class Codec(Protocol):
         """The piece text numbered `number` (e.g. ABC's X: field), for files of many pieces."""
         ...
 
+    # Optional, for codecs that read binary files (MIDI):
+    #   binary_suffixes: tuple[str, ...]   file endings read by encode_file, not as text
+    #   def encode_file(self, path: str, **options) -> EncodeResult   (InputError names the file)
+
 
 def debugging() -> bool:
     """True when MUSICRNN_DEBUG is set.  The codecs promise never to raise on any text,
@@ -137,7 +141,7 @@ def register(codec: Codec) -> Codec:
 
 def _load_all() -> None:
     # Importing a format module registers its schemes.
-    from encoders import abc, tab  # noqa: F401
+    from encoders import abc, midi, tab  # noqa: F401
 
 
 def get(name: str) -> Codec:

@@ -46,6 +46,7 @@ MAX_SAMPLE_CHARS = 50_000_000
 
 TEXT_SUFFIXES = (".abc", ".txt")
 MIDI_SUFFIXES = (".mid", ".midi")
+MIDI_SCHEMES = ("roll", "events")
 
 
 class CliError(Exception):
@@ -140,6 +141,10 @@ def encode(
     titles: bool = typer.Option(False, help="ABC: keep tune titles (T:)."),
     transpose: str = typer.Option("none", help="ABC: none | C (every tune to tonic C) | all (all 12 keys)."),
     keep_irregular: bool = typer.Option(False, help="ABC: keep tunes whose bars do not fit the meter."),
+    grid: Optional[str] = typer.Option(None, help="MIDI (roll, events): steps per whole note, 16 (default), "
+                                       "8, 32, 12 or 8t (eighth triplets), 24 or 16t (sixteenth triplets)."),
+    track: Optional[int] = typer.Option(None, help="MIDI: only this track (counted from 1 among the tracks "
+                                        "with notes); default: all tracks merged, drums dropped."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped tune, not only the first 20."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: one per CPU core)."),
     tokens: bool = typer.Option(True, help="Also write the token files training reads (<stem>.tokens/)."),
@@ -148,6 +153,7 @@ def encode(
 
     Example: musicrnn encode --corpus folk --out corpora/folk.txt
     Example: musicrnn encode my_tunes/ --scheme abc --out corpora/mine.txt
+    Example: musicrnn encode midi_folder/ --scheme roll --grid 16 --out corpora/piano.txt
 
     A broken file is reported and skipped; the rest are encoded (exit code 3 when any file was skipped).
     """
@@ -170,6 +176,12 @@ def encode(
     if not files and not missing:
         raise CliError("no files to encode found")
     options = {"titles": titles, "transpose": transpose, "keep_irregular": keep_irregular} if (codec is None or codec.name == "abc") else {}
+    if codec is not None and codec.name in MIDI_SCHEMES:
+        from encoders.midi.grid import DEFAULT_GRID, parse_grid
+
+        options = {"grid": parse_grid(grid) if grid is not None else DEFAULT_GRID, "track": track}
+    elif grid is not None or track is not None:
+        raise CliError(f"--grid and --track are for the MIDI schemes: give --scheme {' or '.join(MIDI_SCHEMES)}")
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

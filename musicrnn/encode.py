@@ -91,8 +91,15 @@ def _not_a_file(path: Path) -> str:
 
 def _readable_by(path: Path, codec: Codec | None) -> bool:
     if codec is not None:
-        return path.name.lower().endswith(codec.suffixes)
+        return path.name.lower().endswith(codec.suffixes + getattr(codec, "binary_suffixes", ()))
     return encoders.codec_for_path(path) is not None
+
+
+def _encode_one(path: Path, codec: Codec, options: dict) -> encoders.EncodeResult:
+    """One file's pieces: binary files (MIDI) through the codec's `encode_file`, text through `encode_text`."""
+    if path.name.lower().endswith(getattr(codec, "binary_suffixes", ())):
+        return codec.encode_file(str(path), **options)
+    return codec.encode_text(encoders.read_text(path), path=str(path), **options)
 
 
 def encode_file(path: Path, scheme: str | None = None, options: dict | None = None) -> FileResult:
@@ -104,8 +111,7 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
         return FileResult(skipped=Problem("no scheme reads this kind of file (use --scheme)", path=str(path)),
                           read=False)
     try:
-        text = encoders.read_text(path)
-        result = codec.encode_text(text, path=str(path), **(options or {}))
+        result = _encode_one(Path(path), codec, options or {})
     except InputError as e:
         return FileResult(skipped=e.problem, read=False)
     except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the others

@@ -5,5 +5,7 @@ here hand-parses MIDI, and nothing imports torch.
 """
 
 from encoders.midi.reader import DRUM_CHANNEL, MidiPart, read_parts, read_piece
+from encoders.midi.roll import RollCodec
+from encoders.midi.events import EventsCodec
 
-__all__ = ["DRUM_CHANNEL", "MidiPart", "read_parts", "read_piece"]
+__all__ = ["DRUM_CHANNEL", "EventsCodec", "MidiPart", "RollCodec", "read_parts", "read_piece"]

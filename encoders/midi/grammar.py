@@ -1,0 +1,292 @@
+r"""Validity-guided decoding for generated ``roll`` pieces: which next characters keep a piece clean.
+
+`RollGrammar` follows one piece of the ``roll`` scheme (see `encoders.midi.roll`)
+a character at a time and says, before each character, which characters may
+come next (`allowed()`); the sampler masks the model's choices with it.
+
+    >>> g = RollGrammar()
+    >>> g.feed("%roll q=90 m=3/4 k=C g=16 p=0\nLP.-")
+    >>> g.allowed()          # after '-': only what sounds, low to high
+    'LP'
+    >>> g.feed("L")
+    >>> g.allowed()          # P may follow L; or the step ends
+    'P.'
+
+The rule: whatever text the sampler can finish here, ``roll``'s decoder reads
+with no repair (``Decoded.repairs`` empty) and gives back unchanged as its
+canonical text (`Decoded.text`), so ``encode_text`` keeps it as it is.
+
+*Header.*  ``%roll`` and the fields the codec writes, in its order, each after
+one space: ``q=`` a whole tempo 20-300, ``m=`` a meter n/d (n 1-12, d 2, 4 or 8),
+optionally ``k=`` a key as MIDI names it, ``g=`` a grid whose bar is a whole number
+of steps in that meter, ``p=`` one to eight programs 0-127 (comma separated), a line break.
+
+*Bars.*  A step is its struck pitches (ascending; one pitch at most four times),
+optionally ``-`` and at least one held pitch (ascending, each at most as often
+as it sounded at the step before), then ``.``; at most `MAX_SOUNDING` pitches
+sound in a step.  A line holds exactly the meter's steps, or fewer in the last
+bar (a line break after a short bar must be followed by the blank line that
+ends the piece).  The piece may end (blank line) only after a whole bar line
+and once some pitch was struck.
+
+Bad text (a seed, or a character sampled without the mask) never raises: it is
+recorded in `problems`; in the header the grammar says None (anything) until
+the line break, then reads the header as the decoder does; in a bar it says None
+until the next ``.`` or line break.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from encoders import CharGrammar
+from encoders.midi.grid import GRIDS, PITCH_CHARS, Header, char_pitch, parse_header
+
+__all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
+
+MAX_SOUNDING = 16
+MAX_COPIES = 4
+_KEYS = ("C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb",
+         "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m", "Dm", "Gm", "Cm", "Fm", "Bbm", "Ebm", "Abm")
+_TEMPOS = tuple(f"q={t}" for t in range(20, 301))
+_METERS = tuple(f"m={n}/{d}" for d in (2, 4, 8) for n in range(1, 13))
+_KEY_WORDS = tuple(f"k={k}" for k in _KEYS)
+_PROGRAMS = tuple(str(p) for p in range(128))
+_MAX_PROGRAMS = 8
+_HEADER_CHARS = "%rolqmkgp=/,# \n0123456789ABCDEFGbm"
+_PITCH_INDEX = {c: i for i, c in enumerate(PITCH_CHARS)}
+
+_HEADER, _HEADER_BAD, _LINE, _STARTS, _HELD, _BAR_FULL, _AFTER_SHORT, _RECOVER = range(8)
+
+
+def _grids(meter_word: str) -> tuple[str, ...]:
+    num, den = (int(x) for x in meter_word[2:].split("/"))
+    return tuple(f"g={g}" for g in GRIDS if (g * num) % den == 0)
+
+
+def _program_word_ok(word: str, complete: bool) -> bool:
+    """Whether `word` is (a prefix of, unless `complete`) ``p=`` and a program list."""
+    if not word.startswith("p=") or len(word) < 2:
+        return "p=".startswith(word) and not complete
+    parts = word[2:].split(",")
+    if len(parts) > _MAX_PROGRAMS:
+        return False
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part in _PROGRAMS:
+            continue
+        if last and not complete and (part == "" or any(p.startswith(part) for p in _PROGRAMS)):
+            continue
+        return False
+    return True
+
+
+def _header_ok(text: str, complete: bool) -> bool:
+    """Whether a header line so far (without its line break) can still become a
+    valid one, or with `complete`, is one."""
+    words = text.split(" ")
+    if words[0] != "%roll":
+        return not complete and len(words) == 1 and "%roll".startswith(words[0])
+    rest = words[1:]
+    slot = 0  # the field the next word is: 0 q, 1 m, 2 k (optional), 3 g, 4 p, 5 none
+    meter = ""
+    for i, word in enumerate(rest):
+        partial = i == len(rest) - 1 and not complete
+        if slot == 2 and not (word in _KEY_WORDS or (partial and any(k.startswith(word) for k in _KEY_WORDS))):
+            slot = 3  # no key: this word is the grid
+        if slot == 4:
+            if not _program_word_ok(word, not partial):
+                return False
+            slot = 5
+            continue
+        if slot == 5:
+            return False
+        options = (_TEMPOS, _METERS, _KEY_WORDS, _grids(meter) if meter else ())[slot]
+        if partial:
+            return any(o.startswith(word) for o in options)
+        if word not in options:
+            return False
+        if slot == 1:
+            meter = word
+        slot += 1
+    return slot == 5 if complete else True
+
+
+class RollGrammar(CharGrammar):
+    """The parse of one generated ``roll`` piece so far (see the module docstring)."""
+
+    __slots__ = (
+        "_mode", "_done", "_line", "_col", "problems", "_cache", "_header", "bar_steps",
+        "_sounding", "_starts", "_held", "_last", "_steps", "_struck",
+    )
+
+    def __init__(self) -> None:
+        self._reset()
+        self._line, self._col = 1, 0
+        self.problems: list[str] = []
+
+    def _reset(self) -> None:
+        self._mode = _HEADER
+        self._done = False
+        self._cache = None
+        self._header = ""
+        self.bar_steps = 16
+        self._sounding: Counter = Counter()
+        self._starts: Counter = Counter()
+        self._held: Counter = Counter()
+        self._last = -1
+        self._steps = 0
+        self._struck = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def allowed(self) -> str | None:
+        if self._mode in (_HEADER_BAD, _RECOVER):
+            return None
+        if self._cache is None:
+            self._cache = self._allowed()
+        return self._cache
+
+    def can_end(self) -> bool:
+        """Whether the piece could end here (a blank line next, after the line break)."""
+        return self._done or (self._struck and self._mode in (_LINE, _BAR_FULL, _AFTER_SHORT))
+
+    # ------------------------------------------------------------ allowed
+
+    def _allowed(self) -> str:
+        m = self._mode
+        if self._done:
+            return "%"
+        if m == _HEADER:
+            out = "".join(c for c in _HEADER_CHARS if c != "\n" and _header_ok(self._header + c, False))
+            if _header_ok(self._header, True):
+                out += "\n"
+            return out
+        if m == _AFTER_SHORT:
+            return "\n"
+        if m == _BAR_FULL:
+            return "\n"
+        total = sum(self._starts.values()) + sum(self._held.values())
+        if m == _LINE:
+            out = self._pitches_from(0, self._starts) if total < MAX_SOUNDING else ""
+            if self._may_hold(total):
+                out += "-"
+            out += "."
+            if self._steps == 0 and self._struck:
+                out += "\n"  # the blank line: the piece ends after a whole bar
+            elif self._steps > 0:
+                out += "\n"  # a short last bar
+            return out
+        if m == _STARTS:
+            out = self._pitches_from(self._last, self._starts) if total < MAX_SOUNDING else ""
+            if self._may_hold(total):
+                out += "-"
+            return out + "."
+        # _HELD: pitches that sounded, ascending, each at most as often as it sounded
+        out = "".join(PITCH_CHARS[i] for i in sorted(self._sounding)
+                      if i >= self._last and self._held[i] < self._sounding[i]
+                      and self._starts[i] + self._held[i] < MAX_COPIES and total < MAX_SOUNDING)
+        if self._held:
+            out += "."
+        return out
+
+    @staticmethod
+    def _pitches_from(first: int, counts: Counter) -> str:
+        """Pitches from index `first` up (the same one again while it has fewer than MAX_COPIES)."""
+        return "".join(PITCH_CHARS[i] for i in range(max(first, 0), len(PITCH_CHARS)) if counts[i] < MAX_COPIES)
+
+    def _may_hold(self, total: int) -> bool:
+        return total < MAX_SOUNDING and any(self._starts[i] < MAX_COPIES for i in self._sounding)
+
+    # ------------------------------------------------------------ stepping
+
+    def _step(self, ch: str) -> None:
+        m = self._mode
+        if m == _HEADER or m == _HEADER_BAD:
+            if ch == "\n":
+                self._start_body()
+            else:
+                self._header += ch
+            return
+        if m == _RECOVER:
+            if ch == ".":
+                self._end_step()
+            elif ch == "\n":
+                self._end_line()
+            return
+        if ch == "\n":
+            if (m == _LINE and self._steps == 0) or m == _AFTER_SHORT:
+                self._done = True
+            else:
+                self._end_line()
+        elif ch == ".":
+            self._end_step()
+        elif ch == "-":
+            self._mode, self._last = _HELD, -1
+        else:
+            i = _PITCH_INDEX[ch]
+            if m == _HELD:
+                self._held[i] += 1
+            else:
+                self._starts[i] += 1
+                self._struck = True
+                self._mode = _STARTS
+            self._last = i
+
+    def _start_body(self) -> None:
+        header, _ = parse_header(self._header, "roll")
+        self.bar_steps = header.bar_steps or header.grid
+        self._mode = _LINE
+
+    def _end_step(self) -> None:
+        sounding = Counter(self._starts)
+        sounding.update(self._held)
+        self._sounding = sounding
+        self._starts, self._held = Counter(), Counter()
+        self._last = -1
+        self._steps += 1
+        self._mode = _BAR_FULL if self._steps >= self.bar_steps else _LINE
+
+    def _end_line(self) -> None:
+        short = 0 < self._steps < self.bar_steps
+        self._steps = 0
+        self._starts, self._held = Counter(), Counter()
+        self._last = -1
+        self._mode = _AFTER_SHORT if short else _LINE
+
+    def _recover(self, ch: str) -> None:
+        m = self._mode
+        if m in (_HEADER, _HEADER_BAD):
+            if ch == "\n":
+                self._start_body()
+            else:
+                self._header += ch
+                self._mode = _HEADER_BAD
+            return
+        if ch == "\n":
+            if (m == _LINE and self._steps == 0) or m == _AFTER_SHORT:
+                self._done = True
+            else:
+                self._end_line()
+            return
+        self._mode = _RECOVER
+        # what the decoder does with a stray character is not followed: be permissive until '.' or a line break
+        if ch in PITCH_CHARS:
+            self._struck = True
+
+
+def check(text: str) -> list[str]:
+    """Feed a whole piece; the places where it left the grammar ("line:col: ..."),
+    and a last entry when the text stops where a piece cannot end."""
+    g = RollGrammar()
+    g.feed(text)
+    problems = list(g.problems)
+    if not g.done and text.strip() and not problems and not g.can_end():
+        problems.append(f"{g._line}:{g._col + 1}: the piece cannot end here")
+    return problems
+
+
+def header_of(text: str) -> Header:
+    return parse_header(text.split("\n", 1)[0], "roll")[0]

@@ -1,0 +1,296 @@
+r"""What the two MIDI schemes share: the pitch alphabet, the header, the time grid.
+
+Pitch alphabet
+--------------
+One character per pitch, for the 88 piano keys, MIDI 21 (A0) to 108 (C8): the
+printable ASCII characters ``!`` to ``~`` in order, leaving out the six that the
+schemes use for structure, ``% + - . \ |``::
+
+    !"#$&'()*,/0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{}~
+
+    21 A0 '!'    36 C2 '4'    48 C3 '@'    60 C4 (middle C) 'L'    67 G4 'S'
+    72 C5 'X'    84 C6 'e'    96 C7 'q'    108 C8 '~'
+
+(`pitch_char` and `char_pitch` are the table; ``PITCH_CHARS[p - 21]``.)  Notes
+outside the range are reported and left out when encoding.
+
+Header
+------
+The first line of every piece: the scheme's name after ``%`` and then
+``name=value`` fields, one space apart, in this order::
+
+    %roll q=120 m=3/4 k=G g=16 p=0,40
+
+    q   tempo, quarter notes per minute (one decimal at most)     default 120
+    m   meter as numerator/denominator                             default 4/4
+    k   key as MIDI files name it (G, F#m, Bb), left out if unknown
+    g   the grid: steps per whole note (16: sixteenths, 12: eighth-note
+        triplets, 24: sixteenth triplets; 4 8 12 16 24 32 48 allowed)   default 16
+    p   the General MIDI programs of the parts merged into the piece, each
+        once, comma separated; playback uses the first             default 0
+
+A bar has ``g * numerator / denominator`` steps (16 for 4/4 at g=16, 12 for 6/8):
+a meter and grid whose bar is not a whole number of steps (3/8 at g=12) are
+refused when encoding.
+
+The grid
+--------
+Encoding quantizes: a note's onset and end are rounded to the nearest step; a
+note shorter than half a step still lasts one step.  So the round trip
+MIDI -> stream -> MIDI keeps every note exactly when it already lies on the grid.
+
+Several notes of one pitch may sound at once (two voices in unison).  The schemes
+count them, and when fewer remain, the ones struck *last* end first (nested
+unisons, by far the commoner kind in chorales, come back exactly; for a
+staggered pair, which is rare, the two durations swap, the sounding notes at every
+step stay the same).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from encoders.piece import Piece, Problem
+
+__all__ = [
+    "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
+    "parse_header", "pitch_char", "quantize",
+]
+
+PITCH_LO, PITCH_HI = 21, 108
+STRUCTURE = "%+-.\\|"
+PITCH_CHARS = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in STRUCTURE)
+assert len(PITCH_CHARS) == PITCH_HI - PITCH_LO + 1
+_CHAR_PITCH = {c: PITCH_LO + i for i, c in enumerate(PITCH_CHARS)}
+GRIDS = (4, 8, 12, 16, 24, 32, 48)
+DEFAULT_GRID = 16
+MAX_TEMPO = 1000.0
+_KEY_RE = re.compile(r"[A-G][#b]?m?")
+
+
+def pitch_char(pitch: int) -> str:
+    return PITCH_CHARS[pitch - PITCH_LO]
+
+
+def char_pitch(ch: str) -> int | None:
+    return _CHAR_PITCH.get(ch)
+
+
+def parse_grid(value: str | int) -> int:
+    """Steps per whole note from ``16``, ``1/16``, ``12``, ``8t`` (eighth triplets, = 12) or ``16t`` (= 24).
+
+    Raises ValueError naming the allowed grids."""
+    text = str(value).strip().lower()
+    m = re.fullmatch(r"(?:1/)?(\d+)(t?)", text)
+    grid = None
+    if m:
+        grid = int(m.group(1))
+        if m.group(2):  # triplets: three in the time of two
+            grid = grid * 3 // 2
+    if grid not in GRIDS:
+        raise ValueError(f"grid {value!r} not understood: give steps per whole note, one of "
+                         f"{', '.join(map(str, GRIDS))} (16 = sixteenths; 8t = eighth triplets = 12)")
+    return grid
+
+
+@dataclass(slots=True)
+class Header:
+    scheme: str
+    tempo: float = 120.0
+    meter: tuple[int, int] = (4, 4)
+    key: str | None = None
+    grid: int = DEFAULT_GRID
+    programs: tuple[int, ...] = (0,)
+
+    @property
+    def step_beats(self) -> float:
+        return 4 / self.grid
+
+    @property
+    def bar_steps(self) -> int | None:
+        """Steps in a bar, or None when the meter's bar is not a whole number of steps."""
+        num, den = self.meter
+        steps, rest = divmod(self.grid * num, den)
+        return steps if steps > 0 and rest == 0 else None
+
+    def render(self) -> str:
+        tempo = round(self.tempo, 1)
+        fields = [f"%{self.scheme}", f"q={tempo:g}", f"m={self.meter[0]}/{self.meter[1]}"]
+        if self.key:
+            fields.append(f"k={self.key}")
+        fields.append(f"g={self.grid}")
+        fields.append("p=" + ",".join(str(p) for p in self.programs))
+        return " ".join(fields)
+
+
+def parse_header(line: str, scheme: str) -> tuple[Header, list[str]]:
+    """The header a line states, and what was wrong with it (wrong fields get defaults)."""
+    header = Header(scheme)
+    problems: list[str] = []
+    words = line.split()
+    if not words or words[0] != f"%{scheme}":
+        problems.append(f"header should start with %{scheme}")
+        words = words[1:] if words and words[0].startswith("%") else words
+    else:
+        words = words[1:]
+    for word in words:
+        name, _, value = word.partition("=")
+        try:
+            if name == "q":
+                tempo = float(value)
+                if not 0 < tempo <= MAX_TEMPO:
+                    raise ValueError
+                header.tempo = tempo
+            elif name == "m":
+                num, den = (int(x) for x in value.split("/"))
+                if not (1 <= num <= 64 and den in (1, 2, 4, 8, 16, 32)):
+                    raise ValueError
+                header.meter = (num, den)
+            elif name == "k":
+                if not _KEY_RE.fullmatch(value):
+                    raise ValueError
+                header.key = value
+            elif name == "g":
+                grid = int(value)
+                if grid not in GRIDS:
+                    raise ValueError
+                header.grid = grid
+            elif name == "p":
+                programs = tuple(int(x) for x in value.split(","))
+                if not programs or not all(0 <= p <= 127 for p in programs):
+                    raise ValueError
+                header.programs = programs
+            else:
+                problems.append(f"unknown header field {word!r} ignored")
+        except ValueError:
+            problems.append(f"bad header field {word!r} ignored")
+    if header.bar_steps is None:
+        problems.append(f"a {header.meter[0]}/{header.meter[1]} bar is not a whole number of steps "
+                        f"of grid {header.grid}: read as 4/4")
+        header.meter = (4, 4)
+    return header, problems
+
+
+def numbered_pieces(text: str) -> list[tuple[int, str]]:
+    """The pieces of a stream (as `encoders.split_stream` finds them), each with the
+    number of the file line it starts on, so problems can name the file's line."""
+    out: list[tuple[int, str]] = []
+    block: list[str] = []
+    start = 0
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if line == "":
+            if block and "".join(block).strip():
+                out.append((start, "\n".join(block) + "\n"))
+            block = []
+        else:
+            if not block:
+                start = number
+            block.append(line)
+    if block and "".join(block).strip():
+        out.append((start, "\n".join(block) + "\n"))
+    return out
+
+
+def shifted(problem: Problem, first_line: int) -> Problem:
+    """A problem found in a piece, with its line counted in the file the piece starts at `first_line` of."""
+    if not problem.line:
+        return problem
+    return Problem(problem.message, problem.line + first_line - 1, problem.column, problem.path)
+
+
+@dataclass(frozen=True, slots=True)
+class QNote:
+    """A note on the grid: pitch, start and end step, velocity."""
+
+    pitch: int
+    start: int
+    end: int
+    velocity: int = 80
+
+
+def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | None = None) -> list[QNote]:
+    """The piece's notes on the grid (see the module docstring); notes outside the
+    pitch range are left out and reported in `problems`."""
+    per_beat = grid / 4
+    out = []
+    outside = 0
+    for n in piece.notes:
+        if not PITCH_LO <= n.pitch <= PITCH_HI:
+            outside += 1
+            continue
+        start = round(n.onset * per_beat)
+        end = max(start + 1, round((n.onset + n.duration) * per_beat))
+        out.append(QNote(n.pitch, start, end, n.velocity))
+    if outside and problems is not None:
+        problems.append(Problem(f"{outside} note(s) outside MIDI pitches {PITCH_LO}-{PITCH_HI} left out", path=path))
+    out.sort(key=lambda q: (q.start, q.pitch, q.end))
+    return out
+
+
+def header_for(piece: Piece, scheme: str, grid: int, path: str = "") -> Header:
+    """The header of a piece read from MIDI; InputError when the bar is not a whole number of steps."""
+    from encoders.piece import InputError
+
+    meter = piece.meter or (4, 4)
+    header = Header(scheme, tempo=min(max(piece.tempo or 120.0, 1.0), MAX_TEMPO), meter=meter,
+                    key=piece.key if piece.key and _KEY_RE.fullmatch(piece.key) else None, grid=grid,
+                    programs=tuple(dict.fromkeys(piece.programs[v] for v in sorted(piece.programs))) or (0,))
+    if header.bar_steps is None:
+        raise InputError(f"a {meter[0]}/{meter[1]} bar is not a whole number of steps of grid {grid} "
+                         f"(choose another --grid)", path=path)
+    return header
+
+
+@dataclass(slots=True)
+class Performer:
+    """Turns a stream of starts and releases (per step) into notes: the last struck copy of a pitch ends first."""
+
+    sounding: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    notes: list[QNote] = field(default_factory=list)
+
+    def start(self, pitch: int, step: int, velocity: int = 80) -> None:
+        self.sounding.setdefault(pitch, []).append((step, velocity))
+
+    def count(self, pitch: int) -> int:
+        return len(self.sounding.get(pitch, ()))
+
+    def release(self, pitch: int, step: int) -> bool:
+        stack = self.sounding.get(pitch)
+        if not stack:
+            return False
+        start, velocity = stack.pop()
+        self.notes.append(QNote(pitch, start, max(step, start + 1), velocity))
+        return True
+
+    def release_all(self, step: int) -> int:
+        count = 0
+        for pitch in sorted(self.sounding):
+            while self.release(pitch, step):
+                count += 1
+        return count
+
+
+def to_piece(header: Header, notes: list[QNote], title: str | None = None) -> Piece:
+    """A playable Piece: a copy of one pitch that sounds while another does goes to
+    the next voice, so a MIDI file keeps both (one channel cannot)."""
+    from encoders.piece import Note
+
+    step = header.step_beats
+    program = header.programs[0] if header.programs else 0
+    voice_busy: list[dict[int, int]] = []  # per voice: pitch -> end step
+    out = []
+    for q in sorted(notes, key=lambda q: (q.start, q.pitch, -q.end)):
+        voice = 0
+        while voice < len(voice_busy) and voice_busy[voice].get(q.pitch, -1) > q.start:
+            voice += 1
+        if voice == len(voice_busy):
+            voice_busy.append({})
+        voice_busy[voice][q.pitch] = q.end
+        out.append(Note(q.pitch, q.start * step, (q.end - q.start) * step, q.velocity, program, voice))
+    bar_steps = header.bar_steps or header.grid
+    end = max((q.end for q in notes), default=0)
+    piece = Piece(notes=out, tempo=header.tempo, meter=header.meter, key=header.key, title=title,
+                  programs={v: program for v in range(max(1, len(voice_busy)))})
+    piece.bar_beats = [i * bar_steps * step for i in range(end // bar_steps + 1)]
+    return piece

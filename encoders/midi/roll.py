@@ -1,0 +1,226 @@
+r"""Scheme ``roll``: MIDI as a piano roll on a time grid, one line per bar.
+
+A piece is the header (see `encoders.midi.grid`: tempo, meter, key, grid,
+programs) and then one line per bar.  A bar is its steps, one after another,
+each *ended* by ``.``; a step names, with one character per pitch (the pitch
+alphabet in `encoders.midi.grid`, ``L`` is middle C):
+
+    starts      the pitches struck at this step, low to high (a pitch twice when
+                two voices strike it together)
+    - held      then, if any pitch keeps sounding from the step before, ``-``
+                and those pitches, low to high (twice when two copies sound)
+    .           the end of the step
+
+A pitch sounding at the step before and missing from ``held`` ends there; a
+pitch both in ``held`` and in ``starts`` is struck again while it sounds (two
+voices).  An empty step (a rest) is just ``.``.  Every bar line has the meter's
+number of steps, except the last, which ends with the last note.
+
+Example: in 3/4 on a sixteenth grid, middle C and the E above it as quarter
+notes, then a G a half note long against the held E::
+
+    %roll q=90 m=3/4 k=C g=16 p=0
+    LP.-LP.-LP.-LP.S-P.-PS.-PS.-PS.-S.-S.-S.-S.
+
+Reading a step: ``LP.`` strikes C4 and E4; ``-LP.`` holds both; ``S-P.``
+strikes G4 while E4 keeps sounding (C4, missing, has ended).
+
+Encoding reads a MIDI file with `encoders.midi.read_piece` (all parts merged,
+drums dropped, or one part with ``track``) and quantizes it to the grid
+(``grid``, steps per whole note, default 16).  Decoding is tolerant: an unknown
+character is dropped, a held pitch that was not sounding is struck there, a
+step left open at a line's end is closed, a bar of the wrong length keeps its
+steps (the canonical text redraws the bar lines; `Decoded.bars_ok` False); each
+repair is reported with line and column.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders.midi.grid import (
+    DEFAULT_GRID, Header, Performer, QNote, char_pitch, header_for, numbered_pieces, parse_header, pitch_char,
+    quantize, shifted, to_piece,
+)
+from encoders.midi.reader import read_piece
+from encoders.piece import Decoded, InputError, Piece, Problem
+
+__all__ = ["RollCodec", "decode_roll", "piece_to_roll", "render_roll"]
+
+STEP_END = "."
+HELD = "-"
+
+
+def render_roll(header: Header, notes: list[QNote], end: int | None = None) -> str:
+    """The roll text of notes on the grid, `end` steps long (default: where the last note ends)."""
+    last = max((q.end for q in notes), default=0)
+    end = last if end is None else max(end, last)
+    starts: dict[int, list[int]] = defaultdict(list)
+    held: dict[int, list[int]] = defaultdict(list)
+    for q in notes:
+        starts[q.start].append(q.pitch)
+        for t in range(q.start + 1, q.end):
+            held[t].append(q.pitch)
+    bar_steps = header.bar_steps or header.grid
+    lines = [header.render()]
+    bar: list[str] = []
+    for t in range(end):
+        step = "".join(pitch_char(p) for p in sorted(starts.get(t, ())))
+        if t in held:
+            step += HELD + "".join(pitch_char(p) for p in sorted(held[t]))
+        bar.append(step + STEP_END)
+        if len(bar) == bar_steps:
+            lines.append("".join(bar))
+            bar = []
+    if bar:
+        lines.append("".join(bar))
+    return "\n".join(lines) + "\n"
+
+
+def piece_to_roll(piece: Piece, grid: int = DEFAULT_GRID, path: str = "",
+                  problems: list[Problem] | None = None) -> str:
+    """A Piece (e.g. from `read_piece`) as roll text; InputError when no note is left to write."""
+    header = header_for(piece, "roll", grid, path)
+    notes = quantize(piece, grid, path, problems)
+    if not notes:
+        raise InputError("no notes within the pitch range", path=path)
+    return render_roll(header, notes)
+
+
+def _split_header(text: str, scheme: str) -> tuple[str, list[tuple[int, str]]]:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    numbered = [(i + 1, line) for i, line in enumerate(lines)]
+    while numbered and not numbered[0][1].strip():
+        numbered.pop(0)
+    if numbered and numbered[0][1].startswith("%"):
+        first = numbered.pop(0)
+        return first[1], [(n, line) for n, line in numbered if line.strip()]
+    return "", [(n, line) for n, line in numbered if line.strip()]
+
+
+def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list[Problem], bool]:
+    """Header, notes, length in steps, repairs and bars_ok of a roll text (never raises)."""
+    header_line, body = _split_header(text, "roll")
+    repairs: list[Problem] = []
+    header, header_problems = parse_header(header_line, "roll")
+    header_line_no = 1
+    for message in header_problems:
+        repairs.append(Problem(message, header_line_no, 1, path))
+    bar_steps = header.bar_steps or header.grid
+    perf = Performer()
+    t = 0
+    bars_ok = True
+
+    def play(starts: list[int], held: list[int], line_no: int, held_cols: dict[int, int]) -> None:
+        want = Counter(held)
+        for pitch in set(perf.sounding) | set(want):
+            have = perf.count(pitch)
+            for _ in range(have - want[pitch]):
+                perf.release(pitch, t)
+            if want[pitch] > have:
+                repairs.append(Problem(f"{pitch_char(pitch)!r} held but not sounding: struck here",
+                                       line_no, held_cols[pitch], path))
+                for _ in range(want[pitch] - have):
+                    perf.start(pitch, t)
+        for pitch in starts:
+            perf.start(pitch, t)
+
+    for index, (line_no, line) in enumerate(body):
+        steps = 0
+        starts: list[int] = []
+        held: list[int] = []
+        held_cols: dict[int, int] = {}
+        in_held = False
+        for col, ch in enumerate(line, start=1):
+            if ch == STEP_END:
+                play(starts, held, line_no, held_cols)
+                t += 1
+                steps += 1
+                starts, held, held_cols, in_held = [], [], {}, False
+            elif ch == HELD:
+                if in_held:
+                    repairs.append(Problem("second '-' in one step ignored", line_no, col, path))
+                in_held = True
+            else:
+                pitch = char_pitch(ch)
+                if pitch is None:
+                    repairs.append(Problem(f"unknown character {ch!r} dropped", line_no, col, path))
+                elif in_held:
+                    held.append(pitch)
+                    held_cols.setdefault(pitch, col)
+                else:
+                    starts.append(pitch)
+        if starts or held or in_held:
+            repairs.append(Problem("step not ended by '.' at the end of the line: ended there",
+                                   line_no, len(line) + 1, path))
+            play(starts, held, line_no, held_cols)
+            t += 1
+            steps += 1
+        last = index == len(body) - 1
+        if steps > bar_steps or (steps < bar_steps and not last):
+            bars_ok = False
+            repairs.append(Problem(f"bar of {steps} steps, the meter's bar has {bar_steps}: "
+                                   "its steps kept, bar lines redrawn",
+                                   line_no, 1, path))
+    perf.release_all(t)
+    return header, perf.notes, t, repairs, bars_ok
+
+
+def decode_roll(text: str, path: str = "") -> Decoded:
+    """A roll piece -> Decoded (playable Piece, canonical text, repairs); never raises."""
+    header, notes, length, repairs, bars_ok = read_roll(text, path)
+    return Decoded(to_piece(header, notes), render_roll(header, notes, length), repairs, bars_ok)
+
+
+class RollCodec:
+    name = "roll"
+    suffixes = (".roll", ".mid", ".midi")
+    binary_suffixes = (".mid", ".midi")
+    """Files read as MIDI (`encode_file`), not as text."""
+    seed = "%roll"
+
+    def encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, **_options) -> EncodeResult:
+        """A MIDI file -> one roll piece; InputError (naming the file) when it cannot be read."""
+        problems: list[Problem] = []
+        piece = read_piece(path, track=track)
+        return EncodeResult([piece_to_roll(piece, grid, str(path), problems)], problems)
+
+    def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
+        """Roll text (e.g. a .roll file) -> canonical pieces; a piece needing repair is skipped and reported."""
+        result = EncodeResult()
+        for first_line, piece_text in numbered_pieces(text):
+            decoded = decode_roll(piece_text, path)
+            if decoded.repairs:
+                first = shifted(decoded.repairs[0], first_line)
+                result.problems.append(Problem(f"piece skipped: {first.message}", first.line, first.column, path))
+            elif decoded.piece.notes:
+                result.pieces.append(decoded.text)
+        return result
+
+    def decode(self, text: str, path: str = "") -> Decoded:
+        return decode_roll(text, path)
+
+    def split(self, stream: str) -> list[str]:
+        return split_stream(stream)
+
+    def sniff(self, text: str) -> bool:
+        return text.lstrip().startswith("%roll")
+
+    def grammar(self) -> GrammarState | None:
+        from encoders.midi.grammar import RollGrammar
+
+        return RollGrammar()
+
+    def body(self, text: str) -> str:
+        return text.split("\n", 1)[1] if "\n" in text else ""
+
+    def music_key(self, text: str) -> str:
+        header, _ = parse_header(text.split("\n", 1)[0], "roll")
+        return f"{header.meter} {header.grid}\n{self.body(text)}"
+
+    def label(self, text: str, number: int) -> str:
+        return text
+
+
+CODEC = register(RollCodec())
