@@ -303,7 +303,8 @@ def train(
 def generate(
     seed: Optional[str] = typer.Option(None, help="Text that starts every piece (the model continues it); "
                                        "default: how the model's scheme starts a piece, X:1 for ABC."),
-    model: str = typer.Option("folk", help="A model folder, or the name of a bundled model."),
+    model: Optional[str] = typer.Option(None, help="A model folder, or the name of a bundled model "
+                                        "(default: folk; midi with --seed-midi)."),
     num: int = typer.Option(1, help="How many pieces, sampled together in one batch."),
     length: int = typer.Option(2000, help="At most this many characters per piece."),
     temperature: float = typer.Option(1.0, help="Sampling temperature (> 0); lower is safer."),
@@ -315,12 +316,21 @@ def generate(
                             "piece, plus the text), .abc/.txt (all pieces), or - for stdout."),
     soundfont: Optional[str] = typer.Option(None, help="Audio: a .sf2 soundfont (default: FluidR3_GM if installed, else TimGM6mb)."),
     instrument: Optional[str] = typer.Option(None, help="Audio: play every piece on this instrument (GM program 0-127 or a name: piano, fiddle, guitar ...)."),
+    seed_midi: Optional[Path] = typer.Option(None, help="Continue this MIDI file: its opening primes a model of "
+                                             "a MIDI scheme (roll, events); the output holds the opening, then the model's music."),
+    seed_bars: float = typer.Option(8, help="With --seed-midi: how many bars of the file prime the model."),
+    seed_seconds: Optional[float] = typer.Option(None, help="With --seed-midi: prime with this many seconds instead of bars."),
+    bars: int = typer.Option(8, help="With --seed-midi: how many bars to write after the opening."),
+    transpose_into_range: bool = typer.Option(False, help="With --seed-midi: move a seed with pitches the model "
+                                              "never saw into its range (the output is moved back)."),
+    track: Optional[int] = typer.Option(None, help="With --seed-midi: only this track of the file (from 1)."),
 ) -> None:
-    """Write new pieces with a trained model (the bundled folk model by default).
+    """Write new pieces with a trained model (the bundled folk model by default), or continue a MIDI file.
 
     Example: musicrnn generate --seed "X:1" --out song.mid
     Example: musicrnn generate --seed "X:1" --num 24 --out outputs/batch/tune.wav
     Example: musicrnn generate --seed "X:1" --num 20 --out batch.abc
+    Example: musicrnn generate --seed-midi song.mid --seed-bars 8 --bars 16 --out continued.mid
     """
     from musicrnn.checkpoint import load
     from musicrnn.sample import generate_pieces
@@ -336,7 +346,11 @@ def generate(
     if top_k is not None and top_k < 1:
         raise CliError(f"--top-k must be at least 1, not {top_k}")
     dev = _device(device)
-    loaded = load(model, device=dev)
+    if seed_midi is not None:
+        _continue_midi(seed_midi, model or "midi", out, seed_bars, seed_seconds, bars, transpose_into_range, track,
+                       temperature, top_k, free, random_seed, dev)
+        return
+    loaded = load(model or "folk", device=dev)
     codec = _model_codec(loaded)
     if seed is not None:
         from musicrnn.data import UnknownCharacters
@@ -368,6 +382,32 @@ def generate(
         shown = ", ".join(str(p) for p in written[:4]) + (f" ... ({len(written)} files)" if len(written) > 4 else "")
         err_console.print(f"wrote {shown}: {num} piece(s), {notes} notes, {repaired} needed repair",
                           markup=False, highlight=False)
+
+
+def _continue_midi(path: Path, model: str, out: str, seed_bars: float, seed_seconds: Optional[float], bars: int,
+                   transpose: bool, track: Optional[int], temperature: float, top_k: Optional[int], free: bool,
+                   random_seed: Optional[int], dev) -> None:
+    """generate --seed-midi: the file's opening, then the model's continuation, as MIDI and text."""
+    from musicrnn.atomic import write_text
+    from musicrnn.checkpoint import load
+    from musicrnn.continuation import continue_midi
+    from musicrnn.render import write_midi
+
+    if out == "-" or Path(out).suffix.lower() not in MIDI_SUFFIXES:
+        raise CliError(f"--seed-midi writes a MIDI file: give --out NAME.mid, not {out!r}")
+    loaded = load(model, device=dev)
+    codec = encoders.get(loaded.scheme)
+    result = continue_midi(loaded, codec, str(path), seed_bars=seed_bars, seed_seconds=seed_seconds, bars=bars,
+                           transpose=transpose, track=track, temperature=temperature, top_k=top_k, free=free,
+                           random_seed=random_seed, device=dev)
+    target = write_midi(result.decoded.piece, out)
+    text_path = Path(out).with_suffix(codec.suffixes[0])
+    write_text(text_path, result.text)
+    moved = f", transposed by {result.opening.shift:+d} semitones to prime the model" if result.opening.shift else ""
+    err_console.print(f"wrote {target}, {text_path}: {result.opening.beats:g} beats of {path.name}{moved}, then "
+                      f"{result.bars:g} bars by the model (marker 'continuation' at beat {result.opening.beats:g}); "
+                      f"{len(result.decoded.piece.notes)} notes, {len(result.decoded.repairs)} repairs",
+                      markup=False, highlight=False)
 
 
 @app.command()

@@ -2,8 +2,8 @@
 
 Every decoder returns an `encoders.Piece`; every renderer takes one, so formats
 and outputs stay independent.  MIDI is written with mido (a type-1 file: a
-conductor track with tempo, meter and key, then one track per voice), at 480
-ticks per quarter note, atomically.
+conductor track with tempo, meter, key and a marker for each of `Piece.marks`,
+then one track per voice), at 480 ticks per quarter note, atomically.
 
     >>> from encoders import Note, Piece
     >>> write_midi(Piece(notes=[Note(60, 0.0, 1.0)]), "c.mid")  # doctest: +SKIP
@@ -55,6 +55,11 @@ def to_midi(piece: Piece) -> mido.MidiFile:
     key = _mido_key(piece.key)
     if key:
         conductor.append(mido.MetaMessage("key_signature", key=key, time=0))
+    now = 0
+    for beat, name in sorted((beat, name) for name, beat in piece.marks.items() if beat >= 0):
+        tick = round(beat * TICKS_PER_BEAT)  # a named moment, e.g. where a model took over
+        conductor.append(mido.MetaMessage("marker", text=name, time=tick - now))
+        now = tick
     conductor.append(mido.MetaMessage("end_of_track", time=0))
 
     voices = sorted({n.voice for n in piece.notes}) or [0]

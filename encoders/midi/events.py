@@ -67,15 +67,18 @@ def bin_velocity(level: int) -> int:
     return 8 * level + 4
 
 
-def render_events(header: Header, notes: list[QNote], velocity: bool = True) -> str:
-    """The events text of notes on the grid."""
+def render_events(header: Header, notes: list[QNote], velocity: bool = True, end: int | None = None) -> str:
+    """The events text of notes on the grid.  With `end` (a seed cut there), events
+    from step `end` on are left out (notes sounding then stay on: the model ends
+    them) and the text runs to `end`: it ends with the line break when `end` starts
+    a bar, else with the time shifts that reach it and a line break."""
     offs: dict[int, list[int]] = defaultdict(list)
     ons: dict[int, list[QNote]] = defaultdict(list)
     for q in notes:
         ons[q.start].append(q)
         offs[q.end].append(q.pitch)
     bar_steps = header.bar_steps or header.grid
-    times = sorted(set(offs) | set(ons))
+    times = sorted(t for t in set(offs) | set(ons) if end is None or t < end)
     lines = [header.render()]
     line = ""
     bar = 0   # the bar the current line holds
@@ -94,6 +97,14 @@ def render_events(header: Header, notes: list[QNote], velocity: bool = True) -> 
                 level = velocity_bin(q.velocity)
                 line += VELOCITY + HEX[level]
             line += pitch_char(q.pitch)
+    if end is not None:
+        target_bar, target_pos = divmod(end, bar_steps)
+        while bar < target_bar:
+            lines.append(line or SHIFT)
+            line, bar, pos = "", bar + 1, 0
+        line += SHIFT * (target_pos - pos)
+        if not line:
+            return "\n".join(lines) + "\n"
     lines.append(line or SHIFT)
     return "\n".join(lines) + "\n"
 

@@ -27,7 +27,8 @@ as it sounded at the step before), then ``.``; at most `MAX_SOUNDING` pitches
 sound in a step.  A line holds exactly the meter's steps, or fewer in the last
 bar (a line break after a short bar must be followed by the blank line that
 ends the piece).  The piece may end (blank line) only after a whole bar line
-and once some pitch was struck.
+and once some pitch was struck (and, with ``min_bars``, not before that many
+bar lines: a continuation of a requested length).
 
 Bad text (a seed, or a character sampled without the mask) never raises: it is
 recorded in `problems`; in the header the grammar says None (anything) until
@@ -117,10 +118,11 @@ class RollGrammar(CharGrammar):
 
     __slots__ = (
         "_mode", "_done", "_line", "_col", "problems", "_cache", "_header", "bar_steps",
-        "_sounding", "_starts", "_held", "_last", "_steps", "_struck",
+        "_sounding", "_starts", "_held", "_last", "_steps", "_struck", "_bars", "min_bars",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, min_bars: int = 0) -> None:
+        self.min_bars = min_bars  # the piece may not end before this many bar lines
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -137,6 +139,7 @@ class RollGrammar(CharGrammar):
         self._last = -1
         self._steps = 0
         self._struck = False
+        self._bars = 0
 
     @property
     def done(self) -> bool:
@@ -151,7 +154,10 @@ class RollGrammar(CharGrammar):
 
     def can_end(self) -> bool:
         """Whether the piece could end here (a blank line next, after the line break)."""
-        return self._done or (self._struck and self._mode in (_LINE, _BAR_FULL, _AFTER_SHORT))
+        if self._done:
+            return True
+        bars = self._bars + (self._mode == _BAR_FULL or (self._mode == _LINE and self._steps > 0))
+        return self._struck and bars >= self.min_bars and self._mode in (_LINE, _BAR_FULL, _AFTER_SHORT)
 
     # ------------------------------------------------------------ allowed
 
@@ -174,9 +180,9 @@ class RollGrammar(CharGrammar):
             if self._may_hold(total):
                 out += "-"
             out += "."
-            if self._steps == 0 and self._struck:
+            if self._steps == 0 and self._struck and self._bars >= self.min_bars:
                 out += "\n"  # the blank line: the piece ends after a whole bar
-            elif self._steps > 0:
+            elif self._steps > 0 and self._bars + 1 >= self.min_bars:
                 out += "\n"  # a short last bar
             return out
         if m == _STARTS:
@@ -251,6 +257,7 @@ class RollGrammar(CharGrammar):
 
     def _end_line(self) -> None:
         short = 0 < self._steps < self.bar_steps
+        self._bars += self._steps > 0
         self._steps = 0
         self._starts, self._held = Counter(), Counter()
         self._last = -1
