@@ -258,8 +258,12 @@ def train(
     with open(corpus, encoding="utf-8", errors="replace") as fh:
         head = fh.read(4096)
     codec = _codec_for_text(head, scheme, None, where=str(corpus))
+    scheme_options = {}
+    if hasattr(codec, "corpus_options"):  # e.g. the pitches a MIDI corpus plays, for --seed-midi later
+        scheme_options = codec.corpus_options(encoders.read_text(corpus))
     cfg = TrainConfig(
-        corpus=str(corpus), out=str(out), scheme=codec.name, hidden=hidden, layers=layers, embed=embed,
+        corpus=str(corpus), out=str(out), scheme=codec.name, scheme_options=scheme_options, hidden=hidden,
+        layers=layers, embed=embed,
         dropout=dropout, batch_size=batch_size, seq_len=seq_len, lr=lr, max_steps=max_steps,
         max_minutes=max_minutes, eval_every=eval_every, early_stop_patience=patience, device=device,
         random_seed=random_seed, resume=resume, force=force, threads=threads,

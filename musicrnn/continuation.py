@@ -39,22 +39,13 @@ class Continued:
     """Bars written after the seed."""
 
 
-def model_pitches(vocab: Any) -> set[int]:
-    """The model's range: the unbroken run of pitches whose characters it knows around
-    middle C (else its longest run).  A run, because a few pitch characters are also
-    header letters (``q`` is 97 and the tempo's field): a model knows those chars
-    without having written them as notes, and they lie apart from the music's run."""
-    known = [p for p in range(PITCH_LO, PITCH_HI + 1) if not vocab.missing(pitch_char(p))]
-    runs: list[list[int]] = []
-    for p in known:
-        if runs and runs[-1][-1] == p - 1:
-            runs[-1].append(p)
-        else:
-            runs.append([p])
-    if not runs:
-        return set()
-    around_c = [r for r in runs if r[0] <= 60 <= r[-1]]
-    return set(around_c[0] if around_c else max(runs, key=len))
+def model_pitches(loaded: Any) -> set[int]:
+    """The pitches a model has written in training: its checkpoint's
+    scheme_options["pitches"] (`musicrnn train` stores them), else every pitch whose
+    character is in its vocabulary (some are header letters, so that is generous)."""
+    stored = (loaded.meta.get("scheme_options") or {}).get("pitches")
+    known = {p for p in range(PITCH_LO, PITCH_HI + 1) if not loaded.vocab.missing(pitch_char(p))}
+    return known & set(stored) if stored else known
 
 
 def continue_midi(
@@ -84,7 +75,8 @@ def continue_midi(
         seed_bars = None
     grid = int((loaded.meta.get("scheme_options") or {}).get("grid", 16))
     start = opening(path, codec.name, bars=seed_bars, seconds=seed_seconds, grid=grid, track=track,
-                    pitches=model_pitches(loaded.vocab), transpose=transpose)
+                    pitches=model_pitches(loaded), transpose=transpose)
+    _header_in_vocabulary(start, loaded.vocab)
     lines = bars_after(start, bars)
     seed_lines = [line for line in start.text.split("\n")[1:] if line]
     per_bar = max(64, 3 * sum(map(len, seed_lines)) // max(1, len(seed_lines)))  # room for busier bars
@@ -110,6 +102,22 @@ def continue_midi(
     body_lines = text.rstrip("\n").split("\n")[1:]
     written = len(body_lines) - start.steps / start.bar_steps
     return Continued(text, decoded, start, max(0.0, written))
+
+
+def _header_in_vocabulary(start: Opening, vocab: Any) -> None:
+    """Rewrite the seed's header with values the model has seen: the nearest tempo
+    it can write, no key or programs it cannot (the output keeps the file's own)."""
+    header = start.header
+    if not vocab.missing(header.render()):
+        return
+    if vocab.missing(f"q={header.tempo:g}"):
+        near = sorted(range(20, 301), key=lambda t: abs(t - header.tempo))
+        header.tempo = float(next((t for t in near if not vocab.missing(f"q={t}")), header.tempo))
+    if header.key and vocab.missing(f"k={header.key}"):
+        header.key = None
+    if vocab.missing("p=" + ",".join(map(str, header.programs))):
+        header.programs = (0,)
+    start.text = header.render() + start.text[start.text.index("\n"):]
 
 
 def _cut_at_bar_line(text: str, lines: int) -> str:

@@ -27,7 +27,8 @@ def untrained(pitches: range, scheme: str = "roll") -> Loaded:
     vocab = Vocab.from_text(chars)
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(len(vocab), hidden=16, layers=1, embed=8, dropout=0.0)).eval()
-    return Loaded(model=model, vocab=vocab, meta={}, scheme=scheme, path="<test>")
+    return Loaded(model=model, vocab=vocab, meta={"scheme_options": {"pitches": list(pitches)}}, scheme=scheme,
+                  path="<test>")
 
 
 def song(tmp_path, name="song.mid", low=60):
@@ -94,6 +95,9 @@ def test_a_model_of_another_scheme_is_refused(tmp_path):
 
 
 def test_model_pitches_and_key_transposition():
-    assert model_pitches(untrained(range(60, 80)).vocab) == set(range(60, 80))
+    loaded = untrained(range(60, 80))
+    assert model_pitches(loaded) == set(range(60, 80))
+    loaded.meta = {}  # a model trained before pitches were stored: every pitch character it knows
+    assert model_pitches(loaded) > set(range(60, 80)) and 97 in model_pitches(loaded)  # 'q' of the header
     assert [transpose_key(k, s) for k, s in [("G", 2), ("F#m", -1), ("Bb", 12), (None, 3), ("Ebm", 1)]] == \
         ["A", "Fm", "Bb", None, "Em"]

@@ -49,6 +49,7 @@ step stay the same).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from encoders.piece import Piece, Problem
@@ -197,6 +198,28 @@ def shifted(problem: Problem, first_line: int) -> Problem:
     if not problem.line:
         return problem
     return Problem(problem.message, problem.line + first_line - 1, problem.column, problem.path)
+
+
+def corpus_options(stream: str) -> dict:
+    """What a model trained on a stream of roll or events pieces needs to know about
+    it later (stored in its checkpoint as "scheme_options"): the pitches its pieces
+    play (not merely characters it has seen: some pitch characters are also header
+    letters) and the grid most of them use."""
+    pitches: set[int] = set()
+    grids: Counter = Counter()
+    for line in stream.split("\n"):
+        if line.startswith("%"):
+            grids[parse_header(line, line[1:].split(" ", 1)[0])[0].grid] += 1
+            continue
+        skip = False
+        for ch in line:
+            if skip:              # the hex digit of an events velocity mark
+                skip = False
+            elif ch == "|":
+                skip = True
+            elif ch in _CHAR_PITCH:
+                pitches.add(_CHAR_PITCH[ch])
+    return {"pitches": sorted(pitches), "grid": grids.most_common(1)[0][0] if grids else DEFAULT_GRID}
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,8 @@ from collections import Counter, defaultdict
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
-    DEFAULT_GRID, Header, Performer, QNote, char_pitch, header_for, numbered_pieces, parse_header, pitch_char,
-    quantize, shifted, to_piece,
+    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, numbered_pieces, parse_header,
+    pitch_char, quantize, shifted, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
@@ -197,6 +197,10 @@ class RollCodec:
             elif decoded.piece.notes:
                 result.pieces.append(decoded.text)
         return result
+
+    def corpus_options(self, stream: str) -> dict:
+        """The pitches and grid of a training stream, kept with the model (see `grid.corpus_options`)."""
+        return corpus_options(stream)
 
     def decode(self, text: str, path: str = "") -> Decoded:
         return decode_roll(text, path)
