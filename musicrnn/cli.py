@@ -352,7 +352,7 @@ def generate(
     dev = _device(device)
     if seed_midi is not None:
         _continue_midi(seed_midi, model or "midi", out, seed_bars, seed_seconds, bars, transpose_into_range, track,
-                       temperature, top_k, free, random_seed, dev)
+                       temperature, top_k, free, random_seed, dev, soundfont, _program(instrument))
         return
     loaded = load(model or "folk", device=dev)
     codec = _model_codec(loaded)
@@ -390,28 +390,29 @@ def generate(
 
 def _continue_midi(path: Path, model: str, out: str, seed_bars: float, seed_seconds: Optional[float], bars: int,
                    transpose: bool, track: Optional[int], temperature: float, top_k: Optional[int], free: bool,
-                   random_seed: Optional[int], dev) -> None:
-    """generate --seed-midi: the file's opening, then the model's continuation, as MIDI and text."""
+                   random_seed: Optional[int], dev, soundfont: Optional[str], program: Optional[int]) -> None:
+    """generate --seed-midi: the file's opening, then the model's continuation, written like any piece."""
     from musicrnn.atomic import write_text
     from musicrnn.checkpoint import load
     from musicrnn.continuation import continue_midi
-    from musicrnn.render import write_midi
+    from musicrnn.outputs import RENDER_SUFFIXES
 
-    if out == "-" or Path(out).suffix.lower() not in MIDI_SUFFIXES:
-        raise CliError(f"--seed-midi writes a MIDI file: give --out NAME.mid, not {out!r}")
+    if out == "-" or Path(out).suffix.lower() not in RENDER_SUFFIXES:
+        raise CliError(f"--seed-midi writes music: give --out NAME.mid (or {', '.join(RENDER_SUFFIXES)}), "
+                       f"not {out!r}")
     loaded = load(model, device=dev)
     codec = encoders.get(loaded.scheme)
     result = continue_midi(loaded, codec, str(path), seed_bars=seed_bars, seed_seconds=seed_seconds, bars=bars,
                            transpose=transpose, track=track, temperature=temperature, top_k=top_k, free=free,
                            random_seed=random_seed, device=dev)
-    target = write_midi(result.decoded.piece, out)
+    written = _write_pieces([result.decoded], [result.text], codec, out, soundfont=soundfont, program=program)
     text_path = Path(out).with_suffix(codec.suffixes[0])
     write_text(text_path, result.text)
     moved = f", transposed by {result.opening.shift:+d} semitones to prime the model" if result.opening.shift else ""
-    err_console.print(f"wrote {target}, {text_path}: {result.opening.beats:g} beats of {path.name}{moved}, then "
-                      f"{result.bars:g} bars by the model (marker 'continuation' at beat {result.opening.beats:g}); "
-                      f"{len(result.decoded.piece.notes)} notes, {len(result.decoded.repairs)} repairs",
-                      markup=False, highlight=False)
+    err_console.print(f"wrote {written[0]}, {text_path}: {result.opening.beats:g} beats of {path.name}{moved}, "
+                      f"then {result.bars:g} bars by the model (marker 'continuation' at beat "
+                      f"{result.opening.beats:g}); {len(result.decoded.piece.notes)} notes, "
+                      f"{len(result.decoded.repairs)} repairs", markup=False, highlight=False)
 
 
 @app.command()
