@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model corpus bench bench-quick bench-tabs bench-listen fuzz clean
+.PHONY: demo audition test venv model tabs-model midi-model midi-reference corpus bench bench-quick bench-tabs bench-listen fuzz clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -49,6 +49,15 @@ model: $(VENV_STAMP) corpora/folk.txt
 # The bundled tabs model's recipe (20 minutes); writes musicrnn/models/tabs/.
 tabs-model: $(VENV_STAMP)
 	sh corpora/tabs_model.sh
+
+# The bundled MIDI model's recipe (MIDI corpus from music21's chorales and our ABC player,
+# roll scheme, 2x256, 25 minutes); writes corpora/midi.txt and musicrnn/models/midi/.
+midi-model: $(VENV_STAMP) corpora/folk.txt
+	sh corpora/midi_model.sh
+
+# Note F1 of MIDI written by abc2midi (300 folk tunes) and music21 (all chorales) through roll and events.
+midi-reference: $(VENV_STAMP)
+	$(PY) -m encoders.midi.reference --folk 300 --chorales all
 
 # Speed and scale, measured side by side in one run (never in tests): one table of ratios.
 # The 1 GB encode row takes tens of minutes on 2 cores; bench-quick leaves it at 64 MB.

@@ -137,3 +137,21 @@ def test_abc2midi_and_music21_midi_keep_their_notes(tmp_path):
         assert sum(ref.values()) > 30
         for scheme in ("roll", "events"):
             assert note_f1(ref, round_trip(str(tmp_path / name), scheme, 16, str(tmp_path))) >= 0.99
+
+
+def test_the_bundled_midi_model_continues_a_tune_it_never_saw(tmp_path):
+    """The issue's check: a MIDI the model has never seen is continued: the output starts
+    with the seed's notes and goes on for the requested length, with new notes."""
+    unseen = tmp_path / "unseen.mid"
+    jig = [67, 69, 71, 74, 71, 67, 69, 71, 69, 69, 67, 64] * 2   # two bars of 6/8 in eighths, twice
+    write_midi(Piece([Note(p, k * 0.5, 0.5) for k, p in enumerate(jig)], tempo=120.0, meter=(6, 8), key="G"), unseen)
+    out = tmp_path / "continued.mid"
+    result = run("generate", "--seed-midi", str(unseen), "--seed-bars", "4", "--bars", "4", "--random-seed", "0",
+                 "--out", str(out))  # the bundled model 'midi' is the default with --seed-midi
+    assert result.exit_code == 0, result.output
+    back = read_piece(out)
+    seed = {(p, k * 0.5) for k, p in enumerate(jig)}
+    assert seed <= {(n.pitch, n.onset) for n in back.notes}
+    after = [n for n in back.notes if n.onset >= 12.0]
+    assert len(after) >= 8 and back.end >= 12.0 + 4 * 3.0 - 0.5  # four more bars of 6/8 (3 beats each)
+    assert back.end <= 12.0 + 4 * 3.0

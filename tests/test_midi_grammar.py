@@ -84,7 +84,7 @@ def test_allowed_sets():
     first = g.allowed()
     assert "\n" not in first and "-" not in first and "." in first   # a piece has a step before it may end
     g.feed("LP.")
-    assert g.allowed().endswith("-.\n")    # strike, hold, rest, or a short last bar
+    assert g.allowed().endswith("-.")       # strike, hold or rest: the bar is not full yet
     g.feed("-")
     assert g.allowed() == "LP"              # only what sounds may be held
     g.feed("P.")
@@ -107,16 +107,18 @@ def test_header_fields_come_in_the_codecs_order():
     g = RollGrammar()
     g.feed("%roll q=120 m=3/8 g=")
     assert g.allowed() == "12348"           # 8 16 24 32 48: not 4 or 12, a 3/8 bar is no whole number of those
-    assert check("%roll q=120 m=4/4 g=16 p=0\nL.\n\n") == []
+    assert check("%roll q=120 m=2/4 g=4 p=0\nL..\n\n") == []
     assert check("%roll q=120 g=16 p=0\nL.\n\n")        # the meter may not be left out
 
 
-def test_a_short_bar_ends_the_piece():
+def test_no_short_bars_a_piece_ends_after_a_full_one():
     g = RollGrammar()
-    g.feed("%roll q=100 m=2/4 g=8 p=0\nL.-L.\n")
-    assert g.allowed() == "\n"
-    g.feed("\n")
-    assert g.done
+    g.feed("%roll q=100 m=2/4 g=8 p=0\nL.-L.")
+    assert "\n" not in g.allowed() and not g.can_end()
+    g.feed("..")
+    assert g.allowed() == "\n" and g.can_end()
+    g.feed("\n\n")
+    assert g.done and not g.problems
 
 
 def test_bad_text_is_recorded_never_raised_and_recovers():

@@ -170,7 +170,7 @@ def test_tracks_merge_by_default_and_one_is_picked_with_track(tmp_path):
     mid.save(str(tmp_path / "band.mid"))
     merged = ROLL.encode_file(str(tmp_path / "band.mid")).pieces[0]
     assert merged.splitlines()[0].endswith("p=40,32")
-    assert merged.splitlines()[1] == f"{pitch_char(36)}{pitch_char(72)}." + f"-{pitch_char(36)}{pitch_char(72)}." * 3
+    assert merged.splitlines()[1] == f"{pitch_char(36)}{pitch_char(72)}." + f"-{pitch_char(36)}{pitch_char(72)}." * 3 + "." * 12
     bass = EVENTS.encode_file(str(tmp_path / "band.mid"), track=2).pieces[0]
     assert bass.splitlines()[0].endswith("p=32") and pitch_char(72) not in bass.splitlines()[1]
     assert [n.program for n in EVENTS.decode(bass).piece.notes] == [32]

@@ -15,8 +15,9 @@ Tokens, each one or two characters (pitches in the alphabet of
     newline  the start of the next bar
 
 At one moment, note-offs come first (low to high), then note-ons (low to
-high, the softer first for one pitch).  A bar with no event is written ``.``.
-Time shifts never reach past the bar: the line's end moves to the next bar.
+high; of two copies of one pitch, the longer first, so it is the one that ends
+last).  A bar with no event is written ``.``.  Time shifts never reach past the
+bar: the line's end moves to the next bar.
 
 Example: in 3/4 on a sixteenth grid, middle C (a quarter note) and E (a half
 note) struck together, G struck on beat 2 for a half note, the rest of bar 2
@@ -92,7 +93,7 @@ def render_events(header: Header, notes: list[QNote], velocity: bool = True, end
         line += SHIFT * (target_pos - pos)
         pos = target_pos
         line += "".join(OFF + pitch_char(p) for p in sorted(offs.get(t, ())))
-        for q in sorted(ons.get(t, ()), key=lambda q: (q.pitch, velocity_bin(q.velocity))):
+        for q in sorted(ons.get(t, ()), key=lambda q: (q.pitch, -q.end, velocity_bin(q.velocity))):
             if velocity and velocity_bin(q.velocity) != level:
                 level = velocity_bin(q.velocity)
                 line += VELOCITY + HEX[level]

@@ -24,10 +24,10 @@ of steps in that meter, ``p=`` one to eight programs 0-127 (comma separated), a 
 *Bars.*  A step is its struck pitches (ascending; one pitch at most four times),
 optionally ``-`` and at least one held pitch (ascending, each at most as often
 as it sounded at the step before), then ``.``; at most `MAX_SOUNDING` pitches
-sound in a step.  A line holds exactly the meter's steps, or fewer in the last
-bar (a line break after a short bar must be followed by the blank line that
-ends the piece).  The piece may end (blank line) only after a whole bar line
-and once some pitch was struck (and, with ``min_bars``, not before that many
+sound in a step.  A line holds exactly the meter's steps, the last one too
+(the decoder reads a short last bar cleanly, but a model trained on bar lines
+breaks lines early: allowing it ended most samples after a bar or two).  The
+piece may end (blank line) only after a whole bar line and once some pitch was struck (and, with ``min_bars``, not before that many
 bar lines: a continuation of a requested length).
 
 Bad text (a seed, or a character sampled without the mask) never raises: it is
@@ -156,8 +156,9 @@ class RollGrammar(CharGrammar):
         """Whether the piece could end here (a blank line next, after the line break)."""
         if self._done:
             return True
-        bars = self._bars + (self._mode == _BAR_FULL or (self._mode == _LINE and self._steps > 0))
-        return self._struck and bars >= self.min_bars and self._mode in (_LINE, _BAR_FULL, _AFTER_SHORT)
+        bars = self._bars + (self._mode == _BAR_FULL)
+        at_bar_line = self._mode == _BAR_FULL or (self._mode == _LINE and self._steps == 0)
+        return self._struck and bars >= self.min_bars and (at_bar_line or self._mode == _AFTER_SHORT)
 
     # ------------------------------------------------------------ allowed
 
@@ -182,8 +183,6 @@ class RollGrammar(CharGrammar):
             out += "."
             if self._steps == 0 and self._struck and self._bars >= self.min_bars:
                 out += "\n"  # the blank line: the piece ends after a whole bar
-            elif self._steps > 0 and self._bars + 1 >= self.min_bars:
-                out += "\n"  # a short last bar
             return out
         if m == _STARTS:
             out = self._pitches_from(self._last, self._starts) if total < MAX_SOUNDING else ""

@@ -14,7 +14,8 @@ alphabet in `encoders.midi.grid`, ``L`` is middle C):
 A pitch sounding at the step before and missing from ``held`` ends there; a
 pitch both in ``held`` and in ``starts`` is struck again while it sounds (two
 voices).  An empty step (a rest) is just ``.``.  Every bar line has the meter's
-number of steps, except the last, which ends with the last note.
+number of steps (the encoder fills the last bar with rests; a decoded text may
+end with a shorter bar, read as written).
 
 Example: in 3/4 on a sixteenth grid, middle C and the E above it as quarter
 notes, then a G a half note long against the held E::
@@ -53,16 +54,17 @@ HELD = "-"
 
 
 def render_roll(header: Header, notes: list[QNote], end: int | None = None) -> str:
-    """The roll text of notes on the grid, `end` steps long (default: where the last note ends)."""
+    """The roll text of notes on the grid, `end` steps long (default: to the end of
+    the bar in which the last note ends, so every bar line is whole)."""
     last = max((q.end for q in notes), default=0)
-    end = last if end is None else max(end, last)
+    bar_steps = header.bar_steps or header.grid
+    end = -(-last // bar_steps) * bar_steps if end is None else max(end, last)
     starts: dict[int, list[int]] = defaultdict(list)
     held: dict[int, list[int]] = defaultdict(list)
     for q in notes:
         starts[q.start].append(q.pitch)
         for t in range(q.start + 1, q.end):
             held[t].append(q.pitch)
-    bar_steps = header.bar_steps or header.grid
     lines = [header.render()]
     bar: list[str] = []
     for t in range(end):
