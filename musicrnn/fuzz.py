@@ -128,7 +128,12 @@ class FuzzStats:
 # --------------------------------------------------------------------------- seeds
 
 def _is_midi_codec(codec: Codec) -> bool:
-    return any(s in MIDI_SUFFIXES for s in codec.suffixes)
+    return any(s in MIDI_SUFFIXES for s in codec.suffixes + getattr(codec, "binary_suffixes", ()))
+
+
+def _file_suffix(codec: Codec) -> str:
+    """The name ending of the files a codec reads: MIDI for the codecs that read binary files."""
+    return (getattr(codec, "binary_suffixes", ()) or codec.suffixes)[0]
 
 
 def seed_files(codec: Codec, max_pieces: int = 300, rng: random.Random | None = None) -> list[bytes]:
@@ -375,7 +380,7 @@ def _check_problems(problems, path: str) -> None:
 def _target_file(codec: Codec, data: bytes, tmpdir: str) -> str:
     from musicrnn.encode import encode_file
 
-    path = Path(tmpdir) / f"case{codec.suffixes[0]}"
+    path = Path(tmpdir) / f"case{_file_suffix(codec)}"
     path.write_bytes(data)
     result = encode_file(path, codec.name)
     _check_problems(result.problems + ([result.skipped] if result.skipped else []), str(path))
@@ -472,7 +477,7 @@ def fuzz_codec(codec: Codec, cases: int, seed: int = 0, timeout: float = 20.0,
             from musicrnn.encode import encode_file
 
             for i, data in enumerate(seeds[:40]):
-                p = Path(tmpdir) / f"seed{i}{codec.suffixes[0]}"
+                p = Path(tmpdir) / f"seed{i}{_file_suffix(codec)}"
                 p.write_bytes(data)
                 texts.extend(t.encode("utf-8") for t, _ in encode_file(p, codec.name).pieces)
         for i in range(cases):

@@ -68,7 +68,7 @@ def _open(path: str | os.PathLike) -> mido.MidiFile:
     try:
         return mido.MidiFile(p, clip=True)
     except Exception as e:  # noqa: BLE001 - mido raises many kinds (OSError, EOFError, ValueError, KeyError...)
-        reason = str(e) or type(e).__name__
+        reason = str(e) or ("the data ends too early" if isinstance(e, EOFError) else "malformed data")
         raise InputError(f"not a readable MIDI file ({reason})", path=p) from None
 
 
