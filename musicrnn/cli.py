@@ -277,7 +277,7 @@ def train(
 
         def show(p: dict) -> None:
             if p.get("event") == "nan":
-                bar.console.print(f"step {p.get('step', 0)}: loss or gradient was NaN/inf; step skipped, learning "
+                bar.console.print(f"step {p.get('step', 0)}: {p.get('reason', 'loss was NaN/inf')}; step skipped, learning "
                                   f"rate now x{p.get('lr_scale', 0):g} ({p.get('nan_skips', 0)} so far)",
                                   style="yellow", markup=False, highlight=False, soft_wrap=True)
                 return

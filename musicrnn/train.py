@@ -6,6 +6,8 @@
           backward, clip, AdamW step with warmup + cosine LR
           every eval_every steps: bits/char on the held-out pieces;
           better -> save the model folder; no better for `patience` evals -> stop
+    NaN/inf loss or gradient, or a loss exploding past 3x its recent mean: the
+          step is skipped, the LR halved, and it is reported (event "nan")
     Ctrl-C: save everything --resume needs and return (result.interrupted)
 
 Under torchrun (see distributed.py) every rank runs this same loop on its own
@@ -294,8 +296,9 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     step = 0
     best_val: float | None = None
     evals_since_best = 0
-    lr_scale = 1.0          # halved after each NaN/inf loss
+    lr_scale = 1.0          # halved after each NaN/inf or exploding loss
     nan_skips = 0
+    loss_ema: float | None = None   # recent mean training loss (nats), to see a loss explode
     prior_seconds = 0.0     # training wall time of earlier sessions (for max_minutes)
     val_bpc: float | None = None
     state: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -314,6 +317,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
         evals_since_best = int(extra.get("evals_since_best", 0))
         lr_scale = float(extra.get("lr_scale", 1.0))
         nan_skips = int(extra.get("nan_skips", 0))
+        loss_ema = extra.get("loss_ema")
         prior_seconds = float(extra.get("train_seconds", 0.0))
         if "state_h" in extra:   # saved for all lanes; each rank takes its own
             state = (cluster.lanes_of(extra["state_h"]).to(device), cluster.lanes_of(extra["state_c"]).to(device))
@@ -389,6 +393,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             "evals_since_best": evals_since_best,
             "lr_scale": lr_scale,
             "nan_skips": nan_skips,
+            "loss_ema": loss_ema,
             "train_seconds": prior_seconds + session_seconds(),
             "model_config": mconf.to_dict(),
             "fingerprint": data.meta["fingerprint"],
@@ -449,15 +454,16 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     interrupted = False
     V = len(vocab)
 
-    def skip_step(**values: Any) -> None:
-        """A NaN/inf loss or gradient: drop the update and the state, halve the LR."""
+    def skip_step(reason: str = "loss or gradient was NaN/inf", **values: Any) -> None:
+        """A NaN/inf loss or gradient, or an exploding loss: drop the update and the state,
+        halve the LR, report it (event "nan")."""
         nonlocal state, lr_scale, nan_skips, committed
         optimizer.zero_grad(set_to_none=True)
         state, lr_scale, nan_skips = None, lr_scale * 0.5, nan_skips + 1
         committed = {**committed, "position": batches.position, "state": None}
-        report("nan", lr_scale=lr_scale, nan_skips=nan_skips, **values)
+        report("nan", lr_scale=lr_scale, nan_skips=nan_skips, reason=reason, **values)
         if nan_skips >= 20:
-            raise TrainError(f"loss or gradient was NaN/inf {nan_skips} times; try a lower --lr")
+            raise TrainError(f"loss or gradient was NaN/inf or exploded {nan_skips} times; try a lower --lr")
 
     try:
         while step < cfg.max_steps:
@@ -482,6 +488,9 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             if not math.isfinite(loss_value):
                 skip_step(loss=loss_value, lr=lr)
                 continue
+            if _exploded(loss_value, loss_ema, step):
+                skip_step(f"loss {loss_value:.2f} exploded (recent mean {loss_ema:.2f})", loss=loss_value, lr=lr)
+                continue
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             if not torch.isfinite(grad_norm):
@@ -498,6 +507,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             session_steps += 1
             loss_sum += loss_value
             loss_n += 1
+            loss_ema = loss_value if loss_ema is None else 0.98 * loss_ema + 0.02 * loss_value
 
             if step % cfg.progress_every == 0 or step == cfg.max_steps:
                 latest.update(loss=loss_sum / loss_n / LN2, lr=lr)
@@ -536,6 +546,17 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     )
 
 
+EXPLODE_AFTER_STEPS = 50
+"""Steps before an exploding loss is looked for (the loss falls fast at first)."""
+
+
+def _exploded(loss: float, ema: float | None, step: int) -> bool:
+    """A loss 3x the recent mean and 2 nats above it: the run is diverging, not a hard batch.
+    (A char-LSTM's batches differ by a fraction of a nat; an epoch's fresh hidden state by
+    less than one.)"""
+    return ema is not None and step >= EXPLODE_AFTER_STEPS and loss > max(3.0 * ema, ema + 2.0)
+
+
 def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig, fingerprint: str) -> None:
     """Resume only what continues the same run: same model shape, corpus and batching."""
     where = os.path.join(cfg.out, checkpoint.TRAIN_STATE)
@@ -553,7 +574,7 @@ def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig
     if not isinstance(extra.get("step"), int) or not isinstance(pos, dict) \
             or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index")):
         raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")
-    for key in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips"):
+    for key in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips", "loss_ema"):
         value = extra.get(key)
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
                                   or not math.isfinite(value)):

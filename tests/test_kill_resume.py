@@ -171,3 +171,27 @@ def test_a_nan_loss_is_skipped_and_reported_on_the_command_line(corpus, tmp_path
     assert state["nan_skips"] == 1 and state["lr_scale"] == 0.5   # and --resume keeps the lowered rate
     weights = checkpoint.load(str(out)).model.state_dict()
     assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_an_exploding_loss_is_skipped_and_reported(corpus, tmp_path, monkeypatch):
+    import musicrnn.train as train_mod
+
+    real = train_mod.F.cross_entropy
+    calls = {"n": 0, "poison": None}
+
+    def spiking(*args, **kwargs):   # one batch's loss 40x the usual: finite, but a diverging run
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * 40 if calls["n"] == calls["poison"] else loss
+
+    monkeypatch.setattr(train_mod.F, "cross_entropy", spiking)
+    cfg = dict(corpus=str(corpus), scheme="abc", **{**ARGS, "max_steps": 120, "eval_every": 1000})
+    clean = []
+    result = train(TrainConfig(out=str(tmp_path / "clean"), **cfg), on_progress=clean.append)
+    assert result.nan_skips == 0 and not [e for e in clean if e["event"] == "nan"]   # no false alarm
+    calls.update(n=0, poison=90)
+    events = []
+    result = train(TrainConfig(out=str(tmp_path / "spiked"), **cfg), on_progress=events.append)
+    skipped = [e for e in events if e["event"] == "nan"]
+    assert result.nan_skips == 1 and len(skipped) == 1 and "exploded" in skipped[0]["reason"]
+    assert skipped[0]["lr_scale"] == 0.5 and result.steps == 120
