@@ -356,7 +356,7 @@ def encode_inputs(scheme: str, work: Path) -> list[Path]:
         if not folder.exists():
             tab_files(folder, 4)
         return sorted(folder.rglob("*.tab"))
-    if any(s in codec.suffixes for s in (".mid", ".midi")):
+    if any(s in codec.suffixes + tuple(getattr(codec, "binary_suffixes", ())) for s in (".mid", ".midi")):
         folder = work / "midi"
         if not folder.exists():
             from encoders.abc.corpus import folk_files
