@@ -237,7 +237,11 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     device = pick_device(cfg.device)
     cluster = Cluster.from_env(device)
     try:
-        return _train(cfg, on_progress, wall_start, device, cluster)
+        result = _train(cfg, on_progress, wall_start, device, cluster)
+        # Leave the group together: a rank that closes its connections while another still
+        # finishes its last collective can make gloo abort that one (seen under heavy load).
+        cluster.barrier()
+        return result
     finally:
         cluster.close()
 
