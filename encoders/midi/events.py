@@ -46,8 +46,8 @@ from collections import defaultdict
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
-    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, numbered_pieces, parse_header,
-    pitch_char, quantize, shifted, to_piece,
+    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
+    pitch_char, quantize, encode_stream_text, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.midi.roll import _split_header
@@ -198,15 +198,7 @@ class EventsCodec:
 
     def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
         """Events text -> canonical pieces; a piece needing repair is skipped and reported."""
-        result = EncodeResult()
-        for first_line, piece_text in numbered_pieces(text):
-            decoded = decode_events(piece_text, path)
-            if decoded.repairs:
-                first = shifted(decoded.repairs[0], first_line)
-                result.problems.append(Problem(f"piece skipped: {first.message}", first.line, first.column, path))
-            elif decoded.piece.notes:
-                result.pieces.append(decoded.text)
-        return result
+        return encode_stream_text(text, path, decode_events)
 
     def corpus_options(self, stream: str) -> dict:
         """The pitches and grid of a training stream, kept with the model (see `grid.corpus_options`)."""

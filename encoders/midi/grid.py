@@ -200,6 +200,22 @@ def shifted(problem: Problem, first_line: int) -> Problem:
     return Problem(problem.message, problem.line + first_line - 1, problem.column, problem.path)
 
 
+def encode_stream_text(text: str, path: str, decode) -> "EncodeResult":
+    """Stream text -> canonical pieces via the scheme's `decode`; a piece needing
+    repair is skipped and its first problem reported at the file's line."""
+    from encoders import EncodeResult
+
+    result = EncodeResult()
+    for first_line, piece_text in numbered_pieces(text):
+        decoded = decode(piece_text, path)
+        if decoded.repairs:
+            first = shifted(decoded.repairs[0], first_line)
+            result.problems.append(Problem(f"piece skipped: {first.message}", first.line, first.column, path))
+        elif decoded.piece.notes:
+            result.pieces.append(decoded.text)
+    return result
+
+
 def corpus_options(stream: str) -> dict:
     """What a model trained on a stream of roll or events pieces needs to know about
     it later (stored in its checkpoint as "scheme_options"): the pitches its pieces

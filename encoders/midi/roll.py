@@ -41,8 +41,8 @@ from collections import Counter, defaultdict
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
-    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, numbered_pieces, parse_header,
-    pitch_char, quantize, shifted, to_piece,
+    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
+    pitch_char, quantize, encode_stream_text, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
@@ -190,15 +190,7 @@ class RollCodec:
 
     def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
         """Roll text (e.g. a .roll file) -> canonical pieces; a piece needing repair is skipped and reported."""
-        result = EncodeResult()
-        for first_line, piece_text in numbered_pieces(text):
-            decoded = decode_roll(piece_text, path)
-            if decoded.repairs:
-                first = shifted(decoded.repairs[0], first_line)
-                result.problems.append(Problem(f"piece skipped: {first.message}", first.line, first.column, path))
-            elif decoded.piece.notes:
-                result.pieces.append(decoded.text)
-        return result
+        return encode_stream_text(text, path, decode_roll)
 
     def corpus_options(self, stream: str) -> dict:
         """The pitches and grid of a training stream, kept with the model (see `grid.corpus_options`)."""
