@@ -62,12 +62,14 @@ def to_midi(piece: Piece) -> mido.MidiFile:
         now = tick
     conductor.append(mido.MetaMessage("end_of_track", time=0))
 
-    voices = sorted({n.voice for n in piece.notes}) or [0]
-    for channel_index, voice in enumerate(voices):
+    by_voice: dict[int, list] = {}
+    for n in piece.notes:
+        by_voice.setdefault(n.voice, []).append(n)
+    for channel_index, voice in enumerate(sorted(by_voice) or [0]):
         channel = channel_index % 15
         if channel >= 9:  # keep clear of the General MIDI drum channel
             channel += 1
-        notes = [n for n in piece.notes if n.voice == voice]
+        notes = by_voice.get(voice, [])
         program = piece.programs.get(voice, notes[0].program if notes else 0)
         track = mido.MidiTrack()
         mid.tracks.append(track)

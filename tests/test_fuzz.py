@@ -224,3 +224,25 @@ def test_mutations_break_real_files_in_many_ways():
     assert {"truncate", "huge number", "tricky chars", "lines", "junk"} <= names, names
     huge = fuzz.huge_line_case(seeds[0], 1 << 20)
     assert max(len(line) for line in huge.split(b"\n")) >= 1 << 20
+
+
+FINDINGS = os.path.join(os.path.dirname(__file__), "fuzz_findings")
+
+
+@pytest.mark.parametrize("name, codec, targets", [
+    ("roll-file-slow.mid", "roll", ("file",)),
+    ("events-decode-slow.txt", "events", ("decode", "text")),
+    ("events-decode-slow.txt", "roll", ("decode", "grammar", "text")),
+])
+def test_inputs_make_fuzz_once_found_too_slow_now_end_cleanly(tmp_path, name, codec, targets):
+    # each took 20 s to minutes (a 13-million-beat note; thousands of unison copies);
+    # replayed through the fuzzer itself, with its time limit as the hang detector
+    with open(os.path.join(FINDINGS, name), "rb") as f:
+        data = f.read()
+    stats = fuzz.FuzzStats(codec)
+    fuzz.run_case(encoders.get(codec), data, stats, str(tmp_path), timeout=20.0, targets=targets)
+    assert not stats.findings, [(f.kind, f.message) for f in stats.findings.values()]
+    for target in targets:
+        assert sum(stats.outcomes[target].values()) == 1
+    if name.endswith(".mid"):
+        assert stats.outcomes["file"]["rejected"] == 1

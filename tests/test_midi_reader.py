@@ -103,6 +103,20 @@ def test_unreleased_note_ends_with_its_track(tmp_path):
     assert got == [(60, 0.0, 3.0), (64, 1.0, 2.0)]
 
 
+def test_a_note_held_for_days_is_refused_naming_the_file_part_and_beat(tmp_path):
+    # found by `make fuzz`: a mutated delta time held a note for 13 million beats, and
+    # `roll` tried to write every step of it; the reader now refuses such a file
+    from encoders.midi.reader import MAX_BEATS
+
+    ok = _save(tmp_path, [[on(60), off(60, 480 * (MAX_BEATS - 1))]])
+    assert read_piece(ok).end == MAX_BEATS - 1
+    bad = _save(tmp_path, [[on(62), off(62, 480), on(60, 480 * 4), off(60, 480 * 500_000)]], name="stuck.mid")
+    with pytest.raises(InputError) as e:
+        read_piece(bad)
+    message = str(e.value)
+    assert "stuck.mid" in message and "pitch 60" in message and "beat 5" in message and "40,000" in message
+
+
 def test_defaults_without_meta_events(tmp_path):
     piece = read_piece(_save(tmp_path, [[on(60), off(60, 96)]], tpq=96, type=0))
     assert (piece.tempo, piece.meter, piece.key) == (120.0, (4, 4), None)

@@ -312,24 +312,37 @@ class Performer:
 
 def to_piece(header: Header, notes: list[QNote], title: str | None = None) -> Piece:
     """A playable Piece: a copy of one pitch that sounds while another does goes to
-    the next voice, so a MIDI file keeps both (one channel cannot)."""
+    the next voice, so a MIDI file keeps both (one channel cannot).
+
+    Each note takes the lowest-numbered voice in which its pitch is silent by then;
+    per pitch, a heap of voices in use (by end step) and a heap of free voice numbers
+    make that O(n log n), however many copies a text strikes at once."""
+    import heapq
+
     from encoders.piece import Note
 
     step = header.step_beats
     program = header.programs[0] if header.programs else 0
-    voice_busy: list[dict[int, int]] = []  # per voice: pitch -> end step
+    busy: dict[int, list[tuple[int, int]]] = {}   # pitch -> heap of (end step, voice)
+    free: dict[int, list[int]] = {}               # pitch -> heap of voices silent again
+    used: dict[int, int] = {}                     # pitch -> voices it has used so far
+    voices = 0
     out = []
     for q in sorted(notes, key=lambda q: (q.start, q.pitch, -q.end)):
-        voice = 0
-        while voice < len(voice_busy) and voice_busy[voice].get(q.pitch, -1) > q.start:
-            voice += 1
-        if voice == len(voice_busy):
-            voice_busy.append({})
-        voice_busy[voice][q.pitch] = q.end
+        in_use, idle = busy.setdefault(q.pitch, []), free.setdefault(q.pitch, [])
+        while in_use and in_use[0][0] <= q.start:
+            heapq.heappush(idle, heapq.heappop(in_use)[1])
+        if idle:
+            voice = heapq.heappop(idle)
+        else:
+            voice = used.get(q.pitch, 0)
+            used[q.pitch] = voice + 1
+            voices = max(voices, voice + 1)
+        heapq.heappush(in_use, (q.end, voice))
         out.append(Note(q.pitch, q.start * step, (q.end - q.start) * step, q.velocity, program, voice))
     bar_steps = header.bar_steps or header.grid
     end = max((q.end for q in notes), default=0)
     piece = Piece(notes=out, tempo=header.tempo, meter=header.meter, key=header.key, title=title,
-                  programs={v: program for v in range(max(1, len(voice_busy)))})
+                  programs={v: program for v in range(max(1, voices))})
     piece.bar_beats = [i * bar_steps * step for i in range(end // bar_steps + 1)]
     return piece

@@ -20,7 +20,8 @@ What is read
   ``read_piece(path, track=N)`` keeps only part N.
 
 What is refused (`InputError`, naming the file): bytes that are not MIDI or are
-cut short, type-2 files (independent sequences, no shared time line), SMPTE time
+cut short, notes that run past `MAX_BEATS` (a stuck note or a corrupt delta time
+in a damaged file; the message names the part and where the note starts), type-2 files (independent sequences, no shared time line), SMPTE time
 division (no beats), files with no notes once drums are dropped, and a ``track``
 number the file does not have (the message lists the parts there are).
 
@@ -38,7 +39,12 @@ import mido
 
 from encoders.piece import InputError, Note, Piece
 
-__all__ = ["DRUM_CHANNEL", "MidiPart", "read_piece", "read_parts"]
+__all__ = ["DRUM_CHANNEL", "MAX_BEATS", "MidiPart", "read_piece", "read_parts"]
+
+MAX_BEATS = 40_000
+"""The longest piece read, in quarter notes: 5.5 hours at 120 per minute, and
+160,000 steps of the default grid.  A file whose notes run past it is refused
+rather than written as a stream of millions of empty steps."""
 
 DRUM_CHANNEL = 9
 """Channel 10 as musicians count, General MIDI's percussion channel."""
@@ -116,6 +122,12 @@ def read_parts(path: str | os.PathLike) -> tuple[mido.MidiFile, list[MidiPart], 
     kept = []
     for key in order:
         part = parts[key]
+        too_long = [n for n in part.notes if n[1] + n[2] > MAX_BEATS]
+        if too_long:
+            pitch, onset, duration, _ = min(too_long, key=lambda n: n[1])
+            raise InputError(f"track {part.track + 1}, channel {part.channel + 1}: a note (pitch {pitch}) at "
+                             f"beat {onset:,.0f} lasts to beat {onset + duration:,.0f}, past the "
+                             f"{MAX_BEATS:,}-beat limit (a stuck note or a corrupt time in the file?)", path=p)
         if part.notes:
             part.number = len(kept) + 1
             part.notes.sort(key=lambda n: (n[1], n[0]))
