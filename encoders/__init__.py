@@ -22,10 +22,10 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
-from encoders.piece import Decoded, InputError, Note, Piece, Problem
+from encoders.piece import Decoded, InputError, Note, Piece, Problem, UsageError
 
 __all__ = [
-    "CharGrammar", "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece",
+    "CharGrammar", "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece", "UsageError",
     "Problem", "all_codecs", "codec_for_path", "get", "register", "sniff", "read_text",
 ]
 
@@ -144,13 +144,20 @@ def _load_all() -> None:
     from encoders import abc, midi, tab  # noqa: F401
 
 
+class UnknownScheme(UsageError, KeyError):
+    """A scheme name no codec is registered under (a KeyError too, for lookups)."""
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0]) if self.args else ""
+
+
 def get(name: str) -> Codec:
-    """The codec for a scheme name; KeyError lists the known names."""
+    """The codec for a scheme name; UnknownScheme (a KeyError) lists the known names."""
     _load_all()
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown scheme {name!r}; known schemes: {', '.join(sorted(_REGISTRY))}") from None
+        raise UnknownScheme(f"unknown scheme {name!r}; known schemes: {', '.join(sorted(_REGISTRY))}") from None
 
 
 def all_codecs() -> list[Codec]:

@@ -49,7 +49,14 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class InputError(ValueError):
+class UsageError(ValueError):
+    """A value given by the user (an option, a seed, a setting, a model's stated
+    configuration) that cannot be used; the message says which and why.  The CLI
+    shows it as one line with exit code 2.  Any other ValueError escaping a command
+    is a bug in musicrnn and is reported as an internal error (exit code 1)."""
+
+
+class InputError(UsageError):
     """Input that cannot be read at all; its message names file, line and column."""
 
     def __init__(self, message: str, line: int = 0, column: int = 0, path: str = ""):

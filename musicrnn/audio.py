@@ -40,7 +40,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from encoders import Piece
+from encoders import Piece, UsageError
 
 __all__ = [
     "AUDIO_SUFFIXES", "AudioReport", "SCHEME_PROGRAMS", "AudioError", "find_soundfont", "instrument_program",
@@ -71,7 +71,7 @@ _DRUM_CHANNEL = 9
 _WRITE_BLOCK = 8192
 
 
-class AudioError(ValueError):
+class AudioError(UsageError):
     """Audio cannot be made (no synthesizer, no soundfont, nothing to play, unknown format)."""
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Callable
 
 import encoders
-from encoders import InputError
+from encoders import InputError, UsageError
 from musicrnn.atomic import write_text
 
 __all__ = ["AuditionError", "AuditionReport", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
@@ -57,7 +57,7 @@ AUDIO_COMPRESSION = 0.85
 """Vorbis at about 9 kB/s (libsndfile's default makes about 13): 24 one-minute pieces stay near 15 MB."""
 
 
-class AuditionError(ValueError):
+class AuditionError(UsageError):
     """No page can be made (no folder, no pieces)."""
 
 

@@ -35,6 +35,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from encoders import UsageError
+
 import musicrnn
 from musicrnn.atomic import write_bytes, write_text
 from musicrnn.data import Vocab
@@ -60,7 +62,7 @@ BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UsageError):
     """A model folder that cannot be loaded; the message is one line naming the file."""
 
 
@@ -83,9 +85,9 @@ def save(out_dir: str | os.PathLike, model: CharLSTM, meta: dict[str, Any]) -> N
     meta.setdefault("versions", versions())
     vocab = meta.get("vocab")
     if not isinstance(vocab, str) or len(vocab) != model.config.vocab_size:
-        raise ValueError(f"meta['vocab'] must be a string of {model.config.vocab_size} characters")
+        raise UsageError(f"meta['vocab'] must be a string of {model.config.vocab_size} characters")
     if not isinstance(meta.get("scheme"), str):
-        raise ValueError("meta['scheme'] must be a string such as 'abc'")
+        raise UsageError("meta['scheme'] must be a string such as 'abc'")
     tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     os.makedirs(out, exist_ok=True)
     write_bytes(os.path.join(out, WEIGHTS), st_save(tensors, metadata={"format": "pt"}))

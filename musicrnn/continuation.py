@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from encoders import END_OF_PIECE, Decoded, Note
+from encoders import END_OF_PIECE, Decoded, Note, UsageError
 from encoders.midi.grid import PITCH_HI, PITCH_LO, pitch_char
 from encoders.midi.opening import Opening, bars_after, opening
 from musicrnn.sample import generate
@@ -68,9 +68,9 @@ def continue_midi(
     Raises InputError (naming the file) for unreadable MIDI, or seed pitches the
     model never saw without `transpose`; ValueError for a model of another scheme."""
     if codec.name not in ("roll", "events"):
-        raise ValueError(f"--seed-midi needs a model of a MIDI scheme (roll, events); this one writes {codec.name}")
+        raise UsageError(f"--seed-midi needs a model of a MIDI scheme (roll, events); this one writes {codec.name}")
     if bars < 1:
-        raise ValueError(f"--bars must be at least 1, not {bars}")
+        raise UsageError(f"--bars must be at least 1, not {bars}")
     if seed_seconds is not None:
         seed_bars = None
     grid = int((loaded.meta.get("scheme_options") or {}).get("grid", 16))

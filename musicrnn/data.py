@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from encoders import PIECE_SEPARATOR, split_stream
+from encoders import PIECE_SEPARATOR, UsageError, split_stream
 from musicrnn.atomic import atomic_path, write_text
 
 __all__ = [
@@ -45,7 +45,7 @@ TOKENS_FORMAT = 1
 
 # --------------------------------------------------------------------------- vocabulary
 
-class UnknownCharacters(ValueError):
+class UnknownCharacters(UsageError):
     """Text holds characters the vocabulary (the model) does not know; `.chars` lists them."""
 
     def __init__(self, chars: list[str]):
@@ -66,12 +66,12 @@ class Vocab:
 
     def __init__(self, chars: str):
         if not isinstance(chars, str) or not chars:
-            raise ValueError("a vocabulary needs a non-empty string of characters")
+            raise UsageError("a vocabulary needs a non-empty string of characters")
         if len(set(chars)) != len(chars):
             dup = sorted({c for c in chars if chars.count(c) > 1})
-            raise ValueError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup)))
+            raise UsageError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup)))
         if len(chars) > 65536:
-            raise ValueError(f"vocabulary of {len(chars)} characters is too large (at most 65536)")
+            raise UsageError(f"vocabulary of {len(chars)} characters is too large (at most 65536)")
         self.chars = chars
         self.dtype = np.dtype(np.uint8 if len(chars) <= 256 else np.uint16)
         self._codepoints = _codepoints(chars)                 # id -> code point
@@ -121,7 +121,7 @@ class Vocab:
             ids = ids.detach().cpu().numpy()
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise ValueError(f"token id out of range for a vocabulary of {len(self)}")
+            raise UsageError(f"token id out of range for a vocabulary of {len(self)}")
         return self._codepoints[ids].astype("<u4").tobytes().decode("utf-32-le")
 
 
@@ -138,7 +138,7 @@ def split_pieces(stream_text: str, val_fraction: float = 0.05, seed: int = 1234)
     fraction and the seed.  Both lists keep the stream's order.  With two or
     more pieces there is at least one validation piece and one training piece."""
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
     pieces = split_stream(stream_text)
     n = len(pieces)
     if n < 2:
@@ -246,7 +246,7 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     if cached is not None:
         return cached
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
 
     # Pass 1: how many pieces, and which characters.
     chars = set("\n")
@@ -255,7 +255,7 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
         chars.update(piece)
         n += 1
     if not n:
-        raise ValueError(f"{path}: no pieces found (pieces are separated by a blank line)")
+        raise UsageError(f"{path}: no pieces found (pieces are separated by a blank line)")
     vocab = Vocab("".join(sorted(chars)))
     is_val = _val_pieces(n, val_fraction, seed)
 
@@ -359,12 +359,12 @@ class Batches:
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.seq_len < 1:
-            raise ValueError("batch_size and seq_len must be at least 1")
+            raise UsageError("batch_size and seq_len must be at least 1")
         if self.world < 1 or not 0 <= self.rank < self.world or self.batch_size % self.world:
-            raise ValueError(f"batch_size={self.batch_size} must be a multiple of the number of "
+            raise UsageError(f"batch_size={self.batch_size} must be a multiple of the number of "
                              f"processes ({self.world}), so each gets the same number of lanes")
         if self.windows_for(len(self.tokens), self.batch_size, self.seq_len) < 1:
-            raise ValueError(
+            raise UsageError(
                 f"{len(self.tokens)} tokens are too few for batch_size={self.batch_size} x "
                 f"seq_len={self.seq_len} (need more than {self.batch_size * self.seq_len}); "
                 "use a larger corpus or a smaller batch_size/seq_len")

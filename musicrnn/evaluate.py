@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from encoders import PIECE_SEPARATOR
+from encoders import PIECE_SEPARATOR, UsageError
 from musicrnn.data import Vocab, split_pieces
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
 from musicrnn.sample import generate_pieces
@@ -42,7 +42,7 @@ def model_bits_per_char(model: Any, vocab: Vocab, text: str, device: str | torch
     ids = torch.as_tensor(vocab.encode(text).astype(np.int64))
     n = len(ids) - 1                               # predictions: ids[1:] from ids[:-1]
     if n < 1:
-        raise ValueError("text must have at least two characters to score")
+        raise UsageError("text must have at least two characters to score")
     lanes = max(1, min(batch_size, n // seq_len))
     lane_len = math.ceil(n / lanes)
     x = torch.zeros(lanes * lane_len, dtype=torch.long)
@@ -76,7 +76,7 @@ class NgramIndex:
 
     def __init__(self, text: str, n: int = 24):
         if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+            raise UsageError(f"n must be at least 1, got {n}")
         self.n = n
         self.text = text
         self.hashes = np.unique(self._hashes(text))
@@ -191,11 +191,11 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
     fraction, split_seed = _split_settings(loaded.meta)
     train_pieces, val_pieces = split_pieces(stream_text, val_fraction=fraction, seed=split_seed)
     if not val_pieces:
-        raise ValueError("the stream has fewer than two pieces: nothing held out to evaluate on")
+        raise UsageError("the stream has fewer than two pieces: nothing held out to evaluate on")
     train_text, val_text = _stream(train_pieces), _stream(val_pieces)
     missing = loaded.vocab.missing(val_text)
     if missing:
-        raise ValueError("the held-out pieces hold characters the model does not know "
+        raise UsageError("the held-out pieces hold characters the model does not know "
                          f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?")
 
     model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from encoders import UsageError
+
 __all__ = ["CharLSTM", "ModelConfig", "State"]
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -46,13 +48,13 @@ class ModelConfig:
     def from_dict(cls, d: Any) -> "ModelConfig":
         """A config from a JSON object; ValueError names any wrong key, type or value."""
         if not isinstance(d, dict):
-            raise ValueError(f"model config must be a JSON object, got {type(d).__name__}")
+            raise UsageError(f"model config must be a JSON object, got {type(d).__name__}")
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"model config has unknown keys: {', '.join(unknown)}")
+            raise UsageError(f"model config has unknown keys: {', '.join(unknown)}")
         if "vocab_size" not in d:
-            raise ValueError("model config lacks vocab_size")
+            raise UsageError("model config lacks vocab_size")
         values: dict[str, Any] = {}
         for name, value in d.items():
             low, high = _LIMITS[name]
@@ -62,9 +64,9 @@ class ModelConfig:
             else:
                 ok = isinstance(value, int) and not isinstance(value, bool)
             if not ok:
-                raise ValueError(f"model config {name} must be a number of the right kind, got {value!r}")
+                raise UsageError(f"model config {name} must be a number of the right kind, got {value!r}")
             if not low <= value <= high:
-                raise ValueError(f"model config {name}={value!r} is out of range [{low}, {high}]")
+                raise UsageError(f"model config {name}={value!r} is out of range [{low}, {high}]")
             values[name] = value
         return cls(**values)
 

@@ -34,6 +34,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from encoders import UsageError
+
 __all__ = ["ngram_bits_per_char", "best_ngram", "xz_bits_per_char", "xz_alone_bits_per_char"]
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, 64-bit golden ratio: mixes well when codes overflow
@@ -141,9 +143,9 @@ def _bits_by_order(train_text: str, test_text: str, orders: Iterable[int]) -> It
     """(order, bits per char) for each wanted order, all from one pass over the orders."""
     wanted = sorted(set(orders))
     if not wanted or wanted[0] < 1:
-        raise ValueError(f"n-gram orders must be >= 1, got {wanted}")
+        raise UsageError(f"n-gram orders must be >= 1, got {wanted}")
     if not train_text or not test_text:
-        raise ValueError("n-gram needs a non-empty training text and test text")
+        raise UsageError("n-gram needs a non-empty training text and test text")
     index = {ch: i for i, ch in enumerate(sorted(set(train_text)))}
     V = len(index)
     base = V + 1                                   # ids 0..V-1 are training chars, V is the escape
@@ -209,7 +211,7 @@ def xz_bits_per_char(train_text: str, test_text: str) -> float:
     """Conditional xz -9e: the extra compressed bits the test text costs after the
     training text, per test character (xz's 64 MiB window sees all of a few-MB train)."""
     if not test_text:
-        raise ValueError("test text is empty")
+        raise UsageError("test text is empty")
     train = train_text.encode("utf-8")
     both = train + test_text.encode("utf-8")
     return (_xz_len(both) - _xz_len(train)) * 8 / len(test_text)
@@ -218,7 +220,7 @@ def xz_bits_per_char(train_text: str, test_text: str) -> float:
 def xz_alone_bits_per_char(test_text: str) -> float:
     """Unconditional xz -9e of the test text alone, bits per character (container overhead included)."""
     if not test_text:
-        raise ValueError("test text is empty")
+        raise UsageError("test text is empty")
     return _xz_len(test_text.encode("utf-8")) * 8 / len(test_text)
 
 

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from encoders import Piece
+from encoders import Piece, UsageError
 
 __all__ = ["RENDER_SUFFIXES", "Source", "mark_continuation", "numbered", "read_pieces", "write_piece"]
 
@@ -61,7 +61,7 @@ def write_piece(piece: Piece, path: str | os.PathLike, *, text: str | None = Non
 
         write_midi(piece_for_listening(piece, scheme), path)
         return f"{path}: MIDI, {len(piece.notes)} notes"
-    raise ValueError(f"{path}: unknown output type {suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
+    raise UsageError(f"{path}: unknown output type {suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
 
 
 def numbered(path: str | os.PathLike, index: int, count: int) -> Path:
@@ -112,7 +112,7 @@ def read_pieces(path: str | os.PathLike, scheme: str | None = None, step: float 
         raise encoders.InputError("cannot tell the scheme of this text; give --scheme "
                                   f"({', '.join(c.name for c in encoders.all_codecs())})", path=str(path))
     if step is not None and codec.name not in ("rows", "columns"):
-        raise ValueError(f"--step is for guitar tabs (rows, columns), not the {codec.name} scheme")
+        raise UsageError(f"--step is for guitar tabs (rows, columns), not the {codec.name} scheme")
     options = {"step": step} if step is not None else {}
     texts = codec.split(text)
     if not texts:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from encoders import Piece
+from encoders import Piece, UsageError
 from musicrnn.atomic import atomic_path, write_bytes, write_text
 
 __all__ = ["PictureError", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg", "write_musicxml"]
@@ -39,7 +39,7 @@ __all__ = ["PictureError", "loss_curve_png", "musicxml", "piano_roll_png", "scor
 LOSS_CURVE_NAME = "loss.png"
 
 
-class PictureError(ValueError):
+class PictureError(UsageError):
     """A picture cannot be drawn (nothing to draw, unreadable log, engraving failed)."""
 
 

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from encoders import END_OF_PIECE, GrammarState
+from encoders import END_OF_PIECE, GrammarState, UsageError
 from musicrnn.data import UnknownCharacters, Vocab
 
 __all__ = ["generate", "generate_pieces"]
@@ -68,20 +68,20 @@ def generate(
     repeatable on a given machine.  Raises UnknownCharacters for seed characters
     the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
     if not temperature > 0:
-        raise ValueError(f"temperature must be above 0, got {temperature}")
+        raise UsageError(f"temperature must be above 0, got {temperature}")
     if num < 1:
-        raise ValueError(f"num must be at least 1, got {num}")
+        raise UsageError(f"num must be at least 1, got {num}")
     if length < 0:
-        raise ValueError(f"length must be 0 or more, got {length}")
+        raise UsageError(f"length must be 0 or more, got {length}")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1 (or None), got {top_k}")
+        raise UsageError(f"top_k must be at least 1 (or None), got {top_k}")
     missing = vocab.missing(seed)
     if missing:
         raise UnknownCharacters(missing)
     primer = seed
     if not seed:
         if vocab.missing(END_OF_PIECE):
-            raise ValueError("an empty seed needs the piece separator (a blank line) in the vocabulary")
+            raise UsageError("an empty seed needs the piece separator (a blank line) in the vocabulary")
         primer = END_OF_PIECE
     stop_ids = None
     if stop:

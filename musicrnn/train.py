@@ -35,6 +35,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from encoders import UsageError
 from musicrnn import checkpoint
 from musicrnn.data import Batches, eval_windows, prepare
 from musicrnn.distributed import Cluster
@@ -46,7 +47,7 @@ LOG = "train_log.jsonl"
 LN2 = math.log(2.0)
 
 
-class TrainError(ValueError):
+class TrainError(UsageError):
     """A training run that cannot start or go on; the message says why and what to do."""
 
 

@@ -188,6 +188,14 @@ def test_a_bug_exits_1_and_ctrl_c_exits_130(tmp_path, monkeypatch):
     monkeypatch.setattr(cli.encoders, "read_text", bug)
     one_line_error(run("decode", str(src), "--out", "-"), EXIT_BUG, "internal error (RuntimeError)")
 
+    # a ValueError or KeyError escaping from inside is a bug too, not "your input" (exit 2)
+    for exc in (ValueError("math domain error"), KeyError("voice")):
+        def deep_bug(*a, exc=exc, **k):
+            raise exc
+
+        monkeypatch.setattr(cli.encoders, "read_text", deep_bug)
+        one_line_error(run("decode", str(src), "--out", "-"), EXIT_BUG, f"internal error ({type(exc).__name__})")
+
     def ctrl_c(*a, **k):
         raise KeyboardInterrupt
 

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 from encoders import join_stream, read_text
 from encoders.abc.normalize import ALL_SHIFTS, normalize_tunes, split_tunes, transpose_tune, interval_to_c
-from encoders.piece import InputError
+from encoders.piece import InputError, UsageError
 
 __all__ = ["build_folk", "folk_files", "measure_abc2midi", "music_key", "raw_tunes"]
 
@@ -109,7 +109,7 @@ def build_folk(out_path: str | os.PathLike, titles: bool = False, transpose: str
     Returns counts: files, files_unreadable, tunes (seen), written (pieces in the stream),
     kept (tunes kept before transposition), duplicates, skipped (by reason), chars."""
     if transpose not in ("none", "C", "all"):
-        raise ValueError(f"transpose must be none, C or all, not {transpose!r}")
+        raise UsageError(f"transpose must be none, C or all, not {transpose!r}")
     files = folk_files() if files is None else list(files)
     seen: set[str] = set()
     pieces: list[str] = []

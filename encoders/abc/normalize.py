@@ -79,7 +79,7 @@ from encoders.abc.tokens import (
     tokenize,
 )
 from encoders.abc.player import play
-from encoders.piece import Problem
+from encoders.piece import Problem, UsageError
 
 __all__ = [
     "SKIP_REASONS", "TRANSPOSE_MODES", "TuneResult", "bar_problems", "normalize", "normalize_tunes",
@@ -138,7 +138,7 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
     """The normalized tunes of a file's text (see the module docstring); never raises on
     any text (a `transpose` other than none, C or all is a ValueError)."""
     if transpose not in TRANSPOSE_MODES:
-        raise ValueError(f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {transpose!r}")
+        raise UsageError(f"transpose must be one of {', '.join(TRANSPOSE_MODES)}, not {transpose!r}")
     result = EncodeResult()
     try:
         tunes = normalize_tunes(text, path, titles=titles, keep_irregular=keep_irregular)
@@ -170,7 +170,7 @@ def _transposed(text: str, transpose: str) -> list[str]:
         return [transpose_tune(text, interval_to_c(text))]
     if transpose == "all":
         return [transpose_tune(text, s) for s in ALL_SHIFTS]
-    raise ValueError(f"transpose must be one of {TRANSPOSE_MODES}, not {transpose!r}")
+    raise UsageError(f"transpose must be one of {TRANSPOSE_MODES}, not {transpose!r}")
 
 
 def split_tunes(text: str) -> tuple[list[tuple[int, list[str]]], dict[str, str]]:
@@ -1129,7 +1129,7 @@ class _Transposer:
             acc = target - (_NATURAL[li] + 12 * on)
             if -2 <= acc <= 2 and (delta == 0 or abs(acc) <= 1):
                 return _LETTERS[li], on, acc
-        raise ValueError("cannot spell a transposed note")  # unreachable
+        raise UsageError("cannot spell a transposed note")  # unreachable
 
     def move_root(self, letter: str, alter: int) -> tuple[str, int]:
         """A chord-symbol root or key tonic -> moved letter and alteration (-1..1)."""

@@ -52,7 +52,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from encoders.piece import Piece, Problem
+from encoders.piece import Piece, Problem, UsageError
 
 __all__ = [
     "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
@@ -90,7 +90,7 @@ def parse_grid(value: str | int) -> int:
         if m.group(2):  # triplets: three in the time of two
             grid = grid * 3 // 2
     if grid not in GRIDS:
-        raise ValueError(f"grid {value!r} not understood: give steps per whole note, one of "
+        raise UsageError(f"grid {value!r} not understood: give steps per whole note, one of "
                          f"{', '.join(map(str, GRIDS))} (16 = sixteenths; 8t = eighth triplets = 12)")
     return grid
 

@@ -28,7 +28,7 @@ from encoders.midi.events import render_events
 from encoders.midi.grid import DEFAULT_GRID, Header, QNote, header_for, quantize
 from encoders.midi.reader import read_piece
 from encoders.midi.roll import render_roll
-from encoders.piece import InputError, Piece
+from encoders.piece import InputError, Piece, UsageError
 
 __all__ = ["Opening", "opening", "pitch_name", "transpose_key"]
 
@@ -96,18 +96,18 @@ def opening(path: str, scheme: str, bars: float | None = None, seconds: float | 
             transpose: bool = False) -> Opening:
     """The first `bars` bars (or `seconds` seconds) of a MIDI file as seed text (see the module docstring)."""
     if scheme not in ("roll", "events"):
-        raise ValueError(f"a MIDI seed needs a model of a MIDI scheme (roll, events), not {scheme}")
+        raise UsageError(f"a MIDI seed needs a model of a MIDI scheme (roll, events), not {scheme}")
     if (bars is None) == (seconds is None):
-        raise ValueError("give the opening's length in bars or in seconds (one of them)")
+        raise UsageError("give the opening's length in bars or in seconds (one of them)")
     piece = read_piece(path, track=track)
     header = header_for(piece, scheme, grid, path)
     if bars is not None:
         if not bars > 0:
-            raise ValueError(f"--seed-bars must be above 0, not {bars}")
+            raise UsageError(f"--seed-bars must be above 0, not {bars}")
         steps = round(bars * (header.bar_steps or grid))
     else:
         if not seconds > 0:
-            raise ValueError(f"--seed-seconds must be above 0, not {seconds}")
+            raise UsageError(f"--seed-seconds must be above 0, not {seconds}")
         steps = round(seconds * piece.tempo / 60 * grid / 4)
     notes = quantize(piece, grid, path)
     end = max(q.end for q in notes) if notes else 0

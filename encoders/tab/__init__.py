@@ -105,7 +105,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from encoders import EncodeResult, GrammarState, debugging, register, split_stream
-from encoders.piece import Decoded, InputError, Note, Piece, Problem
+from encoders.piece import Decoded, InputError, Note, Piece, Problem, UsageError
 
 __all__ = [
     "Tab", "TabCodec", "parse_tab", "parse_columns", "render_rows", "render_columns",
@@ -646,7 +646,7 @@ class TabCodec:
 
     def __init__(self, name: str):
         if name not in ("rows", "columns"):
-            raise ValueError(f"unknown tab scheme {name!r}")
+            raise UsageError(f"unknown tab scheme {name!r}")
         self.name = name
         self.seed = f"%{name} "  # a piece starts with its header line; the model picks the tuning
 
@@ -666,7 +666,7 @@ class TabCodec:
     def decode(self, text: str, path: str = "", step: float = STEP_BEATS) -> Decoded:
         """A piece's notes (`step` beats per column) and its aligned tab text."""
         if not (0 < step <= 16):
-            raise ValueError(f"the time step must be above 0 and at most 16 beats, not {step}")
+            raise UsageError(f"the time step must be above 0 and at most 16 beats, not {step}")
         cut = []
         if len(text) > MAX_TEXT_CHARS:
             end = text.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from encoders.piece import Piece
+from encoders.piece import Piece, UsageError
 from encoders.tab import (COLUMNS, DEFAULT_TUNINGS, ROWS, Tab, fret_symbol, header_tuning,
                           render_columns, render_rows)
 
@@ -88,7 +88,7 @@ _TRANS = np.abs(POSITIONS[:, None] - POSITIONS[None, :]) * 1.0
 _TRANS += MOVE * (_TRANS > 0)
 
 
-class Unfrettable(ValueError):
+class Unfrettable(UsageError):
     """A piece that no octave shift brings into range, or that cannot avoid frets
     which would read as one."""
 
@@ -263,7 +263,7 @@ def build_tabs(folk_stream_text: str, scheme: str = "columns",
     tunings = list(tunings or TUNINGS.values())
     codec = COLUMNS if scheme == "columns" else ROWS if scheme == "rows" else None
     if codec is None:
-        raise ValueError(f"unknown tab scheme {scheme!r}")
+        raise UsageError(f"unknown tab scheme {scheme!r}")
     render = render_columns if scheme == "columns" else render_rows
     stats = stats if stats is not None else Counter()
     out: list[str] = []
