@@ -540,6 +540,16 @@ def _fuzz_one(name: str, cases: int, seed: int, timeout: float, huge_line_mb: in
     return stats
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _worker_signals() -> None:
+    """A worker dies quietly when the pool terminates it (and leaves Ctrl-C to the parent)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m musicrnn.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="mutated inputs per codec")
@@ -556,7 +566,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(min(args.jobs, len(jobs))) as pool:
+        # SIGTERM (a CI timeout, `kill`) leaves through the `with` below, which terminates the
+        # workers; without this the parent died alone and its workers fuzzed on for an hour
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        with multiprocessing.get_context("fork").Pool(min(args.jobs, len(jobs)), initializer=_worker_signals) as pool:
             all_stats = pool.starmap(_fuzz_one, jobs)
     else:
         all_stats = [_fuzz_one(*job) for job in jobs]

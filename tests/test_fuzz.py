@@ -246,3 +246,57 @@ def test_inputs_make_fuzz_once_found_too_slow_now_end_cleanly(tmp_path, name, co
         assert sum(stats.outcomes[target].values()) == 1
     if name.endswith(".mid"):
         assert stats.outcomes["file"]["rejected"] == 1
+
+
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent pid from /proc, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        info = _state_and_parent(int(entry))
+        if info and info[1] == pid and info[0] != "Z":
+            found.add(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to find the workers")
+def test_sigterm_to_make_fuzz_with_jobs_stops_its_workers_too(tmp_path):
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    workers: set[int] = set()
+    proc = subprocess.Popen([sys.executable, "-m", "musicrnn.fuzz", "--cases", "1000000", "--jobs", "2",
+                             "--codec", "abc", "--codec", "rows", "--huge-line-mb", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):                      # the pool starts its two workers
+            workers = _children(proc.pid) - {proc.pid}
+            if len(workers) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) >= 2
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) != 0
+        for _ in range(300):
+            alive = {w for w in workers if (_state_and_parent(w) or ("Z",))[0] != "Z"}
+            if not alive:
+                break
+            time.sleep(0.1)
+        assert not alive, f"workers {alive} outlived the fuzzer"
+    finally:
+        for pid in [proc.pid, *workers]:      # leave no orphan behind when the test fails
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
