@@ -41,7 +41,11 @@ def _mido_key(key: str | None) -> str | None:
 
 
 def to_midi(piece: Piece) -> mido.MidiFile:
-    """A mido MidiFile for a piece (type 1: conductor track + one track per voice)."""
+    """A mido MidiFile for a piece (type 1: conductor track + one track per voice).
+
+    Voices take channels 1-16 in turn, skipping 10 (drums); a piece of more than 15
+    voices (a file can hold at most 65,535 tracks) gets one track per channel, the
+    voices that share a channel merged into it."""
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     conductor = mido.MidiTrack()
     mid.tracks.append(conductor)
@@ -65,11 +69,13 @@ def to_midi(piece: Piece) -> mido.MidiFile:
     by_voice: dict[int, list] = {}
     for n in piece.notes:
         by_voice.setdefault(n.voice, []).append(n)
+    tracks: dict[int, tuple[int, list]] = {}   # channel -> (its first voice, the notes it plays)
     for channel_index, voice in enumerate(sorted(by_voice) or [0]):
         channel = channel_index % 15
         if channel >= 9:  # keep clear of the General MIDI drum channel
             channel += 1
-        notes = by_voice.get(voice, [])
+        tracks.setdefault(channel, (voice, []))[1].extend(by_voice.get(voice, []))
+    for channel, (voice, notes) in tracks.items():
         program = piece.programs.get(voice, notes[0].program if notes else 0)
         track = mido.MidiTrack()
         mid.tracks.append(track)

@@ -276,12 +276,46 @@ def test_voices_are_the_lowest_free_ones_as_the_plain_rule_gives(raw):
     assert set(piece.programs) == set(range(max(1, 1 + max((n.voice for n in piece.notes), default=0))))
 
 
-def test_thousands_of_unison_strikes_get_one_voice_each_they_need():
+def test_thousands_of_unison_copies_get_a_voice_each_and_decoders_keep_sixteen():
     # found by `make fuzz`: 30,000 note-ons in a 37 KB events text took 11 s to place in
-    # voices (each note searched every voice before it); the per-pitch heaps place them at once
+    # voices (each note searched every voice before it), and 155,000 voices broke the MIDI
+    # writer; the per-pitch heaps place any number at once, and decoders keep MAX_UNISON copies
+    from encoders.midi.grid import MAX_UNISON, to_piece
+    from musicrnn.render import to_midi
+
+    piece = to_piece(Header("events"), [QNote(60, 0, 30_000 - k) for k in range(30_000)])
+    assert len({n.voice for n in piece.notes}) == 30_000
+    assert len(to_midi(piece).tracks) == 1 + 15       # one track per channel, drums left free
+
     text = "%events q=120 m=4/4 g=16 p=0\n" + "L" * 5000 + ".-L" * 2000 + "\n"
     decoded = decode_events(text)
-    voices = {n.voice for n in decoded.piece.notes}
-    assert len(decoded.piece.notes) == 5000
-    assert len(voices) == 5000            # all 5000 sound together at step 0
-    assert sorted(n.duration for n in decoded.piece.notes)[:2000] == [0.25 * k for k in range(1, 2001)]
+    assert len(decoded.piece.notes) == MAX_UNISON == len({n.voice for n in decoded.piece.notes})
+    dropped = [r for r in decoded.repairs if "copies of it sound" in r.message]
+    assert len(dropped) == 5000 - MAX_UNISON and dropped[0].line == 2 and dropped[0].column == MAX_UNISON + 1
+    # the last struck ends first: 16 releases end the 16 copies, one step apart
+    assert sorted(n.duration for n in decoded.piece.notes) == [0.25 * k for k in range(1, MAX_UNISON + 1)]
+
+    roll = decode_roll("%roll q=120 m=4/4 g=16 p=0\n" + "L" * 40 + ".\n")
+    assert len(roll.piece.notes) == MAX_UNISON
+    assert [r.column for r in roll.repairs if "copies of it sound" in r.message] == list(range(17, 41))
+
+
+def test_a_note_switched_off_when_struck_is_dropped_and_reported():
+    decoded = decode_events("%events q=120 m=4/4 g=16 p=0\n" + "L-L" * 1000 + "S....-S\n")
+    assert [(n.pitch, n.duration) for n in decoded.piece.notes] == [(67, 1.0)]
+    assert sum("lasts no time" in r.message for r in decoded.repairs) == 1000
+    assert decoded.repairs[0].column == 2
+
+
+@pytest.mark.parametrize("scheme", ["roll", "events"])
+def test_encoding_keeps_sixteen_unison_copies_and_reports_the_rest(tmp_path, scheme):
+    from encoders.midi.grid import MAX_UNISON
+
+    notes = [Note(60, 0.0, 1.0 + k / 4, 80, 0, k) for k in range(20)] + [Note(64, 1.0, 1.0, 80, 0, 0)]
+    path = write_midi(Piece(notes=notes, programs={k: 0 for k in range(20)}), tmp_path / "crowd.mid")
+    result = encoders.get(scheme).encode_file(str(path))
+    assert any(f"4 note(s) struck while {MAX_UNISON} copies" in p.message for p in result.problems)
+    decoded = encoders.get(scheme).decode(result.pieces[0])
+    assert decoded.clean, decoded.repairs           # what the encoder writes decodes without repair
+    kept = sorted(n.duration for n in decoded.piece.notes if n.pitch == 60)
+    assert kept == [1.0 + k / 4 for k in range(4, 20)]   # the longest sixteen

@@ -35,7 +35,8 @@ costs one ``.``.
 Encoding reads a MIDI file with `encoders.midi.read_piece` (parts merged, drums
 dropped, or one part with ``track``) and quantizes it to the grid.  Decoding is
 tolerant: unknown characters, a note-off of a pitch not sounding, a velocity that
-is not a hex digit are dropped, a bar that runs past the meter is kept as
+is not a hex digit, a note-on while `MAX_UNISON` copies of its pitch sound, a
+note switched off at the moment it was struck are dropped, a bar that runs past the meter is kept as
 written (`Decoded.bars_ok` False), notes left sounding end with the piece;
 each repair is reported with line and column.
 """
@@ -46,7 +47,7 @@ from collections import defaultdict
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
-    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
+    DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
     pitch_char, quantize, encode_stream_text, to_piece,
 )
 from encoders.midi.reader import read_piece
@@ -150,7 +151,12 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                 col += 1
                 if ch == OFF:
                     pitch = char_pitch(arg)
-                    if pitch is None or not perf.release(pitch, pos):
+                    struck = perf.sounding.get(pitch) if pitch is not None else None
+                    if struck and struck[-1][0] == pos:
+                        struck.pop()   # a note of no length; kept, it would overlap the next copy struck here
+                        repairs.append(Problem(f"note-off {arg!r} at the moment it was struck: the note, "
+                                               "which lasts no time, dropped", line_no, col - 1, path))
+                    elif pitch is None or not perf.release(pitch, pos):
                         what = f"note-off {arg!r}" if pitch is not None else f"'-' before {arg!r}"
                         repairs.append(Problem(f"{what}: no such note sounding, dropped", line_no, col - 1, path))
                         if pitch is None and arg:
@@ -166,7 +172,10 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                 if pitch is None:
                     repairs.append(Problem(f"unknown character {ch!r} dropped", line_no, col, path))
                 else:
-                    perf.start(pitch, pos, bin_velocity(level) if level is not None else DEFAULT_VELOCITY)
+                    velocity = bin_velocity(level) if level is not None else DEFAULT_VELOCITY
+                    if not perf.start(pitch, pos, velocity):
+                        repairs.append(Problem(f"note-on {ch!r} while {MAX_UNISON} copies of it sound: dropped",
+                                               line_no, col, path))
     if perf.sounding and any(perf.sounding.values()):
         line_no = body[-1][0] if body else 1
         left = perf.release_all(pos)

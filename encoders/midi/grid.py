@@ -39,8 +39,9 @@ Encoding quantizes: a note's onset and end are rounded to the nearest step; a
 note shorter than half a step still lasts one step.  So the round trip
 MIDI -> stream -> MIDI keeps every note exactly when it already lies on the grid.
 
-Several notes of one pitch may sound at once (two voices in unison).  The schemes
-count them, and when fewer remain, the ones struck *last* end first (nested
+Several notes of one pitch may sound at once (two voices in unison), at most
+`MAX_UNISON` of them: a note struck while that many copies of its pitch sound is
+left out, reported (encoding and decoding alike).  The schemes count the copies, and when fewer remain, the ones struck *last* end first (nested
 unisons, by far the commoner kind in chorales, come back exactly; for a
 staggered pair, which is rare, the two durations swap, the sounding notes at every
 step stay the same).
@@ -66,6 +67,10 @@ assert len(PITCH_CHARS) == PITCH_HI - PITCH_LO + 1
 _CHAR_PITCH = {c: PITCH_LO + i for i, c in enumerate(PITCH_CHARS)}
 GRIDS = (4, 8, 12, 16, 24, 32, 48)
 DEFAULT_GRID = 16
+MAX_UNISON = 16
+"""Copies of one pitch that may sound at once: far more than music uses (a chorale
+has two), and what keeps a damaged file or a runaway sample from asking for
+thousands of voices (MIDI tracks) to keep them apart."""
 MAX_TEMPO = 1000.0
 _KEY_RE = re.compile(r"[A-G][#b]?m?")
 
@@ -251,8 +256,10 @@ class QNote:
 def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | None = None) -> list[QNote]:
     """The piece's notes on the grid (see the module docstring); notes outside the
     pitch range are left out and reported in `problems`."""
+    import heapq
+
     per_beat = grid / 4
-    out = []
+    on_grid = []
     outside = 0
     for n in piece.notes:
         if not PITCH_LO <= n.pitch <= PITCH_HI:
@@ -260,9 +267,28 @@ def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | 
             continue
         start = round(n.onset * per_beat)
         end = max(start + 1, round((n.onset + n.duration) * per_beat))
-        out.append(QNote(n.pitch, start, end, n.velocity))
-    if outside and problems is not None:
-        problems.append(Problem(f"{outside} note(s) outside MIDI pitches {PITCH_LO}-{PITCH_HI} left out", path=path))
+        on_grid.append(QNote(n.pitch, start, end, n.velocity))
+    # the order the decoders strike in (longest copy first), so they keep the same copies
+    on_grid.sort(key=lambda q: (q.start, q.pitch, -q.end))
+    out = []
+    sounding: dict[int, list[int]] = {}   # pitch -> heap of end steps
+    crowded = 0
+    for q in on_grid:
+        ends = sounding.setdefault(q.pitch, [])
+        while ends and ends[0] <= q.start:
+            heapq.heappop(ends)
+        if len(ends) >= MAX_UNISON:
+            crowded += 1
+            continue
+        heapq.heappush(ends, q.end)
+        out.append(q)
+    if problems is not None:
+        if outside:
+            problems.append(Problem(f"{outside} note(s) outside MIDI pitches {PITCH_LO}-{PITCH_HI} left out",
+                                    path=path))
+        if crowded:
+            problems.append(Problem(f"{crowded} note(s) struck while {MAX_UNISON} copies of their pitch "
+                                    f"sounded left out", path=path))
     out.sort(key=lambda q: (q.start, q.pitch, q.end))
     return out
 
@@ -288,8 +314,13 @@ class Performer:
     sounding: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     notes: list[QNote] = field(default_factory=list)
 
-    def start(self, pitch: int, step: int, velocity: int = 80) -> None:
-        self.sounding.setdefault(pitch, []).append((step, velocity))
+    def start(self, pitch: int, step: int, velocity: int = 80) -> bool:
+        """Strike a copy of `pitch`; False (nothing struck) when MAX_UNISON copies already sound."""
+        stack = self.sounding.setdefault(pitch, [])
+        if len(stack) >= MAX_UNISON:
+            return False
+        stack.append((step, velocity))
+        return True
 
     def count(self, pitch: int) -> int:
         return len(self.sounding.get(pitch, ()))

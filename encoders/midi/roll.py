@@ -30,6 +30,7 @@ Encoding reads a MIDI file with `encoders.midi.read_piece` (all parts merged,
 drums dropped, or one part with ``track``) and quantizes it to the grid
 (``grid``, steps per whole note, default 16).  Decoding is tolerant: an unknown
 character is dropped, a held pitch that was not sounding is struck there, a
+pitch struck while `MAX_UNISON` copies of it sound is dropped, a
 step left open at a line's end is closed, a bar of the wrong length keeps its
 steps (the canonical text redraws the bar lines; `Decoded.bars_ok` False); each
 repair is reported with line and column.
@@ -41,7 +42,7 @@ from collections import Counter, defaultdict
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
-    DEFAULT_GRID, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
+    DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
     pitch_char, quantize, encode_stream_text, to_piece,
 )
 from encoders.midi.reader import read_piece
@@ -114,7 +115,7 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
     t = 0
     bars_ok = True
 
-    def play(starts: list[int], held: list[int], line_no: int, held_cols: dict[int, int]) -> None:
+    def play(starts: list[tuple[int, int]], held: list[int], line_no: int, held_cols: dict[int, int]) -> None:
         want = Counter(held)
         for pitch in set(perf.sounding) | set(want):
             have = perf.count(pitch)
@@ -125,12 +126,14 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
                                        line_no, held_cols[pitch], path))
                 for _ in range(want[pitch] - have):
                     perf.start(pitch, t)
-        for pitch in starts:
-            perf.start(pitch, t)
+        for pitch, col in starts:
+            if not perf.start(pitch, t):
+                repairs.append(Problem(f"{pitch_char(pitch)!r} struck while {MAX_UNISON} copies of it sound: "
+                                       "dropped", line_no, col, path))
 
     for index, (line_no, line) in enumerate(body):
         steps = 0
-        starts: list[int] = []
+        starts: list[tuple[int, int]] = []   # (pitch, column)
         held: list[int] = []
         held_cols: dict[int, int] = {}
         in_held = False
@@ -152,7 +155,7 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
                     held.append(pitch)
                     held_cols.setdefault(pitch, col)
                 else:
-                    starts.append(pitch)
+                    starts.append((pitch, col))
         if starts or held or in_held:
             repairs.append(Problem("step not ended by '.' at the end of the line: ended there",
                                    line_no, len(line) + 1, path))
