@@ -222,10 +222,7 @@ class RollGrammar(CharGrammar):
                 self._end_line()
             return
         if ch == "\n":
-            if (m == _LINE and self._steps == 0) or m == _AFTER_SHORT:
-                self._done = True
-            else:
-                self._end_line()
+            self._line_break()
         elif ch == ".":
             self._end_step()
         elif ch == "-":
@@ -254,6 +251,13 @@ class RollGrammar(CharGrammar):
         self._steps += 1
         self._mode = _BAR_FULL if self._steps >= self.bar_steps else _LINE
 
+    def _line_break(self) -> None:
+        """A blank line (or one after a short last bar) ends the piece; any other ends a bar line."""
+        if (self._mode == _LINE and self._steps == 0) or self._mode == _AFTER_SHORT:
+            self._done = True
+        else:
+            self._end_line()
+
     def _end_line(self) -> None:
         short = 0 < self._steps < self.bar_steps
         self._bars += self._steps > 0
@@ -272,10 +276,7 @@ class RollGrammar(CharGrammar):
                 self._mode = _HEADER_BAD
             return
         if ch == "\n":
-            if (m == _LINE and self._steps == 0) or m == _AFTER_SHORT:
-                self._done = True
-            else:
-                self._end_line()
+            self._line_break()
             return
         self._mode = _RECOVER
         # what the decoder does with a stray character is not followed: be permissive until '.' or a line break
