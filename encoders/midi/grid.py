@@ -41,10 +41,11 @@ MIDI -> stream -> MIDI keeps every note exactly when it already lies on the grid
 
 Several notes of one pitch may sound at once (two voices in unison), at most
 `MAX_UNISON` of them: a note struck while that many copies of its pitch sound is
-left out, reported (encoding and decoding alike).  The schemes count the copies, and when fewer remain, the ones struck *last* end first (nested
-unisons, by far the commoner kind in chorales, come back exactly; for a
-staggered pair, which is rare, the two durations swap, the sounding notes at every
-step stay the same).
+left out and reported (encoding and decoding alike).  The schemes count the
+copies, and when fewer remain, the ones struck *last* end first (nested unisons,
+by far the commoner kind in chorales, come back exactly; for a staggered pair,
+which is rare, the two durations swap, the sounding notes at every step stay the
+same).
 """
 
 from __future__ import annotations
@@ -255,7 +256,8 @@ class QNote:
 
 def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | None = None) -> list[QNote]:
     """The piece's notes on the grid (see the module docstring); notes outside the
-    pitch range are left out and reported in `problems`."""
+    pitch range, and those struck while `MAX_UNISON` copies of their pitch sound
+    (the shortest go first), are left out and reported in `problems`."""
     import heapq
 
     per_beat = grid / 4
