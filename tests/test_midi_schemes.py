@@ -319,3 +319,53 @@ def test_encoding_keeps_sixteen_unison_copies_and_reports_the_rest(tmp_path, sch
     assert decoded.clean, decoded.repairs           # what the encoder writes decodes without repair
     kept = sorted(n.duration for n in decoded.piece.notes if n.pitch == 60)
     assert kept == [1.0 + k / 4 for k in range(4, 20)]   # the longest sixteen
+
+
+@pytest.mark.parametrize("scheme", ["roll", "events"])
+def test_a_text_past_the_length_limit_is_read_up_to_it_and_the_cut_reported(monkeypatch, scheme):
+    # found by `make fuzz` (seed 1): an 8 MB events text took 22 s to decode
+    from encoders.midi import grid
+
+    monkeypatch.setattr(grid, "MAX_PIECE_CHARS", 1000)
+    bar = "L.-L.-L.-L." + "." * 12 + "\n" if scheme == "roll" else "|8L....-L" + "." * 12 + "\n"
+    text = f"%{scheme} q=120 m=4/4 g=16 p=0\n" + bar * 200
+    decoded = encoders.get(scheme).decode(text)
+    cut = [r for r in decoded.repairs if "longer than 1,000 characters" in r.message]
+    assert len(cut) == 1
+    line, column = cut[0].line, cut[0].column
+    assert text.split("\n")[line - 1][:column - 1] == text[:1000].rsplit("\n", 1)[1]   # line and column of the cut
+    whole_bars = (1000 - len(text.split("\n")[0]) - 1) // len(bar)
+    assert whole_bars <= len(decoded.piece.notes) <= whole_bars + 1
+
+
+@pytest.mark.parametrize("scheme", ["roll", "events"])
+def test_encoding_refuses_a_midi_file_whose_text_would_pass_the_limit(monkeypatch, tmp_path, scheme):
+    from encoders.midi import grid
+
+    path = write_midi(Piece(notes=[Note(60 + k % 12, k / 2, 0.5, 80, 0, 0) for k in range(400)]), tmp_path / "long.mid")
+    assert encoders.get(scheme).encode_file(str(path)).pieces
+    monkeypatch.setattr(grid, "MAX_PIECE_CHARS", 1000)
+    with pytest.raises(InputError, match=r"long\.mid.*more than the 1,000 a piece may have"):
+        encoders.get(scheme).encode_file(str(path))
+
+
+def test_the_roll_grammar_stops_checking_where_the_decoder_stops_reading(monkeypatch):
+    from encoders.midi import grammar as grammar_module
+
+    monkeypatch.setattr(grammar_module, "MAX_PIECE_CHARS", 500)
+    g = grammar_module.RollGrammar()
+    g.feed("%roll q=120 m=4/4 g=16 p=0\n" + ("L." + "." * 15 + "\n") * 40)
+    assert g.allowed() is None and not g.done
+    assert [p for p in g.problems if "not checked further" in p] == [g.problems[-1]] and len(g.problems) == 1
+    g.feed("\n")
+    assert g.done
+
+
+def test_a_megabyte_of_junk_for_a_header_reads_as_the_decoder_reads_it():
+    # found by `make fuzz` (seed 1): a 1.9 MB line fed to the grammar was kept whole, char by char
+    from encoders.midi.grammar import RollGrammar
+
+    g = RollGrammar()
+    g.feed("%roll q=90 m=3/4 " + "x" * 1_000_000 + "\n")
+    assert g.bar_steps == 12 and g.allowed() is not None    # the body is checked as 3/4 again
+    assert len(g.problems) == 1

@@ -48,10 +48,9 @@ from collections import defaultdict
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
     DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
-    pitch_char, quantize, encode_stream_text, to_piece,
+    pitch_char, quantize, encode_stream_text, split_header, text_within_limit, to_piece,
 )
 from encoders.midi.reader import read_piece
-from encoders.midi.roll import _split_header
 from encoders.piece import Decoded, InputError, Piece, Problem
 
 __all__ = ["EventsCodec", "decode_events", "piece_to_events", "render_events"]
@@ -118,13 +117,13 @@ def piece_to_events(piece: Piece, grid: int = DEFAULT_GRID, velocity: bool = Tru
     notes = quantize(piece, grid, path, problems)
     if not notes:
         raise InputError("no notes within the pitch range", path=path)
-    return render_events(header, notes, velocity)
+    return text_within_limit(render_events(header, notes, velocity), path)
 
 
 def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Problem], bool, bool]:
     """Header, notes, repairs, bars_ok and whether velocities were given (never raises)."""
-    header_line, body = _split_header(text, "events")
-    repairs = [Problem(m, 1, 1, path) for m in parse_header(header_line, "events")[1]]
+    header_line, body, repairs = split_header(text, path)
+    repairs += [Problem(m, 1, 1, path) for m in parse_header(header_line, "events")[1]]
     header, _ = parse_header(header_line, "events")
     bar_steps = header.bar_steps or header.grid
     perf = Performer()

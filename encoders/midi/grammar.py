@@ -33,7 +33,8 @@ bar lines: a continuation of a requested length).
 Bad text (a seed, or a character sampled without the mask) never raises: it is
 recorded in `problems`; in the header the grammar says None (anything) until
 the line break, then reads the header as the decoder does; in a bar it says None
-until the next ``.`` or line break.
+until the next ``.`` or line break.  Past `MAX_PIECE_CHARS` characters (where the
+decoder stops reading) it says None and checks nothing until a blank line.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from __future__ import annotations
 from collections import Counter
 
 from encoders import CharGrammar
-from encoders.midi.grid import GRIDS, PITCH_CHARS, Header, char_pitch, parse_header
+from encoders.midi.grid import GRIDS, MAX_PIECE_CHARS, PITCH_CHARS, Header, char_pitch, parse_header
 
 __all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
 
@@ -54,10 +55,13 @@ _METERS = tuple(f"m={n}/{d}" for d in (2, 4, 8) for n in range(1, 13))
 _KEY_WORDS = tuple(f"k={k}" for k in _KEYS)
 _PROGRAMS = tuple(str(p) for p in range(128))
 _MAX_PROGRAMS = 8
+_MAX_HEADER_CHARS = 200
+"""A valid header is under 60 characters; of a bad one (fed while recovering) only
+this much is kept for parse_header, so a megabyte-long line costs no more."""
 _HEADER_CHARS = "%rolqmkgp=/,# \n0123456789ABCDEFGbm"
 _PITCH_INDEX = {c: i for i, c in enumerate(PITCH_CHARS)}
 
-_HEADER, _HEADER_BAD, _LINE, _STARTS, _HELD, _BAR_FULL, _AFTER_SHORT, _RECOVER = range(8)
+_HEADER, _HEADER_BAD, _LINE, _STARTS, _HELD, _BAR_FULL, _AFTER_SHORT, _RECOVER, _BEYOND = range(9)
 
 
 def _grids(meter_word: str) -> tuple[str, ...]:
@@ -118,7 +122,7 @@ class RollGrammar(CharGrammar):
 
     __slots__ = (
         "_mode", "_done", "_line", "_col", "problems", "_cache", "_header", "bar_steps",
-        "_sounding", "_starts", "_held", "_last", "_steps", "_struck", "_bars", "min_bars",
+        "_sounding", "_starts", "_held", "_last", "_steps", "_struck", "_bars", "min_bars", "_chars",
     )
 
     def __init__(self, min_bars: int = 0) -> None:
@@ -140,13 +144,14 @@ class RollGrammar(CharGrammar):
         self._steps = 0
         self._struck = False
         self._bars = 0
+        self._chars = 0  # characters of this piece so far; past MAX_PIECE_CHARS, _BEYOND
 
     @property
     def done(self) -> bool:
         return self._done
 
     def allowed(self) -> str | None:
-        if self._mode in (_HEADER_BAD, _RECOVER):
+        if self._mode in (_HEADER_BAD, _RECOVER, _BEYOND):
             return None
         if self._cache is None:
             self._cache = self._allowed()
@@ -200,19 +205,39 @@ class RollGrammar(CharGrammar):
     @staticmethod
     def _pitches_from(first: int, counts: Counter) -> str:
         """Pitches from index `first` up (the same one again while it has fewer than MAX_COPIES)."""
-        return "".join(PITCH_CHARS[i] for i in range(max(first, 0), len(PITCH_CHARS)) if counts[i] < MAX_COPIES)
+        out = PITCH_CHARS[max(first, 0):]
+        for i, count in counts.items():
+            if count >= MAX_COPIES and i >= first:
+                out = out.replace(PITCH_CHARS[i], "")
+        return out
 
     def _may_hold(self, total: int) -> bool:
         return total < MAX_SOUNDING and any(self._starts[i] < MAX_COPIES for i in self._sounding)
 
     # ------------------------------------------------------------ stepping
 
+    def _past_the_end(self, ch: str) -> bool:
+        """Count a character; True once the piece is longer than the decoder reads (or was)."""
+        if self._mode == _BEYOND:
+            if ch == "\n" and self._col == 0:  # a blank line ends the piece
+                self._done = True
+            return True
+        self._chars += 1
+        if self._chars <= MAX_PIECE_CHARS:
+            return False
+        self.problems.append(f"{self._line}:{self._col + 1}: the piece is longer than the {MAX_PIECE_CHARS:,} "
+                             "characters the decoder reads: not checked further")
+        self._mode = _BEYOND
+        return True
+
     def _step(self, ch: str) -> None:
+        if self._past_the_end(ch):
+            return
         m = self._mode
         if m == _HEADER or m == _HEADER_BAD:
             if ch == "\n":
                 self._start_body()
-            else:
+            elif len(self._header) < _MAX_HEADER_CHARS:
                 self._header += ch
             return
         if m == _RECOVER:
@@ -267,12 +292,15 @@ class RollGrammar(CharGrammar):
         self._mode = _AFTER_SHORT if short else _LINE
 
     def _recover(self, ch: str) -> None:
+        if self._past_the_end(ch):
+            return
         m = self._mode
         if m in (_HEADER, _HEADER_BAD):
             if ch == "\n":
                 self._start_body()
             else:
-                self._header += ch
+                if len(self._header) < _MAX_HEADER_CHARS:
+                    self._header += ch
                 self._mode = _HEADER_BAD
             return
         if ch == "\n":

@@ -73,6 +73,11 @@ MAX_UNISON = 16
 has two), and what keeps a damaged file or a runaway sample from asking for
 thousands of voices (MIDI tracks) to keep them apart."""
 MAX_TEMPO = 1000.0
+MAX_PIECE_CHARS = 2_000_000
+"""The longest piece text the schemes write or read: a four-part chorale takes
+about 40 characters a beat in ``roll`` (so 50,000 beats), dense piano music about
+150 (13,000 beats, nearly two hours at 120).  Decoding reads a longer text up to
+there and reports the cut; encoding refuses a MIDI file that would need more."""
 _KEY_RE = re.compile(r"[A-G][#b]?m?")
 
 
@@ -80,8 +85,9 @@ def pitch_char(pitch: int) -> str:
     return PITCH_CHARS[pitch - PITCH_LO]
 
 
-def char_pitch(ch: str) -> int | None:
-    return _CHAR_PITCH.get(ch)
+char_pitch = _CHAR_PITCH.get
+"""char_pitch(ch): the MIDI pitch of a pitch character, None for any other (the
+dict's own get: the decoders call it for every character)."""
 
 
 def parse_grid(value: str | int) -> int:
@@ -177,6 +183,34 @@ def parse_header(line: str, scheme: str) -> tuple[Header, list[str]]:
                         f"of grid {header.grid}: read as 4/4")
         header.meter = (4, 4)
     return header, problems
+
+
+def split_header(text: str, path: str = "") -> tuple[str, list[tuple[int, str]], list[Problem]]:
+    """A piece text's header line (the first non-blank line, when it starts with
+    ``%``; else ""), its other non-blank lines numbered from 1, and the repair made
+    when the text ran past `MAX_PIECE_CHARS` (read up to there)."""
+    problems = []
+    if len(text) > MAX_PIECE_CHARS:
+        line = text.count("\n", 0, MAX_PIECE_CHARS) + 1
+        column = MAX_PIECE_CHARS - text.rfind("\n", 0, MAX_PIECE_CHARS)
+        problems.append(Problem(f"piece longer than {MAX_PIECE_CHARS:,} characters: read up to here, the "
+                                f"other {len(text) - MAX_PIECE_CHARS:,} left out", line, column, path))
+        text = text[:MAX_PIECE_CHARS]
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    if numbered and numbered[0][1].startswith("%"):
+        return numbered[0][1], numbered[1:], problems
+    return "", numbered, problems
+
+
+def text_within_limit(text: str, path: str) -> str:
+    """An encoded piece, or InputError (naming the file) when it is longer than the decoders read."""
+    from encoders.piece import InputError
+
+    if len(text) > MAX_PIECE_CHARS:
+        raise InputError(f"the piece would take {len(text):,} characters, more than the {MAX_PIECE_CHARS:,} a "
+                         f"piece may have (a coarser --grid, or --track to take one part)", path=path)
+    return text
 
 
 def numbered_pieces(text: str) -> list[tuple[int, str]]:
@@ -314,6 +348,7 @@ class Performer:
     """Turns a stream of starts and releases (per step) into notes: the last struck copy of a pitch ends first."""
 
     sounding: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    """pitch -> (start step, velocity) of each copy sounding, in the order struck; only pitches sounding."""
     notes: list[QNote] = field(default_factory=list)
 
     def start(self, pitch: int, step: int, velocity: int = 80) -> bool:
@@ -332,6 +367,8 @@ class Performer:
         if not stack:
             return False
         start, velocity = stack.pop()
+        if not stack:
+            del self.sounding[pitch]
         self.notes.append(QNote(pitch, start, max(step, start + 1), velocity))
         return True
 

@@ -43,7 +43,7 @@ from collections import Counter, defaultdict
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.midi.grid import (
     DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
-    pitch_char, quantize, encode_stream_text, to_piece,
+    pitch_char, quantize, encode_stream_text, split_header, text_within_limit, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
@@ -88,24 +88,12 @@ def piece_to_roll(piece: Piece, grid: int = DEFAULT_GRID, path: str = "",
     notes = quantize(piece, grid, path, problems)
     if not notes:
         raise InputError("no notes within the pitch range", path=path)
-    return render_roll(header, notes)
-
-
-def _split_header(text: str, scheme: str) -> tuple[str, list[tuple[int, str]]]:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    numbered = [(i + 1, line) for i, line in enumerate(lines)]
-    while numbered and not numbered[0][1].strip():
-        numbered.pop(0)
-    if numbered and numbered[0][1].startswith("%"):
-        first = numbered.pop(0)
-        return first[1], [(n, line) for n, line in numbered if line.strip()]
-    return "", [(n, line) for n, line in numbered if line.strip()]
+    return text_within_limit(render_roll(header, notes), path)
 
 
 def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list[Problem], bool]:
     """Header, notes, length in steps, repairs and bars_ok of a roll text (never raises)."""
-    header_line, body = _split_header(text, "roll")
-    repairs: list[Problem] = []
+    header_line, body, repairs = split_header(text, path)
     header, header_problems = parse_header(header_line, "roll")
     header_line_no = 1
     for message in header_problems:
@@ -117,14 +105,17 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
 
     def play(starts: list[tuple[int, int]], held: list[int], line_no: int, held_cols: dict[int, int]) -> None:
         want = Counter(held)
-        for pitch in set(perf.sounding) | set(want):
+        for pitch in [p for p in perf.sounding if p not in want]:   # not held: ends here
+            while perf.release(pitch, t):
+                pass
+        for pitch, count in want.items():
             have = perf.count(pitch)
-            for _ in range(have - want[pitch]):
+            for _ in range(have - count):
                 perf.release(pitch, t)
-            if want[pitch] > have:
+            if count > have:
                 repairs.append(Problem(f"{pitch_char(pitch)!r} held but not sounding: struck here",
                                        line_no, held_cols[pitch], path))
-                for _ in range(want[pitch] - have):
+                for _ in range(count - have):
                     perf.start(pitch, t)
         for pitch, col in starts:
             if not perf.start(pitch, t):
