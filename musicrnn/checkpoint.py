@@ -85,9 +85,9 @@ def save(out_dir: str | os.PathLike, model: CharLSTM, meta: dict[str, Any]) -> N
     meta.setdefault("versions", versions())
     vocab = meta.get("vocab")
     if not isinstance(vocab, str) or len(vocab) != model.config.vocab_size:
-        raise UsageError(f"meta['vocab'] must be a string of {model.config.vocab_size} characters")
+        raise ValueError(f"meta['vocab'] must be a string of {model.config.vocab_size} characters")
     if not isinstance(meta.get("scheme"), str):
-        raise UsageError("meta['scheme'] must be a string such as 'abc'")
+        raise ValueError("meta['scheme'] must be a string such as 'abc'")
     tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     os.makedirs(out, exist_ok=True)
     write_bytes(os.path.join(out, WEIGHTS), st_save(tensors, metadata={"format": "pt"}))

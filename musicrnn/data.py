@@ -121,7 +121,7 @@ class Vocab:
             ids = ids.detach().cpu().numpy()
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise UsageError(f"token id out of range for a vocabulary of {len(self)}")
+            raise ValueError(f"token id out of range for a vocabulary of {len(self)}")
         return self._codepoints[ids].astype("<u4").tobytes().decode("utf-32-le")
 
 

@@ -1129,7 +1129,7 @@ class _Transposer:
             acc = target - (_NATURAL[li] + 12 * on)
             if -2 <= acc <= 2 and (delta == 0 or abs(acc) <= 1):
                 return _LETTERS[li], on, acc
-        raise UsageError("cannot spell a transposed note")  # unreachable
+        raise ValueError("cannot spell a transposed note")  # unreachable
 
     def move_root(self, letter: str, alter: int) -> tuple[str, int]:
         """A chord-symbol root or key tonic -> moved letter and alteration (-1..1)."""

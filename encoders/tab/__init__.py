@@ -646,7 +646,7 @@ class TabCodec:
 
     def __init__(self, name: str):
         if name not in ("rows", "columns"):
-            raise UsageError(f"unknown tab scheme {name!r}")
+            raise ValueError(f"unknown tab scheme {name!r}")
         self.name = name
         self.seed = f"%{name} "  # a piece starts with its header line; the model picks the tuning
 

@@ -263,7 +263,7 @@ def build_tabs(folk_stream_text: str, scheme: str = "columns",
     tunings = list(tunings or TUNINGS.values())
     codec = COLUMNS if scheme == "columns" else ROWS if scheme == "rows" else None
     if codec is None:
-        raise UsageError(f"unknown tab scheme {scheme!r}")
+        raise ValueError(f"unknown tab scheme {scheme!r}")
     render = render_columns if scheme == "columns" else render_rows
     stats = stats if stats is not None else Counter()
     out: list[str] = []
