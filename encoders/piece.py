@@ -49,6 +49,11 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def position(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of ``text[index]`` (for a Problem's `line` and `column`)."""
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
 class UsageError(ValueError):
     """A value given by the user (an option, a seed, a setting, a model's stated
     configuration) that cannot be used; the message says which and why.  The CLI

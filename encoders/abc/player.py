@@ -87,7 +87,7 @@ from encoders import debugging
 from encoders.abc.tokens import (
     Key, Token, default_unit, parse_key, parse_meter, parse_tempo, parse_unit, tokenize,
 )
-from encoders.piece import Decoded, Note, Piece, Problem
+from encoders.piece import Decoded, Note, Piece, Problem, position
 
 __all__ = ["play", "VELOCITY", "MAX_EVENTS"]
 
@@ -865,10 +865,8 @@ def play(text: str, path: str = "") -> Decoded:
         text = str(text)
     cut = None
     if len(text) > MAX_TEXT_CHARS:
-        line = text.count("\n", 0, MAX_TEXT_CHARS) + 1
-        column = MAX_TEXT_CHARS - (text.rfind("\n", 0, MAX_TEXT_CHARS) + 1) + 1
         cut = Problem(f"the tune is {len(text):,} characters long; only the first {MAX_TEXT_CHARS:,} are played",
-                      line, column, path)
+                      *position(text, MAX_TEXT_CHARS), path)
         text = text[:MAX_TEXT_CHARS]
     try:
         decoded = _play(text, path)

@@ -54,7 +54,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from encoders.piece import Piece, Problem, UsageError
+from encoders.piece import Piece, Problem, UsageError, position
 
 __all__ = [
     "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
@@ -191,10 +191,9 @@ def split_header(text: str, path: str = "") -> tuple[str, list[tuple[int, str]],
     when the text ran past `MAX_PIECE_CHARS` (read up to there)."""
     problems = []
     if len(text) > MAX_PIECE_CHARS:
-        line = text.count("\n", 0, MAX_PIECE_CHARS) + 1
-        column = MAX_PIECE_CHARS - text.rfind("\n", 0, MAX_PIECE_CHARS)
         problems.append(Problem(f"piece longer than {MAX_PIECE_CHARS:,} characters: read up to here, the "
-                                f"other {len(text) - MAX_PIECE_CHARS:,} left out", line, column, path))
+                                f"other {len(text) - MAX_PIECE_CHARS:,} left out", *position(text, MAX_PIECE_CHARS),
+                                path))
         text = text[:MAX_PIECE_CHARS]
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
