@@ -369,4 +369,3 @@ def test_a_megabyte_of_junk_for_a_header_reads_as_the_decoder_reads_it():
     g.feed("%roll q=90 m=3/4 " + "x" * 1_000_000 + "\n")
     assert g.bar_steps == 12 and g.allowed() is not None    # the body is checked as 3/4 again
     assert len(g.problems) == 1
-
