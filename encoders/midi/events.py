@@ -123,8 +123,8 @@ def piece_to_events(piece: Piece, grid: int = DEFAULT_GRID, velocity: bool = Tru
 def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Problem], bool, bool]:
     """Header, notes, repairs, bars_ok and whether velocities were given (never raises)."""
     header_line, body, repairs = split_header(text, path)
-    repairs += [Problem(m, 1, 1, path) for m in parse_header(header_line, "events")[1]]
-    header, _ = parse_header(header_line, "events")
+    header, header_problems = parse_header(header_line, "events")
+    repairs += [Problem(m, 1, 1, path) for m in header_problems]
     bar_steps = header.bar_steps or header.grid
     perf = Performer()
     bars_ok = True
@@ -150,9 +150,7 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                 col += 1
                 if ch == OFF:
                     pitch = char_pitch(arg)
-                    struck = perf.sounding.get(pitch) if pitch is not None else None
-                    if struck and struck[-1][0] == pos:
-                        struck.pop()   # a note of no length; kept, it would overlap the next copy struck here
+                    if pitch is not None and perf.take_back(pitch, pos):
                         repairs.append(Problem(f"note-off {arg!r} at the moment it was struck: the note, "
                                                "which lasts no time, dropped", line_no, col - 1, path))
                     elif pitch is None or not perf.release(pitch, pos):
@@ -175,7 +173,7 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                     if not perf.start(pitch, pos, velocity):
                         repairs.append(Problem(f"note-on {ch!r} while {MAX_UNISON} copies of it sound: dropped",
                                                line_no, col, path))
-    if perf.sounding and any(perf.sounding.values()):
+    if perf.sounding:
         line_no = body[-1][0] if body else 1
         left = perf.release_all(pos)
         repairs.append(Problem(f"{left} note(s) never released: ended with the piece", line_no, 1, path))

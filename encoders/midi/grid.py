@@ -371,6 +371,18 @@ class Performer:
         self.notes.append(QNote(pitch, start, max(step, start + 1), velocity))
         return True
 
+    def take_back(self, pitch: int, step: int) -> bool:
+        """Unstrike the copy of `pitch` struck last when it was struck at `step`: released
+        there it would last no time (and, made a step long, overlap a copy struck after
+        it).  False, nothing done, when no copy of `pitch` was struck at `step`."""
+        stack = self.sounding.get(pitch)
+        if not stack or stack[-1][0] != step:
+            return False
+        stack.pop()
+        if not stack:
+            del self.sounding[pitch]
+        return True
+
     def release_all(self, step: int) -> int:
         count = 0
         for pitch in sorted(self.sounding):
