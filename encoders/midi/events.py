@@ -45,10 +45,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders import EncodeResult, GrammarState, register
 from encoders.midi.grid import (
-    DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
-    pitch_char, quantize, encode_stream_text, split_header, text_within_limit, to_piece,
+    DEFAULT_GRID, MAX_UNISON, GridCodec, Header, Performer, QNote, char_pitch, header_for, parse_header,
+    pitch_char, quantize, split_header, text_within_limit, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
@@ -188,12 +188,9 @@ def decode_events(text: str, path: str = "") -> Decoded:
     return Decoded(to_piece(header, notes), render_events(header, notes, velocity), repairs, bars_ok)
 
 
-class EventsCodec:
+class EventsCodec(GridCodec):
     name = "events"
     suffixes = (".events",)
-    binary_suffixes = (".mid", ".midi")
-    """Files read as MIDI (`encode_file`), not as text."""
-    seed = "%events"
 
     def encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, velocity: bool = True,
                     **_options) -> EncodeResult:
@@ -202,35 +199,11 @@ class EventsCodec:
         piece = read_piece(path, track=track)
         return EncodeResult([piece_to_events(piece, grid, velocity, str(path), problems)], problems)
 
-    def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
-        """Events text -> canonical pieces; a piece needing repair is skipped and reported."""
-        return encode_stream_text(text, path, decode_events)
-
-    def corpus_options(self, stream: str) -> dict:
-        """The pitches and grid of a training stream, kept with the model (see `grid.corpus_options`)."""
-        return corpus_options(stream)
-
     def decode(self, text: str, path: str = "") -> Decoded:
         return decode_events(text, path)
 
-    def split(self, stream: str) -> list[str]:
-        return split_stream(stream)
-
-    def sniff(self, text: str) -> bool:
-        return text.lstrip().startswith("%events")
-
     def grammar(self) -> GrammarState | None:
         return None
-
-    def body(self, text: str) -> str:
-        return text.split("\n", 1)[1] if "\n" in text else ""
-
-    def music_key(self, text: str) -> str:
-        header, _ = parse_header(text.split("\n", 1)[0], "events")
-        return f"{header.meter} {header.grid}\n{self.body(text)}"
-
-    def label(self, text: str, number: int) -> str:
-        return text
 
 
 CODEC = register(EventsCodec())

@@ -54,10 +54,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from encoders import EncodeResult, split_stream
 from encoders.piece import Piece, Problem, UsageError, position
 
 __all__ = [
-    "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
+    "GRIDS", "GridCodec", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
     "parse_header", "pitch_char", "quantize",
 ]
 
@@ -239,11 +240,9 @@ def shifted(problem: Problem, first_line: int) -> Problem:
     return Problem(problem.message, problem.line + first_line - 1, problem.column, problem.path)
 
 
-def encode_stream_text(text: str, path: str, decode) -> "EncodeResult":
+def encode_stream_text(text: str, path: str, decode) -> EncodeResult:
     """Stream text -> canonical pieces via the scheme's `decode`; a piece needing
     repair is skipped and its first problem reported at the file's line."""
-    from encoders import EncodeResult
-
     result = EncodeResult()
     for first_line, piece_text in numbered_pieces(text):
         decoded = decode(piece_text, path)
@@ -275,6 +274,44 @@ def corpus_options(stream: str) -> dict:
             elif ch in _CHAR_PITCH:
                 pitches.add(_CHAR_PITCH[ch])
     return {"pitches": sorted(pitches), "grid": grids.most_common(1)[0][0] if grids else DEFAULT_GRID}
+
+
+class GridCodec:
+    """What the ``roll`` and ``events`` codecs share: MIDI files in, the header line,
+    pieces split by blank lines, de-duplication by meter, grid and music.  A subclass
+    names its scheme and writes `encode_file`, `decode` and `grammar`."""
+
+    name: str
+    binary_suffixes = (".mid", ".midi")
+    """Files read as MIDI (`encode_file`), not as text."""
+
+    @property
+    def seed(self) -> str:
+        return f"%{self.name}"
+
+    def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
+        """Scheme text (e.g. a .roll file) -> canonical pieces; a piece needing repair is skipped and reported."""
+        return encode_stream_text(text, path, self.decode)
+
+    def corpus_options(self, stream: str) -> dict:
+        """The pitches and grid of a training stream, kept with the model (see `corpus_options`)."""
+        return corpus_options(stream)
+
+    def split(self, stream: str) -> list[str]:
+        return split_stream(stream)
+
+    def sniff(self, text: str) -> bool:
+        return text.lstrip().startswith(self.seed)
+
+    def body(self, text: str) -> str:
+        return text.split("\n", 1)[1] if "\n" in text else ""
+
+    def music_key(self, text: str) -> str:
+        header, _ = parse_header(text.split("\n", 1)[0], self.name)
+        return f"{header.meter} {header.grid}\n{self.body(text)}"
+
+    def label(self, text: str, number: int) -> str:
+        return text
 
 
 @dataclass(frozen=True, slots=True)

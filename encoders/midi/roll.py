@@ -40,10 +40,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders import EncodeResult, GrammarState, register
 from encoders.midi.grid import (
-    DEFAULT_GRID, MAX_UNISON, Header, Performer, QNote, char_pitch, corpus_options, header_for, parse_header,
-    pitch_char, quantize, encode_stream_text, split_header, text_within_limit, to_piece,
+    DEFAULT_GRID, MAX_UNISON, GridCodec, Header, Performer, QNote, char_pitch, header_for, parse_header,
+    pitch_char, quantize, split_header, text_within_limit, to_piece,
 )
 from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
@@ -169,12 +169,9 @@ def decode_roll(text: str, path: str = "") -> Decoded:
     return Decoded(to_piece(header, notes), render_roll(header, notes, length), repairs, bars_ok)
 
 
-class RollCodec:
+class RollCodec(GridCodec):
     name = "roll"
     suffixes = (".roll", ".mid", ".midi")
-    binary_suffixes = (".mid", ".midi")
-    """Files read as MIDI (`encode_file`), not as text."""
-    seed = "%roll"
 
     def encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, **_options) -> EncodeResult:
         """A MIDI file -> one roll piece; InputError (naming the file) when it cannot be read."""
@@ -182,37 +179,13 @@ class RollCodec:
         piece = read_piece(path, track=track)
         return EncodeResult([piece_to_roll(piece, grid, str(path), problems)], problems)
 
-    def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
-        """Roll text (e.g. a .roll file) -> canonical pieces; a piece needing repair is skipped and reported."""
-        return encode_stream_text(text, path, decode_roll)
-
-    def corpus_options(self, stream: str) -> dict:
-        """The pitches and grid of a training stream, kept with the model (see `grid.corpus_options`)."""
-        return corpus_options(stream)
-
     def decode(self, text: str, path: str = "") -> Decoded:
         return decode_roll(text, path)
-
-    def split(self, stream: str) -> list[str]:
-        return split_stream(stream)
-
-    def sniff(self, text: str) -> bool:
-        return text.lstrip().startswith("%roll")
 
     def grammar(self) -> GrammarState | None:
         from encoders.midi.grammar import RollGrammar
 
         return RollGrammar()
-
-    def body(self, text: str) -> str:
-        return text.split("\n", 1)[1] if "\n" in text else ""
-
-    def music_key(self, text: str) -> str:
-        header, _ = parse_header(text.split("\n", 1)[0], "roll")
-        return f"{header.meter} {header.grid}\n{self.body(text)}"
-
-    def label(self, text: str, number: int) -> str:
-        return text
 
 
 CODEC = register(RollCodec())
