@@ -14,7 +14,6 @@ from safetensors.torch import load_file
 from musicrnn.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
-PATTERNS = ["abc|", "cba|", "aabb|", "ccab|"]
 # The same run as CLI options and as a TrainConfig (the CLI's defaults for the rest).
 OPTIONS = dict(hidden=32, layers=2, embed=8, dropout=0.0, batch_size=8, seq_len=16, lr=0.01, eval_every=15)
 
@@ -45,13 +44,6 @@ def _max_difference(a: Path, b: Path) -> float:
     wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
     assert wa.keys() == wb.keys()
     return max((wa[k].float() - wb[k].float()).abs().max().item() for k in wa)
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "tunes.txt"
-    path.write_text("\n".join(f"X:1\nK:C\n{PATTERNS[i % 4] * 3}\n" for i in range(80)), encoding="utf-8")
-    return path
 
 
 def test_two_gloo_ranks_train_and_resume_like_one_process(corpus, tmp_path):

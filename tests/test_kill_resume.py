@@ -25,7 +25,6 @@ from musicrnn import checkpoint
 from musicrnn.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parent.parent
-PATTERNS = ["abc|", "cba|", "aabb|", "ccab|"]
 ARGS = dict(hidden=32, layers=1, embed=8, batch_size=8, seq_len=32, max_steps=500, eval_every=20, lr=0.01,
             threads=1, random_seed=7)
 
@@ -58,13 +57,6 @@ def _check_folder_loads(out: Path) -> int | None:
         assert info["step"] % ARGS["eval_every"] == 0
         return info["step"]
     return None
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "tunes.txt"
-    path.write_text("\n".join(f"X:1\nK:C\n{PATTERNS[i % 4] * 3}\n" for i in range(80)), encoding="utf-8")
-    return path
 
 
 def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):

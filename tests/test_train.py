@@ -13,15 +13,6 @@ from musicrnn import checkpoint
 from musicrnn.data import Batches, prepare
 from musicrnn.train import OutputExistsError, TrainConfig, TrainError, summary_line, train
 
-PATTERNS = ["abc|", "cba|", "aabb|", "ccab|"]
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "tunes.txt"
-    pieces = [f"X:1\nK:C\n{PATTERNS[i % 4] * 3}\n" for i in range(80)]
-    path.write_text("\n".join(pieces), encoding="utf-8")
-    return path
 
 
 def _cfg(corpus, out, **kw):
