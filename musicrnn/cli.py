@@ -49,15 +49,15 @@ MIDI_SUFFIXES = (".mid", ".midi")
 MIDI_SCHEMES = ("roll", "events")
 
 
-class CliError(Exception):
+class CliError(UsageError):
     """A problem the user can fix, shown as one line."""
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    # UsageError covers InputError and every error class musicrnn raises on purpose
-    # (CheckpointError, AudioError, TrainError...); not ValueError or KeyError at large:
-    # one escaping from deep inside is a bug to report, not "your input"
-    return (CliError, UsageError, OSError)
+USER_ERRORS = (UsageError, OSError)
+"""What exits 2: UsageError covers CliError, InputError and every error class musicrnn
+raises on purpose (CheckpointError, AudioError, TrainError...), and OSError the
+file system's answers; not ValueError or KeyError at large: one escaping from deep
+inside is a bug to report, not "your input"."""
 
 
 def friendly_errors(command):
@@ -75,7 +75,7 @@ def friendly_errors(command):
         except Exception as e:  # noqa: BLE001 - every error becomes one line
             if os.environ.get("MUSICRNN_DEBUG"):
                 raise
-            user = isinstance(e, _user_errors())
+            user = isinstance(e, USER_ERRORS)
             message = str(e)
             prefix = "error" if user else f"internal error ({type(e).__name__})"
             err_console.print(f"{prefix}: {message}", style="red", markup=False, highlight=False, soft_wrap=True)
@@ -90,8 +90,8 @@ def _codec_for_text(text: str, scheme: str | None, path: str | None = None, wher
     where = where or path or "input"
     if scheme:
         codec = encoders.get(scheme)
-        other = encoders.sniff(text)
-        if other is not None and other is not codec and not codec.sniff(text):
+        other = _looks_like_other_scheme(text, codec)
+        if other is not None:
             raise CliError(f"{where}: this is {other.name} text, not {codec.name}; "
                            f"give --scheme {other.name} (or leave --scheme out)")
         return codec
@@ -401,7 +401,7 @@ def _continue_midi(path: Path, model: str, out: str, seed_bars: float, seed_seco
         raise CliError(f"--seed-midi writes music: give --out NAME.mid (or {', '.join(RENDER_SUFFIXES)}), "
                        f"not {out!r}")
     loaded = load(model, device=dev)
-    codec = encoders.get(loaded.scheme)
+    codec = _model_codec(loaded)
     result = continue_midi(loaded, codec, str(path), seed_bars=seed_bars, seed_seconds=seed_seconds, bars=bars,
                            transpose=transpose, track=track, temperature=temperature, top_k=top_k, free=free,
                            random_seed=random_seed, device=dev)
@@ -557,8 +557,8 @@ def evaluate(
     loaded = load(model, device=dev)
     codec = _model_codec(loaded)
     text = encoders.read_text(corpus)
-    other = encoders.sniff(text)
-    if other is not None and other is not codec and not codec.sniff(text):
+    other = _looks_like_other_scheme(text, codec)
+    if other is not None:
         raise CliError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     report = run_evaluation(loaded, codec, text, num_samples=samples, temperature=temperature,
                             random_seed=random_seed, free=free, device=dev)
@@ -587,6 +587,12 @@ def _check_temperature(temperature: float) -> None:
 
     if not (math.isfinite(temperature) and 1e-6 <= temperature <= 1000):
         raise CliError(f"--temperature must be a number above 0 (from 0.000001 to 1000), not {temperature}")
+
+
+def _looks_like_other_scheme(text: str, codec):
+    """The codec whose text `text` plainly is, when that is not `codec`'s (else None)."""
+    other = encoders.sniff(text)
+    return other if other is not None and other is not codec and not codec.sniff(text) else None
 
 
 def _model_codec(loaded):
