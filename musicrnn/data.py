@@ -14,10 +14,11 @@ Three steps, top to bottom:
        corpora/folk.tokens/meta.json   vocabulary, counts, fingerprint of folk.txt
 
    Later runs re-use them while the stream's fingerprint is unchanged.
-3. `Batches`: the training tokens cut into `batch_size` contiguous lanes; batch
-   i is window i of every lane, so the LSTM's hidden state at the end of one
-   batch is the right start for the next (truncated back-propagation through
-   time).  Its position (epoch, index) can be saved and restored for --resume.
+3. `Batches`: piece-aligned batches.  Every row is one whole piece read from a
+   zero state fed a newline, exactly how the sampler starts a piece; pieces
+   longer than `seq_len` are read in windows with the hidden state carried
+   between them (truncated back-propagation through time).  Its position
+   (epoch, index) can be saved and restored for --resume.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from musicrnn.atomic import atomic_path, write_text
 
 __all__ = [
     "Batch", "Batches", "TokenData", "UnknownCharacters", "Vocab",
-    "fingerprint_file", "iter_stream_pieces", "prepare", "split_pieces", "tokens_dir",
+    "fingerprint_file", "iter_stream_pieces", "piece_spans", "prepare", "split_pieces", "tokens_dir",
 ]
 
 TOKENS_FORMAT = 1
@@ -321,33 +322,48 @@ def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int) -> 
 @dataclass
 class Batch:
     x: torch.Tensor
-    """Input ids, LongTensor [B, T]."""
+    """Input ids, LongTensor [B, T] (padding past a piece's end is id 0)."""
     y: torch.Tensor
-    """Targets, LongTensor [B, T]: x shifted by one character."""
+    """Targets, LongTensor [B, T]: x shifted by one character; -1 past a piece's end (not scored)."""
     new_epoch: bool
-    """True for an epoch's first batch: the lanes start afresh, so reset the hidden state."""
+    """True for an epoch's first batch."""
+    reset: bool = True
+    """True where the rows start new pieces: the caller starts from a zero state (the
+    sampler's start); False where they carry on the pieces of the previous batch."""
 
 
 @dataclass
 class Batches:
-    """Contiguous batches for truncated BPTT (char-rnn's batching).
+    """Piece-aligned batches: every row reads one whole piece from a zero state.
 
-    The tokens are cut into `batch_size` lanes of equal length; row b of batch i
-    is window i of lane b, so each row continues exactly where the same row of
-    the previous batch stopped.  Each epoch after the first starts the lanes at
-    a seeded offset below `seq_len`, so window boundaries move between epochs
-    while the order stays reproducible.  `position` ({"epoch", "index"}) says
-    which batch comes next; `set_position` restores it.
+    The sampler starts every piece from a zero state fed the blank line's last
+    newline, so training does the same (before, lanes ran on across pieces and the
+    model learned each header right after another tune's end, not from the state it
+    is sampled from).  A piece's example is that newline, the piece and the blank
+    line that ends it: inputs predict "X:1..." from the newline and "\\n\\n" at the end.
 
-    Distributed training: with `world` ranks, `batch_size` is the global number
-    of lanes and rank r gets lanes [r*b, (r+1)*b), b = batch_size // world, a
-    contiguous shard of the token file (only that shard is ever read from the
-    memory map).  The ranks' batches stacked in rank order are exactly the
-    one-process batch, so a DDP run computes the same averaged gradient."""
+    Each epoch the pieces are shuffled (seeded by `seed` and the epoch), grouped in
+    pools of 64 batches and sorted by length inside a pool, so a batch holds pieces
+    of similar length (little padding); the batches' order is shuffled again.  A
+    batch of pieces longer than `seq_len` is read in windows of at most `seq_len`
+    characters, the hidden state carried from one window to the next (truncated
+    back-propagation through time); `Batch.reset` says where a batch of pieces
+    starts.  Pieces left over when an epoch's count is not a multiple of
+    `batch_size` wait for the next epoch (a corpus of fewer pieces than
+    `batch_size` repeats them to fill one batch).  `position` ({"epoch", "index"},
+    index counting windows) says which batch comes next; `set_position` restores it.
+
+    `newline` is the vocabulary id of "\\n" (pieces end with "\\n\\n").
+
+    Distributed training: with `world` ranks, `batch_size` is the global number of
+    rows and rank r gets rows [r*b, (r+1)*b), b = batch_size // world, of the same
+    batch (the windows are cut by the whole batch's longest piece), so the ranks'
+    batches stacked in rank order are exactly the one-process batch."""
 
     tokens: np.ndarray
     batch_size: int
     seq_len: int
+    newline: int
     seed: int = 0
     epoch: int = 0
     index: int = 0
@@ -355,41 +371,62 @@ class Batches:
     world: int = 1
     pin_memory: bool = False
     """Give batches in page-locked memory, so copies to a GPU can be non-blocking."""
-    _layout: tuple[int, int, int] | None = field(default=None, repr=False)
+    shuffle: bool = True
+    """False (validation): the pieces in stream order, the last batch possibly smaller."""
+    _pieces: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _layout: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    POOL = 64
+    """Batches per pool of pieces sorted by length."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.seq_len < 1:
             raise UsageError("batch_size and seq_len must be at least 1")
         if self.world < 1 or not 0 <= self.rank < self.world or self.batch_size % self.world:
             raise UsageError(f"batch_size={self.batch_size} must be a multiple of the number of "
-                             f"processes ({self.world}), so each gets the same number of lanes")
-        if self.windows_for(len(self.tokens), self.batch_size, self.seq_len) < 1:
-            raise UsageError(
-                f"{len(self.tokens)} tokens are too few for batch_size={self.batch_size} x "
-                f"seq_len={self.seq_len} (need more than {self.batch_size * self.seq_len}); "
-                "use a larger corpus or a smaller batch_size/seq_len")
+                             f"processes ({self.world}), so each gets the same number of rows")
+        if len(self.pieces[0]) < 1:
+            raise UsageError(f"{len(self.tokens)} tokens hold no piece to train on")
 
-    @staticmethod
-    def windows_for(n_tokens: int, batch_size: int, seq_len: int, shift: int = 0) -> int:
-        lane = (n_tokens - 1 - shift) // batch_size
-        return max(0, lane // seq_len)
+    @property
+    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, stops) of every piece's example in `tokens` (stop exclusive)."""
+        if self._pieces is None:
+            self._pieces = piece_spans(self.tokens, self.newline)
+        return self._pieces
 
-    def _epoch_layout(self) -> tuple[int, int, int]:
-        """(start offset, lane length, windows) of the current epoch."""
+    def _epoch_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows [batches, batch_size] of piece numbers, -1 for none; windows per batch;
+        cumulative windows) of the current epoch."""
         if self._layout is None or self._layout[0] != self.epoch:
-            shift = 0
-            if self.epoch > 0:
-                shift = int(np.random.default_rng([self.seed, self.epoch]).integers(0, self.seq_len))
-                if self.windows_for(len(self.tokens), self.batch_size, self.seq_len, shift) < 1:
-                    shift = 0
-            lane = (len(self.tokens) - 1 - shift) // self.batch_size
-            self._layout = (self.epoch, shift, lane)
-        _, shift, lane = self._layout
-        return shift, lane, lane // self.seq_len
+            starts, stops = self.pieces
+            n, B = len(starts), self.batch_size
+            if self.shuffle:
+                rng = np.random.default_rng([self.seed, self.epoch])
+                order = rng.permutation(n)
+                if n < B:
+                    order = np.resize(order, B)
+                n_batches = len(order) // B
+                order = order[:n_batches * B]
+                lengths = stops[order] - starts[order]
+                pool = B * self.POOL
+                for p in range(0, len(order), pool):          # similar lengths share a batch
+                    part = slice(p, p + pool)
+                    order[part] = order[part][np.argsort(lengths[part], kind="stable")]
+                rows = order.reshape(n_batches, B)[rng.permutation(n_batches)]
+            else:
+                n_batches = -(-n // B)
+                rows = np.full(n_batches * B, -1, dtype=np.int64)
+                rows[:n] = np.arange(n)
+                rows = rows.reshape(n_batches, B)
+            longest = np.where(rows >= 0, stops[rows] - starts[rows], 0).max(axis=1) - 1
+            windows = np.maximum(1, -(-longest // self.seq_len))
+            self._layout = (self.epoch, rows, windows, np.cumsum(windows))
+        return self._layout[1:]
 
     def __len__(self) -> int:
-        """Batches in the current epoch."""
-        return self._epoch_layout()[2]
+        """Windows in the current epoch."""
+        return int(self._epoch_layout()[2][-1])
 
     @property
     def position(self) -> dict[str, int]:
@@ -400,32 +437,68 @@ class Batches:
         self._layout = None
 
     def next(self) -> Batch:
-        shift, lane, windows = self._epoch_layout()
-        if self.index >= windows:
-            self.epoch, self.index = self.epoch + 1, 0
-            shift, lane, windows = self._epoch_layout()
+        rows, windows, ends = self._epoch_layout()
+        if self.index >= ends[-1]:
+            if not self.shuffle:
+                self.index = 0
+            else:
+                self.epoch, self.index = self.epoch + 1, 0
+                rows, windows, ends = self._epoch_layout()
         new_epoch = self.index == 0
-        T = self.seq_len
+        j = int(np.searchsorted(ends, self.index, side="right"))   # which batch of pieces
+        w = self.index - (int(ends[j - 1]) if j else 0)            # which window of it
+        starts, stops = self.pieces
         b = self.batch_size // self.world
-        lanes = np.arange(self.rank * b, (self.rank + 1) * b)
-        starts = shift + lanes * lane + self.index * T
-        chunk = np.asarray(self.tokens[starts[:, None] + np.arange(T + 1)], dtype=np.int64)
-        chunk = torch.from_numpy(chunk)
+        batch = rows[j][rows[j] >= 0]
+        longest = int((stops[batch] - starts[batch]).max()) - 1      # the whole batch's, on every rank
+        T = -(-longest // int(windows[j]))                          # windows of equal length
+        mine = rows[j, self.rank * b:(self.rank + 1) * b]
+        mine = mine[mine >= 0]
+        first, last = starts[mine], stops[mine]
+        pos = first[:, None] + w * T + np.arange(T + 1)[None, :]
+        inside = pos < last[:, None]
+        chunk = np.asarray(self.tokens[np.minimum(pos, len(self.tokens) - 1)], dtype=np.int64)
+        x = np.where(inside[:, :-1], chunk[:, :-1], 0)
+        y = np.where(inside[:, 1:], chunk[:, 1:], -1)
+        xy = torch.from_numpy(np.stack((x, y)))
         if self.pin_memory:
-            chunk = chunk.pin_memory()
+            xy = xy.pin_memory()
         self.index += 1
-        return Batch(x=chunk[:, :-1], y=chunk[:, 1:], new_epoch=new_epoch)
+        return Batch(x=xy[0], y=xy[1], new_epoch=new_epoch, reset=w == 0)
 
     def __iter__(self) -> Iterator[Batch]:
         while True:
             yield self.next()
 
 
-def eval_windows(tokens: np.ndarray, batch_size: int, seq_len: int) -> Batches | None:
-    """Batches over a (small) validation set: lanes shrunk to fit, or None if < 2 tokens."""
+def piece_spans(tokens: np.ndarray, newline: int, chunk: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """Where each piece's training example lies in a token stream: (starts, stops).
+
+    Pieces end with a blank line ("\\n\\n"); an example is the newline before the
+    piece (the end of the previous blank line: what the sampler starts from), the
+    piece and its blank line.  The first piece has no newline before it.  A
+    stream that does not end with a blank line ends its last piece at its end.
+    Read in chunks, so a memory-mapped stream of any size is never all in memory."""
     n = len(tokens)
-    if n < 2:
+    ends = []
+    for lo in range(1, n, chunk):
+        hi = min(n, lo + chunk)
+        a = np.asarray(tokens[lo - 1:hi])
+        ends.append(np.flatnonzero((a[1:] == newline) & (a[:-1] == newline)) + lo)
+    stops = np.concatenate(ends) + 1 if ends else np.zeros(0, np.int64)
+    if n and (not len(stops) or stops[-1] != n):
+        stops = np.append(stops, n)
+    stops = stops.astype(np.int64)
+    starts = np.concatenate(([0], stops[:-1] - 1)).astype(np.int64) if len(stops) else stops
+    keep = stops - starts >= 2            # at least one prediction
+    return starts[keep], stops[keep]
+
+
+def eval_windows(tokens: np.ndarray, batch_size: int, seq_len: int, newline: int) -> Batches | None:
+    """Validation batches: every held-out piece once, in stream order, or None if none."""
+    if len(tokens) < 2:
         return None
-    b = max(1, min(batch_size, (n - 1) // seq_len))
-    t = max(1, min(seq_len, (n - 1) // b))
-    return Batches(tokens, b, t)
+    try:
+        return Batches(tokens, batch_size, seq_len, newline, shuffle=False)
+    except UsageError:
+        return None

@@ -20,10 +20,10 @@ distinct string) and disallowed characters get probability 0.  When the
 grammar allows no character the model knows, that stream samples unmasked for
 that step rather than stall.
 
-An empty seed starts a piece from scratch: the model is first run over the
-blank line that ends a piece in the training stream (END_OF_PIECE), which is
-exactly what precedes every piece it learned from; that primer is not part of
-the returned text.
+Every seed starts a piece: the model reads a newline (PIECE_START) from a zero
+state, then the seed - exactly how training reads every piece (piece-aligned
+batches, musicrnn.data.Batches), so a cold start is no different from the
+start it learned.  The primer is not part of the returned text.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ import numpy as np
 import torch
 
 from encoders import END_OF_PIECE, GrammarState, UsageError
+
+PIECE_START = "\n"
+"""What the model reads from a zero state before a piece: the last newline of the blank
+line that ends the piece before it (training reads every piece this way; see
+musicrnn.data.Batches)."""
 from musicrnn.data import UnknownCharacters, Vocab
 
 __all__ = ["generate", "generate_pieces"]
@@ -78,11 +83,9 @@ def generate(
     missing = vocab.missing(seed)
     if missing:
         raise UnknownCharacters(missing)
-    primer = seed
-    if not seed:
-        if vocab.missing(END_OF_PIECE):
-            raise UsageError("an empty seed needs the piece separator (a blank line) in the vocabulary")
-        primer = END_OF_PIECE
+    if vocab.missing(PIECE_START):
+        raise UsageError("starting a piece needs the newline in the vocabulary")
+    primer = PIECE_START + seed
     stop_ids = None
     if stop:
         if vocab.missing(stop):
@@ -122,7 +125,7 @@ def generate(
         # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
         if stop_ids is not None:
             L = len(stop_ids)
-            tail = vocab.encode(primer)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
+            tail = vocab.encode(seed)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
             window = np.full((num, L), -1, dtype=np.int64)
             if len(tail):
                 window[:, L - len(tail):] = tail

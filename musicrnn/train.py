@@ -181,6 +181,13 @@ def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * frac)) * (cfg.lr - min_lr)
 
 
+def _piece_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the characters of pieces (targets -1, past a piece's end, are not scored)."""
+    total = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
+                            ignore_index=-1, reduction="sum")
+    return total / (y >= 0).sum().clamp(min=1)
+
+
 @torch.no_grad()
 def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: torch.device,
              autocast: Callable[[], Any]) -> float:
@@ -194,11 +201,14 @@ def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: tor
     state = None
     for _ in range(n):
         b = val.next()
+        if b.reset:
+            state = None
         x, y = b.x.to(device), b.y.to(device)
         with autocast():
             logits, state = model(x, state)
-        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), reduction="sum")
-        count += y.numel()
+        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
+                                 ignore_index=-1, reduction="sum")
+        count += int((y >= 0).sum())
     model.train(was_training)
     return total.item() / max(1, count) / LN2
 
@@ -267,17 +277,17 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             raise TrainError(f"{cfg.corpus}: rank 0 could not prepare the corpus")
         data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
     vocab = data.vocab
+    newline = int(vocab.encode("\n")[0])
     if len(data.val) < 2:
         raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
                          f"found {data.meta['pieces']}")
     try:
-        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, seed=cfg.random_seed,
+        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, newline, seed=cfg.random_seed,
                           rank=cluster.rank, world=cluster.world, pin_memory=device.type == "cuda")
     except ValueError as e:
         raise TrainError(f"{cfg.corpus}: {e}") from None
-    val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len)
+    val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len, newline)
     assert val_batches is not None
-    chars_per_step = cfg.batch_size * cfg.seq_len
 
     # ---- model and optimizer
     torch.manual_seed(cfg.random_seed)
@@ -435,9 +445,10 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
 
     train_seconds = 0.0     # pure training-step time of this session
     session_steps = 0
+    session_chars = 0       # characters of pieces (not padding) trained on this session
 
     def speed() -> float:
-        return session_steps * chars_per_step / train_seconds if train_seconds > 0 else 0.0
+        return session_chars / train_seconds if train_seconds > 0 else 0.0
 
     start_step = step
     budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
@@ -477,8 +488,8 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
                 break
             t0 = time.perf_counter()
             batch = batches.next()
-            if batch.new_epoch:
-                state = None  # lanes start afresh each epoch
+            if batch.reset:
+                state = None  # new pieces start from the sampler's zero state
             x, y = batch.x.to(device, non_blocking=True), batch.y.to(device, non_blocking=True)
             lr = lr_at(cfg, step, now()) * lr_scale
             for group in optimizer.param_groups:
@@ -486,7 +497,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
 
             with autocast():
                 logits, new_state = step_model(x, state)
-            loss = F.cross_entropy(logits.reshape(-1, V).float(), y.reshape(-1))
+            loss = _piece_loss(logits, y)
             loss_value = loss.item()
             if cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
                 (loss_value,), (clock,) = cluster.agree([loss_value], [prior_seconds + session_seconds()])
@@ -510,6 +521,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
             train_seconds += time.perf_counter() - t0
             session_steps += 1
+            session_chars += int((batch.y >= 0).sum()) * cluster.world
             loss_sum += loss_value
             loss_n += 1
             loss_ema = loss_value if loss_ema is None else 0.98 * loss_ema + 0.02 * loss_value

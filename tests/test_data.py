@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encoders import split_stream
-from musicrnn.data import (Batches, UnknownCharacters, Vocab, eval_windows, iter_stream_pieces, prepare,
+from musicrnn.data import (Batches, UnknownCharacters, Vocab, eval_windows, iter_stream_pieces, piece_spans, prepare,
                            split_pieces)
 
 
@@ -114,47 +114,101 @@ def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
 
 # ---------------------------------------------------------------- Batches
 
-def test_batches_lanes_are_contiguous_and_continue():
-    tokens = np.arange(1000) % 251
-    b = Batches(tokens.astype(np.uint8), batch_size=4, seq_len=10, seed=1)
-    lane = (len(tokens) - 1) // 4
-    rows = [[] for _ in range(4)]
+NL = 0   # the newline's id in these token streams
+
+
+def _pieces_stream(lengths, seed=0):
+    """Token stream of pieces with the given lengths (ids 1..9), each ending with a blank line (0 0)."""
+    rng = np.random.default_rng(seed)
+    parts = [np.concatenate((rng.integers(1, 10, n), [NL, NL])) for n in lengths]
+    return np.concatenate(parts).astype(np.uint8), parts
+
+
+def test_piece_spans_start_at_the_newline_before_each_piece():
+    tokens, parts = _pieces_stream([3, 1, 5])
+    starts, stops = piece_spans(tokens, NL)
+    assert tokens[starts[0]:stops[0]].tolist() == parts[0].tolist()          # the first has no newline before it
+    for k in (1, 2):
+        assert tokens[starts[k]:stops[k]].tolist() == [NL] + parts[k].tolist()
+    # chunked reading finds the same boundaries, a blank line split across two chunks included
+    assert all(np.array_equal(a, b) for a, b in zip(piece_spans(tokens, NL, chunk=3), (starts, stops)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=30), st.integers(1, 5), st.integers(1, 9),
+       st.integers(0, 99))
+def test_batches_read_every_piece_whole_from_a_reset(lengths, batch_size, seq_len, seed):
+    tokens, parts = _pieces_stream(lengths, seed)
+    b = Batches(tokens, batch_size=batch_size, seq_len=seq_len, newline=NL, seed=seed)
+    starts, stops = b.pieces
+    want = sorted(tokens[s:e].tolist() for s, e in zip(starts, stops))
+    read, rows = [], None
     first = b.next()
-    assert first.new_epoch and first.x.shape == (4, 10) == first.y.shape
-    batches = [first] + [b.next() for _ in range(len(b) - 1)]
-    for batch in batches:
-        assert np.array_equal(batch.y[:, :-1], batch.x[:, 1:])        # y is x shifted by one
-        for r in range(4):
-            rows[r].extend(batch.x[r].tolist())
-    for r in range(4):
-        assert rows[r] == tokens[r * lane: r * lane + len(rows[r])].tolist()
-    # the next epoch starts afresh, with its lanes shifted by a seeded offset
+    assert first.new_epoch and first.reset
+    batch = first
+    for i in range(len(b)):
+        if i:
+            batch = b.next()
+            assert not batch.new_epoch
+        assert batch.x.shape == batch.y.shape and batch.x.shape[1] <= seq_len
+        if batch.reset:                      # a new batch of pieces starts from a zero state
+            if rows is not None:
+                read.extend(rows)
+            rows = [[] for _ in range(batch.x.shape[0])]
+        for r in range(batch.x.shape[0]):
+            y = batch.y[r][batch.y[r] >= 0].tolist()
+            if not rows[r] and y:
+                rows[r].append(int(batch.x[r, 0]))
+            rows[r].extend(y)
+            # x is y shifted by one inside the piece
+            n = len(y)
+            assert batch.x[r, 1:n].tolist() == y[:n - 1]
+    read.extend(rows)
+    # every piece is read whole, once (pieces left over wait for the next epoch)
+    got = sorted(r for r in read if r)
+    n_rows = (max(len(lengths), batch_size) // batch_size) * batch_size
+    assert len(got) == n_rows
+    assert all(g in want for g in got)
+    if len(lengths) >= batch_size:
+        assert len(set(map(tuple, got))) == len(got) or len(set(map(tuple, want))) < len(want)
     nxt = b.next()
-    assert nxt.new_epoch and b.position == {"epoch": 1, "index": 1}
-    start = int(nxt.x[0, 0])
-    assert 0 <= start < 10 and nxt.x[0].tolist() == tokens[start:start + 10].tolist()
+    assert nxt.new_epoch and nxt.reset and b.position == {"epoch": 1, "index": 1}
 
 
 def test_batches_position_restores_the_exact_next_batch():
-    tokens = (np.arange(5000) * 7 % 13).astype(np.uint8)
-    a = Batches(tokens, batch_size=3, seq_len=16, seed=5)
+    tokens, _ = _pieces_stream(list(range(5, 200, 3)), seed=2)
+    a = Batches(tokens, batch_size=3, seq_len=16, newline=NL, seed=5)
     for _ in range(len(a) + 7):      # into the second epoch
         a.next()
     pos = a.position
     expected = [a.next() for _ in range(3)]
-    b = Batches(tokens, batch_size=3, seq_len=16, seed=5)
+    b = Batches(tokens, batch_size=3, seq_len=16, newline=NL, seed=5)
     b.set_position(pos)
     for e in expected:
         got = b.next()
-        assert np.array_equal(got.x, e.x) and np.array_equal(got.y, e.y) and got.new_epoch == e.new_epoch
+        assert np.array_equal(got.x, e.x) and np.array_equal(got.y, e.y)
+        assert (got.new_epoch, got.reset) == (e.new_epoch, e.reset)
 
 
-def test_batches_too_few_tokens_and_small_val():
-    with pytest.raises(ValueError, match="too few"):
-        Batches(np.zeros(50, np.uint8), batch_size=8, seq_len=16)
-    val = eval_windows(np.zeros(50, np.uint8), batch_size=8, seq_len=16)
-    assert val is not None and val.batch_size * val.seq_len <= 49
-    assert eval_windows(np.zeros(1, np.uint8), 8, 16) is None
+def test_batches_group_pieces_of_similar_length():
+    lengths = np.random.default_rng(1).integers(20, 400, 2000).tolist()
+    tokens, _ = _pieces_stream(lengths)
+    b = Batches(tokens, batch_size=16, seq_len=64, newline=NL, seed=1)
+    scored = total = 0
+    for _ in range(len(b)):
+        batch = b.next()
+        scored += int((batch.y >= 0).sum())
+        total += batch.y.numel()
+    assert scored / total > 0.9              # little padding
+
+
+def test_batches_validation_reads_every_piece_and_small_sets():
+    tokens, parts = _pieces_stream([4, 2, 7])
+    val = eval_windows(tokens, batch_size=8, seq_len=16, newline=NL)
+    assert val is not None and len(val) == 1
+    batch = val.next()
+    assert batch.x.shape[0] == 3 and int((batch.y >= 0).sum()) == len(tokens) - 1   # every character but the first is predicted
+    assert eval_windows(np.zeros(1, np.uint8), 8, 16, NL) is None
 
 
 # ---------------------------------------------------------------- streaming and sharding
@@ -175,15 +229,15 @@ def test_streamed_pieces_fall_back_to_latin1(tmp_path):
 
 
 def test_rank_shards_stack_to_the_one_process_batch():
-    tokens = np.random.default_rng(0).integers(0, 200, 5000).astype(np.uint8)
-    whole = Batches(tokens, batch_size=6, seq_len=7, seed=3)
-    shards = [Batches(tokens, batch_size=6, seq_len=7, seed=3, rank=r, world=3) for r in range(3)]
-    for _ in range(len(whole) + 5):           # across an epoch boundary (shifted lanes)
+    tokens, _ = _pieces_stream(np.random.default_rng(0).integers(1, 40, 100).tolist())
+    whole = Batches(tokens, batch_size=6, seq_len=7, newline=NL, seed=3)
+    shards = [Batches(tokens, batch_size=6, seq_len=7, newline=NL, seed=3, rank=r, world=3) for r in range(3)]
+    for _ in range(len(whole) + 5):           # across an epoch boundary
         want = whole.next()
         got = [s.next() for s in shards]
-        assert all(g.x.shape == (2, 7) for g in got)
+        assert all(g.x.shape[0] == 2 for g in got)
         assert torch.equal(torch.cat([g.x for g in got]), want.x)
         assert torch.equal(torch.cat([g.y for g in got]), want.y)
-        assert all(g.new_epoch == want.new_epoch for g in got)
+        assert all((g.new_epoch, g.reset) == (want.new_epoch, want.reset) for g in got)
     with pytest.raises(ValueError, match="multiple of the number of processes"):
-        Batches(tokens, batch_size=5, seq_len=7, rank=0, world=2)
+        Batches(tokens, batch_size=5, seq_len=7, newline=NL, rank=0, world=2)
