@@ -130,38 +130,41 @@ def write_musicxml(piece: Piece, path: str | os.PathLike) -> Path:
 
 _ENGRAVE_SECONDS = 60
 
+# The engraving child's whole program: it imports verovio and nothing of musicrnn's.
+# It runs as `python -I` (isolated): no working folder, PYTHONPATH or user site on
+# sys.path, so a verovio.py (or numpy.py...) in the folder musicrnn runs in is never
+# imported; verovio comes from the interpreter's own site-packages.
+_ENGRAVE_CHILD = """
+import sys
+import verovio
+verovio.enableLog(verovio.LOG_OFF)
+toolkit = verovio.toolkit()
+toolkit.setOptions({"inputFrom": sys.argv[1], "adjustPageHeight": True, "pageHeight": 60000,
+                    "pageWidth": 2100, "scale": 45, "header": "none", "footer": "none"})
+if not toolkit.loadData(sys.stdin.read()) or toolkit.getPageCount() < 1:
+    sys.exit("verovio could not read the " + sys.argv[1] + ": " + toolkit.getLog().strip()[:200])
+sys.stdout.write(toolkit.renderToSVG(1))
+"""
+
 
 def _engrave(data: str, input_from: str) -> str:
     """SVG of the first page, engraved by verovio in a child process.
 
     verovio crashes the whole process (a segmentation fault, not an exception) on
     some malformed ABC, e.g. text without a header, and generated text can be
-    anything; in a child the crash becomes a PictureError."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    anything; in a child the crash becomes a PictureError.  The child is isolated
+    (``-I``) and runs in a fresh empty folder: nothing is imported from the working folder."""
     try:
-        done = subprocess.run([sys.executable, "-c", "import sys; from musicrnn.pictures import _engrave_here; "
-                               "sys.stdout.write(_engrave_here(sys.stdin.read(), sys.argv[1]))", input_from],
-                              input=data, capture_output=True, text=True, encoding="utf-8", env=env,
-                              timeout=_ENGRAVE_SECONDS)
+        with tempfile.TemporaryDirectory(prefix="musicrnn-engrave-") as empty:
+            done = subprocess.run([sys.executable, "-I", "-c", _ENGRAVE_CHILD, input_from], input=data,
+                                  capture_output=True, text=True, encoding="utf-8", errors="replace", cwd=empty,
+                                  timeout=_ENGRAVE_SECONDS)
     except subprocess.TimeoutExpired:
         raise PictureError(f"verovio took over {_ENGRAVE_SECONDS} s on the {input_from}") from None
     if done.returncode != 0 or not done.stdout.lstrip().startswith(("<svg", "<?xml")):
         why = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         raise PictureError(f"verovio could not engrave the {input_from}: {why[0][:200]}")
     return done.stdout
-
-
-def _engrave_here(data: str, input_from: str) -> str:
-    import verovio
-
-    verovio.enableLog(verovio.LOG_OFF)  # its warnings ("title field missing") go to stderr otherwise
-    toolkit = verovio.toolkit()
-    toolkit.setOptions({"inputFrom": input_from, "adjustPageHeight": True, "pageHeight": 60000,
-                        "pageWidth": 2100, "scale": 45, "header": "none", "footer": "none"})
-    if not toolkit.loadData(data) or toolkit.getPageCount() < 1:
-        raise PictureError(f"verovio could not read the {input_from}: {toolkit.getLog().strip()[:200]}")
-    return toolkit.renderToSVG(1)
 
 
 def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None, scheme: str | None = None) -> Path:
