@@ -65,14 +65,25 @@ class Vocab:
     Encoding and decoding are vectorized (numpy over code points), so no Python
     work is done per character."""
 
+    MAX_CHARS = 4096
+    """The largest vocabulary: the bundled corpora need 34-73 characters, a corpus
+    with titles in many scripts a few hundred; a model file claiming more is refused."""
+
     def __init__(self, chars: str):
         if not isinstance(chars, str) or not chars:
             raise UsageError("a vocabulary needs a non-empty string of characters")
+        # The size first: a file can claim millions of characters, and every check
+        # below is linear in them (a str.count per character was quadratic).
+        if len(chars) > self.MAX_CHARS:
+            raise UsageError(f"a vocabulary of {len(chars):,} characters is too large (at most "
+                             f"{self.MAX_CHARS:,}; the music schemes use fewer than 300)")
         if len(set(chars)) != len(chars):
-            dup = sorted({c for c in chars if chars.count(c) > 1})
-            raise UsageError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup)))
-        if len(chars) > 65536:
-            raise UsageError(f"vocabulary of {len(chars)} characters is too large (at most 65536)")
+            seen: set[str] = set()
+            repeated: set[str] = set()
+            for c in chars:
+                (repeated if c in seen else seen).add(c)
+            dup = sorted(repeated)
+            raise UsageError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup[:20])))
         self.chars = chars
         self.dtype = np.dtype(np.uint8 if len(chars) <= 256 else np.uint16)
         self._codepoints = _codepoints(chars)                 # id -> code point
