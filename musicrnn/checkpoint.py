@@ -213,6 +213,57 @@ def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor
     return tensors, metadata
 
 
+_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+
+
+def _read_header(path: str, max_bytes: int) -> dict[str, Any]:
+    """The JSON header of a safetensors file (the 8-byte length, then at most
+    MAX_HEADER_BYTES), read without reading any tensor data."""
+    _read_regular(path, max_bytes, "its config", read=False)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            first = fh.read(9)
+            if len(first) < 8:
+                raise CheckpointError(f"{path}: too short to be a safetensors file")
+            (n,) = struct.unpack("<Q", first[:8])
+            fits = n <= min(MAX_HEADER_BYTES, size - 8)
+            if not (fits and first[8:9] == b"{") and (first[:1] == b"\x80" or first[:2] == b"PK"):
+                raise CheckpointError(f"{path}: is a pickle/torch.save file, not safetensors (pickles can run code)")
+            if not fits:
+                raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
+            raw = (first[8:] + fh.read(max(0, n - 1)))[:n]
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        header = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CheckpointError(f"{path}: not a valid safetensors file (bad header)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: not a valid safetensors file (its header is not a JSON object)")
+    return header
+
+
+def _check_header(path: str, header: dict[str, Any], config: ModelConfig) -> None:
+    """The tensors a safetensors header lists against those `config` needs: names, shapes, float dtypes."""
+    expected = config.tensor_shapes()
+    listed = {k: v for k, v in header.items() if k != "__metadata__"}
+    missing = sorted(set(expected) - set(listed))
+    extra = sorted(set(listed) - set(expected))
+    if missing or extra:
+        what = f"missing tensors {missing[:3]}" if missing else f"unexpected tensors {extra[:3]}"
+        raise CheckpointError(f"{path}: does not match the config in {META}: {what}")
+    for name, shape in expected.items():
+        entry = listed[name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list):
+            raise CheckpointError(f"{path}: not a valid safetensors file (tensor {name} has no shape)")
+        if tuple(entry["shape"]) != shape:
+            raise CheckpointError(
+                f"{path}: tensor {name} has shape {entry['shape']!s:.80}, the config in {META} needs {list(shape)}")
+        if entry.get("dtype") not in _FLOAT_DTYPES:
+            raise CheckpointError(f"{path}: tensor {name} has dtype {str(entry.get('dtype'))[:20]!r}, expected a float type")
+
+
 def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: must hold a JSON object, not {type(meta).__name__}")
@@ -259,10 +310,13 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise CheckpointError(f"{weights_path}: missing (a model folder holds {WEIGHTS} and {META})")
     meta = _read_json(meta_path)
     config, vocab, scheme = _check_meta(meta_path, meta)
+    max_bytes = 4 * config.num_params() + (1 << 20)  # float32 weights plus room for the header
+    # The weights file's header must describe the tensors the config needs before the
+    # model (which can be gigabytes for a config that merely claims to be big) is built.
+    _check_header(weights_path, _read_header(weights_path, max_bytes), config)
+    tensors, _ = _read_safetensors(weights_path, max_bytes)
     model = CharLSTM(config)
     expected = model.state_dict()
-    max_bytes = 4 * config.num_params() + (1 << 20)  # float32 weights plus room for the header
-    tensors, _ = _read_safetensors(weights_path, max_bytes)
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:

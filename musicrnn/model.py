@@ -70,6 +70,20 @@ class ModelConfig:
             values[name] = value
         return cls(**values)
 
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every tensor in CharLSTM(self).state_dict(), computed
+        without building the model (so a file's claims are checked before memory is spent)."""
+        V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
+        shapes: dict[str, tuple[int, ...]] = {"embed.weight": (V, E)}
+        for k in range(L):
+            shapes[f"lstm.weight_ih_l{k}"] = (4 * H, E if k == 0 else H)
+            shapes[f"lstm.weight_hh_l{k}"] = (4 * H, H)
+            shapes[f"lstm.bias_ih_l{k}"] = (4 * H,)
+            shapes[f"lstm.bias_hh_l{k}"] = (4 * H,)
+        shapes["head.weight"] = (V, H)
+        shapes["head.bias"] = (V,)
+        return shapes
+
     def num_params(self) -> int:
         """Parameter count, computed without building the model."""
         V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
