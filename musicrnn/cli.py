@@ -19,6 +19,7 @@ from rich.table import Table
 
 import encoders
 from encoders import UsageError
+from musicrnn.terminal import printable
 
 app = typer.Typer(
     add_completion=False,
@@ -29,8 +30,19 @@ app = typer.Typer(
            "traceback); 2 a problem with your input or options (one line says what and where); 3 encode: "
            "some files were skipped, the rest written; 130 interrupted (Ctrl-C; train saves first).",
 )
-out_console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console(Console):
+    """A rich Console that prints every string made printable first (`musicrnn.terminal`):
+    a file name with ESC sequences or a newline cannot drive the terminal or forge a line,
+    and one that is not UTF-8 shows escaped instead of failing the print."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out_console = _Console()
+err_console = _Console(stderr=True)
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -42,6 +54,8 @@ EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT, as shells report it)."""
 MAX_SAMPLE_CHARS = 50_000_000
+FORCE_HELP = ("Replace existing files musicrnn did not write for this --out (an input is never replaced; "
+              "see README, Robustness).")
 """generate: --num x --length at most this (the sampled ids alone take 8 bytes each)."""
 
 TEXT_SUFFIXES = (".abc", ".txt")
@@ -73,7 +87,7 @@ def friendly_errors(command):
             err_console.print("interrupted", style="yellow")
             raise typer.Exit(EXIT_INTERRUPTED)
         except Exception as e:  # noqa: BLE001 - every error becomes one line
-            if os.environ.get("MUSICRNN_DEBUG"):
+            if encoders.debugging():
                 raise
             user = isinstance(e, USER_ERRORS)
             message = str(e)
@@ -102,10 +116,44 @@ def _codec_for_text(text: str, scheme: str | None, path: str | None = None, wher
     return codec
 
 
-def _write_pieces(decoded: list, texts: list[str], codec, out: str, soundfont: Optional[str] = None,
+def _check_outputs(out: str, force: bool, codec, count: int, inputs=(), side_text: bool = False):
+    """The files a command will write for `count` pieces to `out`, checked before any work
+    (musicrnn.overwrite: what it may replace); None for stdout.  `side_text`: the pieces'
+    text is written beside music files too (generate)."""
+    from musicrnn.outputs import RENDER_SUFFIXES, numbered
+    from musicrnn.overwrite import Outputs
+
+    if out == "-":
+        return None
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix in RENDER_SUFFIXES:
+        files = [numbered(path, i, count) for i in range(count)]
+        named, others = (files, []) if count == 1 else ([], files)
+        if side_text:
+            others.append(path.with_suffix(codec.suffixes[0]))
+    elif suffix in TEXT_SUFFIXES or suffix in codec.suffixes:
+        named, others = [path], []
+    else:
+        raise CliError(f"{out}: unknown output type {suffix or '(none)'}; use {', '.join(RENDER_SUFFIXES)}, "
+                       f"{', '.join(sorted(set(TEXT_SUFFIXES + codec.suffixes)))} or - for stdout")
+    outputs = Outputs(path, force=force, inputs=inputs)
+    outputs.check(named=named, others=others)
+    return outputs
+
+
+def _report_outputs(outputs) -> None:
+    """Record what was written (musicrnn.overwrite) and say what was replaced or removed."""
+    if outputs is not None:
+        for note in outputs.done():
+            err_console.print(note, markup=False, highlight=False, soft_wrap=True)
+
+
+def _write_pieces(decoded: list, texts: list[str], codec, out: str, outputs, soundfont: Optional[str] = None,
                   program: Optional[int] = None) -> list[Path]:
     """Write pieces by the output's extension: text (all in one file), or one file per piece
-    of MIDI, audio, sheet music or piano roll (musicrnn.outputs), or stdout."""
+    of MIDI, audio, sheet music or piano roll (musicrnn.outputs), or stdout.  `outputs`
+    (from _check_outputs) reports a failed write with what was and was not written."""
     from musicrnn.atomic import write_text
     from musicrnn.outputs import RENDER_SUFFIXES, numbered, write_piece
 
@@ -116,19 +164,16 @@ def _write_pieces(decoded: list, texts: list[str], codec, out: str, soundfont: O
         return []
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix in RENDER_SUFFIXES:
+    if path.suffix.lower() in RENDER_SUFFIXES:
         written = []
         for i, d in enumerate(decoded):
             target = numbered(path, i, len(decoded))
-            write_piece(d.piece, target, text=d.text, scheme=codec.name, soundfont=soundfont, program=program)
+            outputs.write(target, lambda: write_piece(d.piece, target, text=d.text, scheme=codec.name,
+                                                      soundfont=soundfont, program=program))
             written.append(target)
         return written
-    if suffix in TEXT_SUFFIXES or suffix in codec.suffixes:
-        write_text(path, stream)
-        return [path]
-    raise CliError(f"{out}: unknown output type {suffix or '(none)'}; use {', '.join(RENDER_SUFFIXES)}, "
-                   f"{', '.join(sorted(set(TEXT_SUFFIXES + codec.suffixes)))} or - for stdout")
+    outputs.write(path, lambda: write_text(path, stream))
+    return [path]
 
 
 @app.command()
@@ -148,6 +193,7 @@ def encode(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List every skipped tune, not only the first 20."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: one per CPU core)."),
     tokens: bool = typer.Option(True, help="Also write the token files training reads (<stem>.tokens/)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Encode music files into one character stream for training.
 
@@ -182,6 +228,14 @@ def encode(
         options = {"grid": parse_grid(grid) if grid is not None else DEFAULT_GRID, "track": track}
     elif grid is not None or track is not None:
         raise CliError(f"--grid and --track are for the MIDI schemes: give --scheme {' or '.join(MIDI_SCHEMES)}")
+    from musicrnn.data import tokens_dir
+    from musicrnn.overwrite import Outputs
+
+    outputs = Outputs(out, force=force, inputs=files)
+    token_dir = Path(tokens_dir(out)) if tokens else None
+    if token_dir is not None:
+        _check_tokens_dir(token_dir, force)
+    outputs.check(named=[out], also=[token_dir] if token_dir else [])
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -190,8 +244,9 @@ def encode(
         task = bar.add_task("", total=len(files))
         if jobs < 0:
             raise CliError(f"--jobs must be 0 (one per core) or more, not {jobs}")
-        report = encode_to_stream(files, out, codec.name if codec else None, options, jobs=jobs or os.cpu_count() or 1,
-                                  on_file=lambda p: bar.update(task, advance=1, description=p.name[:40]))
+        report = outputs.write(out, lambda: encode_to_stream(
+            files, out, codec.name if codec else None, options, jobs=jobs or os.cpu_count() or 1,
+            on_file=lambda p: bar.update(task, advance=1, description=printable(p.name)[:40])))
     report.skipped_files[:0] = missing
     if not report.pieces:
         for problem in report.skipped_files[:20]:
@@ -203,7 +258,7 @@ def encode(
     if tokens:
         from musicrnn.data import prepare
 
-        data = prepare(out)
+        data = outputs.write(token_dir, lambda: prepare(out))
         out_console.print(f"wrote {data.dir}: {data.meta['train_tokens']:,} training and "
                           f"{data.meta['val_tokens']:,} validation tokens ({data.meta['dtype']}, "
                           f"{len(data.vocab)} characters)", highlight=False)
@@ -214,8 +269,35 @@ def encode(
         err_console.print(f"  ... and {len(report.skipped_pieces) - len(shown)} more (--verbose lists all)")
     for problem in report.skipped_files:
         err_console.print(f"  skipped file {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    _report_outputs(outputs)
     if report.skipped_files:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _check_tokens_dir(folder: Path, force: bool) -> None:
+    """encode writes token files into <stem>.tokens/ beside the stream: refuse to replace files
+    there unless musicrnn wrote them (their meta.json says so) or --force is given."""
+    import json
+
+    from musicrnn.data import TOKENS_FORMAT
+    from musicrnn.overwrite import OverwriteError
+
+    if not os.path.lexists(folder):
+        return
+    if not folder.is_dir():
+        raise OverwriteError(f"{folder}: exists and is not a folder; encode writes the token files there "
+                             "(move it away, or give --no-tokens)")
+    names = sorted({"train.bin", "val.bin", "meta.json"} & set(os.listdir(folder)))
+    if not names or force:
+        return
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        ours = isinstance(meta, dict) and meta.get("format") == TOKENS_FORMAT and "fingerprint" in meta
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise OverwriteError(f"{folder}: holds {', '.join(names)} that musicrnn did not write; use --force to "
+                             "replace them, or --no-tokens")
 
 
 @app.command()
@@ -253,8 +335,11 @@ def train(
     from musicrnn.train import TrainConfig, summary_line
     from musicrnn.train import train as run_training
 
+    _check_random_seed(random_seed)
     if not corpus.is_file():
-        raise CliError(f"{corpus}: no such corpus file (write one with `musicrnn encode`)")
+        why = encoders.not_a_file(corpus)
+        raise CliError(f"{corpus}: " + ("no such corpus file (write one with `musicrnn encode`)"
+                                        if why == "no such file" else why))
     with open(corpus, encoding="utf-8", errors="replace") as fh:
         head = fh.read(4096)
     codec = _codec_for_text(head, scheme, None, where=str(corpus))
@@ -285,11 +370,13 @@ def train(
             done = p.get("step", 0) / max(1, p.get("max_steps", max_steps))
             if max_minutes:
                 done = max(done, p.get("time", 0.0) / (60 * max_minutes))
-            val = p.get("val_loss")
+            # before the first progress report (an evaluation at step 5, a stop after 0.001 minutes,
+            # Ctrl-C) there is no training loss yet: None, shown as "-"
+            loss, val = p.get("loss"), p.get("val_loss")
             bar.update(task, completed=min(done, 1.0), description=(
-                f"step {p.get('step', 0)} loss {p.get('loss', float('nan')):.3f}"
+                f"step {p.get('step', 0)} loss " + ("-" if loss is None else f"{loss:.3f}")
                 + (f" val {val:.3f}" if val is not None else "")
-                + f" {p.get('chars_per_s', 0):,.0f} chars/s"))
+                + f" {p.get('chars_per_s') or 0:,.0f} chars/s"))
 
         result = run_training(cfg, on_progress=show)
     if main:
@@ -300,6 +387,8 @@ def train(
             out_console.print(f"loss curve: {loss_curve_png(out)}", highlight=False)
         except PictureError as e:
             err_console.print(f"no loss curve: {e}", markup=False, highlight=False)
+    if result.interrupted:   # the run was saved; --resume continues it
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @app.command()
@@ -328,6 +417,7 @@ def generate(
     transpose_into_range: bool = typer.Option(False, help="With --seed-midi: move a seed with pitches the model "
                                               "never saw into its range (the output is moved back)."),
     track: Optional[int] = typer.Option(None, help="With --seed-midi: only this track of the file (from 1)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Write new pieces with a trained model (the bundled folk model by default), or continue a MIDI file.
 
@@ -347,22 +437,18 @@ def generate(
         raise CliError(f"--num {num} x --length {length} is {num * length:,} characters; "
                        f"at most {MAX_SAMPLE_CHARS:,} in one run")
     _check_temperature(temperature)
+    _check_random_seed(random_seed)
     if top_k is not None and top_k < 1:
         raise CliError(f"--top-k must be at least 1, not {top_k}")
     dev = _device(device)
     if seed_midi is not None:
         _continue_midi(seed_midi, model or "midi", out, seed_bars, seed_seconds, bars, transpose_into_range, track,
-                       temperature, top_k, free, random_seed, dev, soundfont, _program(instrument))
+                       temperature, top_k, free, random_seed, dev, soundfont, _program(instrument), force)
         return
     loaded = load(model or "folk", device=dev)
     codec = _model_codec(loaded)
-    if seed is not None:
-        from musicrnn.data import UnknownCharacters
-
-        missing = loaded.vocab.missing(seed)
-        if missing:
-            raise UnknownCharacters(missing).with_hint(
-                f"{loaded.path} writes the {codec.name} scheme, whose pieces start like {codec.seed!r}")
+    _check_model_writes(loaded, codec, seed)
+    outputs = _check_outputs(out, force, codec, num, side_text=True)   # before sampling, which takes a while
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
                             top_k=top_k, free=free, random_seed=random_seed, device=dev)
     decoded = [codec.decode(t) for t in texts]
@@ -373,12 +459,13 @@ def generate(
         for d in decoded:
             mark_continuation(d.piece, seed_piece)
     program = _program(instrument)
-    written = _write_pieces(decoded, texts, codec, out, soundfont=soundfont, program=program)
+    written = _write_pieces(decoded, texts, codec, out, outputs, soundfont=soundfont, program=program)
     if out != "-" and Path(out).suffix.lower() in _render_suffixes():
         from musicrnn.atomic import write_text
 
         text_path = Path(out).with_suffix(codec.suffixes[0])
-        write_text(text_path, encoders.join_stream(codec.label(t, i + 1) for i, t in enumerate(texts)))
+        stream = encoders.join_stream(codec.label(t, i + 1) for i, t in enumerate(texts))
+        outputs.write(text_path, lambda: write_text(text_path, stream))
         written.append(text_path)
     notes = sum(len(d.piece.notes) for d in decoded)
     repaired = sum(1 for d in decoded if not d.clean)
@@ -386,11 +473,13 @@ def generate(
         shown = ", ".join(str(p) for p in written[:4]) + (f" ... ({len(written)} files)" if len(written) > 4 else "")
         err_console.print(f"wrote {shown}: {num} piece(s), {notes} notes, {repaired} needed repair",
                           markup=False, highlight=False)
+    _report_outputs(outputs)
 
 
 def _continue_midi(path: Path, model: str, out: str, seed_bars: float, seed_seconds: Optional[float], bars: int,
                    transpose: bool, track: Optional[int], temperature: float, top_k: Optional[int], free: bool,
-                   random_seed: Optional[int], dev, soundfont: Optional[str], program: Optional[int]) -> None:
+                   random_seed: Optional[int], dev, soundfont: Optional[str], program: Optional[int],
+                   force: bool = False) -> None:
     """generate --seed-midi: the file's opening, then the model's continuation, written like any piece."""
     from musicrnn.atomic import write_text
     from musicrnn.checkpoint import load
@@ -402,17 +491,24 @@ def _continue_midi(path: Path, model: str, out: str, seed_bars: float, seed_seco
                        f"not {out!r}")
     loaded = load(model, device=dev)
     codec = _model_codec(loaded)
-    result = continue_midi(loaded, codec, str(path), seed_bars=seed_bars, seed_seconds=seed_seconds, bars=bars,
-                           transpose=transpose, track=track, temperature=temperature, top_k=top_k, free=free,
-                           random_seed=random_seed, device=dev)
-    written = _write_pieces([result.decoded], [result.text], codec, out, soundfont=soundfont, program=program)
+    outputs = _check_outputs(out, force, codec, 1, inputs=[path], side_text=True)
+    from musicrnn.data import UnknownCharacters
+
+    try:
+        result = continue_midi(loaded, codec, str(path), seed_bars=seed_bars, seed_seconds=seed_seconds, bars=bars,
+                               transpose=transpose, track=track, temperature=temperature, top_k=top_k, free=free,
+                               random_seed=random_seed, device=dev)
+    except UnknownCharacters as e:
+        raise e.with_hint(f"{path} written as {codec.name} text for the model {loaded.path}") from None
+    written = _write_pieces([result.decoded], [result.text], codec, out, outputs, soundfont=soundfont, program=program)
     text_path = Path(out).with_suffix(codec.suffixes[0])
-    write_text(text_path, result.text)
+    outputs.write(text_path, lambda: write_text(text_path, result.text))
     moved = f", transposed by {result.opening.shift:+d} semitones to prime the model" if result.opening.shift else ""
     err_console.print(f"wrote {written[0]}, {text_path}: {result.opening.beats:g} beats of {path.name}{moved}, "
                       f"then {result.bars:g} bars by the model (marker 'continuation' at beat "
                       f"{result.opening.beats:g}); {len(result.decoded.piece.notes)} notes, "
                       f"{len(result.decoded.repairs)} repairs", markup=False, highlight=False)
+    _report_outputs(outputs)
 
 
 @app.command()
@@ -422,6 +518,7 @@ def decode(
     out: str = typer.Option(..., "--out", "-o", help=".mid (one file per piece), .abc/.txt, or -."),
     scheme: Optional[str] = typer.Option(None, help="The text's scheme (default: from the extension or the text)."),
     step: Optional[float] = typer.Option(None, help="Tabs: beats per column (default 0.25, a sixteenth note)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Turn text (a file or generated stream) into music files, repairing what cannot be played.
 
@@ -438,14 +535,16 @@ def decode(
     texts = codec.split(text)
     if not texts:
         raise CliError(f"{file}: no piece found")
+    outputs = _check_outputs(out, force, codec, len(texts), inputs=[file])
     decoded = [codec.decode(t, path=str(file), **options) for t in texts]
-    _write_pieces(decoded, [d.text for d in decoded], codec, out)
+    _write_pieces(decoded, [d.text for d in decoded], codec, out, outputs)
     for d in decoded:
         for problem in d.repairs[:10]:
             err_console.print(f"  repaired {problem}", markup=False, highlight=False)
     notes = sum(len(d.piece.notes) for d in decoded)
     err_console.print(f"decoded {len(decoded)} piece(s), {notes} notes, "
                       f"{sum(not d.clean for d in decoded)} repaired", markup=False, highlight=False)
+    _report_outputs(outputs)
 
 
 @app.command()
@@ -459,6 +558,9 @@ def render(
     instrument: Optional[str] = typer.Option(None, help="Audio: play on this instrument (GM program 0-127 or a name: piano, fiddle, guitar ...)."),
     step: Optional[float] = typer.Option(None, help="Tabs: beats per column (default 0.25, a sixteenth note)."),
     track: Optional[int] = typer.Option(None, help="MIDI: only this track (default: all)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    max_minutes: float = typer.Option(30.0, "--max-minutes", help="Audio: refuse to make more than this many "
+                                      "minutes (a tiny MIDI file can ask for hours)."),
 ) -> None:
     """Listen to or look at any music file: audio, sheet music, MusicXML, piano roll or MIDI.
 
@@ -466,25 +568,32 @@ def render(
     Example: musicrnn render tune.abc --out tune.svg
     Example: musicrnn render riff.tab --out riff.png
     """
-    from musicrnn.audio import write_audio
+    from musicrnn.audio import audio_limit, write_audio
     from musicrnn.outputs import AUDIO, RENDER_SUFFIXES, numbered, read_pieces, write_piece
 
     if out.suffix.lower() not in RENDER_SUFFIXES:
         raise CliError(f"{out}: unknown output type {out.suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
     program = _program(instrument)
     if not file.is_file():
-        raise CliError(f"{file}: no such file")
+        raise CliError(f"{file}: {encoders.not_a_file(file)}")
     if file.suffix.lower() in MIDI_SUFFIXES and out.suffix.lower() in AUDIO and track is None:
         # A MIDI file plays as it is: its own instruments, tempo changes, controllers.
-        report = write_audio(file, out, soundfont=soundfont, program=program)
+        outputs = _check_outputs(str(out), force, None, 1, inputs=[file])
+        report = outputs.write(out, lambda: write_audio(file, out, soundfont=soundfont, program=program,
+                                                        max_minutes=max_minutes))
         err_console.print(f"wrote {out}: {report.seconds:.1f} s (MIDI {report.midi_seconds:.1f} s), peak "
                           f"{report.peak_dbfs:.1f} dBFS, soundfont {report.soundfont.name}", markup=False, highlight=False, soft_wrap=True)
+        _report_outputs(outputs)
         return
     sources = read_pieces(file, scheme=scheme, step=step, track=track)
+    outputs = _check_outputs(str(out), force, None, len(sources), inputs=[file])
     for i, source in enumerate(sources):
-        line = write_piece(source.piece, numbered(out, i, len(sources)), text=source.text, scheme=source.scheme,
-                           soundfont=soundfont, program=program)
+        target = numbered(out, i, len(sources))
+        with audio_limit(max_minutes):
+            line = outputs.write(target, lambda: write_piece(source.piece, target, text=source.text,
+                                                             scheme=source.scheme, soundfont=soundfont, program=program))
         err_console.print(f"wrote {line}", markup=False, highlight=False, soft_wrap=True)
+    _report_outputs(outputs)
 
 
 @app.command()
@@ -494,7 +603,8 @@ def audition(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="The page to write (default: FOLDER/audition.html)."),
     soundfont: Optional[str] = typer.Option(None, help="A .sf2 soundfont (default: FluidR3_GM if installed, else TimGM6mb)."),
     instrument: Optional[str] = typer.Option(None, help="Play every piece on this instrument (GM program or name)."),
-    serve: bool = typer.Option(False, "--serve", help="Also serve the folder on localhost (adds 'save to folder')."),
+    serve: bool = typer.Option(False, "--serve", help="Also serve the page on localhost (adds 'save to folder'; "
+                               "the page alone is served, to 127.0.0.1/localhost only)."),
     port: int = typer.Option(8000, help="Port for --serve (0: any free port)."),
 ) -> None:
     """One page to listen to, look at and choose among pieces: keep or discard each, export the kept.
@@ -512,7 +622,7 @@ def audition(
                   console=err_console, transient=True) as bar:
         task = bar.add_task("", total=None)
         report = build_page(folder, out, soundfont=soundfont, program=program,
-                            on_piece=lambda name: bar.update(task, advance=1, description=name[:40]))
+                            on_piece=lambda name: bar.update(task, advance=1, description=printable(name)[:40]))
     for problem in report.skipped:
         err_console.print(f"  skipped {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     out_console.print(f"wrote {report.path}: {len(report.cards)} pieces "
@@ -520,7 +630,7 @@ def audition(
     if serve:
         if report.path.parent.resolve() != folder.resolve():
             raise CliError("--serve serves FOLDER: leave --out at its default")
-        server = start_server(folder, port)
+        server = start_server(folder, port, page=report.path.name)
         out_console.print(f"serving http://127.0.0.1:{server.server_port}/{report.path.name} (Ctrl-C stops)",
                           highlight=False, soft_wrap=True)
         import threading
@@ -553,21 +663,32 @@ def evaluate(
     from musicrnn.evaluate import report_rows
 
     _check_temperature(temperature)
+    _check_random_seed(random_seed)
     dev = _device(device)
     loaded = load(model, device=dev)
     codec = _model_codec(loaded)
+    if samples > 0:
+        _check_model_writes(loaded, codec)
     text = encoders.read_text(corpus)
     other = _looks_like_other_scheme(text, codec)
     if other is not None:
         raise CliError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     report = run_evaluation(loaded, codec, text, num_samples=samples, temperature=temperature,
                             random_seed=random_seed, free=free, device=dev)
-    table = Table(title=f"{loaded.path} on held-out pieces of {corpus}")
+    table = Table(title=printable(f"{loaded.path} on held-out pieces of {corpus}"))
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in report_rows(report):
         table.add_row(name, value)
     out_console.print(table)
+    if report.music:
+        music = Table(title=f"The music: {report.num_samples} generated pieces beside as many real ones")
+        for name, justify in (("measure", "left"), ("generated", "right"), ("held-out real", "right"),
+                              ("training real", "right")):
+            music.add_column(name, justify=justify)
+        for row in report.music:
+            music.add_row(*row)
+        out_console.print(music)
 
 
 def _render_suffixes() -> tuple[str, ...]:
@@ -587,6 +708,33 @@ def _check_temperature(temperature: float) -> None:
 
     if not (math.isfinite(temperature) and 1e-6 <= temperature <= 1000):
         raise CliError(f"--temperature must be a number above 0 (from 0.000001 to 1000), not {temperature}")
+
+
+MAX_RANDOM_SEED = 2**32 - 1
+
+
+def _check_random_seed(seed: Optional[int]) -> None:
+    if seed is not None and not 0 <= seed <= MAX_RANDOM_SEED:
+        raise CliError(f"--random-seed must be a whole number from 0 to {MAX_RANDOM_SEED}, not {seed}")
+
+
+def _check_model_writes(loaded, codec, seed: Optional[str] = None) -> None:
+    """A one-line error naming the model when its vocabulary lacks characters of the seed
+    (`seed`, or when None the one its pieces start with): a model whose meta.json names a
+    scheme it was not trained on would otherwise fail deep inside the sampler."""
+    from musicrnn.data import UnknownCharacters
+    from musicrnn.sample import default_seed
+
+    text = seed if seed is not None else default_seed(loaded.meta, codec.seed)
+    missing = loaded.vocab.missing(text)
+    if not missing:
+        return
+    if seed is not None:
+        hint = f"{loaded.path} writes the {codec.name} scheme, whose pieces start like {codec.seed!r}"
+    else:
+        hint = (f"{loaded.path} cannot start a piece of its {codec.name} scheme ({text!r}): "
+                f"was it trained on another scheme than its meta.json says?")
+    raise UnknownCharacters(missing).with_hint(hint)
 
 
 def _looks_like_other_scheme(text: str, codec):
