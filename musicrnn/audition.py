@@ -19,8 +19,11 @@ copied or mailed, and needs no server.  Choices are remembered in the browser
 CRC-32: the zip format needs no compression library) holding each kept piece's
 MIDI and text and ``kept.txt``; "download list" saves ``kept.txt`` alone.
 
-``--serve`` serves DIR on 127.0.0.1 instead and adds "save to folder", which
-writes the kept list to ``DIR/kept.txt`` (POST /kept).
+``--serve`` serves the page on 127.0.0.1 instead and adds "save to folder", which
+writes the kept list to ``DIR/kept.txt`` (POST /kept).  The server answers only its own
+host names, serves the page alone (no listing, no other file) and takes the list only
+with the token it put in the page, from its own origin (`AuditionServer`).  Only
+regular files in DIR are read: links out of DIR are skipped and reported.
 
 A MIDI file written beside its text (``tune-3.mid`` or ``tune.mid`` next to
 ``tune.abc``, as ``generate``/``decode`` write them) is the same piece and is
@@ -31,14 +34,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import html
 import http.server
 import io
 import json
 import os
 import re
+import secrets
+import stat
+import sys
 import tempfile
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -46,8 +54,9 @@ from typing import Callable
 import encoders
 from encoders import InputError, UsageError
 from musicrnn.atomic import write_text
+from musicrnn.terminal import printable
 
-__all__ = ["AuditionError", "AuditionReport", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
+__all__ = ["AuditionError", "AuditionReport", "AuditionServer", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
 
 PAGE_NAME = "audition.html"
 KEPT_NAME = "kept.txt"
@@ -89,27 +98,64 @@ def _natural(path: Path) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
+def _inside(path: Path, root: Path) -> str | None:
+    """Why `path` (an entry of the folder `root`, resolved) may not be read, or None: it must
+    resolve to a regular file under `root`, outside any dot folder."""
+    if not path.is_symlink():
+        return None
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a broken or looping symbolic link, not read"
+    if not real.is_relative_to(root):
+        return "a symbolic link to outside the folder, not read"
+    if any(part.startswith(".") for part in real.relative_to(root).parts):
+        return "a symbolic link into a hidden file or folder, not read"
+    return None
+
+
 def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
-    """The pieces in a folder (outputs.Source, in natural file order) and the files skipped, with why."""
+    """The pieces in a folder (outputs.Source, in natural file order) and the files skipped, with why.
+
+    Only regular files in the folder itself are read: a symbolic link is followed only
+    when it resolves to a file inside the folder (not into a dot folder such as .git);
+    a link out of it (to ~/.ssh/id_ed25519, /etc/shadow...) is skipped and reported.
+    Names are made printable (`musicrnn.terminal.printable`): a name that is not UTF-8
+    or holds control characters shows escaped, on the page and in the reports."""
     from musicrnn.outputs import read_pieces
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise AuditionError(f"{folder}: no such folder")
+        raise AuditionError(f"{printable(folder)}: no such folder")
+    root = folder.resolve()
     text_suffixes = ({s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}) - set(_MIDI)
-    files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural)
-    text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes and p.name != KEPT_NAME}
+    wanted = text_suffixes | set(_MIDI)
     sources, skipped = [], []
+    files = []
+    for path in sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=_natural):
+        why = _inside(path, root)
+        if why is not None:
+            if path.suffix.lower() in wanted and path.name != KEPT_NAME:
+                skipped.append(f"{printable(path)}: {why}")
+            continue
+        if path.is_file():
+            files.append(path)
+    text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes and p.name != KEPT_NAME}
     for path in files:
         suffix = path.suffix.lower()
-        if path.name == KEPT_NAME or suffix not in text_suffixes | set(_MIDI):
+        if path.name == KEPT_NAME or suffix not in wanted:
             continue
         if suffix in _MIDI and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
             continue  # the same piece as in its text file beside it
         try:
-            sources.extend(read_pieces(path))
+            found = read_pieces(path)
         except (InputError, ValueError, OSError, EOFError) as e:
-            skipped.append(str(e) if str(e).startswith(str(path)) else f"{path}: {e}")
+            message = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+            skipped.append(printable(message))
+            continue
+        for source in found:
+            source.name = printable(source.name)
+        sources.extend(found)
     return sources, skipped
 
 
@@ -153,7 +199,7 @@ def build_page(folder: str | os.PathLike, out: str | os.PathLike | None = None, 
     folder = Path(folder)
     sources, skipped = collect_sources(folder)
     if not sources:
-        raise AuditionError(f"{folder}: no pieces found (ABC, tab, stream or MIDI files)"
+        raise AuditionError(f"{printable(folder)}: no pieces found (ABC, tab, stream or MIDI files)"
                             + (f"; {len(skipped)} file(s) skipped" if skipped else ""))
     report = AuditionReport(Path(out) if out else folder / PAGE_NAME, skipped=skipped)
     for source in sources:
@@ -162,10 +208,10 @@ def build_page(folder: str | os.PathLike, out: str | os.PathLike | None = None, 
         try:
             report.cards.append(make_card(source, soundfont, program))
         except ValueError as e:  # a piece without notes, a file verovio cannot engrave...
-            report.skipped.append(f"{source.name}: {e}")
+            report.skipped.append(printable(f"{source.name}: {e}"))
     if not report.cards:
-        raise AuditionError(f"{folder}: no piece could be rendered: {'; '.join(report.skipped[:3])}")
-    write_text(report.path, page_html(report.cards, title=f"audition: {folder.resolve().name}",
+        raise AuditionError(f"{printable(folder)}: no piece could be rendered: {'; '.join(report.skipped[:3])}")
+    write_text(report.path, page_html(report.cards, title=f"audition: {printable(folder.resolve().name)}",
                                       skipped=report.skipped))
     return report
 
@@ -309,11 +355,15 @@ document.getElementById("export-zip").addEventListener("click", () => {
 });
 document.getElementById("export-list").addEventListener("click", () =>
   download("kept.txt", new Blob([listText()], {type: "text/plain"})));
+// Served by `audition --serve`, the page carries the server's token (a <meta> the server adds):
+// saving sends it back, which a page from another site cannot do.
 const saveButton = document.getElementById("save-folder");
-if (location.protocol.startsWith("http")) {
+const tokenMeta = document.querySelector('meta[name="musicrnn-token"]');
+if (location.protocol.startsWith("http") && tokenMeta) {
   saveButton.hidden = false;
   saveButton.addEventListener("click", async () => {
-    const answer = await fetch("kept", {method: "POST", headers: {"Content-Type": "application/json"},
+    const answer = await fetch("kept", {method: "POST", credentials: "same-origin",
+                                         headers: {"Content-Type": "application/json", "X-Musicrnn-Token": tokenMeta.content},
                                          body: JSON.stringify({kept: keptNames()})});
     document.getElementById("status").textContent = answer.ok ? "saved " + (await answer.json()).path : "save failed";
   });
@@ -362,44 +412,238 @@ def page_html(cards: list[Card], title: str = "audition", skipped: list[str] | N
 """
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the folder; POST /kept writes the kept list to kept.txt there."""
+TOKEN_HEADER = "X-Musicrnn-Token"
+_TOKEN_META = "musicrnn-token"
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server naming
-        if self.path.rstrip("/") != "/kept":
-            self.send_error(404, "only /kept takes a POST")
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if not 0 < length <= _MAX_POST_BYTES:
-            self.send_error(413 if length else 411, "body missing or too large")
-            return
+
+class AuditionServer(http.server.ThreadingHTTPServer):
+    """Serves one audition page on 127.0.0.1, and takes the kept list (POST /kept).
+
+    What it answers, and nothing else:
+
+    * only requests whose ``Host`` is ``127.0.0.1:PORT`` or ``localhost:PORT`` (421
+      otherwise): a web page whose name was rebound to 127.0.0.1 (DNS rebinding) gets nothing;
+    * ``GET /PAGE`` (``/`` redirects there): the page, read fresh from the folder, with a
+      random per-server token in a ``<meta>`` tag.  No other file (no listing, no dot
+      files, no links; the page itself must be a regular file in the folder);
+    * ``POST /kept`` with a JSON body ``{"kept": [names]}`` of at most 1 MB, sent with the
+      token in the ``X-Musicrnn-Token`` header and, when the browser names one, the
+      server's own Origin/Referer: a cross-site form or fetch can do neither.
+
+    A bad request gets a 4xx status and one line on the log (stderr); never a traceback."""
+
+    daemon_threads = True
+    request_timeout = 10.0
+    """Seconds a client may take to send its request (a stalled one is dropped)."""
+
+    def __init__(self, folder: str | os.PathLike, port: int = 8000, page: str = PAGE_NAME,
+                 log: Callable[[str], None] | None = None) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.folder = Path(folder).resolve()
+        self.page = page
+        self.token = secrets.token_urlsafe(32)
+        names = ("127.0.0.1", "localhost")
+        self.hosts = frozenset(f"{name}:{self.server_port}" for name in names) | (
+            frozenset(names) if self.server_port == 80 else frozenset())  # browsers leave out the default port
+        self.origins = frozenset(f"http://{host}" for host in self.hosts)
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def handle_error(self, request, client_address) -> None:
+        """Whatever escaped a handler (a dropped connection...): one line, no traceback."""
+        error = sys.exc_info()[1]
+        self.log(f"audition server: {client_address[0]}: {type(error).__name__}: {printable(str(error))[:200]}")
+
+    def page_bytes(self) -> bytes | None:
+        """The page as served (token added), or None when it is not a regular file in the folder."""
         try:
-            kept = json.loads(self.rfile.read(length))["kept"]
-            if not isinstance(kept, list) or not all(isinstance(k, str) and "\n" not in k for k in kept):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            self.send_error(400, 'expected {"kept": ["name", ...]}')
-            return
-        target = Path(self.directory) / KEPT_NAME
-        write_text(target, "".join(k + "\n" for k in kept))
-        body = json.dumps({"path": str(target), "kept": len(kept)}).encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            fd = os.open(self.folder / self.page, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            data = fh.read()
+        meta = f'<meta name="{_TOKEN_META}" content="{self.token}">'.encode("ascii")
+        head = data.find(b"<head>")
+        if head < 0:
+            return meta + data
+        return data[:head + 6] + b"\n" + meta + data[head + 6:]
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet: the CLI prints the URL
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: AuditionServer
+    server_version = "musicrnn-audition"
+    sys_version = ""
+    default_request_version = "HTTP/1.0"  # a malformed request line still gets a status line (not HTTP/0.9)
+
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout
+        super().setup()
+
+    # ---- answers
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every refusal: its status, one log line, and the connection closed (an unread body
+        must not be read as the next request)."""
+        where = printable(self.requestline)[:200] if getattr(self, "requestline", "") else "-"
+        self.server.log(f'audition server: {self.client_address[0]} "{where}": {code} {message or ""}'.rstrip())
+        self.close_connection = True
+        super().send_error(code, message, explain)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - refusals are logged by send_error
         pass
 
+    def _send(self, code: int, content_type: str, body: bytes, head_only: bool = False) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
+        self.send_header("Referrer-Policy", "same-origin")
+        self.end_headers()
+        if not head_only:
+            self.wfile.write(body)
 
-def serve(folder: str | os.PathLike, port: int = 8000) -> http.server.ThreadingHTTPServer:
-    """A server for the folder on 127.0.0.1 (port 0: any free one), started in a thread.
+    # ---- checks
+
+    def _host_ok(self) -> bool:
+        host = (self.headers.get("Host") or "").strip().lower()
+        if host in self.server.hosts:
+            return True
+        self.send_error(421, "unknown host: this server answers only " + " and ".join(sorted(self.server.hosts)))
+        return False
+
+    def _path(self) -> str:
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path, errors="replace")
+
+    def _foreign(self) -> str | None:
+        """What shows the request comes from another site (None: it does not)."""
+        site = self.headers.get("Sec-Fetch-Site")
+        if site is not None and site.strip().lower() not in ("same-origin", "none"):
+            return f"Sec-Fetch-Site {site}"
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            return None if origin.strip().lower() in self.server.origins else f"Origin {origin}"
+        referer = self.headers.get("Referer")
+        if referer is not None:
+            parts = urllib.parse.urlsplit(referer.strip())
+            return None if f"{parts.scheme}://{parts.netloc}".lower() in self.server.origins else "Referer"
+        return None
+
+    def _token_ok(self) -> bool:
+        given = (self.headers.get(TOKEN_HEADER) or "").strip().encode("latin-1", "replace")
+        return hmac.compare_digest(given, self.server.token.encode("ascii"))
+
+    def _content_length(self) -> int | None:
+        """The body's length, or None after refusing the request."""
+        if self.headers.get("Transfer-Encoding") is not None:
+            self.send_error(411, "a Content-Length is needed (no Transfer-Encoding)")
+            return None
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            self.send_error(411, "Content-Length missing")
+            return None
+        raw = values[0].strip()
+        if len(set(v.strip() for v in values)) > 1 or not (raw.isascii() and raw.isdigit()):
+            self.send_error(400, "Content-Length is not a number")
+            return None
+        if len(raw) > 12 or int(raw) > _MAX_POST_BYTES:
+            self.send_error(413, f"body over {_MAX_POST_BYTES} bytes")
+            return None
+        if int(raw) == 0:
+            self.send_error(400, "body missing")
+            return None
+        return int(raw)
+
+    # ---- methods
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        self._get(head_only=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._get(head_only=True)
+
+    def _get(self, head_only: bool) -> None:
+        if not self._host_ok():
+            return
+        path = self._path()
+        if path == "/":
+            self.send_response(302)
+            self.send_header("Location", "/" + urllib.parse.quote(self.server.page))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path != "/" + self.server.page:
+            self.send_error(404, "not found: this server serves the audition page alone")
+            return
+        body = self.server.page_bytes()
+        if body is None:
+            self.send_error(404, "the page is not a regular file in the folder")
+            return
+        self._send(200, "text/html; charset=utf-8", body, head_only)
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._host_ok():
+            return
+        if self._path().rstrip("/") != "/kept":
+            self.send_error(404, "only /kept takes a POST")
+            return
+        foreign = self._foreign()
+        if foreign is not None:
+            self.send_error(403, f"cross-site request refused ({printable(foreign)[:80]})")
+            return
+        if not self._token_ok():
+            self.send_error(403, f"missing or wrong {TOKEN_HEADER}")
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            self.send_error(415, "Content-Type must be application/json")
+            return
+        length = self._content_length()
+        if length is None:
+            return
+        try:
+            body = self.rfile.read(length)
+        except OSError as e:  # the client stalled (socket timeout) or went away
+            self.server.log(f"audition server: {self.client_address[0]}: body not received ({type(e).__name__})")
+            self.close_connection = True
+            return
+        if len(body) != length:
+            self.send_error(400, "body shorter than its Content-Length")
+            return
+        try:
+            kept = json.loads(body)["kept"]
+            if not isinstance(kept, list) or not all(_good_name(k) for k in kept):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+            self.send_error(400, 'expected {"kept": ["name", ...]}')
+            return
+        target = self.server.folder / KEPT_NAME
+        write_text(target, "".join(k + "\n" for k in kept))
+        answer = json.dumps({"path": printable(target), "kept": len(kept)}).encode("utf-8")
+        self._send(200, "application/json", answer)
+
+
+def _good_name(name) -> bool:
+    """A piece's name as kept.txt can hold it: one line of text that UTF-8 can write."""
+    if not isinstance(name, str) or "\n" in name or "\r" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800")
+        return False
+    return True
+
+
+def serve(folder: str | os.PathLike, port: int = 8000, page: str = PAGE_NAME,
+          log: Callable[[str], None] | None = None) -> AuditionServer:
+    """A server for the folder's audition page on 127.0.0.1 (port 0: any free one), started in a thread.
 
     The caller stops it with ``server.shutdown()``; its URL is
-    ``http://127.0.0.1:{server.server_port}/audition.html``."""
-    handler = lambda *a, **k: _Handler(*a, directory=str(folder), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    ``http://127.0.0.1:{server.server_port}/audition.html``.  `log` gets one line per refused
+    request (default: stderr)."""
+    server = AuditionServer(folder, port, page=page, log=log)
     threading.Thread(target=server.serve_forever, daemon=True, name="audition-server").start()
     return server
-

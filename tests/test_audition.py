@@ -7,6 +7,7 @@ import html.parser
 import io
 import json
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -122,22 +123,36 @@ def test_an_empty_folder_is_an_error(tmp_path):
         audition.build_page(tmp_path / "missing")
 
 
+def served_token(page: bytes) -> str:
+    """The token the server put in the page it served (a <meta> tag)."""
+    match = re.search(rb'<meta name="musicrnn-token" content="([^"]+)">', page)
+    assert match, "the served page carries no token"
+    return match.group(1).decode("ascii")
+
+
 def test_serve_saves_the_kept_list_into_the_folder(tmp_path):
     (tmp_path / "audition.html").write_text("<!DOCTYPE html><title>x</title>")
-    server = audition.serve(tmp_path, port=0)
+    server = audition.serve(tmp_path, port=0, log=lambda line: None)
     base = f"http://127.0.0.1:{server.server_port}"
     try:
         with urllib.request.urlopen(f"{base}/audition.html", timeout=10) as r:
-            assert r.status == 200 and b"<title>x" in r.read()
+            page = r.read()
+            assert r.status == 200 and b"<title>x" in page
+        headers = {"Content-Type": "application/json", "X-Musicrnn-Token": served_token(page)}
         body = json.dumps({"kept": ["tune-3", "tune-7"]}).encode()
-        request = urllib.request.Request(f"{base}/kept", data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(f"{base}/kept", data=body, headers=headers)
         with urllib.request.urlopen(request, timeout=10) as r:
             assert json.loads(r.read())["kept"] == 2
         assert (tmp_path / "kept.txt").read_text() == "tune-3\ntune-7\n"
         for bad in (b'{"kept": "tune-3"}', b"not json", b'{"kept": ["a\\nb"]}'):
             with pytest.raises(urllib.error.HTTPError) as e:
-                urllib.request.urlopen(urllib.request.Request(f"{base}/kept", data=bad), timeout=10)
+                urllib.request.urlopen(urllib.request.Request(f"{base}/kept", data=bad, headers=headers), timeout=10)
             assert e.value.code == 400
+        # Without the page's token (what a page from another site could send): refused.
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/kept", data=body,
+                                                          headers={"Content-Type": "application/json"}), timeout=10)
+        assert e.value.code == 403
         assert (tmp_path / "kept.txt").read_text() == "tune-3\ntune-7\n"
     finally:
         server.shutdown()
