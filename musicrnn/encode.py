@@ -18,6 +18,8 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -125,6 +127,23 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
     return FileResult(pieces=list(zip(result.pieces, digests)), problems=result.problems)
 
 
+def _worker_start(parent: int) -> None:
+    """A pool worker: Ctrl-C is the parent's to handle (it stops the pool), and a worker whose
+    parent is gone (kill -9) ends at once and quietly instead of printing BrokenPipe tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # writing to a dead parent ends the worker, silently
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG: die with the parent
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:   # the parent died before that
+        os._exit(0)
+
+
 def encode_to_stream(
     files: list[Path],
     out: str | os.PathLike,
@@ -146,7 +165,7 @@ def encode_to_stream(
     out.parent.mkdir(parents=True, exist_ok=True)
     work = functools.partial(encode_file, scheme=scheme, options=options)
     jobs = max(1, min(jobs, len(files)))
-    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    pool = multiprocessing.get_context("fork").Pool(jobs, _worker_start, (os.getpid(),)) if jobs > 1 else None
     try:
         with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             window = 32 * jobs          # files in flight: bounds what waits in memory to be written
