@@ -40,6 +40,7 @@ from musicrnn import checkpoint
 from musicrnn.data import Batches, eval_windows, prepare
 from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
+from musicrnn.overwrite import run_lock
 
 __all__ = ["OutputExistsError", "TrainConfig", "TrainError", "TrainResult", "pick_device", "summary_line", "train"]
 
@@ -214,8 +215,9 @@ def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: tor
 
 
 def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
-    """Refuse to replace a model; with force, clear the old run's state and log (when `write`:
-    every rank checks, rank 0 alone clears)."""
+    """Refuse to replace a model; with force, clear the old run's state and log when `write`
+    (every rank checks first with write=False; rank 0 clears once the corpus is checked and
+    it holds the folder's lock)."""
     out = cfg.out
     has_model = any(os.path.exists(os.path.join(out, f)) for f in (checkpoint.WEIGHTS, checkpoint.META))
     has_state = checkpoint.has_train_state(out)
@@ -248,20 +250,21 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     device = pick_device(cfg.device)
     cluster = Cluster.from_env(device)
     try:
-        result = _train(cfg, on_progress, wall_start, device, cluster)
-        # Leave the group together: a rank that closes its connections while another still
-        # finishes its last collective can make gloo abort that one (seen under heavy load).
-        cluster.barrier()
+        with contextlib.ExitStack() as held:   # the lock on cfg.out, taken in _train once all is checked
+            result = _train(cfg, on_progress, wall_start, device, cluster, held)
+            # Leave the group together: a rank that closes its connections while another still
+            # finishes its last collective can make gloo abort that one (seen under heavy load).
+            cluster.barrier()
         return result
     finally:
         cluster.close()
 
 
 def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
-           device: torch.device, cluster: Cluster) -> TrainResult:
+           device: torch.device, cluster: Cluster, held: contextlib.ExitStack) -> TrainResult:
     device = cluster.device or device
     main = cluster.is_main
-    _prepare_out(cfg, write=main)
+    _prepare_out(cfg, write=False)   # checks only: nothing in --out changes before the corpus is checked too
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
     # ---- data: whole pieces held out for validation (rank 0 writes the token files, the others read them)
@@ -288,6 +291,19 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
         raise TrainError(f"{cfg.corpus}: {e}") from None
     val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len, newline)
     assert val_batches is not None
+
+    # ---- all checked: now take --out (a lock with our pid: two runs never share a folder), and
+    # with --force clear the old run's state and log
+    if main:
+        try:
+            held.enter_context(run_lock(cfg.out))
+            _prepare_out(cfg)
+        except BaseException:
+            cluster.share(0.0)
+            raise
+        cluster.share(1.0)
+    elif not cluster.share(None):
+        raise TrainError(f"{cfg.out}: rank 0 could not take the folder")
 
     # ---- model and optimizer
     torch.manual_seed(cfg.random_seed)
