@@ -37,7 +37,7 @@ test: $(TEST_STAMP)
 
 # The folk corpus from the ABC collections inside music21's wheel (no download).
 corpus: $(VENV_STAMP)
-	.venv/bin/musicrnn encode --corpus folk --out corpora/folk.txt
+	.venv/bin/musicrnn encode --corpus folk --out corpora/folk.txt --force
 
 corpora/folk.txt:
 	$(MAKE) corpus

@@ -13,7 +13,7 @@ PY=${PY:-.venv/bin/python}
 MUSICRNN="$PY -m musicrnn"
 rm -rf outputs/midi_corpus/folk
 $PY corpora/midi_corpus.py outputs/midi_corpus --folk 3000
-$MUSICRNN encode outputs/midi_corpus --scheme roll --out corpora/midi.txt
+$MUSICRNN encode outputs/midi_corpus --scheme roll --out corpora/midi.txt --force
 $MUSICRNN train corpora/midi.txt --out outputs/models/midi \
     --hidden 256 --layers 2 --embed 64 --dropout 0.1 \
     --batch-size 64 --seq-len 128 --lr 3e-3 \
