@@ -299,7 +299,7 @@ def test_two_runs_never_share_a_folder(corpus, tmp_path):
     assert (out / RUN_LOCK).read_text() == ""   # released: no pid in it
 
 
-@pytest.mark.parametrize("extra", [["--eval-every", "5"], ["--max-minutes", "0.001"]])
+@pytest.mark.parametrize("extra", [["--eval-every", "5"], ["--max-minutes", "0.00001"]])
 def test_train_reports_an_evaluation_before_its_first_loss(corpus, tmp_path, extra):
     result = _train(corpus, tmp_path / "m", "--max-steps", "10", *extra)
     assert result.exit_code == EXIT_OK, result.output
