@@ -26,7 +26,7 @@ from encoders.piece import Decoded, InputError, Note, Piece, Problem, UsageError
 
 __all__ = [
     "CharGrammar", "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece", "UsageError",
-    "Problem", "all_codecs", "codec_for_path", "get", "register", "sniff", "read_text",
+    "Problem", "all_codecs", "codec_for_path", "get", "not_a_file", "register", "sniff", "read_text",
 ]
 
 PIECE_SEPARATOR = "\n"
@@ -123,11 +123,12 @@ class Codec(Protocol):
 
 
 def debugging() -> bool:
-    """True when MUSICRNN_DEBUG is set.  The codecs promise never to raise on any text,
+    """True when MUSICRNN_DEBUG is set to a yes.  The codecs promise never to raise on any text,
     so a bug in one is caught and reported as a problem ("internal error: ...");
     under MUSICRNN_DEBUG those safety nets re-raise instead, so a developer (and the
-    fuzzer, musicrnn/fuzz.py) sees the traceback."""
-    return bool(os.environ.get("MUSICRNN_DEBUG"))
+    fuzzer, musicrnn/fuzz.py) sees the traceback.  Only a value meaning yes (1, true,
+    yes, on) turns it on: MUSICRNN_DEBUG=0 or an empty value leaves it off."""
+    return os.environ.get("MUSICRNN_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 _REGISTRY: dict[str, Codec] = {}
@@ -187,6 +188,19 @@ MAX_FILE_BYTES = 1 << 30
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
          (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def not_a_file(path: str | os.PathLike) -> str:
+    """Why `path` is no file to read: missing, a folder, a broken symbolic link, or not
+    a regular file (a FIFO, socket or device, which reading could block on or never end)."""
+    p = os.fspath(path)
+    if not os.path.lexists(p):
+        return "no such file"
+    if os.path.isdir(p):
+        return "is a folder, not a file"
+    if not os.path.exists(p):
+        return "broken symbolic link (its target does not exist)"
+    return "not a regular file (a FIFO, socket or device); not read"
 
 
 def read_text(path: str | os.PathLike) -> str:

@@ -30,6 +30,8 @@ PortAudio's headers), so the Makefile installs it with ``pip install --no-deps``
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import math
@@ -40,11 +42,11 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from encoders import Piece, UsageError
+from encoders import InputError, Piece, UsageError, not_a_file
 
 __all__ = [
-    "AUDIO_SUFFIXES", "AudioReport", "SCHEME_PROGRAMS", "AudioError", "find_soundfont", "instrument_program",
-    "measure", "piece_for_listening", "render_samples", "write_audio",
+    "AUDIO_SUFFIXES", "AudioReport", "MAX_MINUTES", "SCHEME_PROGRAMS", "AudioError", "AudioTooLong", "audio_limit",
+    "find_soundfont", "instrument_program", "measure", "piece_for_listening", "render_samples", "write_audio",
 ]
 
 SAMPLE_RATE = 44100
@@ -64,6 +66,12 @@ SCHEME_PROGRAMS = {"abc": 40, "rows": 25, "columns": 25}
 _NAMED_PROGRAMS = {"piano": 0, "guitar": 25, "nylon-guitar": 24, "bass": 33, "fiddle": 40, "violin": 40,
                    "flute": 73, "whistle": 78, "accordion": 21, "harp": 46, "organ": 19}
 
+MAX_MINUTES = 30.0
+"""The longest audio made unless asked for more (`audio_limit`, render --max-minutes): a
+MIDI file of a few bytes can ask for hours (one note of 39,000 beats, or 100 beats at the
+slowest tempo), and every minute takes 21 MB of memory while it is rendered."""
+_max_minutes: contextvars.ContextVar[float] = contextvars.ContextVar("musicrnn_audio_max_minutes", default=MAX_MINUTES)
+
 AUDIO_SUFFIXES = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
 
 _DEBIAN_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -73,6 +81,28 @@ _WRITE_BLOCK = 8192
 
 class AudioError(UsageError):
     """Audio cannot be made (no synthesizer, no soundfont, nothing to play, unknown format)."""
+
+
+class AudioTooLong(AudioError):
+    """The audio would last longer than the limit (`MAX_MINUTES`, or `audio_limit`'s)."""
+
+
+def _checked_limit(max_minutes: float) -> float:
+    ok = isinstance(max_minutes, (int, float)) and not isinstance(max_minutes, bool)
+    if not (ok and math.isfinite(max_minutes) and max_minutes > 0):
+        raise AudioError(f"the longest audio to make (--max-minutes) must be a number of minutes above 0, "
+                         f"not {max_minutes!r}")
+    return float(max_minutes)
+
+
+@contextlib.contextmanager
+def audio_limit(max_minutes: float):
+    """Within the block, audio may last up to `max_minutes` (instead of MAX_MINUTES)."""
+    token = _max_minutes.set(_checked_limit(max_minutes))
+    try:
+        yield
+    finally:
+        _max_minutes.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +122,8 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise AudioError(f"{path}: no such soundfont file")
+            why = not_a_file(path)
+            raise AudioError(f"{path}: {'no such soundfont file' if why == 'no such file' else why}")
         return path
     if _DEBIAN_SOUNDFONT.is_file():
         return _DEBIAN_SOUNDFONT
@@ -150,11 +181,21 @@ def _loaded_synth(sf_path: str, sample_rate: int):
 
 
 def render_samples(mid: mido.MidiFile, soundfont: str | os.PathLike | None = None,
-                   program: int | None = None, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, float]:
+                   program: int | None = None, sample_rate: int = SAMPLE_RATE,
+                   max_minutes: float | None = None) -> tuple[np.ndarray, float]:
     """Play a MIDI file through a soundfont: (float32 samples [frames, 2], the MIDI's length in seconds).
 
     Events are applied at their exact sample; between events the synthesizer renders
-    straight into one preallocated buffer.  Not yet normalized (see `normalize`)."""
+    straight into one preallocated buffer.  Not yet normalized (see `normalize`).
+    AudioTooLong, before anything is allocated, for audio longer than `max_minutes`
+    (default: MAX_MINUTES, or the `audio_limit` in force)."""
+    from encoders.midi.reader import check_tempos
+
+    limit = _max_minutes.get() if max_minutes is None else _checked_limit(max_minutes)
+    try:
+        check_tempos(mid, getattr(mid, "filename", None) or "the MIDI")   # a tempo of 0 puts every note at 0 s
+    except InputError as e:
+        raise AudioError(str(e)) from None
     sf_path = find_soundfont(soundfont)
     timed: list[tuple[float, mido.Message]] = []
     now = 0.0
@@ -166,6 +207,10 @@ def render_samples(mid: mido.MidiFile, soundfont: str | os.PathLike | None = Non
     if not any(m.type == "note_on" and m.velocity > 0 for _, m in timed) or midi_seconds <= 0:
         raise AudioError("nothing to play: the piece has no notes")
     tail = min(TAIL_MAX_SECONDS, TAIL_FRACTION * midi_seconds)
+    if midi_seconds + tail > 60 * limit:
+        minutes = (midi_seconds + tail) / 60
+        raise AudioTooLong(f"the audio would last {minutes:,.1f} minutes, longer than the {limit:g}-minute limit "
+                           f"(render --max-minutes {math.ceil(minutes)} allows it)")
     frames = int(round((midi_seconds + tail) * sample_rate))
     out = np.zeros((frames, 2), dtype=np.float32)
 
@@ -218,23 +263,39 @@ def _dbfs(x: float) -> float:
 def measure(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[float, float]:
     """(peak, loudness) in dBFS.  Loudness is the RMS of the 400 ms blocks louder than
     -60 dBFS, so pauses and the fade do not count (a simple form of EBU R128's gate)."""
-    mono = samples.astype(np.float64).mean(axis=1) if samples.ndim == 2 else samples.astype(np.float64)
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    peak = float(max(samples.max(), -samples.min())) if samples.size else 0.0
     block = max(1, int(0.4 * sample_rate))
-    n = len(mono) // block
-    powers = (mono[: n * block].reshape(n, block) ** 2).mean(axis=1) if n else np.array([np.mean(mono ** 2)])
+    n = len(samples) // block
+
+    def mono(part: np.ndarray) -> np.ndarray:
+        return part.astype(np.float64).mean(axis=1) if part.ndim == 2 else part.astype(np.float64)
+
+    if n:
+        # A few seconds at a time: a float64 copy of 30 minutes would take 1.3 GB.
+        powers = np.empty(n)
+        step = max(1, (1 << 20) // block)
+        for first in range(0, n, step):
+            last = min(n, first + step)
+            powers[first:last] = (mono(samples[first * block:last * block]).reshape(-1, block) ** 2).mean(axis=1)
+    else:
+        powers = np.array([np.mean(mono(samples) ** 2)])
     loud = powers[powers > 10 ** (-60 / 10)]
     return _dbfs(peak), (10 * math.log10(loud.mean()) if loud.size else -math.inf)
 
 
-def normalize(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Scale to TARGET_LOUDNESS_DBFS, or less where the peak would pass PEAK_CEILING_DBFS."""
+def normalize(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, in_place: bool = False) -> np.ndarray:
+    """Scale to TARGET_LOUDNESS_DBFS, or less where the peak would pass PEAK_CEILING_DBFS
+    (float32; `in_place` scales `samples` itself, a float32 array, and needs no second copy)."""
     peak_db, loud_db = measure(samples, sample_rate)
     if not math.isfinite(peak_db):
         raise AudioError("the synthesizer made silence (does the soundfont have these instruments?)")
     gain_db = TARGET_LOUDNESS_DBFS - loud_db if math.isfinite(loud_db) else PEAK_CEILING_DBFS - peak_db
     gain_db = min(gain_db, PEAK_CEILING_DBFS - peak_db)
-    return (samples * np.float32(10 ** (gain_db / 20))).astype(np.float32)
+    gain = np.float32(10 ** (gain_db / 20))
+    if in_place and samples.dtype == np.float32:
+        samples *= gain
+        return samples
+    return (samples * gain).astype(np.float32, copy=False)
 
 
 def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | None) -> mido.MidiFile:
@@ -244,19 +305,23 @@ def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | No
         from musicrnn.render import to_midi
 
         return to_midi(piece_for_listening(source, scheme))
+    from encoders.midi.reader import open_midi
+
     try:
-        return mido.MidiFile(os.fspath(source))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
-        raise AudioError(f"{os.fspath(source)}: not a readable MIDI file ({e})") from None
+        return open_midi(source)
+    except InputError as e:   # it names the file: not a regular file, not MIDI, a tempo of 0
+        raise AudioError(str(e)) from None
 
 
 def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | os.PathLike, *,
                 scheme: str | None = None, soundfont: str | os.PathLike | None = None,
                 program: int | None = None, sample_rate: int = SAMPLE_RATE,
-                compression: float | None = None) -> AudioReport:
+                compression: float | None = None, max_minutes: float | None = None) -> AudioReport:
     """Render a Piece, a mido MidiFile or a MIDI file's path to audio, by `path`'s suffix
     (.wav, .flac, .ogg), normalized and written atomically.  `compression` (0-1) trades
-    size for quality in .ogg and .flac files (libsndfile's default when None)."""
+    size for quality in .ogg and .flac files (libsndfile's default when None).  Audio
+    longer than `max_minutes` (default: MAX_MINUTES or `audio_limit`'s) is refused
+    (AudioTooLong, naming the source file when it is one) before it is rendered."""
     import soundfile
 
     from musicrnn.atomic import atomic_path
@@ -267,8 +332,13 @@ def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | o
         raise AudioError(f"{path}: cannot write audio as {path.suffix or '(no suffix)'}; "
                          f"use {', '.join(s for s, k in AUDIO_SUFFIXES.items() if soundfile.check_format(*k))}")
     mid = _to_midi(source, scheme)
-    samples, midi_seconds = render_samples(mid, soundfont, program, sample_rate)
-    samples = normalize(samples, sample_rate)
+    try:
+        samples, midi_seconds = render_samples(mid, soundfont, program, sample_rate, max_minutes)
+    except AudioTooLong as e:
+        if not isinstance(source, (str, os.PathLike)):
+            raise
+        raise AudioTooLong(f"{os.fspath(source)}: {e}") from None
+    samples = normalize(samples, sample_rate, in_place=True)
     with atomic_path(path) as tmp:
         # In blocks: libsndfile's Vorbis encoder crashes when handed a long buffer in one call.
         extra = {} if compression is None or kind[0] == "WAV" else {"compression_level": compression}

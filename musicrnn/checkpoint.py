@@ -35,7 +35,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from encoders import UsageError
+from encoders import UsageError, not_a_file
 
 import musicrnn
 from musicrnn.atomic import write_bytes, write_text
@@ -137,7 +137,11 @@ def resolve(path_or_name: str | os.PathLike) -> str:
             return bundled
         names = bundled_models()
         listing = ", ".join(names) if names else "none are installed"
+        if os.path.lexists(p):
+            raise CheckpointError(f"{p}: not a model folder but {not_a_file(p)} (bundled models: {listing})")
         raise CheckpointError(f"{p}: no such model folder, and not a bundled model (bundled models: {listing})")
+    if os.path.lexists(p):
+        raise CheckpointError(f"{p}: not a model folder but {not_a_file(p)}")
     raise CheckpointError(f"{p}: no such model folder")
 
 

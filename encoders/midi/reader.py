@@ -19,8 +19,9 @@ What is read
   ``program_change`` on that channel before its first note; 0 when none).
   ``read_piece(path, track=N)`` keeps only part N.
 
-What is refused (`InputError`, naming the file): bytes that are not MIDI or are
-cut short, notes that run past `MAX_BEATS` (a stuck note or a corrupt delta time
+What is refused (`InputError`, naming the file): what is not a regular file (a
+FIFO is never opened), bytes that are not MIDI or are cut short, a ``set_tempo``
+of 0 (no tempo: it divides by zero), notes that run past `MAX_BEATS` (a stuck note or a corrupt delta time
 in a damaged file; the message names the part and where the note starts), type-2 files (independent sequences, no shared time line), SMPTE time
 division (no beats), files with no notes once drums are dropped, and a ``track``
 number the file does not have (the message lists the parts there are).
@@ -37,9 +38,10 @@ from dataclasses import dataclass, field
 
 import mido
 
+from encoders import not_a_file
 from encoders.piece import InputError, Note, Piece
 
-__all__ = ["DRUM_CHANNEL", "MAX_BEATS", "MidiPart", "read_piece", "read_parts"]
+__all__ = ["DRUM_CHANNEL", "MAX_BEATS", "MidiPart", "check_tempos", "open_midi", "read_piece", "read_parts"]
 
 MAX_BEATS = 40_000
 """The longest piece read, in quarter notes: 5.5 hours at 120 per minute, and
@@ -67,21 +69,37 @@ class MidiPart:
         return f"{self.number}{label} (channel {self.channel + 1}, program {self.program}, {len(self.notes)} notes)"
 
 
-def _open(path: str | os.PathLike) -> mido.MidiFile:
+def open_midi(path: str | os.PathLike) -> mido.MidiFile:
+    """A MIDI file parsed by mido, after checking it is a regular file (a FIFO would block)
+    and before anyone divides by its tempos (`check_tempos`)."""
     p = os.fspath(path)
     if not os.path.isfile(p):
-        raise InputError("no such file", path=p)
+        raise InputError(not_a_file(p), path=p)
     try:
-        return mido.MidiFile(p, clip=True)
+        mid = mido.MidiFile(p, clip=True)
     except Exception as e:  # noqa: BLE001 - mido raises many kinds (OSError, EOFError, ValueError, KeyError...)
         reason = str(e) or ("the data ends too early" if isinstance(e, EOFError) else "malformed data")
         raise InputError(f"not a readable MIDI file ({reason})", path=p) from None
+    check_tempos(mid, p)
+    return mid
+
+
+def check_tempos(mid: mido.MidiFile, path: str = "") -> None:
+    """InputError for a set_tempo of 0 microseconds per quarter note: no real tempo (an
+    infinitely fast one), which would divide by zero or squeeze every note into no time."""
+    for t_index, track in enumerate(mid.tracks):
+        now = 0
+        for msg in track:
+            now += msg.time
+            if msg.type == "set_tempo" and msg.tempo <= 0:
+                raise InputError(f"track {t_index + 1}, tick {now}: set_tempo {msg.tempo} is not a tempo "
+                                 f"(microseconds per quarter note must be at least 1)", path=path)
 
 
 def read_parts(path: str | os.PathLike) -> tuple[mido.MidiFile, list[MidiPart], int]:
     """The opened file, its parts with notes (drums dropped), and the number of drum notes dropped."""
     p = os.fspath(path)
-    mid = _open(p)
+    mid = open_midi(p)
     if mid.type == 2:
         raise InputError("type-2 MIDI file (independent sequences) is not supported", path=p)
     tpq = mid.ticks_per_beat
