@@ -212,6 +212,26 @@ def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
     assert hidden_tmp(out.parent) == []
 
 
+def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_path):
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    for i in range(2500):
+        write(folder / f"t{i:04d}.abc", REEL.replace("dfed", "dfe" + "abcdefg"[i % 7]))
+    out = tmp_path / "out" / "s.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out), "--jobs", "2"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out.parent.is_dir() and hidden_tmp(out.parent)) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)   # Ctrl-C reaches the whole process group: parent and workers
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED, err.decode()[-2000:]
+    assert err.decode().strip() == "interrupted"
+    assert list(out.parent.iterdir()) == []
+
+
 # ---- a full disk
 
 def _disk_full_at(monkeypatch, name_part: str) -> None:
