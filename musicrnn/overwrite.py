@@ -227,7 +227,7 @@ class Outputs:
                         removed.append(path)
                     else:
                         kept.append(path)
-                for other, recorded in manifest.items():   # a file is recorded for one --out only
+                for recorded in manifest.values():   # a file is recorded for one --out only
                     for name in entry:
                         recorded.pop(name, None)
                 manifest[self.key] = entry
