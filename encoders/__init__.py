@@ -103,7 +103,9 @@ class Codec(Protocol):
 
     def sniff(self, text: str) -> bool: ...
 
-    def grammar(self) -> GrammarState | None: ...
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
+        """A fresh state for validity-guided decoding (None: the scheme has none);
+        `options` are the model's scheme options (what `corpus_options` kept)."""
 
     def body(self, text: str) -> str:
         """The music of a piece text without its header, for novelty checks."""

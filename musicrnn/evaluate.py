@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 from encoders import PIECE_SEPARATOR, UsageError
 from musicrnn.data import Vocab, split_pieces
+from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
 from musicrnn.sample import generate_pieces
 
@@ -143,6 +145,8 @@ class EvalReport:
     mean_sample_chars: float
     seconds: dict[str, float] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
+    music: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """The music table (musicrnn.music.music_rows): measure, generated, held-out real, training real."""
 
     @property
     def improvement_vs_ngram_pct(self) -> float:
@@ -215,6 +219,8 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
     novel = [not index.copies(codec.body(s)) for s in samples]
     novel_real = [not index.copies(codec.body(p)) for p in val_pieces]
     lap("check")
+    music = music_section(codec, samples, train_pieces, val_pieces, random_seed) if samples else []
+    lap("music")
 
     share = lambda flags: sum(flags) / len(flags) if flags else float("nan")  # noqa: E731
     return EvalReport(
@@ -227,8 +233,29 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
         share_bars_ok=share([d.bars_ok is True for d in decoded]),
         share_novel=share(novel), share_novel_real=share(novel_real),
         mean_sample_chars=float(np.mean([len(s) for s in samples])) if samples else float("nan"),
-        seconds=times, samples=samples,
+        seconds=times, samples=samples, music=music,
     )
+
+
+def music_section(codec: Any, samples: list[str], train_pieces: list[str], val_pieces: list[str],
+                  random_seed: int = 0, known_cap: int = 3000) -> list[tuple[str, str, str, str]]:
+    """The music table for `samples` beside as many held-out real pieces and as many training
+    pieces (real vs real), chosen at random (seeded).  The corpus's meter, mode and R:
+    distributions come from every training piece's header where the codec can read headers
+    alone, else from `known_cap` of them."""
+    rng = np.random.default_rng(random_seed)
+    n = len(samples)
+    real = [val_pieces[i] for i in sorted(rng.choice(len(val_pieces), min(n, len(val_pieces)), replace=False))]
+    reference = [train_pieces[i] for i in sorted(rng.choice(len(train_pieces), min(n, len(train_pieces)),
+                                                            replace=False))]
+    generated_f, real_f, reference_f = (set_figures(codec, texts) for texts in (samples, real, reference))
+    if hasattr(codec, "figures"):
+        heads = [codec.figures(p, header_only=True) for p in train_pieces]
+    else:
+        pick = rng.choice(len(train_pieces), min(known_cap, len(train_pieces)), replace=False)
+        heads = [vars(f) for f in set_figures(codec, [train_pieces[i] for i in pick]).pieces]
+    corpus = {what: Counter(h[what] for h in heads if h[what] is not None) for what in ("meter", "mode", "rhythm")}
+    return music_rows(generated_f, real_f, reference_f, corpus)
 
 
 def report_rows(report: EvalReport) -> list[tuple[str, str]]:

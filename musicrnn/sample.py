@@ -294,7 +294,8 @@ def generate_pieces(
         seed = default_seed(loaded.meta, getattr(codec, "seed", "X:1"))
     if device is None:
         device = next(loaded.model.parameters()).device
-    grammar = None if free else codec.grammar
+    options = loaded.meta.get("scheme_options") or {}
+    grammar = None if free else (lambda: codec.grammar(options))
     return generate(loaded.model, loaded.vocab, seed, num=num, length=length, temperature=temperature,
                     top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device)
 

@@ -118,7 +118,7 @@ K:D
 M:2/4
 L:1/16
 K:F
-A,2>>B,2 C4|^^c2_B2 =B2z2|c'2b2 A,2G,2|z4<<z4|(2A2B2 c2|(4cdef (3gfe|]
+A,2>>B,2 C4|^^c2_B2 =B2z2|c'2b2 A,2G,2|z4<<z4|(2A2B2 c2|(4cdef (3gfe z3|]
 """,
     "compound tuplets": """X:1
 M:6/8
@@ -147,7 +147,7 @@ F/G/A B c|d2 c>B|A3 z|]
 def walk_ok(text: str) -> list[str]:
     """Feed text character by character; the positions where a character was
     not in allowed()."""
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     bad = []
     for i, ch in enumerate(text):
         a = g.allowed()
@@ -162,7 +162,7 @@ def test_hand_tunes_accepted(name):
     text = TUNES[name]
     assert walk_ok(text) == []
     assert check(text, min_bars=1) == []
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed(text + "\n")
     assert g.done and not g.problems
 
@@ -403,7 +403,7 @@ ABC2MIDI_BARS = [
 @pytest.mark.parametrize("body,ok", ABC2MIDI_BARS)
 def test_abc2midi_bar_table(body, ok):
     tune = JIG + body + "\n\n"
-    assert (check(tune, min_bars=1) == []) == ok, check(tune, min_bars=1)
+    assert (check(tune, min_bars=1, phrase=1) == []) == ok, check(tune, min_bars=1, phrase=1)
 
 
 @pytest.mark.skipif(_abc2midi() is None, reason="abc2midi not installed")
@@ -419,7 +419,7 @@ def test_abc2midi_bar_table_live(body, ok):
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list(VOCAB) + ["é", "\t", "\r"]), max_size=300))
 def test_never_raises_on_arbitrary_text(text):
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed(text)
     a = g.allowed()
     assert a is None or isinstance(a, str)
@@ -433,13 +433,13 @@ def test_never_raises_on_arbitrary_text(text):
 def test_never_raises_on_corrupted_tunes(name, pos, junk):
     text = TUNES[name]
     pos %= len(text)
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed(text[:pos] + junk + text[pos:])
     g.allowed()
 
 
 def test_recovers_after_bad_text():
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed("X:1\nM:4/4\nL:1/8\nK:G\nGABc dedB|")
     g.feed("#")                       # not ABC here
     assert g.problems and g.allowed() is None
@@ -453,7 +453,7 @@ def test_recovers_after_bad_text():
 
 
 def test_bad_seed_recovers():
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed("X:1\nQ:fast\nM:3/4\nL:1/8\nK:D\n")
     assert g.problems
     g.feed("D2|")
@@ -463,7 +463,7 @@ def test_bad_seed_recovers():
 # --------------------------------------------------------------- specific masks
 
 def state(text: str) -> AbcGrammar:
-    g = AbcGrammar(min_bars=1)
+    g = AbcGrammar(min_bars=1, phrase=1)
     g.feed(text)
     assert not g.problems, g.problems
     return g
@@ -757,7 +757,7 @@ def test_speed():
     t0 = time.perf_counter()
     n = 0
     for _ in range(20):
-        g = AbcGrammar(min_bars=1)
+        g = AbcGrammar(min_bars=1, phrase=1)
         for ch in text:
             g.allowed()
             g.feed(ch)
@@ -915,3 +915,48 @@ def test_walks_that_once_hit_an_empty_mask(seed):
     # and a rest taking the second half of a>b at a line start.
     text, g = random_walk(seed)
     assert g.done or len(text) > 3000
+
+
+# ----------------------------------------------------------------- the tradition's phrasing and headers
+
+def test_short_bar_ends_a_strain_not_its_middle():
+    """A short bar carried on by || ends a strain of 4, 8... bars (the tradition's
+    place for it); in the middle of a strain only a full bar may be closed."""
+    two = AbcGrammar(min_bars=1)
+    two.feed(JIG + "A|BAB c2d|e3 e2")                       # 2 bars after the pickup, 5 of 6
+    assert "|" not in two.allowed() and ":" in two.allowed()   # no || |] glue; :| completes the pickup
+    mid = AbcGrammar(min_bars=1, phrase=1)
+    mid.feed(JIG + "A|BAB c2d|e3 e2")
+    assert "|" in mid.allowed()                              # phrase=1: abc2midi's rule alone
+    assert check(JIG + "BAB c2d|e3 e2||A|BAB c2d|e3 e3|]\n\n", min_bars=1) != []    # glued at bar 2
+    four = JIG + "BAB c2d|BAB c2d|BAB c2d|e3 e2||A|BAB c2d|BAB c2d|BAB c2d|e3 e3|]\n\n"
+    assert check(four, min_bars=1) == []                                          # a strain of 4
+    # a second ending counts on from before the first
+    endings = JIG + "|:BAB c2d|BAB c2d|BAB c2d|[1e3 e3:|[2e3 e2||A|BAB c2d|BAB c2d|BAB c2d|e3 e3|]\n\n"
+    assert check(endings, min_bars=1) == []
+    assert check(endings.replace("|:BAB c2d|", "|:", 1), min_bars=1) != []       # 3 bars: not a strain
+
+
+def test_header_held_to_the_corpus_meters_and_rhythms():
+    g = AbcGrammar(meters=["6/8", "2/4"], rhythms=["jig", "slip jig"])
+    g.feed("X:1\nM:")
+    assert set(g.allowed()) == {"6", "2"}
+    g.feed("6/8\nL:1/8\nR:")
+    assert set(g.allowed()) == {"j", "s"}
+    g.feed("slip ")
+    assert g.allowed() == "j"
+    g.feed("jig\nK:G\n")
+    assert not g.problems
+    none = AbcGrammar(rhythms=[])                             # a corpus without R: lines
+    none.feed("X:1\nM:6/8\nL:1/8\n")
+    assert "R" not in none.allowed() and "K" in none.allowed()
+    free = AbcGrammar()                                       # no corpus values: the closed lists
+    free.feed("X:1\nM:1")
+    assert "3" in free.allowed()
+
+
+def test_corpus_options_are_the_stream_headers():
+    import encoders
+
+    stream = "X:1\nM:6/8\nL:1/8\nR:jig\nK:G\nGAG GAB|\n\nX:1\nM:2/4\nL:1/16\nK:D\nd4 d4|\n"
+    assert encoders.get("abc").corpus_options(stream) == {"meters": ["2/4", "6/8"], "rhythms": ["jig"]}

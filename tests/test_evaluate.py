@@ -175,7 +175,7 @@ class StubCodec:
 
     name = "stub"
 
-    def grammar(self):
+    def grammar(self, options=None):
         return None
 
     def decode(self, text, path=""):

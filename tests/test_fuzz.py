@@ -183,7 +183,7 @@ class _Fragile:
     def sniff(self, text):
         return False
 
-    def grammar(self):
+    def grammar(self, options=None):
         return None
 
     def body(self, text):

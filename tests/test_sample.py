@@ -136,10 +136,12 @@ def test_fast_step_matches_model_step(model):
 
 
 def test_generate_pieces_wires_grammar_unless_free(model):
-    loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
-    codec = SimpleNamespace(grammar=lambda: Only("c"))
+    seen = []
+    loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={"scheme_options": {"meters": ["6/8"]}})
+    codec = SimpleNamespace(grammar=lambda options: seen.append(options) or Only("c"))
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
     assert texts == ["X:1" + "c" * 10] * 2                   # default seed "X:1"
+    assert seen == [{"meters": ["6/8"]}] * 2                 # the model's scheme options reach the grammar
     free = generate_pieces(loaded, codec, seed="X:1", num=2, length=10, random_seed=0, free=True)
     assert free == generate(model, VOCAB, "X:1", num=2, length=10, random_seed=0)
 

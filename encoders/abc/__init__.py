@@ -90,10 +90,22 @@ class AbcCodec:
     def sniff(self, text: str) -> bool:
         return bool(re.match(r"\s*(%[^\n]*\n\s*)*X:", text))
 
-    def grammar(self) -> GrammarState | None:
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
+        """Validity-guided decoding; `options` (the model's scheme options, see
+        `corpus_options`) hold the header to the meters and R: values its corpus has."""
         from encoders.abc.grammar import AbcGrammar
 
-        return AbcGrammar()
+        options = options or {}
+        return AbcGrammar(meters=options.get("meters"), rhythms=options.get("rhythms"))
+
+    def corpus_options(self, stream: str) -> dict:
+        """What a model trained on `stream` keeps with it (its "scheme_options"): the M: and
+        R: values of the stream's tunes, so its tunes use only headers the corpus has."""
+        from encoders.abc.figures import figures
+
+        heads = [figures(t, header_only=True) for t in split_stream(stream)]
+        return {"meters": sorted({h["meter"] for h in heads}),
+                "rhythms": sorted({h["rhythm"] for h in heads if h["rhythm"]})}
 
     def body(self, text: str) -> str:
         """The music lines: everything after the first K: header line."""
@@ -105,6 +117,12 @@ class AbcCodec:
         from encoders.abc.corpus import music_key
 
         return music_key(text)
+
+    def figures(self, text: str, header_only: bool = False) -> dict:
+        """The header's choices and the written form, for the music table (see `figures`)."""
+        from encoders.abc.figures import figures
+
+        return figures(text, header_only)
 
     def label(self, text: str, number: int) -> str:
         if re.match(r"X:[^\n]*", text):

@@ -29,7 +29,10 @@ The aim: every tune the sampler can finish plays in abc2midi without an
 
 *Header.*  Lines ``X:<n>``, optional ``T:<title>``, ``M:``, ``L:``, optional
 ``Q:``, optional ``R:``, then ``K:`` (last), in that order and nothing else:
-the player needs M, L and K, and the model must not invent fields.  Values come
+the player needs M, L and K, and the model must not invent fields.  Given the
+model's corpus values (``AbcGrammar(meters=..., rhythms=...)``, from the
+model's scheme options), M: and R: are held to those: no meter or rhythm word
+that no tune of the corpus has.  Values come
 from closed lists: M ``n/d`` (n 1..16, d 1..16 a power of 2), ``C``, ``C|`` or
 ``none``; L ``1/1``..``1/32``; Q ``b=t`` (a beat like 1/4 or 3/8, t 20..400);
 R lower-case words; K a tonic ``A``..``G`` with ``#``/``b`` and a mode (``m``
@@ -84,6 +87,10 @@ Y"), which counts bars in played order, repeats expanded, and is the player's
   time carried into it;
 * a bar closed by ``||`` ``|:`` ``|]`` may be short: its time is carried into
   the next bar, and the two must make one full bar (``e3 e2||A|`` in 6/8);
+  as in the tradition, such a short bar ends a strain: it is the 4th, 8th,
+  12th... bar of its section (`PHRASE`; a pickup and the bar completing a short
+  bar are not counted, a second ending counts on from before the first), so
+  short bars are not glued together in the middle of a strain;
 * ``:|`` ``::`` ``:|2`` play the repeated section's start next (the tune start,
   ``|:``, ``::``, after a finished ``:|``, or a ``||``/``|]`` after one; the
   player's repeat expansion): the bar must make a full bar with the section's
@@ -136,13 +143,18 @@ from __future__ import annotations
 
 from encoders import CharGrammar
 
-__all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "MIN_BARS", "check"]
+__all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "MIN_BARS", "PHRASE", "check"]
 
 MAX_BARS = 64
 """Bars after which the grammar steers to the end of the tune (soft cap)."""
 
 MIN_BARS = 6
 """Full bars a tune needs before it may end."""
+
+PHRASE = 4
+"""A short bar carried on by ``||`` ``|]`` ``|:`` ``::`` must end a strain of a multiple
+of this many bars (88% of such bars in the folk corpus do): no short bars glued
+together in the middle of a strain."""
 
 FOLK_LENGTHS = ("", "2", "3", "4", "6", "8", "12", "16", "/", "/4", "3/2", "3/4")
 """The length suffixes a generated note, rest or chord may carry: those of the
@@ -286,6 +298,23 @@ every time left in a bar (outside a tuplet or a broken pair) stays one."""
 assert all(m % _STEP == 0 for m in _ALL_M)
 assert all(k in _ALL_M for k in range(_STEP, 5 * _STEP, _STEP))  # sums: any multiple
 _CSYM_TRIE = _trie(_chord_symbols())
+def _header_tries(meters: "list[str] | None", rhythms: "list[str] | None") -> dict:
+    """The value tries of the header fields: `_VALUE_TRIES`, with M: held to `meters` and
+    R: to `rhythms` where given (values the closed lists cannot read are left out)."""
+    tries = dict(_VALUE_TRIES)
+    if meters is not None:
+        known = _meters()
+        tries["M"] = _trie({m: known[m] for m in meters if m in known} or {"none": "none"})
+    if rhythms is not None:
+        words = [r for r in rhythms if r and len(r) <= _MAX_RHYTHM and r == r.strip()
+                 and all(c in _RHYTHM_CHARS + " " for c in r) and "  " not in r]
+        if words:
+            tries["R"] = _trie({r: r for r in words})
+        else:
+            tries["R"] = None
+    return tries
+
+
 _NEXT_FIELDS = {None: "X", "X": "TM", "T": "M", "M": "L", "L": "QRK", "Q": "RK", "R": "K"}
 _TEXT_CHARS = "".join(chr(c) for c in range(32, 127) if chr(c) not in '%\\"')
 _RHYTHM_CHARS = "abcdefghijklmnopqrstuvwxyz"
@@ -361,10 +390,23 @@ class AbcGrammar(CharGrammar):
         # played-order bar counting (see _finish_bar)
         "_carry", "_sc0", "_sw0", "_sfirst", "_sbar", "_after_end", "_shave", "_capfix",
         "_norep2", "_min_bars",
+        # the tune's pickup (its short first bar's length, 0 for none), and this
+        # model's header values (field -> trie of the values its corpus has)
+        "_pickup", "_tries",
+        # bars of the current section (strain) so far, a pickup and the bar that
+        # completes a short bar not counted; and the count where a first ending began
+        "_sec_bars", "_pre1", "_phrase",
     )
 
-    def __init__(self, min_bars: int = MIN_BARS) -> None:
+    def __init__(self, min_bars: int = MIN_BARS, meters: "list[str] | None" = None,
+                 rhythms: "list[str] | None" = None, phrase: int = PHRASE) -> None:
+        """`meters` and `rhythms`: the M: and R: values the model's corpus has (the
+        model's scheme options); a tune may write only those.  None: any meter of
+        the closed list, any lower-case words for R:.  `phrase`: a short bar may end
+        a strain only after a multiple of this many bars (1: anywhere)."""
         self._min_bars = min_bars
+        self._phrase = max(1, phrase)
+        self._tries = _header_tries(meters, rhythms)
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -392,7 +434,8 @@ class AbcGrammar(CharGrammar):
         self._tie = None
         self._ending = _E_NONE
         self._forced = False
-        self._carry = self._sc0 = self._sw0 = self._shave = 0
+        self._carry = self._sc0 = self._sw0 = self._shave = self._pickup = 0
+        self._sec_bars = self._pre1 = 0
         self._sfirst = True
         self._sbar = False
         self._after_end = 0
@@ -466,7 +509,8 @@ class AbcGrammar(CharGrammar):
         if m == _RECOVER:
             return ""
         if m == _H_LINE:
-            return _NEXT_FIELDS.get(self._hfield, "")
+            fields = _NEXT_FIELDS.get(self._hfield, "")
+            return fields.replace("R", "") if self._tries.get("R", True) is None else fields
         if m == _H_COLON:
             return ":"
         if m == _H_VALUE:
@@ -709,7 +753,10 @@ class AbcGrammar(CharGrammar):
             return t == self._target()
         if tok in ("|", "|1"):
             return t == meter or (self._first and tok == "|")
-        return True                 # || |] |: : a short bar carries on
+        # || |] |: :: a short bar carries on, but only where the tradition has one:
+        # ending a strain of 4, 8, 12... bars (the short bar and the pickup after it
+        # making one), not glued into the middle of a strain
+        return t == meter or self._first or (self._sec_bars + 1) % self._phrase == 0
 
     def _bar_allowed(self) -> str:
         n = self._node
@@ -837,8 +884,8 @@ class AbcGrammar(CharGrammar):
             self._mode = _H_COLON
         elif m == _H_COLON:
             self._buf = ""
-            if self._hcur in _VALUE_TRIES:
-                self._node = _VALUE_TRIES[self._hcur]
+            if self._tries.get(self._hcur) is not None:
+                self._node = self._tries[self._hcur]
                 self._mode = _H_VALUE
             else:
                 self._mode = _H_TEXT
@@ -890,6 +937,7 @@ class AbcGrammar(CharGrammar):
             if ch in "12":
                 if ch == "1":
                     self._ending = _E_FIRST
+                    self._pre1 = self._sec_bars
                 else:
                     # the second pass reaches [2 from the bar before [1 (full)
                     self._ending = _E_SECOND
@@ -1176,6 +1224,10 @@ class AbcGrammar(CharGrammar):
             if self._sfirst:
                 self._sfirst = False
                 self._sw0 = t if short and self._first else 0
+            if self._first and self._bars == 1:
+                self._pickup = t if short else 0
+            if not (short and self._first) and not self._carry:
+                self._sec_bars += 1     # (a pickup, or the bar completing a short one: not counted)
             if new_section:
                 self._sc0, self._sw0, self._sfirst, self._sbar = carry, 0, True, False
             self._new_bar(first=False, carry=carry)
@@ -1189,6 +1241,12 @@ class AbcGrammar(CharGrammar):
             if self._rep == _R_OPEN:
                 self._first = False
             self._cap_target()
+        if ending == 1:
+            self._pre1 = self._sec_bars
+        elif tok == ":|" and self._ending == _E_NEED2:
+            self._sec_bars = self._pre1     # the second ending goes on from before the first
+        elif tok in ("||", "|]", "|:", "::", ":|", ":|2"):
+            self._sec_bars = 0
         self._last_bar = tok
         self._last = "ending" if ending else "bar" if closed else "openbar"
         self._mode = _ITEM
@@ -1256,10 +1314,10 @@ class AbcGrammar(CharGrammar):
 _SLOTS = AbcGrammar.__slots__
 
 
-def check(text: str, min_bars: int = MIN_BARS) -> list[str]:
+def check(text: str, min_bars: int = MIN_BARS, phrase: int = PHRASE) -> list[str]:
     """Feed a whole tune; the places where it left the grammar ("line:col: ..."),
     and a last entry when the text stops where a tune cannot end."""
-    g = AbcGrammar(min_bars)
+    g = AbcGrammar(min_bars, phrase=phrase)
     g.feed(text)
     problems = list(g.problems)
     if not g.done and text.strip() and not g.problems:

@@ -202,7 +202,7 @@ class EventsCodec(GridCodec):
     def decode(self, text: str, path: str = "") -> Decoded:
         return decode_events(text, path)
 
-    def grammar(self) -> GrammarState | None:
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
         return None
 
 

@@ -182,7 +182,7 @@ class RollCodec(GridCodec):
     def decode(self, text: str, path: str = "") -> Decoded:
         return decode_roll(text, path)
 
-    def grammar(self) -> GrammarState | None:
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
         from encoders.midi.grammar import RollGrammar
 
         return RollGrammar()

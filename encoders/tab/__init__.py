@@ -705,7 +705,7 @@ class TabCodec:
     def sniff(self, text: str) -> bool:
         return text.lstrip().startswith(f"%{self.name} ")
 
-    def grammar(self) -> GrammarState | None:
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
         from encoders.tab.grammar import ColumnsGrammar  # here: grammar imports this module
 
         return ColumnsGrammar() if self.name == "columns" else None
