@@ -341,6 +341,10 @@ class Batch:
     reset: bool = True
     """True where the rows start new pieces: the caller starts from a zero state (the
     sampler's start); False where they carry on the pieces of the previous batch."""
+    scored: int = 0
+    """Targets scored (not -1) in the whole batch, every rank's rows together: the
+    loss is the sum over the scored targets divided by this, so ranks with more
+    padding weigh no more than the others (a DDP run equals the one-process run)."""
 
 
 @dataclass
@@ -461,8 +465,10 @@ class Batches:
         starts, stops = self.pieces
         b = self.batch_size // self.world
         batch = rows[j][rows[j] >= 0]
-        longest = int((stops[batch] - starts[batch]).max()) - 1      # the whole batch's, on every rank
+        predictions = stops[batch] - starts[batch] - 1
+        longest = int(predictions.max())                            # the whole batch's, on every rank
         T = -(-longest // int(windows[j]))                          # windows of equal length
+        scored = int(np.clip(predictions - w * T, 0, T).sum())
         mine = rows[j, self.rank * b:(self.rank + 1) * b]
         mine = mine[mine >= 0]
         first, last = starts[mine], stops[mine]
@@ -475,7 +481,7 @@ class Batches:
         if self.pin_memory:
             xy = xy.pin_memory()
         self.index += 1
-        return Batch(x=xy[0], y=xy[1], new_epoch=new_epoch, reset=w == 0)
+        return Batch(x=xy[0], y=xy[1], new_epoch=new_epoch, reset=w == 0, scored=scored)
 
     def __iter__(self) -> Iterator[Batch]:
         while True:

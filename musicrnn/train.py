@@ -182,11 +182,13 @@ def lr_at(cfg: TrainConfig, step: int, seconds: float) -> float:
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * frac)) * (cfg.lr - min_lr)
 
 
-def _piece_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the characters of pieces (targets -1, past a piece's end, are not scored)."""
+def _piece_loss(logits: torch.Tensor, y: torch.Tensor, scored: int, world: int = 1) -> torch.Tensor:
+    """This rank's share of the batch's mean cross-entropy over the characters of pieces
+    (targets -1, past a piece's end, are not scored): its sum over `scored`, the whole
+    batch's count, times `world`, so DDP's average over the ranks is the batch's mean."""
     total = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
                             ignore_index=-1, reduction="sum")
-    return total / (y >= 0).sum().clamp(min=1)
+    return total * world / max(1, scored)
 
 
 @torch.no_grad()
@@ -513,7 +515,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
 
             with autocast():
                 logits, new_state = step_model(x, state)
-            loss = _piece_loss(logits, y)
+            loss = _piece_loss(logits, y, batch.scored, cluster.world)
             loss_value = loss.item()
             if cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
                 (loss_value,), (clock,) = cluster.agree([loss_value], [prior_seconds + session_seconds()])
