@@ -122,6 +122,10 @@ class Codec(Protocol):
     # Optional, for codecs that read binary files (MIDI):
     #   binary_suffixes: tuple[str, ...]   file endings read by encode_file, not as text
     #   def encode_file(self, path: str, **options) -> EncodeResult   (InputError names the file)
+    # Optional, for the music table and for seeds (ABC):
+    #   def figures(self, text, header_only=False) -> dict   meter, mode, tonic_pc, rhythm, written bars...
+    #   def complete_seed(self, seed) -> str                 a seed's header put in the stream's order
+    #   def corpus_options(self, stream) -> dict             kept with a model as its scheme options
 
 
 def debugging() -> bool:

@@ -447,6 +447,11 @@ def generate(
         return
     loaded = load(model or "folk", device=dev)
     codec = _model_codec(loaded)
+    if seed and hasattr(codec, "complete_seed"):   # a header in the order the model learned, L: filled in
+        completed = codec.complete_seed(seed)
+        if completed != seed:
+            err_console.print(f"seed completed as the model writes a header: {completed!r}")
+        seed = completed
     _check_model_writes(loaded, codec, seed)
     outputs = _check_outputs(out, force, codec, num, side_text=True)   # before sampling, which takes a while
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,

@@ -90,3 +90,37 @@ def test_header_only_agrees_with_the_full_read_on_the_corpus():
         full = figures(tune)
         head = figures(tune, header_only=True)
         assert all(head[k] == full[k] for k in head), tune
+
+
+def test_seed_completion_properties():
+    from encoders.abc.seed import complete_seed
+    from encoders.abc.grammar import AbcGrammar
+    from encoders.piece import UsageError
+    import itertools
+    import pytest
+
+    fields = ["X:1", "M:6/8", "K:Ador", "R:jig"]
+    for order in itertools.permutations(fields):
+        seed = complete_seed("\n".join(order))
+        assert seed == "X:1\nM:6/8\nL:1/8\nR:jig\nK:Ador\n"
+        g = AbcGrammar()
+        g.feed(seed + "EAA ABc|")
+        assert not g.problems
+    with pytest.raises(UsageError, match="needs M:"):
+        complete_seed("X:1\nK:G")
+    with pytest.raises(UsageError, match="C: is not"):
+        complete_seed("X:1\nC:Trad\nM:4/4")
+    assert complete_seed("GABc|") == "GABc|"          # music alone is left as it is
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("XMLKRTQC:16/8\nGAabc|z ")), max_size=60))
+def test_seed_completion_never_raises_but_usage_errors(seed):
+    from encoders.abc.seed import complete_seed
+    from encoders.piece import UsageError
+
+    try:
+        out = complete_seed(seed)
+    except UsageError:
+        return
+    assert isinstance(out, str)

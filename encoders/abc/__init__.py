@@ -124,6 +124,12 @@ class AbcCodec:
 
         return figures(text, header_only)
 
+    def complete_seed(self, seed: str) -> str:
+        """The seed's header in the stream's order, with X: and L: filled in (see `seed`)."""
+        from encoders.abc.seed import complete_seed
+
+        return complete_seed(seed)
+
     def label(self, text: str, number: int) -> str:
         if re.match(r"X:[^\n]*", text):
             return re.sub(r"^X:[^\n]*", f"X:{number}", text, count=1)
