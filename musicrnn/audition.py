@@ -126,7 +126,8 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise AuditionError(f"{printable(folder)}: no such folder")
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise AuditionError(f"{printable(folder)}: {what}")
     root = folder.resolve()
     text_suffixes = ({s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}) - set(_MIDI)
     wanted = text_suffixes | set(_MIDI)

@@ -199,7 +199,7 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
     train_text, val_text = _stream(train_pieces), _stream(val_pieces)
     missing = loaded.vocab.missing(val_text)
     if missing:
-        raise UsageError("the held-out pieces hold characters the model does not know "
+        raise UsageError(f"the held-out pieces hold characters the model {loaded.path} does not know "
                          f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?")
 
     model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)

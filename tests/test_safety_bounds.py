@@ -332,3 +332,19 @@ def test_a_midi_seed_the_model_cannot_write_names_the_model(tmp_path):
     result = _run("generate", "--model", str(out), "--seed-midi", str(mid), "--transpose-into-range",
                   "--out", str(tmp_path / "c.mid"))
     _one_line_error(result, "not in the model's vocabulary: '%'", str(out), "song.mid")
+
+
+def test_audition_names_a_fifo_as_not_a_folder(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(app, ["audition", str(fifo)])
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "not a folder" in result.output and "no such" not in result.output
+
+
+def test_evaluate_on_another_stream_names_the_model(tmp_path):
+    stream = tmp_path / "other.txt"
+    stream.write_text("".join(f"X:1\nM:4/4\nL:1/8\nK:C\n\u00e9\u00e8{i}|\n\n" for i in range(30)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--model", "folk", str(stream), "--samples", "0"])
+    assert result.exit_code == EXIT_USER_ERROR
+    assert "folk" in result.output and "does not know" in result.output
