@@ -132,7 +132,7 @@ L:1/16
 R:polka
 K:Ador
 |:e2a2 a2ge|d2g2 g2ed|((3cBA) e2 ABcd|e2a2 ag
-e2|d2g2 g2ed|[1c2A2 A4:|[2c2A2 A2
+e2|d2g2 g2ed|[1c2A2 A4:|[2c2A2 A4
 """,
     "common time quarter unit": """X:1
 M:C
@@ -654,9 +654,13 @@ def test_line_break_inside_a_bar_and_last_line_without_bar_line():
     g = state(REEL + "ABcd efga|AB")
     assert "\n" in g.allowed()
     g.feed("\n")
-    assert "\n" in g.allowed()               # may end: the last bar is short
+    assert "\n" not in g.allowed()           # a tune does not stop in the middle of a bar
     g.feed("cd efga|")
     assert not g.problems
+    g = state(REEL + "ABcd efga|ABcd efga\n")
+    assert "\n" in g.allowed()               # may end: the last bar is full
+    g = state(REEL + "A|BBcd efga|ABcd efg\n")
+    assert "\n" in g.allowed()               # or completes the pickup
     g = state(REEL + "AB")
     g.feed("\n")
     assert "\n" not in g.allowed()           # no full bar yet

@@ -107,8 +107,9 @@ Y"), which counts bars in played order, repeats expanded, and is the player's
 
 No bar is ever longer than the meter.  A bar line needs a note or rest since
 the last one, except ``|`` ``||`` ``|]`` or ``|:`` at a line start.  A tune may
-end after a short bar closed by ``||`` ``|]`` ``:|`` or inside its last bar
-(abc2midi does not count an unclosed one).  With ``M:none`` nothing is counted.
+end after a short bar closed by ``||`` ``|]`` ``:|``, or inside its last bar
+when that bar is full or completes the pickup (abc2midi does not count an
+unclosed bar; real tunes do not stop in the middle of one).  With ``M:none`` nothing is counted.
 
 *Repeats and endings* (as abc2midi wants them).  ``|:`` not while a ``|:`` or
 ``::`` is open; ``::`` not right after ``:|`` (with no ``|:`` between); a
@@ -595,6 +596,14 @@ class AbcGrammar(CharGrammar):
             return bool(self._mset())
         return self._room >= _STEP * G
 
+    def _last_bar_ok(self) -> bool:
+        """May the tune end in the bar written so far (no bar line after it)?  Only a
+        full one, or the complement of the tune's pickup, as real tunes end."""
+        if self._bar_len == _FREE or not self._content:
+            return True
+        t = self._bar_len - self._shave - self._room
+        return t == self._bar_len or (self._pickup > 0 and t + self._pickup == self._bar_len)
+
     def _end_ok(self) -> bool:
         return (self._full_bars >= self._min_bars and self._slurs == 0 and self._tie is None
                 and self._ending not in (_E_FIRST, _E_NEED2) and self._rep != _R_OPEN
@@ -609,11 +618,11 @@ class AbcGrammar(CharGrammar):
         if self._ending == _E_NEED2:
             # after the :| that closes a first ending: only [2 (or a break, a space)
             return ("\n [" if last == "bar" else "[")
-        if capped and last in ("bar", "linestart"):
+        if capped and (last == "bar" or last == "linestart" and self._last_bar_ok()):
             return "\n"
         if self._tie is not None:
             return self._tie_allowed()
-        if last == "linestart" and self._end_ok():
+        if last == "linestart" and self._end_ok() and self._last_bar_ok():
             ap("\n")
         if last == "bar":
             ap("\n")
