@@ -403,6 +403,8 @@ def generate(
     temperature: float = typer.Option(1.0, help="Sampling temperature (> 0); lower is safer."),
     top_k: Optional[int] = typer.Option(None, help="Sample only among the k likeliest characters."),
     free: bool = typer.Option(False, help="Turn off validity-guided decoding (no masking)."),
+    rerank: int = typer.Option(1, help="Sample this many candidates per piece and keep the ones the model "
+                                       "finds most likely."),
     random_seed: Optional[int] = typer.Option(None, help="Seed for repeatable samples."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
     out: str = typer.Option("-", "--out", "-o", help=".mid/.wav/.flac/.ogg/.png/.svg/.musicxml (one file per "
@@ -454,8 +456,9 @@ def generate(
         seed = completed
     _check_model_writes(loaded, codec, seed)
     outputs = _check_outputs(out, force, codec, num, side_text=True)   # before sampling, which takes a while
+    _check_rerank(rerank, num)
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
-                            top_k=top_k, free=free, random_seed=random_seed, device=dev)
+                            top_k=top_k, free=free, random_seed=random_seed, device=dev, rerank=rerank)
     decoded = [codec.decode(t) for t in texts]
     if seed:
         from musicrnn.outputs import mark_continuation
@@ -656,6 +659,7 @@ def evaluate(
     samples: int = typer.Option(50, help="Pieces to sample for the validity and novelty figures."),
     temperature: float = typer.Option(1.0, help="Sampling temperature for those pieces."),
     free: bool = typer.Option(False, help="Sample without validity-guided decoding."),
+    rerank: int = typer.Option(1, help="Sample this many candidates per piece and keep the most likely."),
     random_seed: int = typer.Option(0, help="Seed for the samples."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
 ) -> None:
@@ -678,8 +682,9 @@ def evaluate(
     other = _looks_like_other_scheme(text, codec)
     if other is not None:
         raise CliError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
+    _check_rerank(rerank, samples)
     report = run_evaluation(loaded, codec, text, num_samples=samples, temperature=temperature,
-                            random_seed=random_seed, free=free, device=dev)
+                            random_seed=random_seed, free=free, device=dev, rerank=rerank)
     table = Table(title=printable(f"{loaded.path} on held-out pieces of {corpus}"))
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -716,6 +721,13 @@ def _check_temperature(temperature: float) -> None:
 
 
 MAX_RANDOM_SEED = 2**32 - 1
+
+
+def _check_rerank(rerank: int, num: int) -> None:
+    if not 1 <= rerank <= 64:
+        raise CliError(f"--rerank must be from 1 to 64, not {rerank}")
+    if rerank * num > 10_000:
+        raise CliError(f"--rerank {rerank} x {num} pieces is {rerank * num:,} candidates; at most 10,000 in one run")
 
 
 def _check_random_seed(seed: Optional[int]) -> None:

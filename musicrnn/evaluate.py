@@ -180,7 +180,7 @@ def _split_settings(meta: dict[str, Any]) -> tuple[float, int]:
 
 def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, temperature: float = 1.0,
              random_seed: int = 0, free: bool = False, device: str | torch.device = "cpu",
-             length: int = 2000, orders: range = range(1, 9)) -> EvalReport:
+             length: int = 2000, orders: range = range(1, 9), rerank: int = 1) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
     against n-gram and xz baselines, and sample `num_samples` pieces to check."""
     times: dict[str, float] = {}
@@ -212,7 +212,8 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
     samples = []
     if num_samples > 0:
         samples = generate_pieces(loaded, codec, seed=None, num=num_samples, length=length,
-                                  temperature=temperature, free=free, random_seed=random_seed, device=device)
+                                  temperature=temperature, free=free, random_seed=random_seed, device=device,
+                                  rerank=rerank)
     lap("sample")
     decoded = [codec.decode(s) for s in samples]
     index = NgramIndex(train_text, 24)

@@ -57,6 +57,7 @@ def generate(
     stop: str | None = END_OF_PIECE,
     random_seed: int | None = None,
     device: str | torch.device = "cpu",
+    scores: list[float] | None = None,
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
@@ -70,7 +71,9 @@ def generate(
     be written, so streams then run to `length`.  An empty seed starts a new
     piece (see the module docstring).  `grammar` makes a fresh GrammarState (or
     None for none), e.g. ``codec.grammar``.  `random_seed` makes the output
-    repeatable on a given machine.  Raises UnknownCharacters for seed characters
+    repeatable on a given machine.  `scores`, when a list, receives each text's mean
+    log-likelihood per new character (nats) under the model and the grammar at
+    temperature 1 (for reranking).  Raises UnknownCharacters for seed characters
     the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
     if not temperature > 0:
         raise UsageError(f"temperature must be above 0, got {temperature}")
@@ -103,6 +106,7 @@ def generate(
     out = np.zeros((num, length), dtype=np.int64)    # sampled ids, stream x position
     ends = [length] * num                             # new chars per stream
     stopped = [False] * num
+    loglik = np.zeros(num)                            # summed log-likelihood per stream (with `scores`)
 
     with torch.inference_mode():
         # 1. The seed, once, then the same state and next-char logits for every stream.
@@ -136,6 +140,8 @@ def generate(
         for t in range(length):
             if masker is not None:
                 logits = masker.apply(logits, [grammars[i].allowed() for i in live.tolist()])
+            if scores is not None:
+                logp = torch.log_softmax(logits.float(), dim=-1)
             if temperature != 1.0:
                 logits = logits / temperature
             if top_k is not None and top_k < V:
@@ -145,6 +151,8 @@ def generate(
             ids = torch.multinomial(probs, 1, generator=gen)[:, 0]
             host_ids = ids.cpu().numpy()
             out[live, t] = host_ids
+            if scores is not None:
+                loglik[live] += logp.gather(1, ids[:, None])[:, 0].cpu().numpy()
             if grammars is not None:
                 for i, ch in zip(live.tolist(), vocab.decode(host_ids)):
                     grammars[i].feed(ch)
@@ -163,6 +171,8 @@ def generate(
             if t + 1 < length:
                 logits, state = step(ids, state)
 
+    if scores is not None:
+        scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
     texts = []
     for i in range(num):
         cut = 0
@@ -285,19 +295,30 @@ def generate_pieces(
     free: bool = False,
     random_seed: int | None = None,
     device: str | torch.device | None = None,
+    rerank: int = 1,
 ) -> list[str]:
     """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
     (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
     to the model's usual one (meta "sample_seed"), else to how the codec starts a
-    piece (its `seed`, e.g. "X:1" for ABC)."""
+    piece (its `seed`, e.g. "X:1" for ABC).  `rerank` > 1 samples that many
+    candidates per piece and keeps the `num` the model finds most likely (mean
+    log-likelihood per character), in the order they were sampled."""
+    if rerank < 1:
+        raise UsageError(f"rerank must be at least 1, got {rerank}")
     if seed is None:
         seed = default_seed(loaded.meta, getattr(codec, "seed", "X:1"))
     if device is None:
         device = next(loaded.model.parameters()).device
     options = loaded.meta.get("scheme_options") or {}
     grammar = None if free else (lambda: codec.grammar(options))
-    return generate(loaded.model, loaded.vocab, seed, num=num, length=length, temperature=temperature,
-                    top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device)
+    scores: list[float] = []
+    texts = generate(loaded.model, loaded.vocab, seed, num=num * rerank, length=length, temperature=temperature,
+                     top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device,
+                     scores=scores if rerank > 1 else None)
+    if rerank == 1:
+        return texts
+    best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])
+    return [texts[i] for i in best]
 
 
 def default_seed(meta: dict, fallback: str = "X:1") -> str:

@@ -170,3 +170,29 @@ def test_a_piece_cut_by_the_length_cap_is_cut_back_to_where_it_could_end(model):
     # Without can_end the cap cuts anywhere.
     assert all(len(t) == 33 for t in generate(model, VOCAB, "X:1", num=4, length=30,
                                                 grammar=lambda: Only("ab"), random_seed=4))
+
+
+def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model):
+    import math
+
+    scores = []
+    texts = generate(model, VOCAB, "X:1", num=6, length=12, random_seed=5, scores=scores, stop=None)
+    assert len(scores) == 6 and all(s <= 0 for s in scores)
+    # the score is what the model gives the text, character by character (no grammar here)
+    ids = torch.as_tensor(VOCAB.encode("\n" + texts[0]).astype("int64"))[None]
+    with torch.no_grad():
+        logp = torch.log_softmax(model(ids)[0][0], -1)
+    new = ids[0, 1 + len("X:1"):]
+    want = logp[len("X:1"):-1].gather(1, new[:, None]).mean().item()
+    assert math.isclose(scores[0], want, rel_tol=1e-4, abs_tol=1e-5)
+
+    loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
+    codec = SimpleNamespace(grammar=lambda options: None)
+    picked = generate_pieces(loaded, codec, seed="X:1", num=2, length=12, random_seed=5, rerank=3)
+    assert len(picked) == 2
+    every, ranked = [], []
+    every = generate(model, VOCAB, "X:1", num=6, length=12, random_seed=5, scores=ranked)
+    order = sorted(range(6), key=lambda i: -ranked[i])[:2]
+    assert picked == [every[i] for i in sorted(order)]
+    with pytest.raises(ValueError, match="rerank"):
+        generate_pieces(loaded, codec, seed="X:1", num=2, rerank=0)
