@@ -450,7 +450,11 @@ def generate(
     loaded = load(model or "folk", device=dev)
     codec = _model_codec(loaded)
     if seed and hasattr(codec, "complete_seed"):   # a header in the order the model learned, L: filled in
-        completed = codec.complete_seed(seed)
+        try:
+            completed = codec.complete_seed(seed)
+        except UsageError:
+            _check_model_writes(loaded, codec, seed)   # characters the model lacks are the first thing to say
+            raise
         if completed != seed:
             err_console.print(f"seed completed as the model writes a header: {completed!r}")
         seed = completed
