@@ -26,7 +26,7 @@ from encoders import PIECE_SEPARATOR, UsageError
 from musicrnn.data import Vocab, split_pieces
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
-from musicrnn.sample import generate_pieces
+from musicrnn.sample import PIECE_START, generate_pieces
 
 __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novelty", "report_rows"]
 
@@ -36,34 +36,37 @@ __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novel
 
 def model_bits_per_char(model: Any, vocab: Vocab, text: str, device: str | torch.device = "cpu",
                         batch_size: int = 16, seq_len: int = 256) -> float:
-    """Bits per character the model needs for `text`, predicting each character from those before it.
+    """Bits per character the model needs for `text` (pieces separated by blank lines),
+    predicting each character from those before it in its piece.
 
-    The text is cut into `batch_size` contiguous lanes read `seq_len` characters at a
-    time, the hidden state carried from window to window (as in training), so each
-    lane is scored as one long read; only the first character of each lane has no context."""
-    ids = torch.as_tensor(vocab.encode(text).astype(np.int64))
-    n = len(ids) - 1                               # predictions: ids[1:] from ids[:-1]
-    if n < 1:
-        raise UsageError("text must have at least two characters to score")
-    lanes = max(1, min(batch_size, n // seq_len))
-    lane_len = math.ceil(n / lanes)
-    x = torch.zeros(lanes * lane_len, dtype=torch.long)
-    y = torch.full((lanes * lane_len,), -1, dtype=torch.long)   # -1: padding, not scored
-    x[:n], y[:n] = ids[:-1], ids[1:]
-    x, y = x.view(lanes, lane_len).to(device), y.view(lanes, lane_len).to(device)
+    Every piece is read the way the model was trained and is sampled: from a zero state
+    fed a newline (musicrnn.data.Batches, in stream order, `batch_size` pieces at a time,
+    long pieces in windows of `seq_len` with the state carried)."""
+    from musicrnn.data import eval_windows
 
+    if vocab.missing(PIECE_START):
+        raise UsageError("scoring pieces needs the newline in the vocabulary")
+    ids = vocab.encode(PIECE_START + text)
+    batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]))
+    if batches is None:
+        raise UsageError("text must have at least one character to score")
     was_training = model.training
     model.eval()
-    total, state = 0.0, None
+    total, count, state = 0.0, 0, None
     try:
         with torch.inference_mode():
-            for start in range(0, lane_len, seq_len):
-                logits, state = model(x[:, start:start + seq_len], state)
-                total += F.cross_entropy(logits.flatten(0, 1).float(), y[:, start:start + seq_len].flatten(),
+            for _ in range(len(batches)):
+                b = batches.next()
+                if b.reset:
+                    state = None
+                logits, state = model(b.x.to(device), state)
+                y = b.y.to(device)
+                total += F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(),
                                          ignore_index=-1, reduction="sum").item()
+                count += int((y >= 0).sum())
     finally:
         model.train(was_training)
-    return total / n / math.log(2)
+    return total / max(1, count) / math.log(2)
 
 
 # --------------------------------------------------------------------------- novelty
