@@ -28,6 +28,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Any
 
 from encoders.abc.tokens import header_end, parse_key, parse_meter, tokenize
@@ -111,7 +113,8 @@ def written_bars(text: str) -> tuple[list[float], list[bool]] | None:
     try:
         import music21
 
-        score = music21.converter.parse(text, format="abc")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            score = music21.converter.parse(text, format="abc")   # (it prints warnings about beams)
         part = score.parts[0] if getattr(score, "parts", None) else score
         measures = list(part.getElementsByClass("Measure"))
         if not measures:
