@@ -405,6 +405,8 @@ def generate(
     free: bool = typer.Option(False, help="Turn off validity-guided decoding (no masking)."),
     rerank: int = typer.Option(1, help="Sample this many candidates per piece and keep the ones the model "
                                        "finds most likely."),
+    cadence_temperature: float = typer.Option(1.0, help="Multiply the temperature by this in the last bar of "
+                                                        "each phrase (4, 8... bars), where tunes cadence."),
     random_seed: Optional[int] = typer.Option(None, help="Seed for repeatable samples."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
     out: str = typer.Option("-", "--out", "-o", help=".mid/.wav/.flac/.ogg/.png/.svg/.musicxml (one file per "
@@ -461,8 +463,10 @@ def generate(
     _check_model_writes(loaded, codec, seed)
     outputs = _check_outputs(out, force, codec, num, side_text=True)   # before sampling, which takes a while
     _check_rerank(rerank, num)
+    _check_temperature(cadence_temperature)
     texts = generate_pieces(loaded, codec, seed=seed, num=num, length=length, temperature=temperature,
-                            top_k=top_k, free=free, random_seed=random_seed, device=dev, rerank=rerank)
+                            top_k=top_k, free=free, random_seed=random_seed, device=dev, rerank=rerank,
+                            cadence_temperature=cadence_temperature)
     decoded = [codec.decode(t) for t in texts]
     if seed:
         from musicrnn.outputs import mark_continuation

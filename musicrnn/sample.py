@@ -58,6 +58,7 @@ def generate(
     random_seed: int | None = None,
     device: str | torch.device = "cpu",
     scores: list[float] | None = None,
+    cadence_temperature: float = 1.0,
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
@@ -73,7 +74,10 @@ def generate(
     None for none), e.g. ``codec.grammar``.  `random_seed` makes the output
     repeatable on a given machine.  `scores`, when a list, receives each text's mean
     log-likelihood per new character (nats) under the model and the grammar at
-    temperature 1 (for reranking).  Raises UnknownCharacters for seed characters
+    temperature 1 (for reranking).  `cadence_temperature` multiplies the temperature
+    while a stream's grammar says it is writing a phrase's last bar (its `cadence()`):
+    lower-entropy sampling where phrases end, from the model's own distribution.
+    Raises UnknownCharacters for seed characters
     the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
     if not temperature > 0:
         raise UsageError(f"temperature must be above 0, got {temperature}")
@@ -125,6 +129,8 @@ def generate(
                 for g in grammars:
                     g.feed(seed)
         masker = _Masker(vocab, device) if grammars is not None else None
+        cadences = (cadence_temperature != 1.0 and grammars is not None
+                    and all(callable(getattr(g, "cadence", None)) for g in grammars))
 
         # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
         if stop_ids is not None:
@@ -142,6 +148,10 @@ def generate(
                 logits = masker.apply(logits, [grammars[i].allowed() for i in live.tolist()])
             if scores is not None:
                 logp = torch.log_softmax(logits.float(), dim=-1)
+            if cadences:
+                rows = [cadence_temperature if grammars[i].cadence() else 1.0 for i in live.tolist()]
+                if any(r != 1.0 for r in rows):
+                    logits = logits / torch.tensor(rows, device=logits.device, dtype=logits.dtype)[:, None]
             if temperature != 1.0:
                 logits = logits / temperature
             if top_k is not None and top_k < V:
@@ -296,6 +306,7 @@ def generate_pieces(
     random_seed: int | None = None,
     device: str | torch.device | None = None,
     rerank: int = 1,
+    cadence_temperature: float = 1.0,
 ) -> list[str]:
     """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
     (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
@@ -314,7 +325,7 @@ def generate_pieces(
     scores: list[float] = []
     texts = generate(loaded.model, loaded.vocab, seed, num=num * rerank, length=length, temperature=temperature,
                      top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device,
-                     scores=scores if rerank > 1 else None)
+                     scores=scores if rerank > 1 else None, cadence_temperature=cadence_temperature)
     if rerank == 1:
         return texts
     best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])

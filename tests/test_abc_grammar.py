@@ -964,3 +964,12 @@ def test_corpus_options_are_the_stream_headers():
 
     stream = "X:1\nM:6/8\nL:1/8\nR:jig\nK:G\nGAG GAB|\n\nX:1\nM:2/4\nL:1/16\nK:D\nd4 d4|\n"
     assert encoders.get("abc").corpus_options(stream) == {"meters": ["2/4", "6/8"], "rhythms": ["jig"]}
+
+
+def test_cadence_is_the_last_bar_of_each_phrase():
+    def writing(bars: int) -> bool:             # cadence() while writing the note after `bars` full bars
+        g = AbcGrammar()
+        g.feed(JIG + "A|" + "BAB c2d|" * bars + "B")
+        return g.cadence()
+
+    assert [writing(n) for n in range(8)] == [False, False, False, True, False, False, False, True]

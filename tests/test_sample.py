@@ -196,3 +196,31 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
     assert picked == [every[i] for i in sorted(order)]
     with pytest.raises(ValueError, match="rerank"):
         generate_pieces(loaded, codec, seed="X:1", num=2, rerank=0)
+
+
+class Cadence(Only):
+    """Allows 'a' and 'b'; every other character is a cadence."""
+
+    def __init__(self):
+        super().__init__("ab")
+        self.n = 0
+
+    def feed(self, text):
+        super().feed(text)
+        self.n += len(text)
+
+    def cadence(self):
+        return self.n % 2 == 1
+
+
+def test_cadence_temperature_sharpens_only_cadence_steps(model):
+    plain = generate(model, VOCAB, "X:1", num=64, length=20, grammar=Cadence, random_seed=2)
+    sharp = generate(model, VOCAB, "X:1", num=64, length=20, grammar=Cadence, random_seed=2,
+                     cadence_temperature=0.05)
+    # at a near-zero temperature the cadence steps take the likeliest letter: fewer distinct choices there
+    def distinct(texts, parity):
+        return len({t[3 + i] for t in texts for i in range(parity, 20, 2)})
+    assert distinct(sharp, 0) <= distinct(plain, 0)
+    column = lambda texts, i: {t[3 + i] for t in texts}  # noqa: E731
+    assert len(column(sharp, 0)) == 1                   # the first step (after the seed) is a cadence step
+    assert len(column(plain, 0)) == 2

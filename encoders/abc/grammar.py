@@ -488,6 +488,12 @@ class AbcGrammar(CharGrammar):
             self._cache = self._allowed()
         return self._cache or None if self._mode == _RECOVER else self._cache
 
+    def cadence(self) -> bool:
+        """Whether the music being written is a phrase's last bar: the 4th, 8th, 12th... bar
+        of its strain (where tunes cadence), for lower-entropy sampling there."""
+        return (self._body and self._mode != _RECOVER and self._bar_len != _FREE and not self._done
+                and (self._sec_bars + 1) % PHRASE == 0)
+
     def can_end(self) -> bool:
         """Whether the tune could end here (a line break, or a blank line, next)."""
         a = self.allowed()
