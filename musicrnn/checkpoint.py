@@ -122,8 +122,16 @@ def bundled_models() -> list[str]:
 
 
 def resolve(path_or_name: str | os.PathLike) -> str:
-    """The model folder for a path (folder, or a file in it) or a bundled model's name."""
+    """The model folder for a path (folder, or a file in it) or a bundled model's name.  A bare
+    name (no slash) is the bundled model unless a folder of that name holds model files;
+    ``./folk`` or any path with a slash is always a folder."""
     p = os.fspath(path_or_name)
+    bare = os.sep not in p and "/" not in p and p not in ("", ".", "..")
+    if bare and os.path.isdir(os.path.join(BUNDLED_DIR, p)) and not any(
+            os.path.lexists(os.path.join(p, f)) for f in (META, WEIGHTS)):
+        # a bare name is the bundled model unless a folder of that name holds model files
+        # (a user's own tabs/ or midi/ folder of tunes must not hide the bundled model)
+        return os.path.join(BUNDLED_DIR, p)
     if os.path.isdir(p):
         return p
     if os.path.isfile(p):

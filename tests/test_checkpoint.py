@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import pytest
@@ -174,3 +175,15 @@ def test_safetensors_whose_header_length_starts_with_the_pickle_byte_loads(tmp_p
     idx = torch.randint(0, len(VOCAB), (1, 5))
     model.eval()
     assert torch.equal(loaded.model(idx)[0], model(idx)[0])
+
+
+def test_a_folder_named_like_a_bundled_model_does_not_hide_it(tmp_path, monkeypatch):
+    from musicrnn.checkpoint import BUNDLED_DIR, resolve
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folk").mkdir()
+    (tmp_path / "folk" / "tune.abc").write_text("X:1\n")
+    assert resolve("folk") == os.path.join(BUNDLED_DIR, "folk")            # a folder of tunes: the bundled model
+    assert resolve("./folk") == "./folk"                                    # a path is always a folder
+    (tmp_path / "folk" / "meta.json").write_text("{}")
+    assert resolve("folk") == "folk"                                        # a model folder of that name wins
