@@ -258,22 +258,31 @@ def _read_header(path: str, max_bytes: int) -> dict[str, Any]:
 
 def _check_header(path: str, header: dict[str, Any], config: ModelConfig) -> None:
     """The tensors a safetensors header lists against those `config` needs: names, shapes, float dtypes."""
+    listed = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list):
+            raise CheckpointError(f"{path}: not a valid safetensors file (tensor {name} has no shape)")
+        listed[name] = (entry["shape"], str(entry.get("dtype"))[:20], entry.get("dtype") in _FLOAT_DTYPES)
+    _check_tensors(path, listed, config)
+
+
+def _check_tensors(path: str, listed: dict[str, tuple[Any, str, bool]], config: ModelConfig) -> None:
+    """Tensors (name -> (shape, dtype name, is a float type)) against those `config` needs."""
     expected = config.tensor_shapes()
-    listed = {k: v for k, v in header.items() if k != "__metadata__"}
     missing = sorted(set(expected) - set(listed))
     extra = sorted(set(listed) - set(expected))
     if missing or extra:
         what = f"missing tensors {missing[:3]}" if missing else f"unexpected tensors {extra[:3]}"
         raise CheckpointError(f"{path}: does not match the config in {META}: {what}")
     for name, shape in expected.items():
-        entry = listed[name]
-        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list):
-            raise CheckpointError(f"{path}: not a valid safetensors file (tensor {name} has no shape)")
-        if tuple(entry["shape"]) != shape:
+        got, dtype, is_float = listed[name]
+        if tuple(got) != shape:
             raise CheckpointError(
-                f"{path}: tensor {name} has shape {entry['shape']!s:.80}, the config in {META} needs {list(shape)}")
-        if entry.get("dtype") not in _FLOAT_DTYPES:
-            raise CheckpointError(f"{path}: tensor {name} has dtype {str(entry.get('dtype'))[:20]!r}, expected a float type")
+                f"{path}: tensor {name} has shape {list(got)!s:.80}, the config in {META} needs {list(shape)}")
+        if not is_float:
+            raise CheckpointError(f"{path}: tensor {name} has dtype {dtype!r}, expected a float type")
 
 
 def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
@@ -327,20 +336,11 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
     # model (which can be gigabytes for a config that merely claims to be big) is built.
     _check_header(weights_path, _read_header(weights_path, max_bytes), config)
     tensors, _ = _read_safetensors(weights_path, max_bytes)
+    # again on the tensors read (the file may have changed since its header was checked)
+    _check_tensors(weights_path, {k: (t.shape, str(t.dtype), t.is_floating_point()) for k, t in tensors.items()},
+                   config)
     model = CharLSTM(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing or extra:
-        what = f"missing tensors {missing[:3]}" if missing else f"unexpected tensors {extra[:3]}"
-        raise CheckpointError(f"{weights_path}: does not match the config in {META}: {what}")
-    for name, ref in expected.items():
-        t = tensors[name]
-        if tuple(t.shape) != tuple(ref.shape):
-            raise CheckpointError(
-                f"{weights_path}: tensor {name} has shape {list(t.shape)}, the config in {META} needs {list(ref.shape)}")
-        if not t.is_floating_point():
-            raise CheckpointError(f"{weights_path}: tensor {name} has dtype {t.dtype}, expected a float type")
+    for name, t in tensors.items():
         if not torch.isfinite(t).all():
             raise CheckpointError(f"{weights_path}: tensor {name} holds NaN or infinite values")
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
