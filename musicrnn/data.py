@@ -38,10 +38,16 @@ from musicrnn.atomic import atomic_path, write_text
 
 __all__ = [
     "Batch", "Batches", "TokenData", "UnknownCharacters", "Vocab",
-    "fingerprint_file", "iter_stream_pieces", "piece_spans", "prepare", "split_pieces", "tokens_dir",
+    "PIECE_START", "fingerprint_file", "iter_stream_pieces", "piece_spans", "prepare", "split_pieces",
+    "tokens_dir",
 ]
 
 TOKENS_FORMAT = 1
+
+PIECE_START = "\n"
+"""What the model reads from a zero state before a piece: the last newline of the blank
+line that ends the piece before it.  Training reads every piece this way (`Batches`),
+and the sampler starts every piece this way (musicrnn.sample)."""
 
 
 # --------------------------------------------------------------------------- vocabulary

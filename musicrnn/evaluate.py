@@ -12,7 +12,7 @@ A model is worth its weights when its bpc is clearly under both baselines;
 
 from __future__ import annotations
 
-import math
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from encoders import PIECE_SEPARATOR, UsageError
-from musicrnn.data import Vocab, split_pieces
+from musicrnn.data import PIECE_START, Vocab, eval_windows, split_pieces
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
-from musicrnn.sample import PIECE_START, generate_pieces
+from musicrnn.sample import generate_pieces
+from musicrnn.train import evaluate as validation_bits
 
 __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novelty", "report_rows"]
 
@@ -41,32 +41,15 @@ def model_bits_per_char(model: Any, vocab: Vocab, text: str, device: str | torch
 
     Every piece is read the way the model was trained and is sampled: from a zero state
     fed a newline (musicrnn.data.Batches, in stream order, `batch_size` pieces at a time,
-    long pieces in windows of `seq_len` with the state carried)."""
-    from musicrnn.data import eval_windows
-
+    long pieces in windows of `seq_len` with the state carried), scored as training's
+    validation is (musicrnn.train.evaluate)."""
     if vocab.missing(PIECE_START):
         raise UsageError("scoring pieces needs the newline in the vocabulary")
     ids = vocab.encode(PIECE_START + text)
     batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]))
     if batches is None:
         raise UsageError("text must have at least one character to score")
-    was_training = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
-        with torch.inference_mode():
-            for _ in range(len(batches)):
-                b = batches.next()
-                if b.reset:
-                    state = None
-                logits, state = model(b.x.to(device), state)
-                y = b.y.to(device)
-                total += F.cross_entropy(logits.flatten(0, 1).float(), y.flatten(),
-                                         ignore_index=-1, reduction="sum").item()
-                count += int((y >= 0).sum())
-    finally:
-        model.train(was_training)
-    return total / max(1, count) / math.log(2)
+    return validation_bits(model, batches, None, torch.device(device), contextlib.nullcontext)
 
 
 # --------------------------------------------------------------------------- novelty

@@ -35,12 +35,7 @@ import numpy as np
 import torch
 
 from encoders import END_OF_PIECE, GrammarState, UsageError
-
-PIECE_START = "\n"
-"""What the model reads from a zero state before a piece: the last newline of the blank
-line that ends the piece before it (training reads every piece this way; see
-musicrnn.data.Batches)."""
-from musicrnn.data import UnknownCharacters, Vocab
+from musicrnn.data import PIECE_START, UnknownCharacters, Vocab
 
 __all__ = ["generate", "generate_pieces"]
 

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from encoders import UsageError
 from musicrnn import checkpoint
-from musicrnn.data import Batches, eval_windows, prepare
+from musicrnn.data import PIECE_START, Batches, eval_windows, prepare
 from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.overwrite import run_lock
@@ -194,7 +194,8 @@ def _piece_loss(logits: torch.Tensor, y: torch.Tensor, scored: int, world: int =
 @torch.no_grad()
 def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: torch.device,
              autocast: Callable[[], Any]) -> float:
-    """Bits per character on the validation lanes, the hidden state carried along them."""
+    """Bits per character on validation batches (at most `max_batches`), each batch of pieces
+    read from a zero state, the hidden state carried across a long piece's windows."""
     was_training = model.training
     model.eval()
     val.set_position({"epoch": 0, "index": 0})
@@ -282,7 +283,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             raise TrainError(f"{cfg.corpus}: rank 0 could not prepare the corpus")
         data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
     vocab = data.vocab
-    newline = int(vocab.encode("\n")[0])
+    newline = int(vocab.encode(PIECE_START)[0])
     if len(data.val) < 2:
         raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
                          f"found {data.meta['pieces']}")
@@ -486,8 +487,6 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     loss_sum, loss_n = 0.0, 0
     stop_reason = "max_steps"
     interrupted = False
-    V = len(vocab)
-
     def skip_step(reason: str = "loss or gradient was NaN/inf", **values: Any) -> None:
         """A NaN/inf loss or gradient, or an exploding loss: drop the update and the state,
         halve the LR, report it (event "nan")."""
@@ -539,7 +538,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
             committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
             train_seconds += time.perf_counter() - t0
             session_steps += 1
-            session_chars += int((batch.y >= 0).sum()) * cluster.world
+            session_chars += batch.scored
             loss_sum += loss_value
             loss_n += 1
             loss_ema = loss_value if loss_ema is None else 0.98 * loss_ema + 0.02 * loss_value
