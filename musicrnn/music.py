@@ -195,7 +195,7 @@ class SetFigures:
 
     def mean_distance(self) -> float:
         """Mean over pairs of pieces of the mean total variation of their histograms."""
-        per = [self.vectors(f) for f in _HISTOGRAMS]
+        per = [_some(self.vectors(f)) for f in _HISTOGRAMS]
         if min(len(v) for v in per) < 2:
             return float("nan")
         dists = [np.mean(_pairwise(v, v, same=True)) / 2 for v in per]   # L1 / 2 = total variation
@@ -206,13 +206,28 @@ def set_figures(codec: Any, texts: Sequence[str]) -> SetFigures:
     return SetFigures([figures_of(codec, t) for t in texts])
 
 
+MAX_PIECES = 1000
+"""Pieces of a set the pairwise measures use (a seeded choice beyond that): the distances
+grow with the square of the count, and 1,000 pieces give 500,000 pairs."""
+
+
+def _some(rows: np.ndarray, seed: int = 0) -> np.ndarray:
+    if len(rows) <= MAX_PIECES:
+        return rows
+    return rows[np.sort(np.random.default_rng(seed).choice(len(rows), MAX_PIECES, replace=False))]
+
+
 def _pairwise(a: np.ndarray, b: np.ndarray, same: bool = False, metric: str = "l1") -> np.ndarray:
-    """Distances between the rows of a and b (each unordered pair once when `same`)."""
-    diff = np.abs(a[:, None, :] - b[None, :, :])
-    d = diff.sum(-1) if metric == "l1" else np.sqrt((diff ** 2).sum(-1))
-    if same:
-        d = d[np.triu_indices(len(a), 1)]
-    return d.reshape(-1)
+    """Distances between the rows of a and b (each unordered pair once when `same`), computed
+    a block of rows at a time so memory stays near the size of the answer."""
+    out = []
+    for lo in range(0, len(a), 64):
+        diff = np.abs(a[lo:lo + 64, None, :] - b[None, :, :])
+        d = diff.sum(-1) if metric == "l1" else np.sqrt((diff ** 2).sum(-1))
+        if same:   # pairs (i, j) with j > i only
+            d = d[np.arange(len(d))[:, None] + lo < np.arange(len(b))[None, :]]
+        out.append(d.reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _density(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -230,6 +245,7 @@ def overlap(other: np.ndarray, real: np.ndarray, max_pairs: int = 20000, seed: i
     of distances from `other` to `real` (rows are pieces' feature vectors); 1 = indistinguishable."""
     if len(other) < 1 or len(real) < 2:
         return float("nan")
+    other, real = _some(other, seed), _some(real, seed + 1)
     rng = np.random.default_rng(seed)
     intra = _pairwise(real, real, same=True, metric="l2")
     inter = _pairwise(other, real, metric="l2")

@@ -124,3 +124,18 @@ def test_seed_completion_never_raises_but_usage_errors(seed):
     except UsageError:
         return
     assert isinstance(out, str)
+
+
+def test_pairwise_measures_stay_bounded_on_large_sets():
+    import time
+
+    from musicrnn.music import _pairwise
+
+    rng = np.random.default_rng(1)
+    a = rng.random((7, 3))
+    full = np.abs(a[:, None, :] - a[None, :, :]).sum(-1)[np.triu_indices(7, 1)]
+    assert np.allclose(np.sort(_pairwise(a, a, same=True)), np.sort(full))   # each pair once
+    big = rng.random((5000, 25))
+    start = time.perf_counter()
+    assert 0.0 <= overlap(big, big[::-1].copy()) <= 1.0                         # 5,000 pieces a set
+    assert time.perf_counter() - start < 30
