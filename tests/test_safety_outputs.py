@@ -27,6 +27,7 @@ import musicrnn.train as train_mod
 from musicrnn import checkpoint
 from musicrnn.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, app
 from musicrnn.overwrite import MANIFEST, RUN_LOCK
+from test_cli_errors import one_line_error as cli_one_line_error
 
 REPO = Path(__file__).resolve().parent.parent
 REEL = "X:1\nM:4/4\nL:1/8\nK:D\n|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n"
@@ -42,12 +43,8 @@ def run(*args) -> object:
 
 
 def one_line_error(result, *needles: str, code: int = EXIT_USER_ERROR) -> str:
-    assert result.exit_code == code, result.output
-    out = result.output.strip()
-    assert "Traceback" not in out and len(out.splitlines()) == 1, out
-    for needle in needles:
-        assert needle in out, out
-    return out
+    """test_cli_errors' check (exit code, one line, no traceback, the needles), user errors by default."""
+    return cli_one_line_error(result, code, *needles)
 
 
 def generate(out: Path, *extra) -> object:
@@ -187,11 +184,17 @@ def test_a_stale_temporary_file_is_removed_by_the_next_write_of_the_same_file(tm
     assert not stale.exists() and live.exists() and other.exists()
 
 
-def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
+def many_tunes(tmp_path: Path) -> Path:
+    """A folder of 2,500 small distinct tunes: an encode that runs long enough to interrupt."""
     folder = tmp_path / "tunes"
     folder.mkdir()
     for i in range(2500):
         write(folder / f"t{i:04d}.abc", REEL.replace("dfed", "dfe" + "abcdefg"[i % 7]))
+    return folder
+
+
+def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
+    folder = many_tunes(tmp_path)
     out = tmp_path / "out" / "s.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out),
@@ -213,10 +216,7 @@ def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
 
 
 def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_path):
-    folder = tmp_path / "tunes"
-    folder.mkdir()
-    for i in range(2500):
-        write(folder / f"t{i:04d}.abc", REEL.replace("dfed", "dfe" + "abcdefg"[i % 7]))
+    folder = many_tunes(tmp_path)
     out = tmp_path / "out" / "s.txt"
     proc = subprocess.Popen([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out), "--jobs", "2"],
                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
