@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -251,8 +251,15 @@ def _pieces_of_lines(path: str | os.PathLike, encoding: str) -> Iterator[str]:
         yield piece + "\n"
 
 
-def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234) -> TokenData:
-    """Token files for a stream (written once, re-used while the stream is unchanged).
+def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234,
+            augment: Callable[[str], list[str]] | None = None, augment_name: str = "") -> TokenData:
+    """Token files for a stream (written once, re-used while the stream and settings are unchanged).
+
+    `augment` (named `augment_name` in the meta, so a change of it makes the files again)
+    gives more versions of a training piece (the same tune in other keys); they are
+    trained on right after it, and held-out pieces are never augmented, so validation
+    measures real pieces only.  A version with a character the corpus lacks is dropped:
+    the vocabulary stays the corpus's.
 
     Streams: two passes over the file, one piece at a time, so a corpus of any
     size is prepared in memory proportional to its longest piece (plus one bit
@@ -260,7 +267,7 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     path = os.fspath(stream_path)
     out = tokens_dir(path)
     fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
-    cached = _load_tokens(out, fingerprint, val_fraction, seed)
+    cached = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
     if cached is not None:
         return cached
     if not 0.0 <= val_fraction < 1.0:
@@ -279,14 +286,22 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
 
     # Pass 2: each piece's tokens to train.bin or val.bin.
     counts = {"train": 0, "val": 0}
+    augmented = 0
+    known = set(vocab.chars)
     with atomic_path(os.path.join(out, "train.bin")) as train_tmp, \
             atomic_path(os.path.join(out, "val.bin")) as val_tmp, \
             open(train_tmp, "wb") as train_fh, open(val_tmp, "wb") as val_fh:
         for i, piece in enumerate(iter_stream_pieces(path)):
             name, fh = ("val", val_fh) if is_val[i] else ("train", train_fh)
-            ids = vocab.encode(_stream_of([piece]))
-            fh.write(ids.tobytes())
-            counts[name] += len(ids)
+            versions = [piece]
+            if augment is not None and name == "train":
+                extra = [v for v in augment(piece) if known.issuperset(v)]
+                augmented += len(extra)
+                versions += extra
+            for version in versions:
+                ids = vocab.encode(_stream_of([version]))
+                fh.write(ids.tobytes())
+                counts[name] += len(ids)
     n_val = int(is_val.sum())
 
     meta = {
@@ -302,21 +317,25 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
         "val_pieces": n_val,
         "val_fraction": val_fraction,
         "seed": seed,
+        "augment": augment_name,
+        "augmented_pieces": augmented,
     }
     # meta.json last: its presence says the .bin files beside it are complete.
     write_text(os.path.join(out, "meta.json"), json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
-    data = _load_tokens(out, fingerprint, val_fraction, seed)
+    data = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
     assert data is not None
     return data
 
 
-def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int) -> TokenData | None:
+def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int,
+                 augment_name: str = "") -> TokenData | None:
     """The token files in `out` if they were made from this stream with these settings."""
     try:
         with open(os.path.join(out, "meta.json"), encoding="utf-8") as fh:
             meta = json.load(fh)
         if (meta.get("format") != TOKENS_FORMAT or meta.get("fingerprint") != fingerprint
-                or meta.get("val_fraction") != val_fraction or meta.get("seed") != seed):
+                or meta.get("val_fraction") != val_fraction or meta.get("seed") != seed
+                or meta.get("augment", "") != augment_name):
             return None
         vocab = Vocab(meta["vocab"])
         if meta.get("dtype") != vocab.dtype.name:

@@ -35,9 +35,10 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+import encoders
 from encoders import UsageError
 from musicrnn import checkpoint
-from musicrnn.data import PIECE_START, Batches, eval_windows, prepare
+from musicrnn.data import PIECE_START, Batches, eval_windows, iter_stream_pieces, prepare
 from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.overwrite import run_lock
@@ -90,6 +91,9 @@ class TrainConfig:
     early_stop_patience: int | None = 5
     """Stop after this many evaluations without a better val loss (None: never)."""
     val_fraction: float = 0.05
+    transpose: int = 0
+    """Also train on each training piece in this many other keys (schemes that can
+    transpose: abc); held-out pieces stay as written."""
     split_seed: int = 1234
     """Seed of the train/validation split of pieces (kept apart from random_seed so
     runs with different seeds are compared on the same held-out pieces)."""
@@ -122,6 +126,8 @@ class TrainConfig:
         need(0.0 < self.val_fraction < 1.0, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         need(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
         need(isinstance(self.scheme_options, dict), "scheme_options must be a dict")
+        need(isinstance(self.transpose, int) and 0 <= self.transpose <= 11,
+             f"transpose must be 0..11 (other keys per piece), got {self.transpose!r}")
 
     def hyperparameters(self) -> dict[str, Any]:
         """The settings that shape the model and its training (no paths or run switches)."""
@@ -263,6 +269,17 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         cluster.close()
 
 
+def _augmenter(cfg: TrainConfig) -> tuple[Callable[[str], list[str]] | None, str]:
+    """The scheme's transposer for `cfg.transpose` other keys (None without one), and its name."""
+    if not cfg.transpose:
+        return None, ""
+    codec = encoders.get(cfg.scheme)
+    make = getattr(codec, "augmenter", None)
+    if make is None:
+        raise TrainError(f"--transpose: the {cfg.scheme} scheme cannot transpose its pieces")
+    return make(iter_stream_pieces(cfg.corpus), cfg.transpose, cfg.split_seed), f"transpose={cfg.transpose}"
+
+
 def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
            device: torch.device, cluster: Cluster, held: contextlib.ExitStack) -> TrainResult:
     device = cluster.device or device
@@ -271,9 +288,10 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
     # ---- data: whole pieces held out for validation (rank 0 writes the token files, the others read them)
+    augment, augment_name = _augmenter(cfg)
     if main:
         try:
-            data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
+            data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
         except BaseException:
             cluster.share(0.0)
             raise
@@ -281,7 +299,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | Non
     else:
         if not cluster.share(None):
             raise TrainError(f"{cfg.corpus}: rank 0 could not prepare the corpus")
-        data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed)
+        data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
     vocab = data.vocab
     newline = int(vocab.encode(PIECE_START)[0])
     if len(data.val) < 2:

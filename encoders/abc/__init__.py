@@ -43,7 +43,9 @@ folk corpus from music21's wheel), `grammar` (validity-guided sampling).
 
 from __future__ import annotations
 
+import random
 import re
+from typing import Callable, Iterable
 
 from encoders import EncodeResult, GrammarState, register, split_stream
 from encoders.piece import Decoded
@@ -129,6 +131,15 @@ class AbcCodec:
         from encoders.abc.seed import complete_seed
 
         return complete_seed(seed)
+
+    def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
+        """For training: a function giving each tune in `copies` other keys, the keys drawn
+        from those the tunes of `pieces` are in (see `transpose`)."""
+        from encoders.abc.transpose import keys_for, transpositions
+
+        key_counts = keys_for(pieces)
+        rng = random.Random(seed)
+        return lambda text: transpositions(text, copies, key_counts, rng)
 
     def label(self, text: str, number: int) -> str:
         if re.match(r"X:[^\n]*", text):

@@ -1,0 +1,264 @@
+"""Transpose an ABC tune into another key, spelled as a musician would write it there.
+
+    >>> transpose("K:G\\nGA^FG|=F2 d2|]\\n", 2)
+    'K:A\\nAB^GA|=G2 e2|]\\n'
+    >>> transpose("K:Ador\\nA2 ^c2|]\\n", -2)
+    'K:Gdor\\nG2 =B2|]\\n'
+
+A transposition moves every note by the same number of semitones *and* the same number
+of letters (the key's tonic decides both), so the key signature does the work: a note
+without an accidental stays without one, and an accidental written in the tune is
+written again where it falls in the new key, with its new value (``=F`` in G is a
+semitone under the signature's F#; in A that is ``=G``).  Accidentals carried through a
+bar keep their meaning, because the letters map one to one.  K: fields (header, body,
+inline ``[K:...]``), notes in chords and grace notes, and chord symbols (``"Am7/G"``)
+move; nothing else changes.
+
+A tune is left alone (None) when it cannot be moved faithfully: a key without a tonic
+(``K:none``, ``HP``), a key with its own accidentals (``K:D exp ^f``), a note that
+would need a triple sharp or flat, or text the tokenizer could not read.
+
+Used to augment a training corpus (`keys_for`): each tune also in other keys, drawn
+from the keys the corpus itself uses, so the model hears every tune relative to its
+tonic without learning keys the tradition does not play in.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from typing import Sequence
+
+from encoders.abc.tokens import Token, parse_key, tokenize
+
+__all__ = ["keys_for", "signature_fifths", "transpose", "transpositions"]
+
+_LETTERS = "CDEFGAB"
+_STEP_SEMI = (0, 2, 4, 5, 7, 9, 11)
+_FIFTHS_LETTERS = "FCGDAEB"          # tonic position on the line of fifths: F=-1, C=0, G=1, ...
+_ACC_TEXT = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
+_ACC_VALUE = {"__": -2, "_": -1, "=": 0, "^": 1, "^^": 2}
+_MODE_FIFTHS = {"maj": 0, "ion": 0, "min": -3, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
+_TONIC_RE = re.compile(r"(\s*)([A-G])([#b]?)")
+_CHORD_RE = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?$")
+
+MAX_FIFTHS = 5
+"""Keys a transposition may land in: at most 5 sharps or flats."""
+
+
+def _tonic_fifths(letter: str, acc: str) -> int:
+    return _FIFTHS_LETTERS.index(letter) - 1 + (7 if acc == "#" else -7 if acc == "b" else 0)
+
+
+def signature_fifths(key_value: str) -> int | None:
+    """Sharps (+) or flats (-) of a K: value's signature; None for a key that cannot be moved."""
+    key = parse_key(key_value)
+    if key.error or not key.tonic or key.mode not in _MODE_FIFTHS:
+        return None
+    if "exp" in key_value.lower().split() or dict(key.accidentals) != _plain_signature(key.fifths):
+        return None
+    return key.fifths
+
+
+def _plain_signature(fifths: int) -> dict[str, int]:
+    return dict(parse_key(_major_name(fifths)).accidentals) if -7 <= fifths <= 7 else {"?": 0}
+
+
+def _major_name(fifths: int) -> str:
+    letter = _FIFTHS_LETTERS[(fifths + 1) % 7]
+    acc = (fifths + 1) // 7
+    return letter + ("#" * acc if acc > 0 else "b" * -acc)
+
+
+class _Interval:
+    """A move of `semis` semitones and `steps` letters (a spelled interval)."""
+
+    __slots__ = ("semis", "steps")
+
+    def __init__(self, semis: int, steps: int) -> None:
+        self.semis, self.steps = semis, steps
+
+    def note(self, letter: str, octave_marks: str, accidental: str) -> tuple[str, str, str] | None:
+        """A written note moved: (letter as written, octave marks, accidental) or None."""
+        up = letter.upper()
+        index = _LETTERS.index(up)
+        octave = (1 if letter.islower() else 0) + octave_marks.count("'") - octave_marks.count(",")
+        step = 7 * octave + index + self.steps
+        new_octave, new_index = divmod(step, 7)
+        new_up = _LETTERS[new_index]
+        new_acc = ""
+        if accidental:
+            old_pitch = 12 * octave + _STEP_SEMI[index] + _ACC_VALUE[accidental]
+            value = old_pitch + self.semis - (12 * new_octave + _STEP_SEMI[new_index])
+            if value not in _ACC_TEXT:
+                return None
+            new_acc = _ACC_TEXT[value]
+        if new_octave >= 1:
+            return new_up.lower(), "'" * (new_octave - 1), new_acc
+        return new_up, "," * -new_octave, new_acc
+
+    def tonic(self, letter: str, acc: str) -> str | None:
+        """A tonic or chord root name (``G``, ``Bb``, ``F#``) moved, or None past one sharp/flat."""
+        index = _LETTERS.index(letter)
+        step = index + self.steps
+        new_index = step % 7
+        pitch = _STEP_SEMI[index] + (1 if acc == "#" else -1 if acc == "b" else 0) + self.semis
+        value = (pitch - _STEP_SEMI[new_index] + 6) % 12 - 6
+        if value not in (-1, 0, 1):
+            return None
+        return _LETTERS[new_index] + {-1: "b", 0: "", 1: "#"}[value]
+
+
+def _interval(key_value: str, semis: int) -> _Interval | None:
+    """The spelled interval of `semis` semitones that takes this key's tonic to the key
+    of that pitch with the fewest sharps or flats."""
+    fifths = signature_fifths(key_value)
+    if fifths is None:
+        return None
+    m = _TONIC_RE.match(key_value)
+    if m is None:
+        return None
+    old_tonic = _tonic_fifths(m.group(2), m.group(3))
+    # the new signature: fifths + 7*semis, brought by octaves (12 fifths) nearest to no accidentals
+    new_sig = fifths + 7 * semis
+    new_sig -= 12 * round(new_sig / 12)
+    new_tonic = old_tonic + (new_sig - fifths)
+    # letters moved: each fifth is 4 letters up (mod 7); octave chosen so the move is about `semis`
+    steps = (4 * (new_tonic - old_tonic)) % 7
+    candidates = (steps - 7, steps, steps + 7)
+    steps = min(candidates, key=lambda s: abs(s * 12 / 7 - semis))
+    return _Interval(semis, steps)
+
+
+def _moved_key(value: str, interval: _Interval) -> str | None:
+    if signature_fifths(value) is None:
+        return None
+    m = _TONIC_RE.match(value)
+    if m is None:
+        return None
+    tonic = interval.tonic(m.group(2), m.group(3))
+    if tonic is None:
+        return None
+    return m.group(1) + tonic + value[m.end():]
+
+
+def _moved_chord(value: str, interval: _Interval) -> str | None:
+    m = _CHORD_RE.match(value)
+    if m is None:
+        return value            # not a chord name: left as written
+    root = interval.tonic(m.group(1), m.group(2))
+    if root is None:
+        return None
+    out = root + m.group(3)
+    if m.group(4):
+        bass = interval.tonic(m.group(4), m.group(5))
+        if bass is None:
+            return None
+        out += "/" + bass
+    return out
+
+
+def _moved_token(tok: Token, interval: _Interval) -> str | None:
+    kind = tok.kind
+    if kind == "note":
+        moved = interval.note(tok.letter, tok.octave, tok.accidental)
+        if moved is None:
+            return None
+        letter, marks, acc = moved
+        head = len(tok.accidental) + 1 + len(tok.octave)
+        return acc + letter + marks + tok.text[head:]
+    if kind in ("field", "inline_field") and tok.name == "K":
+        key = _moved_key(tok.value, interval)
+        if key is None:
+            return None
+        start = tok.text.index(":") + 1
+        return tok.text[:start] + key + tok.text[start + len(tok.value):]
+    if kind == "chord_symbol":
+        chord = _moved_chord(tok.value, interval)
+        if chord is None:
+            return None
+        return tok.text.replace(tok.value, chord, 1) if tok.value else tok.text
+    if kind == "unknown" or tok.error:
+        return None
+    return tok.text
+
+
+def transpose(text: str, semis: int) -> str | None:
+    """`text` (one tune) moved by `semis` semitones, keys and notes spelled for the new key;
+    None when the tune cannot be moved faithfully (see the module docstring)."""
+    tokens = tokenize(text)
+    first_key = next((t for t in tokens if t.kind in ("field", "inline_field") and t.name == "K"), None)
+    if first_key is None:
+        return None
+    interval = _interval(first_key.value, semis)
+    if interval is None:
+        return None
+    out = []
+    for tok in tokens:
+        moved = _moved_token(tok, interval)
+        if moved is None:
+            return None
+        out.append(moved)
+    return "".join(out)
+
+
+def _opening(text: str) -> tuple[str | None, int, int]:
+    """The first K: value and the lowest and highest written note, in letter steps from C."""
+    key, low, high = None, 10 ** 6, -10 ** 6
+    for tok in tokenize(text):
+        if key is None and tok.kind in ("field", "inline_field") and tok.name == "K":
+            key = tok.value
+        elif tok.kind == "note":
+            octave = (1 if tok.letter.islower() else 0) + tok.octave.count("'") - tok.octave.count(",")
+            step = 7 * octave + _LETTERS.index(tok.letter.upper())
+            low, high = min(low, step), max(high, step)
+    return key, low, high
+
+
+def keys_for(pieces: Sequence[str]) -> Counter:
+    """How often each signature (in fifths) opens a tune of `pieces`: the keys to draw from."""
+    counts: Counter = Counter()
+    for text in pieces:
+        key = _opening(text)[0]
+        fifths = None if key is None else signature_fifths(key)
+        if fifths is not None:
+            counts[fifths] += 1
+    return counts
+
+
+LOWEST_STEP = -3
+"""G, (the fiddle's open G string), in letter steps from middle C: a copy goes no lower
+unless the tune itself does."""
+HIGHEST_STEP = 16
+"""e'' (high on the fiddle's E string): a copy goes no higher unless the tune itself does."""
+
+
+def transpositions(text: str, copies: int, key_counts: Counter, rng: random.Random) -> list[str]:
+    """Up to `copies` versions of one tune in other keys, the keys drawn (without repeats)
+    in proportion to `key_counts` (`keys_for` of the corpus), within `MAX_FIFTHS`.  Each
+    copy moves at most a tritone, or the other way round when that keeps it in the
+    fiddle's range (`LOWEST_STEP`..`HIGHEST_STEP`, or the tune's own range where wider)."""
+    key, low, high = _opening(text)
+    fifths = None if key is None else signature_fifths(key)
+    if fifths is None or copies <= 0 or low > high:
+        return []
+    floor, ceiling = min(low, LOWEST_STEP), max(high, HIGHEST_STEP)
+    targets = {f: n for f, n in key_counts.items() if f != fifths and abs(f) <= MAX_FIFTHS and n > 0}
+    out = []
+    while targets and len(out) < copies:
+        choices = sorted(targets)
+        target = rng.choices(choices, weights=[targets[f] for f in choices])[0]
+        del targets[target]
+        near = (7 * (target - fifths)) % 12     # each fifth is 7 semitones
+        if near > 6:
+            near -= 12
+        for semis in (near, near - 12 if near > 0 else near + 12):
+            interval = _interval(key, semis)
+            if interval is None or not (floor <= low + interval.steps and high + interval.steps <= ceiling):
+                continue
+            moved = transpose(text, semis)
+            if moved is not None:
+                out.append(moved)
+            break
+    return out
