@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model midi-model midi-reference corpus bench bench-quick bench-tabs bench-listen fuzz music clean
+.PHONY: demo audition test venv model tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen fuzz music clean
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -61,9 +61,14 @@ tabs-model: $(VENV_STAMP)
 midi-model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/midi_model.sh
 
+# Development tools (tools/, run from the repo root, not installed with the package).
+# How well our ABC player agrees with abc2midi on 500 random folk tunes (needs Debian's abcmidi).
+abc-reference: $(VENV_STAMP)
+	$(PY) -m tools.reference_abc --sample 500
+
 # Note F1 of MIDI written by abc2midi (300 folk tunes) and music21 (all chorales) through roll and events.
 midi-reference: $(VENV_STAMP)
-	$(PY) -m encoders.midi.reference --folk 300 --chorales all
+	$(PY) -m tools.reference_midi --folk 300 --chorales all
 
 # Speed and scale, measured side by side in one run (never in tests): one table of ratios.
 # The 1 GB encode row takes tens of minutes on 2 cores; bench-quick leaves it at 64 MB.
@@ -81,12 +86,12 @@ bench-tabs: $(VENV_STAMP)
 bench-listen: $(VENV_STAMP)
 	$(PY) bench/listen.py
 
-# 10,000 mutated real files per codec through every entry point (see musicrnn/fuzz.py);
+# 10,000 mutated real files per codec through every entry point (see tools/fuzz.py);
 # crashing inputs are kept in outputs/fuzz/.  Exits non-zero on any crash or hang.
 # The same cases each run; `make fuzz FUZZ_SEED=7` explores others.
 FUZZ_SEED ?= 0
 fuzz: $(VENV_STAMP)
-	$(PY) -m musicrnn.fuzz --cases 10000 --seed $(FUZZ_SEED) --jobs 3 --save outputs/fuzz
+	$(PY) -m tools.fuzz --cases 10000 --seed $(FUZZ_SEED) --jobs 3 --save outputs/fuzz
 
 clean:
 	rm -rf .venv outputs/* .pytest_cache

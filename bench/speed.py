@@ -307,7 +307,7 @@ def bench_decode(repeats: int, quick: bool) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from abc_decode import _music21_parse, _time
     from encoders.abc.player import play
-    from encoders.abc.reference import corpus_tunes
+    from tools.reference_abc import corpus_tunes
 
     all_tunes = corpus_tunes()
     tunes = [t for _, _, t in random.Random(0).sample(all_tunes, min(60 if quick else 200, len(all_tunes)))]

@@ -343,7 +343,7 @@ def abc2midi_report(tune: str) -> tuple[bool, list[str], list[str]]:
         src = os.path.join(d, "t.abc")
         with open(src, "w") as fh:
             fh.write(tune if tune.endswith("\n\n") else tune.rstrip("\n") + "\n\n")
-        # -NGUI: no accompaniment for chord symbols, as encoders.abc.reference
+        # -NGUI: no accompaniment for chord symbols, as tools.reference_abc
         # runs it (abc2midi's accompaniment can overrun a short last bar)
         out = subprocess.run([exe, src, "-o", os.path.join(d, "t.mid"), "-NGUI"],
                              capture_output=True, text=True, timeout=30)

@@ -192,7 +192,7 @@ K:G
 
 
 def _pitches(text):
-    from encoders.abc.reference import abc2midi_run
+    from tools.reference_abc import abc2midi_run
 
     res = abc2midi_run(text)
     assert res.ok and not res.errors, res.output

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from encoders.abc import reference
+from tools import reference_abc as reference
 from encoders.abc.player import play
 
 

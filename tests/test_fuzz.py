@@ -1,7 +1,7 @@
 """Fuzzing every registered codec (a short pass; `make fuzz` runs 10,000 cases per codec).
 
 Property tests (hypothesis) feed arbitrary text and bytes to every entry point of
-every codec; the mutation fuzzer (musicrnn/fuzz.py) feeds broken real files.  A
+every codec; the mutation fuzzer (tools/fuzz.py) feeds broken real files.  A
 case may end clean, repaired with a report, or rejected with an InputError that
 names the file; any other exception is a crash and fails the test.
 """
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import encoders
 from encoders import Decoded, EncodeResult, InputError, decode_bytes
-from musicrnn import fuzz
+from tools import fuzz
 
 CODECS = encoders.all_codecs()
 IDS = [c.name for c in CODECS]
@@ -276,9 +276,10 @@ def test_sigterm_to_make_fuzz_with_jobs_stops_its_workers_too(tmp_path):
     import time
 
     workers: set[int] = set()
-    proc = subprocess.Popen([sys.executable, "-m", "musicrnn.fuzz", "--cases", "1000000", "--jobs", "2",
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tools/ is not installed: run from the repo
+    proc = subprocess.Popen([sys.executable, "-m", "tools.fuzz", "--cases", "1000000", "--jobs", "2",
                              "--codec", "abc", "--codec", "rows", "--huge-line-mb", "0"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):                      # the pool starts its two workers
             workers = _children(proc.pid) - {proc.pid}

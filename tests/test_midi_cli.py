@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from encoders import Note, Piece
 from encoders.midi import read_piece
-from encoders.midi.reference import grid_notes, note_f1, round_trip
+from tools.reference_midi import grid_notes, note_f1, round_trip
 from musicrnn.cli import EXIT_PARTIAL, EXIT_USER_ERROR, app
 from musicrnn.render import write_midi
 
@@ -126,7 +126,7 @@ def test_note_f1_counts_multisets():
 
 @pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian abcmidi) not installed")
 def test_abc2midi_and_music21_midi_keep_their_notes(tmp_path):
-    """A small version of `python -m encoders.midi.reference` (that one runs hundreds of files)."""
+    """A small version of `python -m tools.reference_midi` (that one runs hundreds of files)."""
     (tmp_path / "t.abc").write_text("X:1\nT:Reel\nM:4/4\nL:1/8\nQ:1/4=120\nK:D\n"
                                     "|:\"D\"DFAF dFAF|\"G\"GBdB \"A\"cAeA|{g}f2 ed cBAG|[1 FDEC D4:|[2 FDEC D2 z2|]\n")
     subprocess.run(["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "reel.mid")], capture_output=True, check=True)

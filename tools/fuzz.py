@@ -33,7 +33,7 @@ The goal, checked by tests/test_fuzz.py (a short pass) and ``make fuzz``
 (10,000 cases per codec), is zero crashes and zero hangs.  Crashing inputs are
 saved (``--save``) so they can be replayed.
 
-    python -m musicrnn.fuzz --cases 10000 --save outputs/fuzz
+    python -m tools.fuzz --cases 10000 --save outputs/fuzz
 """
 
 from __future__ import annotations
@@ -551,7 +551,7 @@ def _worker_signals() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musicrnn.fuzz", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=10_000, help="mutated inputs per codec")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--codec", action="append", help="only these schemes (default: every registered one)")

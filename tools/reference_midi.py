@@ -1,6 +1,6 @@
 """How well MIDI written by other tools keeps its notes through the ``roll`` and ``events`` schemes.
 
-    python -m encoders.midi.reference --folk 300 --chorales all
+    python -m tools.reference_midi --folk 300 --chorales all
 
 Two sources of MIDI that is not ours:
 
@@ -149,7 +149,8 @@ def measure(files: list[str], grid: int, schemes=("roll", "events")) -> dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Note F1 of MIDI by abc2midi and music21 through roll and events.")
+    ap = argparse.ArgumentParser(prog="python -m tools.reference_midi",
+                                 description="Note F1 of MIDI by abc2midi and music21 through roll and events.")
     ap.add_argument("--folk", type=int, default=300, help="folk tunes played by abc2midi (0: none)")
     ap.add_argument("--chorales", default="all", help="how many music21 chorales, or 'all' (0: none)")
     ap.add_argument("--grid", default=str(DEFAULT_GRID), help="steps per whole note (16, 12, 8t, ...)")

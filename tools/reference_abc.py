@@ -30,7 +30,7 @@ times equal within `TOLERANCE` beat after rounding).
 is True when abc2midi prints none for a tune: what `Decoded.bars_ok` of our
 player must say (None there, for M:none, counts as no warning).
 
-Run ``python -m encoders.abc.reference --sample 500`` to measure agreement on
+Run ``python -m tools.reference_abc --sample 500`` to measure agreement on
 random tunes of the folk corpus (the ABC files inside music21's wheel): mean
 F1, the share of tunes with identical notes, the tunes that failed, and the
 share of tunes where our `bars_ok` agrees with abc2midi's bar warnings.
@@ -283,7 +283,7 @@ def compare(text: str, with_bars: bool = False):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.reference_abc", description=__doc__.split("\n")[0])
     ap.add_argument("--sample", type=int, default=200, help="how many random corpus tunes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", type=int, default=10, help="list this many disagreeing tunes")
