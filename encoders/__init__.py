@@ -1,14 +1,16 @@
-"""Codecs: music files <-> character streams, one module per format, registered by scheme name.
+"""Schemes: music files <-> character streams, one package per format, registered by scheme name.
 
 A *scheme* is one way of writing music as characters (``abc``; guitar tabs as
-``rows`` or ``columns``; later ``roll``, ``events`` for MIDI).  Its `Codec` knows three things:
+``rows`` or ``columns``; MIDI as ``roll`` or ``events``).  Every scheme is a
+`Scheme` (encoders.scheme), which declares everything a scheme can do, with
+defaults; the main ones:
 
-* ``encode_text``: a file's text -> normalized piece texts (plus problems found);
+* ``encode_text`` / ``encode_file``: a file -> normalized piece texts (plus problems found);
 * ``decode``: one piece's text (from a file or a model) -> a playable `Piece`,
   tolerant of broken text, with a report of what it repaired;
-* ``grammar`` (optional): an incremental checker that, given the text of a piece
-  so far, says which next characters keep the piece playable.  The sampler in
-  musicrnn turns that into a mask; the codec knows nothing of torch.
+* ``grammar``: an incremental checker that, given the text of a piece so far,
+  says which next characters keep the piece playable (or None).  The sampler in
+  musicrnn turns that into a mask; the scheme knows nothing of torch.
 
 A *stream* is the pieces of a corpus joined into one text: every piece ends
 with a newline and pieces are separated by one blank line, so a stream reads as
@@ -19,15 +21,20 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from collections.abc import Iterable, Iterator
 
 from encoders.piece import Decoded, InputError, Note, Piece, Problem, UsageError
+from encoders.scheme import Continuation, EncodeResult, GrammarState, Option, Scheme, debugging
 
 __all__ = [
-    "CharGrammar", "Codec", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note", "Piece", "UsageError",
-    "Problem", "all_codecs", "codec_for_path", "get", "not_a_file", "register", "sniff", "read_text",
+    "CharGrammar", "Codec", "Continuation", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note",
+    "Option", "Piece", "Problem", "Scheme", "UsageError", "all_codecs", "all_schemes", "codec_for_path",
+    "debugging", "declared_options", "get", "lookup", "not_a_file", "read_text", "register", "sniff",
+    "stream_pieces",
 ]
+
+Codec = Scheme
+"""The former name of `Scheme`."""
 
 PIECE_SEPARATOR = "\n"
 """Between two pieces (each already ending in a newline): makes the blank line."""
@@ -36,25 +43,7 @@ END_OF_PIECE = "\n\n"
 """A blank line ends a piece in a stream; the sampler stops a stream on it."""
 
 
-@dataclass(slots=True)
-class EncodeResult:
-    """Normalized piece texts from one file, and the problems met (skipped pieces)."""
-
-    pieces: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-
-class GrammarState(Protocol):
-    """Validity-guided decoding: one piece's parse so far, advanced character by character."""
-
-    def feed(self, text: str) -> None:
-        """Advance over characters (a seed, or one sampled character)."""
-
-    def allowed(self) -> str | None:
-        """Characters that may come next and keep the piece playable; None = anything."""
-
-
-class CharGrammar:
+class CharGrammar(GrammarState):
     """Shared driver of the codecs' grammars: `feed` walks the text one character at a
     time, checks it against `allowed()`, records what was outside the grammar in
     `problems` ("line:col: ...") and lets the subclass recover; it never raises.
@@ -87,63 +76,17 @@ class CharGrammar:
                 self._col += 1
 
 
-class Codec(Protocol):
-    name: str
-    """Scheme name, as given to ``--scheme`` and stored in checkpoints."""
-    suffixes: tuple[str, ...]
-    """File name endings this codec reads, lower case, e.g. ('.abc',)."""
-    seed: str
-    """How a piece of this scheme starts: the default seed for sampling ("X:1" for ABC)."""
-
-    def encode_text(self, text: str, path: str = "", **options) -> EncodeResult: ...
-
-    def decode(self, text: str, path: str = "") -> Decoded: ...
-
-    def split(self, stream: str) -> list[str]: ...
-
-    def sniff(self, text: str) -> bool: ...
-
-    def grammar(self, options: dict | None = None) -> GrammarState | None:
-        """A fresh state for validity-guided decoding (None: the scheme has none);
-        `options` are the model's scheme options (what `corpus_options` kept)."""
-
-    def body(self, text: str) -> str:
-        """The music of a piece text without its header, for novelty checks."""
-        ...
-
-    def music_key(self, text: str) -> str:
-        """Optional: a key equal for two piece texts that hold the same music (de-duplication)."""
-        ...
-
-    def label(self, text: str, number: int) -> str:
-        """The piece text numbered `number` (e.g. ABC's X: field), for files of many pieces."""
-        ...
-
-    # Optional, for codecs that read binary files (MIDI):
-    #   binary_suffixes: tuple[str, ...]   file endings read by encode_file, not as text
-    #   def encode_file(self, path: str, **options) -> EncodeResult   (InputError names the file)
-    # Optional, for the music table and for seeds (ABC):
-    #   def figures(self, text, header_only=False) -> dict   meter, mode, tonic_pc, rhythm, written bars...
-    #   def complete_seed(self, seed) -> str                 a seed's header put in the stream's order
-    #   def corpus_options(self, stream) -> dict             kept with a model as its scheme options
+_REGISTRY: dict[str, Scheme] = {}
 
 
-def debugging() -> bool:
-    """True when MUSICRNN_DEBUG is set to a yes.  The codecs promise never to raise on any text,
-    so a bug in one is caught and reported as a problem ("internal error: ...");
-    under MUSICRNN_DEBUG those safety nets re-raise instead, so a developer (and the
-    fuzzer, musicrnn/fuzz.py) sees the traceback.  Only a value meaning yes (1, true,
-    yes, on) turns it on: MUSICRNN_DEBUG=0 or an empty value leaves it off."""
-    return os.environ.get("MUSICRNN_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-_REGISTRY: dict[str, Codec] = {}
-
-
-def register(codec: Codec) -> Codec:
-    """Make a codec available under its scheme name."""
-    _REGISTRY[codec.name] = codec
-    return codec
+def register(scheme: Scheme) -> Scheme:
+    """Make a scheme available under its name; returns it."""
+    if not isinstance(scheme, Scheme):
+        raise TypeError(f"register takes a Scheme, not {type(scheme).__name__}")
+    if not scheme.name:
+        raise ValueError(f"{type(scheme).__name__} has no name")
+    _REGISTRY[scheme.name] = scheme
+    return scheme
 
 
 def _load_all() -> None:
@@ -158,8 +101,8 @@ class UnknownScheme(UsageError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def get(name: str) -> Codec:
-    """The codec for a scheme name; UnknownScheme (a KeyError) lists the known names."""
+def get(name: str) -> Scheme:
+    """The scheme of a name; UnknownScheme (a KeyError) lists the known names."""
     _load_all()
     try:
         return _REGISTRY[name]
@@ -167,22 +110,42 @@ def get(name: str) -> Codec:
         raise UnknownScheme(f"unknown scheme {name!r}; known schemes: {', '.join(sorted(_REGISTRY))}") from None
 
 
-def all_codecs() -> list[Codec]:
+def lookup(name: str | None) -> Scheme | None:
+    """The scheme of a name, or None for None or a name no scheme has (e.g. "midi", a MIDI file's)."""
+    _load_all()
+    return _REGISTRY.get(name) if name else None
+
+
+def all_schemes() -> list[Scheme]:
+    """Every registered scheme, by name."""
     _load_all()
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
-def codec_for_path(path: str | os.PathLike) -> Codec | None:
-    """The codec whose suffixes match a file name, or None."""
+all_codecs = all_schemes
+
+
+def codec_for_path(path: str | os.PathLike) -> Scheme | None:
+    """The scheme whose `suffixes` match a file name, or None."""
     name = os.fspath(path).lower()
-    for codec in all_codecs():
-        if name.endswith(codec.suffixes):
-            return codec
+    for scheme in all_schemes():
+        if name.endswith(scheme.suffixes):
+            return scheme
     return None
 
 
-def sniff(text: str) -> Codec | None:
-    """The codec that recognizes a stream's text, or None."""
+def declared_options(kind: str = "encode") -> dict[str, tuple[Option, list[str]]]:
+    """Every option of `kind` ("encode" or "decode") some scheme declares: name -> (the
+    option, the names of the schemes declaring it), for a command line to make flags of."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for scheme in all_schemes():
+        for option in (scheme.encode_options if kind == "encode" else scheme.decode_options):
+            found.setdefault(option.name, (option, []))[1].append(scheme.name)
+    return found
+
+
+def sniff(text: str) -> Scheme | None:
+    """The scheme that recognizes a stream's text, or None."""
     for codec in all_codecs():
         if codec.sniff(text):
             return codec
@@ -287,3 +250,20 @@ def split_stream(stream: str) -> list[str]:
 def join_stream(pieces: Iterable[str]) -> str:
     """The stream for piece texts (inverse of split_stream for normalized pieces)."""
     return PIECE_SEPARATOR.join(p if p.endswith("\n") else p + "\n" for p in pieces)
+
+
+def stream_pieces(path: str | os.PathLike) -> Iterator[str]:
+    """The pieces of a stream file one at a time, as `split_stream` finds them, read line by
+    line (UTF-8): a corpus of any size in the memory of its longest piece."""
+    block: list[str] = []
+    with open(os.fspath(path), encoding="utf-8", newline="") as fh:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if line == "":
+                if any(x.strip() for x in block):
+                    yield "\n".join(block).strip("\n") + "\n"
+                block = []
+            else:
+                block.append(line)
+    if any(x.strip() for x in block):
+        yield "\n".join(block).strip("\n") + "\n"

@@ -32,8 +32,9 @@ from __future__ import annotations
 import math
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from encoders.piece import Decoded, Piece, Problem, UsageError
 
@@ -328,7 +329,7 @@ class Scheme(ABC):
         checked = self.check_options(options, "decode")
         try:
             return self._decode(text, str(path), **checked)
-        except Exception as e:  # noqa: BLE001 - tolerant by contract: generated text never crashes decoding
+        except Exception as e:  # tolerant by contract: generated text never crashes decoding
             if debugging():
                 raise
             return self._unreadable(text, str(path), e, **checked)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import encoders
-from encoders import Codec, InputError, Problem
+from encoders import InputError, Problem, Scheme, UsageError
 from musicrnn.atomic import atomic_path
 
 
@@ -57,7 +57,7 @@ class _NothingToWrite(Exception):
     pass
 
 
-def collect_files(paths: Iterable[str | os.PathLike], codec: Codec | None) -> tuple[list[Path], list[Problem]]:
+def collect_files(paths: Iterable[str | os.PathLike], codec: Scheme | None) -> tuple[list[Path], list[Problem]]:
     """Files to encode under the given files and folders (recursively, sorted), and the
     problems met finding them.
 
@@ -91,29 +91,40 @@ def _not_a_file(path: Path) -> str:
     return "not a regular file (a FIFO, socket or device); not read"
 
 
-def _readable_by(path: Path, codec: Codec | None) -> bool:
+def _readable_by(path: Path, codec: Scheme | None) -> bool:
     if codec is not None:
-        return path.name.lower().endswith(codec.suffixes + getattr(codec, "binary_suffixes", ()))
+        return codec.reads(path)
     return encoders.codec_for_path(path) is not None
 
 
-def _encode_one(path: Path, codec: Codec, options: dict) -> encoders.EncodeResult:
-    """One file's pieces: binary files (MIDI) through the codec's `encode_file`, text through `encode_text`."""
-    if path.name.lower().endswith(getattr(codec, "binary_suffixes", ())):
-        return codec.encode_file(str(path), **options)
-    return codec.encode_text(encoders.read_text(path), path=str(path), **options)
+def check_options(scheme: str | None, options: dict | None) -> None:
+    """UsageError, before any file is read, for an option `scheme` does not declare (with
+    no scheme, one that no scheme declares: each file's scheme takes its own)."""
+    options = options or {}
+    if scheme:
+        encoders.get(scheme).check_options(options, "encode")
+        return
+    declared = encoders.declared_options("encode")
+    for name in options:
+        if name not in declared:
+            raise UsageError(f"no scheme has the encode option {name!r} "
+                             f"(the options: {', '.join(sorted(declared)) or 'none'})")
+    for scheme_ in encoders.all_schemes():
+        scheme_.own_options(options, "encode")   # each value checked by a scheme that takes it
 
 
 def encode_file(path: Path, scheme: str | None = None, options: dict | None = None) -> FileResult:
     """One file's normalized pieces (codec from `scheme` or the file's suffix), each with
-    the digest of its music (the codec's `music_key`, else the text) for de-duplication.
-    Runs in a worker process, so it takes a scheme name rather than a codec."""
+    the digest of its music (the codec's `music_key`) for de-duplication.  With no
+    `scheme`, each file's scheme takes the `options` it declares.  Runs in a worker
+    process, so it takes a scheme name rather than a codec."""
     codec = encoders.get(scheme) if scheme else encoders.codec_for_path(path)
     if codec is None:
         return FileResult(skipped=Problem("no scheme reads this kind of file (use --scheme)", path=str(path)),
                           read=False)
+    options = options or {}
     try:
-        result = _encode_one(Path(path), codec, options or {})
+        result = codec.encode_file(path, **(options if scheme else codec.own_options(options)))
     except InputError as e:
         return FileResult(skipped=e.problem, read=False)
     except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the others
@@ -122,8 +133,7 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
         return FileResult(skipped=Problem(f"internal error: {type(e).__name__}: {e}", path=str(path)), read=False)
     if not result.pieces:
         return FileResult(problems=result.problems, skipped=Problem("no playable piece found", path=str(path)))
-    same_music = getattr(codec, "music_key", None) or (lambda text: text)
-    digests = [hashlib.blake2b(same_music(p).encode("utf-8"), digest_size=16).digest() for p in result.pieces]
+    digests = [hashlib.blake2b(codec.music_key(p).encode("utf-8"), digest_size=16).digest() for p in result.pieces]
     return FileResult(pieces=list(zip(result.pieces, digests)), problems=result.problems)
 
 
@@ -158,7 +168,9 @@ def encode_to_stream(
     stream does not depend on `jobs`.  Memory stays small for a corpus of any
     size: at most a window of files' pieces is held at a time, and pieces with the
     same music are recognized by a 16-byte digest rather than their text.  The
-    stream is written atomically (an interrupted run leaves the old file)."""
+    stream is written atomically (an interrupted run leaves the old file).  UsageError,
+    before any work, for an option no scheme of the run takes (see `check_options`)."""
+    check_options(scheme, options)
     report = EncodeReport()
     seen: set[bytes] = set()
     out = Path(out)

@@ -10,9 +10,9 @@ import encoders
 from encoders import InputError, Note, Piece
 from encoders.midi import read_piece
 from encoders.midi.grid import PITCH_CHARS
-from encoders.midi.opening import opening, transpose_key
+from encoders.midi.opening import model_pitches, opening, transpose_key
 from musicrnn.checkpoint import Loaded
-from musicrnn.continuation import continue_midi, model_pitches
+from musicrnn.continuation import continue_midi
 from musicrnn.data import Vocab
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.render import write_midi
@@ -96,8 +96,9 @@ def test_a_model_of_another_scheme_is_refused(tmp_path):
 
 def test_model_pitches_and_key_transposition():
     loaded = untrained(range(60, 80))
-    assert model_pitches(loaded) == set(range(60, 80))
-    loaded.meta = {}  # a model trained before pitches were stored: every pitch character it knows
-    assert model_pitches(loaded) > set(range(60, 80)) and 97 in model_pitches(loaded)  # 'q' of the header
+    knows = lambda text: not loaded.vocab.missing(text)  # noqa: E731
+    assert model_pitches(loaded.meta["scheme_options"]["pitches"], knows) == set(range(60, 80))
+    # a model trained before pitches were stored: every pitch character it knows
+    assert model_pitches(None, knows) > set(range(60, 80)) and 97 in model_pitches(None, knows)  # 'q' of the header
     assert [transpose_key(k, s) for k, s in [("G", 2), ("F#m", -1), ("Bb", 12), (None, 3), ("Ebm", 1)]] == \
         ["A", "Fm", "Bb", None, "Em"]

@@ -45,15 +45,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from encoders import EncodeResult, GrammarState, register
 from encoders.midi.grid import (
-    DEFAULT_GRID, MAX_UNISON, GridCodec, Header, Performer, QNote, char_pitch, header_for, parse_header,
-    pitch_char, quantize, split_header, text_within_limit, to_piece,
+    DEFAULT_GRID,
+    MAX_UNISON,
+    Header,
+    Performer,
+    QNote,
+    char_pitch,
+    header_for,
+    parse_header,
+    pitch_char,
+    quantize,
+    split_header,
+    text_within_limit,
+    to_piece,
 )
-from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
 
-__all__ = ["EventsCodec", "decode_events", "piece_to_events", "render_events"]
+__all__ = ["decode_events", "piece_to_events", "read_events", "render_events"]
 
 SHIFT, OFF, VELOCITY = ".", "-", "|"
 HEX = "0123456789ABCDEF"
@@ -186,24 +195,3 @@ def decode_events(text: str, path: str = "") -> Decoded:
     """An events piece -> Decoded (playable Piece, canonical text, repairs); never raises."""
     header, notes, repairs, bars_ok, velocity = read_events(text, path)
     return Decoded(to_piece(header, notes), render_events(header, notes, velocity), repairs, bars_ok)
-
-
-class EventsCodec(GridCodec):
-    name = "events"
-    suffixes = (".events",)
-
-    def encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, velocity: bool = True,
-                    **_options) -> EncodeResult:
-        """A MIDI file -> one events piece; InputError (naming the file) when it cannot be read."""
-        problems: list[Problem] = []
-        piece = read_piece(path, track=track)
-        return EncodeResult([piece_to_events(piece, grid, velocity, str(path), problems)], problems)
-
-    def decode(self, text: str, path: str = "") -> Decoded:
-        return decode_events(text, path)
-
-    def grammar(self, options: dict | None = None) -> GrammarState | None:
-        return None
-
-
-CODEC = register(EventsCodec())

@@ -27,8 +27,9 @@ as it sounded at the step before), then ``.``; at most `MAX_SOUNDING` pitches
 sound in a step.  A line holds exactly the meter's steps, the last one too
 (the decoder reads a short last bar cleanly, but a model trained on bar lines
 breaks lines early: allowing it ended most samples after a bar or two).  The
-piece may end (blank line) only after a whole bar line and once some pitch was struck (and, with ``min_bars``, not before that many
-bar lines: a continuation of a requested length).
+piece may end (blank line) only after a whole bar line and once some pitch
+was struck (and, with ``min_bars``, not before that many bar lines: a
+continuation of a requested length).
 
 Bad text (a seed, or a character sampled without the mask) never raises: it is
 recorded in `problems`; in the header the grammar says None (anything) until
@@ -42,7 +43,7 @@ from __future__ import annotations
 from collections import Counter
 
 from encoders import CharGrammar
-from encoders.midi.grid import GRIDS, MAX_PIECE_CHARS, PITCH_CHARS, Header, char_pitch, parse_header
+from encoders.midi.grid import GRIDS, MAX_PIECE_CHARS, PITCH_CHARS, Header, parse_header
 
 __all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
 

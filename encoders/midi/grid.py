@@ -52,13 +52,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from encoders import EncodeResult, split_stream
+from encoders import EncodeResult
 from encoders.piece import Piece, Problem, UsageError, position
 
 __all__ = [
-    "GRIDS", "GridCodec", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
+    "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
     "parse_header", "pitch_char", "quantize",
 ]
 
@@ -254,64 +255,27 @@ def encode_stream_text(text: str, path: str, decode) -> EncodeResult:
     return result
 
 
-def corpus_options(stream: str) -> dict:
-    """What a model trained on a stream of roll or events pieces needs to know about
-    it later (stored in its checkpoint as "scheme_options"): the pitches its pieces
-    play (not merely characters it has seen: some pitch characters are also header
-    letters) and the grid most of them use."""
+def corpus_options(pieces: Iterable[str]) -> dict:
+    """What a model trained on roll or events pieces needs to know about them later
+    (stored in its checkpoint as "scheme_options"), read in one pass: the pitches its
+    pieces play (not merely characters it has seen: some pitch characters are also
+    header letters) and the grid most of them use."""
     pitches: set[int] = set()
     grids: Counter = Counter()
-    for line in stream.split("\n"):
-        if line.startswith("%"):
-            grids[parse_header(line, line[1:].split(" ", 1)[0])[0].grid] += 1
-            continue
-        skip = False
-        for ch in line:
-            if skip:              # the hex digit of an events velocity mark
-                skip = False
-            elif ch == "|":
-                skip = True
-            elif ch in _CHAR_PITCH:
-                pitches.add(_CHAR_PITCH[ch])
+    for piece in pieces:
+        for line in piece.split("\n"):
+            if line.startswith("%"):
+                grids[parse_header(line, line[1:].split(" ", 1)[0])[0].grid] += 1
+                continue
+            skip = False
+            for ch in line:
+                if skip:              # the hex digit of an events velocity mark
+                    skip = False
+                elif ch == "|":
+                    skip = True
+                elif ch in _CHAR_PITCH:
+                    pitches.add(_CHAR_PITCH[ch])
     return {"pitches": sorted(pitches), "grid": grids.most_common(1)[0][0] if grids else DEFAULT_GRID}
-
-
-class GridCodec:
-    """What the ``roll`` and ``events`` codecs share: MIDI files in, the header line,
-    pieces split by blank lines, de-duplication by meter, grid and music.  A subclass
-    names its scheme and writes `encode_file`, `decode` and `grammar`."""
-
-    name: str
-    binary_suffixes = (".mid", ".midi")
-    """Files read as MIDI (`encode_file`), not as text."""
-
-    @property
-    def seed(self) -> str:
-        return f"%{self.name}"
-
-    def encode_text(self, text: str, path: str = "", **_options) -> EncodeResult:
-        """Scheme text (e.g. a .roll file) -> canonical pieces; a piece needing repair is skipped and reported."""
-        return encode_stream_text(text, path, self.decode)
-
-    def corpus_options(self, stream: str) -> dict:
-        """The pitches and grid of a training stream, kept with the model (see `corpus_options`)."""
-        return corpus_options(stream)
-
-    def split(self, stream: str) -> list[str]:
-        return split_stream(stream)
-
-    def sniff(self, text: str) -> bool:
-        return text.lstrip().startswith(self.seed)
-
-    def body(self, text: str) -> str:
-        return text.split("\n", 1)[1] if "\n" in text else ""
-
-    def music_key(self, text: str) -> str:
-        header, _ = parse_header(text.split("\n", 1)[0], self.name)
-        return f"{header.meter} {header.grid}\n{self.body(text)}"
-
-    def label(self, text: str, number: int) -> str:
-        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +425,6 @@ def to_piece(header: Header, notes: list[QNote], title: str | None = None) -> Pi
     bar_steps = header.bar_steps or header.grid
     end = max((q.end for q in notes), default=0)
     piece = Piece(notes=out, tempo=header.tempo, meter=header.meter, key=header.key, title=title,
-                  programs={v: program for v in range(max(1, voices))})
+                  programs=dict.fromkeys(range(max(1, voices)), program))
     piece.bar_beats = [i * bar_steps * step for i in range(end // bar_steps + 1)]
     return piece

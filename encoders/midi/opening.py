@@ -17,20 +17,34 @@ model knows) a seed with others raises `InputError` saying which and what to do;
 with ``transpose=True`` the opening moves by whole octaves (else by the fewest
 semitones) until it fits, and `shift` says by how much (the caller moves the
 music back afterwards).
+
+`MidiContinuation` is what the two MIDI schemes give for `Scheme.continuation`:
+the opening with its header rewritten in values the model knows, how much to
+sample, the ``roll`` grammar holding the piece to the asked number of bars, and
+the cut at that bar line.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from encoders.midi.events import render_events
-from encoders.midi.grid import DEFAULT_GRID, Header, QNote, header_for, quantize
+from encoders.midi.grid import DEFAULT_GRID, PITCH_HI, PITCH_LO, Header, QNote, header_for, pitch_char, quantize
 from encoders.midi.reader import read_piece
 from encoders.midi.roll import render_roll
 from encoders.piece import InputError, Piece, UsageError
+from encoders.scheme import Continuation, GrammarState
 
-__all__ = ["Opening", "opening", "pitch_name", "transpose_key"]
+if TYPE_CHECKING:
+    from encoders.midi.codec import GridScheme
+
+__all__ = ["MidiContinuation", "Opening", "bars_after", "model_pitches", "opening", "pitch_name", "transpose_key"]
+
+MAX_CHARS = 400_000
+"""The most characters a continuation samples after its seed."""
 
 _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _MAJOR = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -129,3 +143,70 @@ def opening(path: str, scheme: str, bars: float | None = None, seconds: float | 
 def bars_after(opening: Opening, bars: int) -> int:
     """How many bar lines a continued piece must have to go on `bars` bars past the opening."""
     return math.ceil((opening.steps + bars * opening.bar_steps) / opening.bar_steps)
+
+
+def model_pitches(stored: list[int] | None, knows: Callable[[str], bool]) -> set[int]:
+    """The pitches a model has written in training: the scheme options' "pitches"
+    (`stored`, kept by training), else every pitch whose character the model `knows`
+    (some are header letters, so that is generous)."""
+    known = {p for p in range(PITCH_LO, PITCH_HI + 1) if knows(pitch_char(p))}
+    return known & set(stored) if stored else known
+
+
+def fit_header(start: Opening, knows: Callable[[str], bool]) -> None:
+    """Rewrite the seed's header with values the model `knows`: the nearest tempo it can
+    write, no key or programs it cannot (the output keeps the file's own)."""
+    header = start.header
+    if knows(header.render()):
+        return
+    if not knows(f"q={header.tempo:g}"):
+        near = sorted(range(20, 301), key=lambda t: abs(t - header.tempo))
+        header.tempo = float(next((t for t in near if knows(f"q={t}")), header.tempo))
+    if header.key and not knows(f"k={header.key}"):
+        header.key = None
+    if not knows("p=" + ",".join(map(str, header.programs))):
+        header.programs = (0,)
+    start.text = header.render() + start.text[start.text.index("\n"):]
+
+
+def cut_at_bar_line(text: str, lines: int) -> str:
+    """The piece up to its `lines`-th bar line (header kept), ending in one line break."""
+    head, _, body = text.partition("\n")
+    kept = [line for line in body.split("\n") if line][:lines]
+    return head + "\n" + "\n".join(kept) + "\n"
+
+
+class MidiContinuation(Continuation):
+    """A MIDI file's opening, to go on for some bars (see `Continuation` and the module docstring)."""
+
+    def __init__(self, scheme: GridScheme, start: Opening, lines: int, length: int):
+        self.scheme, self.opening, self.lines = scheme, start, lines
+        self.seed, self.piece, self.beats, self.shift = start.text, start.piece, start.beats, start.shift
+        self.length = length
+
+    @classmethod
+    def of(cls, scheme: GridScheme, path: str, *, options: dict, knows: Callable[[str], bool],
+           bars_before: float | None, seconds: float | None, bars: int, track: int | None,
+           transpose: bool) -> MidiContinuation:
+        """The opening of `path` for `scheme`, fitted to a model with scheme `options` that `knows` some text."""
+        if bars < 1:
+            raise UsageError(f"--bars must be at least 1, not {bars}")
+        if seconds is not None:
+            bars_before = None
+        start = opening(path, scheme.name, bars=bars_before, seconds=seconds, grid=int(options.get("grid", 16)),
+                        track=track, pitches=model_pitches(options.get("pitches"), knows), transpose=transpose)
+        fit_header(start, knows)
+        lines = bars_after(start, bars)
+        seed_lines = [line for line in start.text.split("\n")[1:] if line]
+        per_bar = max(64, 3 * sum(map(len, seed_lines)) // max(1, len(seed_lines)))  # room for busier bars
+        return cls(scheme, start, lines, min(MAX_CHARS, per_bar * (lines - len(seed_lines) + 2)))
+
+    def grammar(self) -> GrammarState | None:
+        """The scheme's grammar, held to the bar lines asked for (roll; events has none)."""
+        return self.scheme.bars_grammar(self.lines)
+
+    def finish(self, text: str) -> tuple[str, float]:
+        text = cut_at_bar_line(text, self.lines)
+        body_lines = text.rstrip("\n").split("\n")[1:]
+        written = len(body_lines) - self.opening.steps / self.opening.bar_steps
+        return text, max(0.0, written)

@@ -21,9 +21,10 @@ What is read
 
 What is refused (`InputError`, naming the file): what is not a regular file (a
 FIFO is never opened), bytes that are not MIDI or are cut short, a ``set_tempo``
-of 0 (no tempo: it divides by zero), notes that run past `MAX_BEATS` (a stuck note or a corrupt delta time
-in a damaged file; the message names the part and where the note starts), type-2 files (independent sequences, no shared time line), SMPTE time
-division (no beats), files with no notes once drums are dropped, and a ``track``
+of 0 (no tempo: it divides by zero), notes that run past `MAX_BEATS` (a stuck
+note or a corrupt delta time in a damaged file; the message names the part and
+where the note starts), type-2 files (independent sequences, no shared time
+line), SMPTE time division (no beats), files with no notes once drums are dropped, and a ``track``
 number the file does not have (the message lists the parts there are).
 
     >>> piece = read_piece("chorale.mid")            # doctest: +SKIP

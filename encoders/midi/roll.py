@@ -40,15 +40,24 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from encoders import EncodeResult, GrammarState, register
 from encoders.midi.grid import (
-    DEFAULT_GRID, MAX_UNISON, GridCodec, Header, Performer, QNote, char_pitch, header_for, parse_header,
-    pitch_char, quantize, split_header, text_within_limit, to_piece,
+    DEFAULT_GRID,
+    MAX_UNISON,
+    Header,
+    Performer,
+    QNote,
+    char_pitch,
+    header_for,
+    parse_header,
+    pitch_char,
+    quantize,
+    split_header,
+    text_within_limit,
+    to_piece,
 )
-from encoders.midi.reader import read_piece
 from encoders.piece import Decoded, InputError, Piece, Problem
 
-__all__ = ["RollCodec", "decode_roll", "piece_to_roll", "render_roll"]
+__all__ = ["decode_roll", "piece_to_roll", "read_roll", "render_roll"]
 
 STEP_END = "."
 HELD = "-"
@@ -167,25 +176,3 @@ def decode_roll(text: str, path: str = "") -> Decoded:
     """A roll piece -> Decoded (playable Piece, canonical text, repairs); never raises."""
     header, notes, length, repairs, bars_ok = read_roll(text, path)
     return Decoded(to_piece(header, notes), render_roll(header, notes, length), repairs, bars_ok)
-
-
-class RollCodec(GridCodec):
-    name = "roll"
-    suffixes = (".roll", ".mid", ".midi")
-
-    def encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, **_options) -> EncodeResult:
-        """A MIDI file -> one roll piece; InputError (naming the file) when it cannot be read."""
-        problems: list[Problem] = []
-        piece = read_piece(path, track=track)
-        return EncodeResult([piece_to_roll(piece, grid, str(path), problems)], problems)
-
-    def decode(self, text: str, path: str = "") -> Decoded:
-        return decode_roll(text, path)
-
-    def grammar(self, options: dict | None = None) -> GrammarState | None:
-        from encoders.midi.grammar import RollGrammar
-
-        return RollGrammar()
-
-
-CODEC = register(RollCodec())

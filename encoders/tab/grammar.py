@@ -51,8 +51,7 @@ as the decoder reads it, six strings.
 from __future__ import annotations
 
 from encoders import CharGrammar
-
-from encoders.tab import FRET_LETTERS, MAX_RUN, NAMES, SYMBOLS, STRING_COUNTS
+from encoders.tab.symbols import FRET_LETTERS, MAX_RUN, NAMES, STRING_COUNTS, SYMBOLS
 
 __all__ = ["ColumnsGrammar", "check"]
 
@@ -130,7 +129,7 @@ class ColumnsGrammar(CharGrammar):
         """True once the piece has ended with a blank line."""
         return self._done
 
-    def copy(self) -> "ColumnsGrammar":
+    def copy(self) -> ColumnsGrammar:
         """An independent copy (the state is a few small values)."""
         new = object.__new__(ColumnsGrammar)
         for s in ColumnsGrammar.__slots__:

@@ -1,0 +1,132 @@
+"""The ``abc`` scheme (the encoded form is described in `encoders.abc`): encoding through
+`normalize`, decoding through `player`, sampling through `grammar`, and what the
+music table, seeds and training ask of ABC (`figures`, `seed`, `transpose`)."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable
+
+from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders.piece import Decoded
+from encoders.scheme import Option, Scheme
+
+__all__ = ["AbcScheme", "CODEC"]
+
+TRANSPOSE_CHOICES = ("none", "C", "all")
+
+
+class AbcScheme(Scheme):
+    """The ``abc`` scheme: folk tunes in normalized ABC, played on the fiddle, engraved from the ABC."""
+
+    name = "abc"
+    suffixes = (".abc",)
+    seed = "X:1"
+    program = 40
+    """General MIDI 40, the violin: folk ABC plays on the fiddle."""
+    engraving = "abc"
+    encode_options = (
+        Option("titles", bool, False, "keep tune titles (T:)"),
+        Option("transpose", str, "none", "none | C (every tune to tonic C) | all (all 12 keys)",
+               choices=TRANSPOSE_CHOICES),
+        Option("keep_irregular", bool, False, "keep tunes whose bars do not fit the meter"),
+    )
+
+    def _encode_text(self, text: str, path: str, titles: bool = False, transpose: str = "none",
+                     keep_irregular: bool = False) -> EncodeResult:
+        from encoders.abc.normalize import normalize
+
+        return normalize(text, path=path, titles=titles, transpose=transpose, keep_irregular=keep_irregular)
+
+    def _decode(self, text: str, path: str) -> Decoded:
+        from encoders.abc.player import play
+
+        return play(text, path=path)
+
+    def split(self, stream: str) -> list[str]:
+        """Tunes of a stream or of any ABC file: a tune starts at an X: line and ends
+        at a blank line (as in the standard and abc2midi); text before the first X:
+        (a file header, free text) is not a tune.  Text with no X: at all is one tune."""
+        blocks = split_stream(stream)
+        if not any(re.match(r"X:", line) for b in blocks for line in b.splitlines()):
+            return blocks
+        tunes: list[str] = []
+        for block in blocks:
+            current: list[str] | None = None
+            for line in block.splitlines(keepends=True):
+                if line.startswith("X:"):
+                    if current:
+                        tunes.append("".join(current))
+                    current = [line]
+                elif current is not None:
+                    current.append(line)
+            if current:
+                tunes.append("".join(current))
+        return [t if t.endswith("\n") else t + "\n" for t in tunes]
+
+    def sniff(self, text: str) -> bool:
+        return bool(re.match(r"\s*(%[^\n]*\n\s*)*X:", text))
+
+    def grammar(self, options: dict | None = None) -> GrammarState | None:
+        """Validity-guided decoding; `options` (the model's scheme options, see
+        `corpus_options`) hold the header to the meters and R: values its corpus has."""
+        from encoders.abc.grammar import AbcGrammar
+
+        options = options or {}
+        return AbcGrammar(meters=options.get("meters"), rhythms=options.get("rhythms"))
+
+    def corpus_options(self, pieces: Iterable[str] | str) -> dict:
+        """What a model trained on `pieces` keeps with it (its "scheme_options"): the M: and
+        R: values of the tunes, so its tunes use only headers the corpus has."""
+        from encoders.abc.figures import figures
+
+        meters: set[str] = set()
+        rhythms: set[str] = set()
+        for tune in self._pieces(pieces):
+            head = figures(tune, header_only=True)
+            meters.add(head["meter"])
+            if head["rhythm"]:
+                rhythms.add(head["rhythm"])
+        return {"meters": sorted(meters), "rhythms": sorted(rhythms)}
+
+    def body(self, text: str) -> str:
+        """The music lines: everything after the first K: header line."""
+        m = re.search(r"^K:[^\n]*\n", text, flags=re.M)
+        return text[m.end():] if m else text
+
+    def music_key(self, text: str) -> str:
+        """What makes two tunes the same music (for de-duplication): no X:, T:, Q:, R:."""
+        from encoders.abc.corpus import music_key
+
+        return music_key(text)
+
+    def figures(self, text: str, header_only: bool = False) -> dict:
+        """The header's choices and the written form, for the music table (see `figures`)."""
+        from encoders.abc.figures import figures
+
+        return figures(text, header_only)
+
+    def complete_seed(self, seed: str) -> str:
+        """The seed's header in the stream's order, with X: and L: filled in (see `seed`)."""
+        from encoders.abc.seed import complete_seed
+
+        return complete_seed(seed)
+
+    def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
+        """For training: a function giving each tune in `copies` other keys, the keys drawn
+        from those the tunes of `pieces` are in (see `transpose`)."""
+        from encoders.abc.transpose import keys_for, transpositions
+
+        key_counts = keys_for(pieces)
+        rng = random.Random(seed)
+        return lambda text: transpositions(text, copies, key_counts, rng)
+
+    def label(self, text: str, number: int) -> str:
+        """The tune with X:`number` (its X: line replaced, or one put first)."""
+        if re.match(r"X:[^\n]*", text):
+            return re.sub(r"^X:[^\n]*", f"X:{number}", text, count=1)
+        return f"X:{number}\n{text}"
+
+
+CODEC = register(AbcScheme())
