@@ -28,7 +28,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 import encoders
 from encoders import UsageError
 from musicrnn import checkpoint
-from musicrnn.data import PIECE_START, Batches, eval_windows, iter_stream_pieces, prepare
+from musicrnn.data import PIECE_START, Batches, TokenData, eval_windows, iter_stream_pieces, prepare
 from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.overwrite import run_lock
@@ -269,6 +269,72 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         cluster.close()
 
 
+def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
+           device: torch.device, cluster: Cluster, held: contextlib.ExitStack) -> TrainResult:
+    device = cluster.device or device
+    _prepare_out(cfg, write=False)   # checks only: nothing in --out changes before the corpus is checked too
+    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    data = _prepare_data(cfg, cluster)
+    batches, val_batches = _batches(cfg, data, cluster, device)
+    # All checked: now take --out (a lock with our pid: two runs never share a folder), and
+    # with --force clear the old run's state and log.
+    def take_out() -> None:
+        held.enter_context(run_lock(cfg.out))
+        _prepare_out(cfg)
+
+    _main_first(cluster, take_out, f"{cfg.out}: rank 0 could not take the folder")
+    trainer = Trainer(cfg, data, batches, val_batches, device, cluster, on_progress)
+    if cfg.resume:
+        trainer.resume()
+    return trainer.run(wall_start)
+
+
+def _main_first(cluster: Cluster, work: Callable[[], Any], failed: str) -> Any:
+    """Rank 0 does `work` (returning what it returns) while the other ranks wait; they
+    go on (returning None) once it succeeded, and raise TrainError(`failed`) if it raised."""
+    if cluster.is_main:
+        try:
+            result = work()
+        except BaseException:
+            cluster.share(0.0)
+            raise
+        cluster.share(1.0)
+        return result
+    if not cluster.share(None):
+        raise TrainError(failed)
+    return None
+
+
+def _prepare_data(cfg: TrainConfig, cluster: Cluster) -> TokenData:
+    """The token files, whole pieces held out for validation (rank 0 writes them, the other
+    ranks then read them)."""
+    augment, augment_name = _augmenter(cfg)
+
+    def make() -> TokenData:
+        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
+
+    data = _main_first(cluster, make, f"{cfg.corpus}: rank 0 could not prepare the corpus")
+    if data is None:
+        data = make()
+    if len(data.val) < 2:
+        raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
+                         f"found {data.meta['pieces']}")
+    return data
+
+
+def _batches(cfg: TrainConfig, data: TokenData, cluster: Cluster, device: torch.device) -> tuple[Batches, Batches]:
+    """This rank's training batches and the validation batches."""
+    newline = int(data.vocab.encode(PIECE_START)[0])
+    try:
+        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, newline, seed=cfg.random_seed,
+                          rank=cluster.rank, world=cluster.world, pin_memory=device.type == "cuda")
+    except ValueError as e:
+        raise TrainError(f"{cfg.corpus}: {e}") from None
+    val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len, newline)
+    assert val_batches is not None
+    return batches, val_batches
+
+
 def _augmenter(cfg: TrainConfig) -> tuple[Callable[[str], list[str]] | None, str]:
     """The scheme's transposer for `cfg.transpose` other keys (None without one), and its name."""
     if not cfg.transpose:
@@ -280,322 +346,414 @@ def _augmenter(cfg: TrainConfig) -> tuple[Callable[[str], list[str]] | None, str
     return make(iter_stream_pieces(cfg.corpus), cfg.transpose, cfg.split_seed), f"transpose={cfg.transpose}"
 
 
-def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
-           device: torch.device, cluster: Cluster, held: contextlib.ExitStack) -> TrainResult:
-    device = cluster.device or device
-    main = cluster.is_main
-    _prepare_out(cfg, write=False)   # checks only: nothing in --out changes before the corpus is checked too
-    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+@dataclass
+class RunKey:
+    """What a resumed run must share with the saved one: the model's shape, the corpus and
+    the batching (anything else would change the tensors' shapes or the data order)."""
 
-    # ---- data: whole pieces held out for validation (rank 0 writes the token files, the others read them)
-    augment, augment_name = _augmenter(cfg)
-    if main:
-        try:
-            data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
-        except BaseException:
-            cluster.share(0.0)
-            raise
-        cluster.share(1.0)
-    else:
-        if not cluster.share(None):
-            raise TrainError(f"{cfg.corpus}: rank 0 could not prepare the corpus")
-        data = prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
-    vocab = data.vocab
-    newline = int(vocab.encode(PIECE_START)[0])
-    if len(data.val) < 2:
-        raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
-                         f"found {data.meta['pieces']}")
-    try:
-        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, newline, seed=cfg.random_seed,
-                          rank=cluster.rank, world=cluster.world, pin_memory=device.type == "cuda")
-    except ValueError as e:
-        raise TrainError(f"{cfg.corpus}: {e}") from None
-    val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len, newline)
-    assert val_batches is not None
+    model_config: dict[str, Any]
+    fingerprint: str
+    batch_size: int
+    seq_len: int
+    random_seed: int
 
-    # ---- all checked: now take --out (a lock with our pid: two runs never share a folder), and
-    # with --force clear the old run's state and log
-    if main:
-        try:
-            held.enter_context(run_lock(cfg.out))
-            _prepare_out(cfg)
-        except BaseException:
-            cluster.share(0.0)
-            raise
-        cluster.share(1.0)
-    elif not cluster.share(None):
-        raise TrainError(f"{cfg.out}: rank 0 could not take the folder")
+    def check(self, where: str, saved: dict[str, Any]) -> None:
+        """Refuse a saved state (the JSON part) that belongs to another run."""
+        if saved.get("model_config") != self.model_config:
+            raise TrainError(f"{where}: the saved run has model {saved.get('model_config')}, "
+                             f"these settings make {self.model_config}; use the same sizes to resume")
+        if saved.get("fingerprint") != self.fingerprint:
+            raise TrainError(f"{where}: the corpus changed since this run started; resume needs the same corpus "
+                             "(or start again with --force)")
+        for key in ("batch_size", "seq_len", "random_seed"):
+            if saved.get(key) != getattr(self, key):
+                raise TrainError(f"{where}: the saved run used {key}={saved.get(key)}, not {getattr(self, key)}; "
+                                 "the data order would differ")
 
-    # ---- model and optimizer
-    torch.manual_seed(cfg.random_seed)
-    mconf = ModelConfig(vocab_size=len(vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed,
-                        dropout=cfg.dropout)
-    model = CharLSTM(mconf).to(device)
-    step_model = model
-    if cluster.active:   # backward averages the gradients over the ranks
-        step_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None)
-        if cluster.rank:
-            torch.manual_seed(cfg.random_seed * 7919 + cluster.rank)   # own dropout masks
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99))
-    if device.type == "cuda":
-        def autocast() -> Any:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-    else:
-        autocast = contextlib.nullcontext
 
-    # ---- the run's counters (restored by resume)
-    step = 0
-    best_val: float | None = None
-    evals_since_best = 0
-    lr_scale = 1.0          # halved after each NaN/inf or exploding loss
-    nan_skips = 0
-    loss_ema: float | None = None   # recent mean training loss (nats), to see a loss explode
-    prior_seconds = 0.0     # training wall time of earlier sessions (for max_minutes)
+@dataclass
+class TrainState:
+    """Where a run stands after its last completed step: everything --resume restores.
+
+    Kept up to date step by step (a step that fails half-way leaves it as it was), so
+    saving it at any moment, Ctrl-C included, saves a state the run really passed
+    through.  `save` writes it with the optimizer, the latest weights and the RunKey
+    into train_state.safetensors: the tensors as "extra.<name>" (the hidden state as
+    extra.state_h and extra.state_c, every rank's lanes), the rest as JSON in the
+    header's "extra"; `resume` reads and checks it back."""
+
+    step: int = 0
+    """Optimizer steps completed."""
+    data_position: dict[str, int] = field(default_factory=lambda: {"epoch": 0, "index": 0})
+    """The training batches' position after that step (Batches.position): the next batch."""
+    best_val_bpc: float | None = None
     val_bpc: float | None = None
-    state: tuple[torch.Tensor, torch.Tensor] | None = None
+    """The latest evaluation's bits/char."""
+    evals_since_best: int = 0
+    lr_scale: float = 1.0
+    """Halved after each skipped step (NaN/inf or exploding loss)."""
+    nan_skips: int = 0
+    loss_ema: float | None = None
+    """Recent mean training loss (nats), to see a loss explode."""
+    train_seconds: float = 0.0
+    """The run's wall time (all sessions) at its last save: the time budget counts it."""
+    rng_cpu: torch.Tensor | None = None
+    """torch's CPU generator after that step (dropout masks)."""
+    rng_cuda: torch.Tensor | None = None
+    hidden: tuple[torch.Tensor, torch.Tensor] | None = None
+    """The LSTM state carried into the next window, this rank's lanes (None: a zero state)."""
 
-    if cfg.resume:
+    TENSORS = ("rng_cpu", "rng_cuda", "hidden")
+    """Fields saved as tensors; the others are JSON."""
+    OPTIONAL = ("best_val_bpc", "val_bpc", "loss_ema")
+    """Numbers that are None until the first evaluation or step."""
+
+    def commit(self, hidden: tuple[torch.Tensor, torch.Tensor] | None, position: dict[str, int],
+               loss: float | None = None) -> None:
+        """A step completed (`loss` its training loss, nats) or was skipped (loss None)."""
+        self.hidden, self.data_position = hidden, position
+        if loss is None:
+            self.lr_scale, self.nan_skips = self.lr_scale * 0.5, self.nan_skips + 1
+            return
+        self.step += 1
+        self.rng_cpu = torch.get_rng_state()
+        if self.rng_cuda is not None:   # set on CUDA only
+            self.rng_cuda = torch.cuda.get_rng_state()
+        self.loss_ema = loss if self.loss_ema is None else 0.98 * self.loss_ema + 0.02 * loss
+
+    def evaluated(self, val_bpc: float) -> bool:
+        """Record an evaluation; True when it is the best so far."""
+        improved = self.best_val_bpc is None or val_bpc < self.best_val_bpc
+        self.val_bpc = val_bpc
+        if improved:
+            self.best_val_bpc, self.evals_since_best = val_bpc, 0
+        else:
+            self.evals_since_best += 1
+        return improved
+
+    def save(self, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey,
+             cluster: Cluster) -> None:
+        """Write train_state.* (rank 0; every rank must call it, for the hidden state's lanes)."""
+        hidden = self.hidden
+        if cluster.active and hidden is not None:   # every rank's lanes, so resume sees one state
+            hidden = (cluster.gather_lanes(hidden[0]), cluster.gather_lanes(hidden[1]))
+        if not cluster.is_main:
+            return
+        extra: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.TENSORS}
+        extra.update(asdict(key))
+        extra["rng_cpu"] = self.rng_cpu
+        if self.rng_cuda is not None:
+            extra["rng_cuda"] = self.rng_cuda
+        if hidden is not None:
+            extra["state_h"], extra["state_c"] = hidden
+        checkpoint.save_train_state(out, optimizer, extra, model=model)
+
+    @classmethod
+    def resume(cls, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey,
+               hidden_shape: tuple[int, int, int]) -> "TrainState":
+        """The state saved in `out`, after checking it belongs to this run (`key`) and holds what
+        this run would have made; restores the optimizer and the latest weights into `model`.
+        The hidden state is every lane's, on the CPU (see `lanes`)."""
+        where = os.path.join(out, checkpoint.TRAIN_STATE)
         try:
-            _check_resumable(cfg, checkpoint.read_train_state_info(cfg.out), mconf, data.meta["fingerprint"])
-            extra = checkpoint.load_train_state(cfg.out, optimizer, model)
+            key.check(where, checkpoint.read_train_state_info(out))
+            extra = checkpoint.load_train_state(out, optimizer, model)
         except checkpoint.CheckpointError as e:
             raise TrainError(f"cannot resume: {e}") from None
-        _check_resumed_tensors(cfg, extra, mconf)
-        step = int(extra["step"])
-        batches.set_position(extra["data_position"])
-        best_val = extra.get("best_val_bpc")
-        val_bpc = extra.get("val_bpc")
-        evals_since_best = int(extra.get("evals_since_best", 0))
-        lr_scale = float(extra.get("lr_scale", 1.0))
-        nan_skips = int(extra.get("nan_skips", 0))
-        loss_ema = extra.get("loss_ema")
-        prior_seconds = float(extra.get("train_seconds", 0.0))
-        if "state_h" in extra:   # saved for all lanes; each rank takes its own
-            state = (cluster.lanes_of(extra["state_h"]).to(device), cluster.lanes_of(extra["state_c"]).to(device))
-        torch.set_rng_state(extra["rng_cpu"])
-        if device.type == "cuda" and "rng_cuda" in extra:
-            torch.cuda.set_rng_state(extra["rng_cuda"])
-        if cluster.rank:
-            torch.manual_seed(cfg.random_seed * 7919 + cluster.rank + step)
-    model.train()
+        # step and data_position must be there; the other fields were added over time (their defaults)
+        values = {"step": None, "data_position": None,
+                  **{f.name: extra[f.name] for f in fields(cls) if f.name in extra and f.name != "hidden"}}
+        state = cls(**values)
+        if "state_h" in extra or "state_c" in extra:
+            state.hidden = (extra.get("state_h"), extra.get("state_c"))
+        state.check(where, hidden_shape)
+        return state
 
-    log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8") if main else None
+    def check(self, where: str, hidden_shape: tuple[int, int, int]) -> None:
+        """Every field of the kind the run makes (a saved file may hold anything); counts
+        and numbers are given their types."""
+        pos = self.data_position
+        if not isinstance(self.step, int) or not isinstance(pos, dict) \
+                or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index")):
+            raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")
+        for name in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips",
+                     "loss_ema"):
+            value = getattr(self, name)
+            if (value is not None or name not in self.OPTIONAL) and (
+                    not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)):
+                raise TrainError(f"{where}: {name} must be a number, got {value!r}; cannot resume")
+        self.data_position = {"epoch": pos["epoch"], "index": pos["index"]}
+        self.evals_since_best, self.nan_skips = int(self.evals_since_best), int(self.nan_skips)
+        self.lr_scale, self.train_seconds = float(self.lr_scale), float(self.train_seconds)
+        rng = self.rng_cpu
+        if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+            raise TrainError(f"{where}: lacks a valid RNG state; cannot resume")
+        if self.rng_cuda is not None and (not isinstance(self.rng_cuda, torch.Tensor)
+                                          or self.rng_cuda.dtype != torch.uint8):
+            raise TrainError(f"{where}: lacks a valid CUDA RNG state; cannot resume")
+        for name, t in zip(("state_h", "state_c"), self.hidden or ()):
+            if not isinstance(t, torch.Tensor) or tuple(t.shape) != hidden_shape or not t.is_floating_point():
+                raise TrainError(f"{where}: {name} is not a hidden state of shape {list(hidden_shape)}; cannot resume")
 
-    latest: dict[str, Any] = {"loss": None, "lr": None}   # train bits/char and LR at the last report
+    def restore(self, device: torch.device, cluster: Cluster, random_seed: int) -> None:
+        """Continue from here on this rank: its lanes of the hidden state on `device`, the RNGs."""
+        if self.hidden is not None:
+            self.hidden = (cluster.lanes_of(self.hidden[0]).to(device), cluster.lanes_of(self.hidden[1]).to(device))
+        torch.set_rng_state(self.rng_cpu)
+        if device.type == "cuda" and self.rng_cuda is not None:
+            torch.cuda.set_rng_state(self.rng_cuda)
+        if cluster.rank:   # its own dropout masks, new for each session
+            torch.manual_seed(random_seed * 7919 + cluster.rank + self.step)
+        self.rng_cpu = torch.get_rng_state()
+        self.rng_cuda = torch.cuda.get_rng_state() if device.type == "cuda" else None
 
-    def report(event: str, **values: Any) -> None:
-        """One line of train_log.jsonl and one on_progress call; every record has the same core keys."""
-        record = {"event": event, "step": step, "max_steps": cfg.max_steps,
-                  "time": round(prior_seconds + session_seconds(), 3), "val_loss": val_bpc,
-                  "chars_per_s": speed(), "eta_s": eta(), "epoch": batches.epoch, **latest, **values}
-        if log is None:
+
+@dataclass
+class Session:
+    """This call's part of the run: its clocks, speed and the losses since the last report
+    (not saved: a resumed run measures its own)."""
+
+    prior_seconds: float
+    """The run's wall time before this session."""
+    start_step: int
+    start: float = field(default_factory=time.perf_counter)
+    step_seconds: float = 0.0
+    """Time spent in training steps (no evaluations, no saving)."""
+    chars: int = 0
+    """Characters of pieces (not padding) trained on."""
+    clock: float = 0.0
+    """Under DDP: rank 0's run time after the last step, so every rank takes the same LR and stops together."""
+    loss_sum: float = 0.0
+    loss_n: int = 0
+    saved_model: bool = False
+    """The model folder was written in this session."""
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def run_seconds(self) -> float:
+        return self.prior_seconds + self.seconds()
+
+    def speed(self) -> float:
+        return self.chars / self.step_seconds if self.step_seconds > 0 else 0.0
+
+
+class Trainer:
+    """One session of a run: the model and optimizer, the batches, the run's TrainState and
+    this session's clock.  `run` trains until max_steps, the time budget, early stopping or
+    Ctrl-C, evaluating, saving and reporting on the way."""
+
+    def __init__(self, cfg: TrainConfig, data: TokenData, batches: Batches, val_batches: Batches,
+                 device: torch.device, cluster: Cluster, on_progress: Callable[[dict[str, Any]], None] | None):
+        self.cfg, self.data, self.batches, self.val_batches = cfg, data, batches, val_batches
+        self.device, self.cluster, self.on_progress = device, cluster, on_progress
+        torch.manual_seed(cfg.random_seed)
+        self.mconf = ModelConfig(vocab_size=len(data.vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed,
+                                 dropout=cfg.dropout)
+        self.model = CharLSTM(self.mconf).to(device)
+        self.step_model: torch.nn.Module = self.model
+        if cluster.active:   # backward averages the gradients over the ranks
+            self.step_model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device] if device.type == "cuda" else None)
+            if cluster.rank:
+                torch.manual_seed(cfg.random_seed * 7919 + cluster.rank)   # own dropout masks
+        self.optimizer = torch.optim.AdamW(_param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99))
+        self.key = RunKey(model_config=self.mconf.to_dict(), fingerprint=data.meta["fingerprint"],
+                          batch_size=cfg.batch_size, seq_len=cfg.seq_len, random_seed=cfg.random_seed)
+        self.state = TrainState(rng_cpu=torch.get_rng_state(),
+                                rng_cuda=torch.cuda.get_rng_state() if device.type == "cuda" else None)
+        self.session = Session(prior_seconds=0.0, start_step=0)
+        self.budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
+        self.latest: dict[str, Any] = {"loss": None, "lr": None}   # train bits/char and LR at the last report
+        self.log: Any = None
+
+    def autocast(self) -> Any:
+        """bfloat16 on CUDA; full precision elsewhere."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def resume(self) -> None:
+        """Carry on the run saved in the out folder."""
+        cfg = self.cfg
+        self.state = TrainState.resume(cfg.out, self.optimizer, self.model, self.key,
+                                       (self.mconf.layers, cfg.batch_size, self.mconf.hidden))
+        self.state.restore(self.device, self.cluster, cfg.random_seed)
+        self.batches.set_position(self.state.data_position)
+        self.session = Session(prior_seconds=self.state.train_seconds, start_step=self.state.step,
+                               clock=self.state.train_seconds)
+
+    def run(self, wall_start: float) -> TrainResult:
+        """Train to the end of the run (or Ctrl-C); the result of this session."""
+        cfg, state = self.cfg, self.state
+        self.model.train()
+        self.log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8") if self.cluster.is_main else None
+        self.session.start = time.perf_counter()
+        try:
+            stop_reason = self._loop()
+            # a last evaluation unless the last step just had one
+            if state.step % cfg.eval_every != 0 or not self.session.saved_model and state.best_val_bpc is None:
+                self._evaluate()
+        except KeyboardInterrupt:
+            stop_reason = "interrupted"
+            self._interrupted()
+        finally:
+            if self.log is not None:
+                self.log.close()
+        return TrainResult(best_val_bpc=state.best_val_bpc, steps=state.step,
+                           seconds=time.perf_counter() - wall_start, chars_per_s=self.session.speed(),
+                           interrupted=stop_reason == "interrupted", out=cfg.out, stop_reason=stop_reason,
+                           nan_skips=state.nan_skips)
+
+    def _loop(self) -> str:
+        """Steps until the run ends; why it ended: max_steps, time or early_stop."""
+        cfg, state = self.cfg, self.state
+        while state.step < cfg.max_steps:
+            if self.budget_s is not None and self._now() >= self.budget_s:
+                return "time"
+            lr = self._step()
+            if lr is None:
+                continue
+            if state.step % cfg.progress_every == 0 or state.step == cfg.max_steps:
+                s = self.session
+                self.latest.update(loss=s.loss_sum / s.loss_n / LN2, lr=lr)
+                self.report("progress")
+                s.loss_sum, s.loss_n = 0.0, 0
+            if state.step % cfg.eval_every == 0:
+                self._evaluate()
+                if cfg.early_stop_patience is not None and state.evals_since_best >= cfg.early_stop_patience:
+                    return "early_stop"
+        return "max_steps"
+
+    def _step(self) -> float | None:
+        """One batch: forward from the carried hidden state, backward, clip, AdamW step; its LR,
+        or None when the step was skipped (NaN/inf loss or gradient, or an exploding loss)."""
+        cfg, state, session = self.cfg, self.state, self.session
+        t0 = time.perf_counter()
+        batch = self.batches.next()
+        hidden = None if batch.reset else state.hidden   # new pieces start from the sampler's zero state
+        x, y = batch.x.to(self.device, non_blocking=True), batch.y.to(self.device, non_blocking=True)
+        lr = lr_at(cfg, state.step, self._now()) * state.lr_scale
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self.autocast():
+            logits, new_hidden = self.step_model(x, hidden)
+        loss = _piece_loss(logits, y, batch.scored, self.cluster.world)
+        loss_value = loss.item()
+        if self.cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
+            (loss_value,), (session.clock,) = self.cluster.agree([loss_value], [session.run_seconds()])
+        if not math.isfinite(loss_value):
+            return self._skip(loss=loss_value, lr=lr)
+        if _exploded(loss_value, state.loss_ema, state.step):
+            return self._skip(f"loss {loss_value:.2f} exploded (recent mean {state.loss_ema:.2f})",
+                              loss=loss_value, lr=lr)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        if not torch.isfinite(grad_norm):
+            return self._skip(loss=loss_value, lr=lr, grad_norm=float(grad_norm))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        # carried into the next window without its graph (truncated BPTT); float32 so a
+        # bf16 state from autocast never meets a float32 input outside autocast
+        state.commit((new_hidden[0].detach().float(), new_hidden[1].detach().float()), self.batches.position,
+                     loss_value)
+        session.step_seconds += time.perf_counter() - t0
+        session.chars += batch.scored
+        session.loss_sum += loss_value
+        session.loss_n += 1
+        return lr
+
+    def _skip(self, reason: str = "loss or gradient was NaN/inf", **values: Any) -> None:
+        """A NaN/inf loss or gradient, or an exploding loss: drop the update and the hidden
+        state, halve the LR, report it (event "nan"); the step does not count."""
+        self.optimizer.zero_grad(set_to_none=True)
+        state = self.state
+        state.commit(None, self.batches.position)
+        self.report("nan", lr_scale=state.lr_scale, nan_skips=state.nan_skips, reason=reason, **values)
+        if state.nan_skips >= 20:
+            raise TrainError(f"loss or gradient was NaN/inf or exploded {state.nan_skips} times; try a lower --lr")
+
+    def _evaluate(self) -> None:
+        """Bits/char on the held-out pieces; save the resume state, and the model when it is the best."""
+        main, state = self.cluster.is_main, self.state
+        val_bpc = self.cluster.share(
+            evaluate(self.model, self.val_batches, self.cfg.eval_batches, self.device, self.autocast) if main else None)
+        improved = state.evaluated(val_bpc)
+        # The resume state first: a kill -9 between the two writes then leaves a run that
+        # --resume continues (at worst the model folder is one evaluation behind), never
+        # a new model with no state to resume it from.
+        self._save_state()
+        if improved:
+            if main:
+                checkpoint.save(self.cfg.out, self.model, self._meta())
+            self.session.saved_model = True
+        self.report("eval", val_loss=val_bpc, best_val_loss=state.best_val_bpc, improved=improved)
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: save what the last completed step left (resume is then exact) and a model."""
+        if not self.cluster.active:   # under torchrun the ranks cannot meet again: resume from the last evaluation
+            if not self.session.saved_model and self.state.best_val_bpc is None:
+                self._evaluate()  # leave a usable model behind
+            self._save_state()
+        self.report("interrupted")
+
+    def _save_state(self) -> None:
+        self.state.train_seconds = self.session.run_seconds()
+        self.state.save(self.cfg.out, self.optimizer, self.model, self.key, self.cluster)
+
+    def _now(self) -> float:
+        """The run's time, the same on every rank."""
+        return self.session.clock if self.cluster.active else self.session.run_seconds()
+
+    def _eta(self) -> float:
+        """Seconds left: remaining steps at this session's pace, capped by the time budget."""
+        s = self.session
+        left = (self.cfg.max_steps - self.state.step) * s.seconds() / max(1, self.state.step - s.start_step)
+        if self.budget_s is not None:
+            left = min(left, max(0.0, self.budget_s - s.run_seconds()))
+        return left
+
+    def report(self, event: str, **values: Any) -> None:
+        """One line of train_log.jsonl and one on_progress call (rank 0); every record has the same core keys."""
+        if self.log is None:
             return
-        log.write(json.dumps(record) + "\n")
-        log.flush()
-        if on_progress is not None:
-            on_progress(record)
+        record = {"event": event, "step": self.state.step, "max_steps": self.cfg.max_steps,
+                  "time": round(self.session.run_seconds(), 3), "val_loss": self.state.val_bpc,
+                  "chars_per_s": self.session.speed(), "eta_s": self._eta(), "epoch": self.batches.epoch,
+                  **self.latest, **values}
+        self.log.write(json.dumps(record) + "\n")
+        self.log.flush()
+        if self.on_progress is not None:
+            self.on_progress(record)
 
-    session_start = time.perf_counter()
-
-    def session_seconds() -> float:
-        return time.perf_counter() - session_start
-
-    def checkpoint_meta(chars_per_s: float) -> dict[str, Any]:
+    def _meta(self) -> dict[str, Any]:
+        """The model folder's meta.json (see checkpoint.save)."""
+        cfg, state, meta = self.cfg, self.state, self.data.meta
         return {
-            "vocab": vocab.chars,
+            "vocab": self.data.vocab.chars,
             "scheme": cfg.scheme,
-            "scheme_options": cfg.scheme_options,
+            "scheme_options": self.cfg.scheme_options,
             "hyperparameters": cfg.hyperparameters(),
             "metrics": {
-                "best_val_bpc": best_val,
-                "best_step": step,
-                "steps": step,
-                "train_seconds": round(prior_seconds + session_seconds(), 3),
-                "chars_per_s": round(chars_per_s, 1),
-                "val_chars": int(len(data.val)),
+                "best_val_bpc": state.best_val_bpc,
+                "best_step": state.step,
+                "steps": state.step,
+                "train_seconds": round(self.session.run_seconds(), 3),
+                "chars_per_s": round(self.session.speed(), 1),
+                "val_chars": int(len(self.data.val)),
             },
             "corpus": {
-                "file": data.meta["source"],
-                "fingerprint": data.meta["fingerprint"],
-                "pieces": data.meta["pieces"],
-                "train_pieces": data.meta["train_pieces"],
-                "val_pieces": data.meta["val_pieces"],
-                "train_chars": data.meta["train_tokens"],
-                "val_chars": data.meta["val_tokens"],
+                "file": meta["source"],
+                "fingerprint": meta["fingerprint"],
+                "pieces": meta["pieces"],
+                "train_pieces": meta["train_pieces"],
+                "val_pieces": meta["val_pieces"],
+                "train_chars": meta["train_tokens"],
+                "val_chars": meta["val_tokens"],
             },
             "versions": checkpoint.versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-
-    # What the last completed step left behind: saved on Ctrl-C so resume is exact.
-    committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
-
-    def save_state() -> None:
-        saved_state = committed["state"]
-        if cluster.active and saved_state is not None:   # every rank's lanes, so resume sees one state
-            saved_state = tuple(cluster.gather_lanes(s) for s in saved_state)
-        if not main:
-            return
-        extra: dict[str, Any] = {
-            "step": committed["step"],
-            "data_position": committed["position"],
-            "best_val_bpc": best_val,
-            "val_bpc": val_bpc,
-            "evals_since_best": evals_since_best,
-            "lr_scale": lr_scale,
-            "nan_skips": nan_skips,
-            "loss_ema": loss_ema,
-            "train_seconds": prior_seconds + session_seconds(),
-            "model_config": mconf.to_dict(),
-            "fingerprint": data.meta["fingerprint"],
-            "batch_size": cfg.batch_size,
-            "seq_len": cfg.seq_len,
-            "random_seed": cfg.random_seed,
-            "rng_cpu": committed["rng"],
-        }
-        if saved_state is not None:
-            extra["state_h"], extra["state_c"] = saved_state
-        if device.type == "cuda":
-            extra["rng_cuda"] = torch.cuda.get_rng_state()
-        checkpoint.save_train_state(cfg.out, optimizer, extra, model=model)
-
-    saved_this_run = False
-
-    def run_eval() -> None:
-        nonlocal best_val, evals_since_best, val_bpc, saved_this_run
-        val_bpc = cluster.share(evaluate(model, val_batches, cfg.eval_batches, device, autocast) if main else None)
-        improved = best_val is None or val_bpc < best_val
-        if improved:
-            best_val, evals_since_best = val_bpc, 0
-        else:
-            evals_since_best += 1
-        # The resume state first: a kill -9 between the two writes then leaves a run that
-        # --resume continues (at worst the model folder is one evaluation behind), never
-        # a new model with no state to resume it from.
-        save_state()
-        if improved:
-            if main:
-                checkpoint.save(cfg.out, model, checkpoint_meta(speed()))
-            saved_this_run = True
-        report("eval", val_loss=val_bpc, best_val_loss=best_val, improved=improved)
-
-    train_seconds = 0.0     # pure training-step time of this session
-    session_steps = 0
-    session_chars = 0       # characters of pieces (not padding) trained on this session
-
-    def speed() -> float:
-        return session_chars / train_seconds if train_seconds > 0 else 0.0
-
-    start_step = step
-    budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
-
-    def eta() -> float:
-        """Seconds left: remaining steps at this session's pace, capped by the time budget."""
-        left = (cfg.max_steps - step) * session_seconds() / max(1, step - start_step)
-        if budget_s is not None:
-            left = min(left, max(0.0, budget_s - prior_seconds - session_seconds()))
-        return left
-
-    clock = prior_seconds   # under DDP: rank 0's training clock after the last step, so all ranks agree
-
-    def now() -> float:
-        return clock if cluster.active else prior_seconds + session_seconds()
-
-    loss_sum, loss_n = 0.0, 0
-    stop_reason = "max_steps"
-    interrupted = False
-    def skip_step(reason: str = "loss or gradient was NaN/inf", **values: Any) -> None:
-        """A NaN/inf loss or gradient, or an exploding loss: drop the update and the state,
-        halve the LR, report it (event "nan")."""
-        nonlocal state, lr_scale, nan_skips, committed
-        optimizer.zero_grad(set_to_none=True)
-        state, lr_scale, nan_skips = None, lr_scale * 0.5, nan_skips + 1
-        committed = {**committed, "position": batches.position, "state": None}
-        report("nan", lr_scale=lr_scale, nan_skips=nan_skips, reason=reason, **values)
-        if nan_skips >= 20:
-            raise TrainError(f"loss or gradient was NaN/inf or exploded {nan_skips} times; try a lower --lr")
-
-    try:
-        while step < cfg.max_steps:
-            if budget_s is not None and now() >= budget_s:
-                stop_reason = "time"
-                break
-            t0 = time.perf_counter()
-            batch = batches.next()
-            if batch.reset:
-                state = None  # new pieces start from the sampler's zero state
-            x, y = batch.x.to(device, non_blocking=True), batch.y.to(device, non_blocking=True)
-            lr = lr_at(cfg, step, now()) * lr_scale
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
-            with autocast():
-                logits, new_state = step_model(x, state)
-            loss = _piece_loss(logits, y, batch.scored, cluster.world)
-            loss_value = loss.item()
-            if cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
-                (loss_value,), (clock,) = cluster.agree([loss_value], [prior_seconds + session_seconds()])
-            if not math.isfinite(loss_value):
-                skip_step(loss=loss_value, lr=lr)
-                continue
-            if _exploded(loss_value, loss_ema, step):
-                skip_step(f"loss {loss_value:.2f} exploded (recent mean {loss_ema:.2f})", loss=loss_value, lr=lr)
-                continue
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            if not torch.isfinite(grad_norm):
-                skip_step(loss=loss_value, lr=lr, grad_norm=float(grad_norm))
-                continue
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            # carried into the next window without its graph (truncated BPTT); float32 so a
-            # bf16 state from autocast never meets a float32 input outside autocast
-            state = (new_state[0].detach().float(), new_state[1].detach().float())
-            step += 1
-            committed = {"step": step, "position": batches.position, "state": state, "rng": torch.get_rng_state()}
-            train_seconds += time.perf_counter() - t0
-            session_steps += 1
-            session_chars += batch.scored
-            loss_sum += loss_value
-            loss_n += 1
-            loss_ema = loss_value if loss_ema is None else 0.98 * loss_ema + 0.02 * loss_value
-
-            if step % cfg.progress_every == 0 or step == cfg.max_steps:
-                latest.update(loss=loss_sum / loss_n / LN2, lr=lr)
-                report("progress")
-                loss_sum, loss_n = 0.0, 0
-            if step % cfg.eval_every == 0:
-                run_eval()
-                if cfg.early_stop_patience is not None and evals_since_best >= cfg.early_stop_patience:
-                    stop_reason = "early_stop"
-                    break
-        # a last evaluation unless the last step just had one
-        if step % cfg.eval_every != 0 or not saved_this_run and best_val is None:
-            run_eval()
-    except KeyboardInterrupt:
-        interrupted, stop_reason = True, "interrupted"
-        step = committed["step"]
-        state = committed["state"]
-        if not cluster.active:   # under torchrun the ranks cannot meet again: resume from the last evaluation
-            if not saved_this_run and best_val is None:
-                run_eval()  # leave a usable model behind
-            save_state()
-        report("interrupted")
-    finally:
-        if log is not None:
-            log.close()
-
-    return TrainResult(
-        best_val_bpc=best_val,
-        steps=step,
-        seconds=time.perf_counter() - wall_start,
-        chars_per_s=speed(),
-        interrupted=interrupted,
-        out=cfg.out,
-        stop_reason=stop_reason,
-        nan_skips=nan_skips,
-    )
 
 
 EXPLODE_AFTER_STEPS = 50
@@ -607,40 +765,3 @@ def _exploded(loss: float, ema: float | None, step: int) -> bool:
     (A char-LSTM's batches differ by a fraction of a nat; an epoch's fresh hidden state by
     less than one.)"""
     return ema is not None and step >= EXPLODE_AFTER_STEPS and loss > max(3.0 * ema, ema + 2.0)
-
-
-def _check_resumable(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig, fingerprint: str) -> None:
-    """Resume only what continues the same run: same model shape, corpus and batching."""
-    where = os.path.join(cfg.out, checkpoint.TRAIN_STATE)
-    if extra.get("model_config") != mconf.to_dict():
-        raise TrainError(f"{where}: the saved run has model {extra.get('model_config')}, "
-                         f"these settings make {mconf.to_dict()}; use the same sizes to resume")
-    if extra.get("fingerprint") != fingerprint:
-        raise TrainError(f"{where}: the corpus changed since this run started; resume needs the same corpus "
-                         "(or start again with --force)")
-    for key in ("batch_size", "seq_len", "random_seed"):
-        if extra.get(key) != getattr(cfg, key):
-            raise TrainError(f"{where}: the saved run used {key}={extra.get(key)}, not {getattr(cfg, key)}; "
-                             "the data order would differ")
-    pos = extra.get("data_position")
-    if not isinstance(extra.get("step"), int) or not isinstance(pos, dict) \
-            or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index")):
-        raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")
-    for key in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips", "loss_ema"):
-        value = extra.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                                  or not math.isfinite(value)):
-            raise TrainError(f"{where}: {key} must be a number, got {value!r}; cannot resume")
-
-
-def _check_resumed_tensors(cfg: TrainConfig, extra: dict[str, Any], mconf: ModelConfig) -> None:
-    """The RNG state and carried hidden state must be what this run would have made."""
-    where = os.path.join(cfg.out, checkpoint.TRAIN_STATE)
-    rng = extra.get("rng_cpu")
-    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
-        raise TrainError(f"{where}: lacks a valid RNG state; cannot resume")
-    shape = (mconf.layers, cfg.batch_size, mconf.hidden)
-    for key in ("state_h", "state_c"):
-        t = extra.get(key)
-        if t is not None and (not isinstance(t, torch.Tensor) or tuple(t.shape) != shape or not t.is_floating_point()):
-            raise TrainError(f"{where}: {key} is not a hidden state of shape {list(shape)}; cannot resume")
