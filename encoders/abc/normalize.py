@@ -79,6 +79,23 @@ from encoders.abc.tokens import (
     tokenize,
 )
 from encoders.abc.player import play
+from encoders.abc.theory import (
+    ACCIDENTAL_SEMITONES,
+    ACCIDENTAL_TEXT,
+    LETTERS,
+    NATURAL_SEMITONES,
+    PIPES_SIGNATURE,
+    broken_factors,
+    key_fifths,
+    meter_length,
+    mode_text,
+    note_pitch,
+    octave_number,
+    signature,
+    spell_tonic,
+    tonic_pitch_class,
+    tuplet,
+)
 from encoders.piece import Problem, UsageError
 
 __all__ = [
@@ -97,15 +114,6 @@ ALL_SHIFTS = (0, 1, 2, 3, 4, 5, 6, -5, -4, -3, -2, -1)
 
 _LINE_SPLIT = re.compile(r"\r\n|\n|\r")
 _RHYTHM_RE = re.compile(r"[a-z]+(?: [a-z]+){0,2}")
-_LETTERS = "CDEFGAB"
-_NATURAL = (0, 2, 4, 5, 7, 9, 11)
-_ACC_TEXT = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
-_ACC_SEMI = {"": 0, "^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
-_MODE_FIFTHS = {"maj": 0, "ion": 0, "min": -3, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1,
-                "mix": -1, "loc": -5}
-_TONIC_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
-_SHARP_ORDER = "FCGDAEB"
-_HP_SIGNATURE = {"F": 1, "C": 1}  # abc2midi plays both K:HP and K:Hp with F# and C#
 
 
 # ============================================================================ results
@@ -268,35 +276,12 @@ def _frac_text(f: Fraction) -> str:
 def key_signature(key: Key, raw: str = "") -> dict[str, int]:
     """The key signature abc2midi plays for a parsed key (K:HP and K:Hp get F# C#)."""
     if _is_pipes(raw):
-        return dict(_HP_SIGNATURE)
+        return dict(PIPES_SIGNATURE)
     return key.signature
 
 
 def _is_pipes(raw: str) -> bool:
     return raw.strip().startswith(("HP", "Hp"))
-
-
-def _standard_signature(fifths: int) -> dict[str, int]:
-    sig: dict[str, int] = {}
-    if fifths > 0:
-        for i, ch in enumerate(_SHARP_ORDER * 2):
-            if i >= fifths:
-                break
-            sig[ch] = sig.get(ch, 0) + 1
-    elif fifths < 0:
-        for i, ch in enumerate(_SHARP_ORDER[::-1] * 2):
-            if i >= -fifths:
-                break
-            sig[ch] = sig.get(ch, 0) - 1
-    return sig
-
-
-def _mode_text(mode: str) -> str:
-    if mode in ("maj", "ion", ""):
-        return ""
-    if mode in ("min", "aeo", "m"):
-        return "m"
-    return mode
 
 
 def render_key(tonic: str, mode: str, sig: dict[str, int]) -> str:
@@ -305,15 +290,13 @@ def render_key(tonic: str, mode: str, sig: dict[str, int]) -> str:
         std: dict[str, int] = {}
         head = "none"
     else:
-        fifths = _TONIC_FIFTHS[tonic[0]] + (7 if tonic[1:] == "#" else -7 if tonic[1:] == "b" else 0)
-        fifths += _MODE_FIFTHS.get(mode, 0)
-        std = _standard_signature(fifths)
-        head = tonic + _mode_text(mode)
+        std = signature(key_fifths(tonic, mode))
+        head = tonic + mode_text(mode)
     extra = []
-    for letter in _LETTERS:
+    for letter in LETTERS:
         a, b = sig.get(letter, 0), std.get(letter, 0)
         if a != b:
-            extra.append(_ACC_TEXT.get(a, "=") + letter.lower())
+            extra.append(ACCIDENTAL_TEXT.get(a, "=") + letter.lower())
     return " ".join([head] + extra)
 
 
@@ -322,7 +305,7 @@ def canonical_key(value: str) -> tuple[str | None, Key, dict[str, int]]:
     v = value.split("%", 1)[0].strip()
     v = re.sub(r"(?<=[A-Za-z])(?=(?:\^\^|\^|__|_|=)[A-Ga-g]\b)", " ", v)  # Dmix=c -> Dmix =c
     if _is_pipes(v):
-        return "Hp", parse_key("Hp"), dict(_HP_SIGNATURE)
+        return "Hp", parse_key("Hp"), dict(PIPES_SIGNATURE)
     key = parse_key(v)
     if key.error:
         return None, key, key.signature
@@ -382,10 +365,6 @@ def _length_text(f: Fraction) -> str:
     return f"{f.numerator}/{f.denominator}"
 
 
-def _octave_number(letter: str, octave: str) -> int:
-    return (1 if letter.islower() else 0) + octave.count("'") - octave.count(",")
-
-
 def _note_text(accidental: str, upper: str, octnum: int, length: Fraction) -> str:
     if octnum >= 1:
         body = upper.lower() + "'" * (octnum - 1)
@@ -439,128 +418,155 @@ def _voice_id(value: str) -> str:
     return (value.split() or [""])[0]
 
 
-def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict[str, str],
-                    titles: bool, keep_irregular: bool) -> TuneResult:
-    tokens = tokenize("\n".join(lines))
-    # group the tokens into lines (without the newline tokens)
+def _token_lines(lines: list[str]) -> list[list[Token]]:
+    """The tokens of a tune's lines, one list per line (without the newline tokens)."""
     tlines: list[list[Token]] = [[]]
-    for t in tokens:
+    for t in tokenize("\n".join(lines)):
         if t.kind == "newline":
             tlines.append([])
         else:
             tlines[-1].append(t)
+    return tlines
 
-    def where(t: Token | None) -> tuple[int, int]:
-        if t is None:
-            return first_line, 1
-        return first_line + t.line - 1, t.column
 
-    has_k = any(tl and tl[0].kind == "field" and tl[0].name == "K" for tl in tlines)
-    header: dict[str, str] = {}
-    title = ""
+@dataclass(slots=True)
+class _Header:
+    """What a tune's header lines say: the M: L: Q: R: K: values by name, the title,
+    the first voice named, where the body starts (a line index) and the K: token."""
+
+    fields: dict[str, str]
+    title: str = ""
     first_voice: str | None = None
-    last_name = ""
-    body_start = len(tlines)
+    body_start: int = 0
     key_token: Token | None = None
+
+
+def _read_header(tlines: list[list[Token]], titles: bool) -> _Header:
+    has_k = any(tl and tl[0].kind == "field" and tl[0].name == "K" for tl in tlines)
+    head = _Header({}, body_start=len(tlines))
+    last_name = ""
     for idx, tl in enumerate(tlines):
         if idx == 0:
             continue  # the X: line
-        sig = [t for t in tl if t.kind not in ("space", "comment")]
         if tl and tl[0].kind == "field":
             f = tl[0]
             if f.name == "K":
-                header["K"] = f.value
-                key_token = f
-                body_start = idx + 1
+                head.fields["K"] = f.value
+                head.key_token = f
+                head.body_start = idx + 1
                 break
             if f.name == "+":
-                if last_name == "T" and titles and title:
-                    title = f"{title} {f.value.strip()}".strip()
+                if last_name == "T" and titles and head.title:
+                    head.title = f"{head.title} {f.value.strip()}".strip()
                 continue
             last_name = f.name
             if f.name == "T":
-                if not title:
-                    title = " ".join(f.value.replace("\\%", "%").split())
+                if not head.title:
+                    head.title = " ".join(f.value.replace("\\%", "%").split())
             elif f.name == "V":
-                if first_voice is None:
-                    first_voice = _voice_id(f.value)
+                if head.first_voice is None:
+                    head.first_voice = _voice_id(f.value)
             elif f.name in ("M", "L", "Q", "R"):
-                header[f.name] = f.value
+                head.fields[f.name] = f.value
             continue
-        if not sig:
+        if not any(t.kind not in ("space", "comment") for t in tl):
             continue
         if has_k:
             continue  # free text inside the header
-        body_start = idx
+        head.body_start = idx
         break
+    return head
 
-    # ---------------------------------------------------------------- header
-    m_value = header.get("M", defaults.get("M"))
+
+def _header_text(head: _Header, defaults: dict[str, str], titles: bool
+                 ) -> tuple[list[str], tuple[int, int] | None] | None:
+    """The normalized header lines and the meter; None when the key is not understood."""
+    fields = head.fields
+    m_value = fields.get("M", defaults.get("M"))
     meter_text, meter = canonical_meter(m_value) if m_value is not None else ("4/4", (4, 4))
-    unit = canonical_unit(header.get("L", defaults.get("L")), meter)
+    unit = canonical_unit(fields.get("L", defaults.get("L")), meter)
     key_text = "C"
-    if "K" in header:
-        kt, _, _ = canonical_key(header["K"])
-        if kt is None:
-            line, col = where(key_token)
-            return TuneResult(None, first_line, title=title, reason="unreadable",
-                              problem=Problem(f"unreadable: unknown key K:{header['K'].strip()!r}",
-                                              line, col, path))
-        key_text = kt
-    head = ["X:1"]
-    if titles and title:
-        head.append(f"T:{title}")
-    head.append(f"M:{meter_text}")
-    head.append(f"L:{_frac_text(unit)}")
-    q_value = header.get("Q", defaults.get("Q"))
+    if "K" in fields:
+        key_text, _, _ = canonical_key(fields["K"])
+        if key_text is None:
+            return None
+    out = ["X:1"]
+    if titles and head.title:
+        out.append(f"T:{head.title}")
+    out.append(f"M:{meter_text}")
+    out.append(f"L:{_frac_text(unit)}")
+    q_value = fields.get("Q", defaults.get("Q"))
     if q_value is not None:
         bpm = parse_tempo(q_value)
         if bpm is not None and 1 <= bpm <= 1000:
-            head.append(f"Q:1/4={round(bpm)}")
-    r_value = header.get("R", defaults.get("R"))
+            out.append(f"Q:1/4={round(bpm)}")
+    r_value = fields.get("R", defaults.get("R"))
     if r_value is not None:
         rhythm = _rhythm(r_value)
         if rhythm == "hornpipe" and meter not in ((2, 4), (4, 4)):
             rhythm = None  # abc2midi plays R:hornpipe swung and stops with an error in other meters
         if rhythm:
-            head.append(f"R:{rhythm}")
-    head.append(f"K:{key_text}")
+            out.append(f"R:{rhythm}")
+    out.append(f"K:{key_text}")
+    return out, meter
 
-    # ---------------------------------------------------------------- body
-    def kept_voice(value: str) -> bool:
+
+class _Body:
+    """Reads a tune's body lines into items (kind, normalized text) per output line: the
+    first voice only, body fields as inline fields at the next music line, continued
+    lines joined; counts the notes and the characters that are not ABC."""
+
+    def __init__(self, first_voice: str | None, meter: tuple[int, int] | None):
+        self.first_voice = first_voice
+        self.meter_box: list = [meter]
+        self.voice_ok = True
+        self.pending: list[tuple[str, str]] = []  # inline fields waiting for the next music line
+        self.lines: list[list[tuple[str, str]]] = []
+        self.current: list[tuple[str, str]] | None = None  # a line continued with a backslash
+        self.unknown = 0
+        self.notes = 0
+
+    def kept_voice(self, value: str) -> bool:
         """A V: field or [V:] switches voice: is it the one kept (the first one named)?"""
-        nonlocal first_voice
-        if first_voice is None:
-            first_voice = _voice_id(value)
-        return _voice_id(value) == first_voice
+        if self.first_voice is None:
+            self.first_voice = _voice_id(value)
+        return _voice_id(value) == self.first_voice
 
-    meter_box: list = [meter]
-    voice_ok = True
-    pending: list[tuple[str, str]] = []
-    out_lines: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] | None = None
-    joining = False
-    unknown = 0
-    notes = 0
-    for tl in tlines[body_start:]:
-        if tl and tl[0].kind == "field":
-            f = tl[0]
-            if f.name == "V":
-                voice_ok = kept_voice(f.value)
-                continue
-            if not voice_ok:
-                continue
-            item = _field_item(f.name, f.value, meter_box)
+    def read(self, tlines: list[list[Token]]) -> None:
+        for tl in tlines:
+            if tl and tl[0].kind == "field":
+                self.field_line(tl[0])
+            elif self.voice_ok:
+                self.music_line(tl)
+        if self.current is not None:
+            self.lines.append(self.current)
+
+    def field_line(self, f: Token) -> None:
+        if f.name == "V":
+            self.voice_ok = self.kept_voice(f.value)
+        elif self.voice_ok:
+            item = _field_item(f.name, f.value, self.meter_box)
             if item is not None:
-                pending.append(item)
-            continue
-        if not voice_ok:
-            continue
+                self.pending.append(item)
+
+    def music_line(self, tl: list[Token]) -> None:
+        items, cont = self.line_items(tl)
+        if not self.voice_ok and not items and not cont:
+            return
+        if self.current is None:
+            self.current = []
+        if self.pending and items:
+            self.current.extend(self.pending)
+            self.pending = []
+        self.current.extend(items)
+        if not cont:
+            self.lines.append(self.current)
+            self.current = None
+
+    def line_items(self, tl: list[Token]) -> tuple[list[tuple[str, str]], bool]:
+        """The items of one music line, and whether it ends with a continuation."""
         items: list[tuple[str, str]] = []
-        cont = False
-        overlay = False
-        in_chord = False
-        in_grace = False
+        cont = overlay = in_chord = in_grace = False
         for t in tl:
             k = t.kind
             if k == "continuation":
@@ -569,9 +575,9 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
             if k == "comment":
                 continue
             if k == "inline_field" and t.name == "V":
-                voice_ok = kept_voice(t.value)
+                self.voice_ok = self.kept_voice(t.value)
                 continue
-            if not voice_ok:
+            if not self.voice_ok:
                 continue
             if overlay:
                 if k != "bar":
@@ -580,89 +586,91 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
             if k == "space":
                 if not in_chord and not in_grace:
                     items.append(("space", " "))
-            elif k == "note":
-                notes += 1
-                items.append(("note", _note_text(t.accidental, t.letter.upper(),
-                                                 _octave_number(t.letter, t.octave), t.length)))
-            elif k == "rest":
-                items.append(("rest", "z" + _length_text(t.length)))
-            elif k == "measure_rest":
-                items.append(("measure_rest", "Z" + (str(t.count) if t.count > 1 else "")))
-            elif k == "bar":
-                items.append(("bar", _bar_text(t.text)))
-            elif k == "ending":
-                items.append(("ending", "[" + t.text.lstrip("[")))
-            elif k == "chord_start":
-                in_chord = True
-                items.append(("chord_start", "["))
-            elif k == "chord_end":
-                in_chord = False
-                items.append(("chord_end", "]" + _length_text(t.length)))
-            elif k == "grace_start":
-                in_grace = True
-                items.append(("grace_start", t.text))
-            elif k == "grace_end":
-                in_grace = False
-                items.append(("grace_end", "}"))
-            elif k in ("tuplet", "broken", "tie", "slur_start", "slur_end"):
-                items.append((k, t.text))
-            elif k == "chord_symbol":
-                v = chord_name(t.value)
-                if v:
-                    items.append(("chord_symbol", f'"{v}"'))
-            elif k == "decoration":
-                if t.text in _KEEP_DECORATIONS:
-                    items.append(("decoration", t.text))
-            elif k == "inline_field":
-                item = _field_item(t.name, t.value, meter_box)
-                if item is not None:
-                    items.append(item)
             elif k == "overlay":
                 overlay = True
-            elif k == "unknown":
-                unknown += 1
-            # annotation, spacer, field (cannot happen here): dropped
-        if not voice_ok and not items and not cont:
-            continue
-        if current is None:
-            current = []
-        if pending and items:
-            current.extend(pending)
-            pending = []
-        current.extend(items)
-        joining = cont
-        if not joining:
-            out_lines.append(current)
-            current = None
-    if current is not None:
-        out_lines.append(current)
+            else:
+                if k == "chord_start" or k == "chord_end":
+                    in_chord = k == "chord_start"
+                elif k == "grace_start" or k == "grace_end":
+                    in_grace = k == "grace_start"
+                item = self.item(t)
+                if item is not None:
+                    items.append(item)
+        return items, cont
 
-    if notes == 0:
-        return TuneResult(None, first_line, title=title, reason="no notes",
-                          problem=Problem("no notes", first_line, 1, path))
-    if unknown > max(3, notes // 10):
-        return TuneResult(None, first_line, title=title, reason="unreadable",
-                          problem=Problem(f"unreadable: {unknown} characters that are not ABC music",
-                                          first_line, 1, path))
+    def item(self, t: Token) -> tuple[str, str] | None:
+        """One token's item in normalized form, None when it is dropped."""
+        k = t.kind
+        if k == "note":
+            self.notes += 1
+            return ("note", _note_text(t.accidental, t.letter.upper(), octave_number(t.letter, t.octave),
+                                       t.length))
+        if k == "rest":
+            return ("rest", "z" + _length_text(t.length))
+        if k == "measure_rest":
+            return ("measure_rest", "Z" + (str(t.count) if t.count > 1 else ""))
+        if k == "bar":
+            return ("bar", _bar_text(t.text))
+        if k == "ending":
+            return ("ending", "[" + t.text.lstrip("["))
+        if k == "chord_start":
+            return ("chord_start", "[")
+        if k == "chord_end":
+            return ("chord_end", "]" + _length_text(t.length))
+        if k == "grace_start":
+            return ("grace_start", t.text)
+        if k == "grace_end":
+            return ("grace_end", "}")
+        if k in ("tuplet", "broken", "tie", "slur_start", "slur_end"):
+            return (k, t.text)
+        if k == "chord_symbol":
+            v = chord_name(t.value)
+            return ("chord_symbol", f'"{v}"') if v else None
+        if k == "decoration":
+            return ("decoration", t.text) if t.text in _KEEP_DECORATIONS else None
+        if k == "inline_field":
+            return _field_item(t.name, t.value, self.meter_box)
+        if k == "unknown":
+            self.unknown += 1
+        return None  # annotation, spacer, unknown, field (cannot happen here): dropped
 
-    body = [_render_line(items) for items in out_lines]
-    body = [b for b in body if b]
-    text = "\n".join(head) + "\n" + "\n".join(body) + "\n"
+
+def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict[str, str],
+                    titles: bool, keep_irregular: bool) -> TuneResult:
+    tlines = _token_lines(lines)
+    head = _read_header(tlines, titles)
+    title = head.title
+
+    def skip(reason: str, message: str, line: int = first_line, col: int = 1) -> TuneResult:
+        return TuneResult(None, first_line, title=title, reason=reason,
+                          problem=Problem(message, line, col, path))
+
+    header = _header_text(head, defaults, titles)
+    if header is None:
+        t = head.key_token
+        line, col = (first_line, 1) if t is None else (first_line + t.line - 1, t.column)
+        return skip("unreadable", f"unreadable: unknown key K:{head.fields['K'].strip()!r}", line, col)
+    head_lines, meter = header
+    body = _Body(head.first_voice, meter)
+    body.read(tlines[head.body_start:])
+    if body.notes == 0:
+        return skip("no notes", "no notes")
+    if body.unknown > max(3, body.notes // 10):
+        return skip("unreadable", f"unreadable: {body.unknown} characters that are not ABC music")
+    music = [b for b in (_render_line(items) for items in body.lines) if b]
+    text = "\n".join(head_lines) + "\n" + "\n".join(music) + "\n"
     for _ in range(3):  # dropping a tie can leave a broken rhythm to write out ("A2<-A")
         fixed = _fix_ties_and_broken(text)
         if fixed == text:
             break
         text = fixed
     text = "\n".join(line for line in text.split("\n") if line.strip()) + "\n"  # a line that held only a tie
-    text, bad = _finish_bars(text, first_line, key_line=len(head))
+    text, bad = _finish_bars(text, first_line, key_line=len(head_lines))
     if bad and not keep_irregular:
-        msg, line, col = bad
         # line numbers of `bad` count lines of the normalized text; point at the tune's start instead
-        return TuneResult(None, first_line, title=title, reason="irregular bars",
-                          problem=Problem(f"irregular bars: {msg}", first_line, 1, path))
+        return skip("irregular bars", f"irregular bars: {bad[0]}")
     if not _has_notes(text):
-        return TuneResult(None, first_line, title=title, reason="no notes",
-                          problem=Problem("no notes", first_line, 1, path))
+        return skip("no notes", "no notes")
     return TuneResult(text, first_line, title=title)
 
 
@@ -767,12 +775,11 @@ class _PitchReader:
     def pitch(self, t: Token) -> int:
         upper = t.letter.upper()
         if t.accidental:
-            alter = _ACC_SEMI[t.accidental]
+            alter = ACCIDENTAL_SEMITONES[t.accidental]
             self.bar[upper] = alter
         else:
             alter = self.bar.get(upper, self.sig.get(upper, 0))
-        octnum = _octave_number(t.letter, t.octave)
-        return 60 + _NATURAL[_LETTERS.index(upper)] + 12 * octnum + alter
+        return note_pitch(t.letter, t.octave, alter)
 
 
 def _fix_ties_and_broken(text: str) -> str:
@@ -784,6 +791,14 @@ def _fix_ties_and_broken(text: str) -> str:
     tokens = tokenize(text)
     end = header_end(tokens)
     texts = [t.text for t in tokens]
+    _drop_false_ties(tokens, end, texts)
+    _write_out_broken(tokens, end, texts)
+    return "".join(texts)
+
+
+def _drop_false_ties(tokens: list[Token], end: int, texts: list[str]) -> None:
+    """Blank (in `texts`) the ties of the body (from token `end`) that do not join two
+    notes of the same pitch."""
     reader = _PitchReader({})
     for t in tokens[:end]:
         if t.kind == "field" and t.name == "K":
@@ -854,7 +869,10 @@ def _fix_ties_and_broken(text: str) -> str:
             last_kind = k
     settle([])
 
-    # broken rhythm between single notes / rests of unequal lengths
+
+def _write_out_broken(tokens: list[Token], end: int, texts: list[str]) -> None:
+    """Write broken rhythm between single notes or rests of unequal lengths as plain lengths
+    (in `texts`)."""
     for i in range(end, len(tokens)):
         t = tokens[i]
         if t.kind != "broken" or not texts[i]:
@@ -872,12 +890,10 @@ def _fix_ties_and_broken(text: str) -> str:
             continue
         if j > end and tokens[j - 1].kind in ("chord_start", "note") and _inside_chord(tokens, j):
             continue
-        half = Fraction(1, 2 ** min(t.count, 3))
-        fa, fb = (2 - half, half) if t.name == ">" else (half, 2 - half)
+        fa, fb = broken_factors(t.name, min(t.count, 3))
         texts[j] = _with_length(a, a.length * fa)
         texts[k] = _with_length(b, b.length * fb)
         texts[i] = ""
-    return "".join(texts)
 
 
 def _inside_chord(tokens: list[Token], j: int) -> bool:
@@ -892,19 +908,10 @@ def _inside_chord(tokens: list[Token], j: int) -> bool:
 def _with_length(t: Token, length: Fraction) -> str:
     if t.kind == "rest":
         return t.letter + _length_text(length)
-    return _note_text(t.accidental, t.letter.upper(), _octave_number(t.letter, t.octave), length)
+    return _note_text(t.accidental, t.letter.upper(), octave_number(t.letter, t.octave), length)
 
 
 # ============================================================================ bars
-
-def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
-    if p in (2, 4, 8):
-        return 3
-    if p in (3, 6):
-        return 2
-    compound = meter is not None and meter[0] % 3 == 0 and meter[0] > 3
-    return 3 if compound else 2
-
 
 class _Walker:
     """Walks a tune's body tokens and measures the bar so far (notes, chords, tuplets,
@@ -970,17 +977,13 @@ class _Walker:
             self.full_rest = True
             self.seen_music = True
         elif k == "tuplet":
-            p, q, r = t.numbers
-            p = p or 3
-            q = q or _tuplet_q(p, self.meter)
-            self.tuplet_left = r or p
-            self.tuplet_factor = Fraction(q, p)
+            pqr = tuplet(t.numbers, self.meter)
+            if pqr is not None:  # (as the player: a tuplet with no meaning is ignored)
+                p, q, r = pqr
+                self.tuplet_left = r
+                self.tuplet_factor = Fraction(q, p)
         elif k == "broken":
-            half = Fraction(1, 2 ** min(t.count, 3))
-            if t.name == ">":
-                prev, nxt = 2 - half, half
-            else:
-                prev, nxt = half, 2 - half
+            prev, nxt = broken_factors(t.name, min(t.count, 3))
             self.dur += self.last_group * (prev - 1)
             self.last_group *= prev
             self.broken_next = nxt
@@ -1000,7 +1003,7 @@ class _Walker:
 
     @property
     def meter_length(self) -> Fraction | None:
-        return Fraction(self.meter[0], self.meter[1]) if self.meter else None
+        return meter_length(self.meter)
 
 
 def _header_state(tokens: list[Token], end: int) -> tuple[tuple[int, int] | None, Fraction]:
@@ -1060,31 +1063,6 @@ def bar_problems(text: str) -> str | None:
 
 # ============================================================================ transposition
 
-def _tonic_fifths(tonic: str) -> int:
-    return _TONIC_FIFTHS[tonic[0]] + (7 if tonic[1:] == "#" else -7 if tonic[1:] == "b" else 0)
-
-
-def _tonic_pc(tonic: str) -> int:
-    return (_NATURAL[_LETTERS.index(tonic[0])] + (1 if tonic[1:] == "#" else -1 if tonic[1:] == "b" else 0)) % 12
-
-
-def _spell_tonic(pc: int, mode: str) -> str:
-    """The spelling of a tonic pitch class with the fewest accidentals in the key signature
-    (flats on a tie: Gb rather than F#)."""
-    best: tuple[int, int, str] | None = None
-    for li, letter in enumerate(_LETTERS):
-        for acc, suffix in ((0, ""), (1, "#"), (-1, "b")):
-            if (_NATURAL[li] + acc) % 12 != pc:
-                continue
-            tonic = letter + suffix
-            f = _tonic_fifths(tonic) + _MODE_FIFTHS.get(mode, 0)
-            cand = (abs(f), 0 if f <= 0 else 1, tonic)
-            if best is None or cand < best:
-                best = cand
-    assert best is not None
-    return best[2]
-
-
 def _header_key(text: str) -> tuple[str, str, str]:
     """(tonic, mode, raw K value) of a normalized tune's header key."""
     m = re.search(r"^K:([^\n]*)", text, flags=re.M)
@@ -1100,12 +1078,12 @@ def interval_to_c(text: str) -> int:
     tonic, _, _ = _header_key(text)
     if not tonic:
         return 0
-    s = (-_tonic_pc(tonic)) % 12
+    s = (-tonic_pitch_class(tonic)) % 12
     return s - 12 if s >= 6 else s
 
 
 def _diatonic_steps(src_letter: str, dst_letter: str, semis: int) -> int:
-    d = (_LETTERS.index(dst_letter) - _LETTERS.index(src_letter)) % 7
+    d = (LETTERS.index(dst_letter) - LETTERS.index(src_letter)) % 7
     return min((d, d - 7, d + 7, d - 14), key=lambda x: abs(x * 12 / 7 - semis))
 
 
@@ -1114,21 +1092,21 @@ class _Transposer:
         self.semis = semis
         src_tonic = tonic or "C"
         src_mode = mode if tonic else "maj"
-        self.dst_tonic = _spell_tonic((_tonic_pc(src_tonic) + semis) % 12, src_mode)
+        self.dst_tonic = spell_tonic((tonic_pitch_class(src_tonic) + semis) % 12, src_mode)
         self.steps = _diatonic_steps(src_tonic[0], self.dst_tonic[0], semis)
-        f = _tonic_fifths(self.dst_tonic) + _MODE_FIFTHS.get(src_mode, 0)
+        f = key_fifths(self.dst_tonic, src_mode)
         self.prefer_flats = f < 0
 
     def move(self, upper: str, octnum: int, pitch_alter: int) -> tuple[str, int, int]:
         """A written note (letter, octave number, alteration) -> the moved (letter, octave, alteration)."""
-        dia = _LETTERS.index(upper) + 7 * octnum + self.steps
-        target = _NATURAL[_LETTERS.index(upper)] + 12 * octnum + pitch_alter + self.semis
+        dia = LETTERS.index(upper) + 7 * octnum + self.steps
+        target = NATURAL_SEMITONES[LETTERS.index(upper)] + 12 * octnum + pitch_alter + self.semis
         for delta in (0, -1, 1, -2, 2):
             dd = dia + delta
             li, on = dd % 7, dd // 7
-            acc = target - (_NATURAL[li] + 12 * on)
+            acc = target - (NATURAL_SEMITONES[li] + 12 * on)
             if -2 <= acc <= 2 and (delta == 0 or abs(acc) <= 1):
-                return _LETTERS[li], on, acc
+                return LETTERS[li], on, acc
         raise ValueError("cannot spell a transposed note")  # unreachable
 
     def move_root(self, letter: str, alter: int) -> tuple[str, int]:
@@ -1136,20 +1114,20 @@ class _Transposer:
         new_letter, _, acc = self.move(letter, 0, alter)
         if abs(acc) <= 1:
             return new_letter, acc
-        pc = (_NATURAL[_LETTERS.index(letter)] + alter + self.semis) % 12
-        for li, nat in enumerate(_NATURAL):
+        pc = (NATURAL_SEMITONES[LETTERS.index(letter)] + alter + self.semis) % 12
+        for li, nat in enumerate(NATURAL_SEMITONES):
             for a in ((-1, 0, 1) if self.prefer_flats else (1, 0, -1)):
                 if (nat + a) % 12 == pc and a == 0:
-                    return _LETTERS[li], 0
-        for li, nat in enumerate(_NATURAL):
+                    return LETTERS[li], 0
+        for li, nat in enumerate(NATURAL_SEMITONES):
             a = -1 if self.prefer_flats else 1
             if (nat + a) % 12 == pc:
-                return _LETTERS[li], a
+                return LETTERS[li], a
         return new_letter, acc
 
     def move_signature(self, sig: dict[str, int]) -> dict[str, int]:
         out: dict[str, int] = {}
-        for letter in _LETTERS:
+        for letter in LETTERS:
             new_letter, _, acc = self.move(letter, 0, sig.get(letter, 0))
             if acc:
                 out[new_letter] = acc
@@ -1157,7 +1135,7 @@ class _Transposer:
 
     def move_key(self, value: str) -> str:
         if _is_pipes(value):
-            key_tonic, key_mode, sig = "A", "mix", dict(_HP_SIGNATURE)
+            key_tonic, key_mode, sig = "A", "mix", dict(PIPES_SIGNATURE)
         else:
             key = parse_key(value)
             key_tonic, key_mode, sig = key.tonic, key.mode, key.signature
@@ -1212,9 +1190,9 @@ def transpose_tune(text: str, semitones: int) -> str:
             continue
         if k == "note":
             upper = t.letter.upper()
-            octnum = _octave_number(t.letter, t.octave)
+            octnum = octave_number(t.letter, t.octave)
             if t.accidental:
-                alter = _ACC_SEMI[t.accidental]
+                alter = ACCIDENTAL_SEMITONES[t.accidental]
                 src_bar[upper] = alter
             else:
                 alter = src_bar.get(upper, src_sig.get(upper, 0))
@@ -1224,7 +1202,7 @@ def transpose_tune(text: str, semitones: int) -> str:
             if acc == implied_letter and acc == implied_oct:
                 accidental = ""
             else:
-                accidental = _ACC_TEXT[acc]
+                accidental = ACCIDENTAL_TEXT[acc]
                 dst_bar_letter[nl] = acc
                 dst_bar_oct[(nl, on)] = acc
             out.append(_note_text(accidental, nl, on, t.length))

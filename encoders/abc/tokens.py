@@ -77,7 +77,8 @@ Absurd numbers never crash: a length numerator or denominator above
 `MAX_LENGTH_NUMBER` (or a zero denominator) is capped and the token's ``error``
 says so; so are huge tuplet numbers and measure-rest counts.
 
-Helpers: `parse_key` (K: value -> `Key` with tonic, mode and the accidentals
+Helpers (the key, meter and pitch arithmetic behind them is `encoders.abc.theory`'s):
+`parse_key` (K: value -> `Key` with tonic, mode and the accidentals
 map), `parse_meter`, `parse_unit`, `default_unit`, `parse_tempo`, `header_end`,
 `note_midi` (a note's MIDI pitch given the key and the bar's accidentals).
 """
@@ -87,6 +88,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from encoders.abc.theory import (
+    ACCIDENTAL_SEMITONES,
+    MODE_FIFTHS,
+    default_unit,
+    note_pitch,
+    signature,
+    tonic_fifths,
+)
 
 __all__ = [
     "KINDS", "MAX_LENGTH_NUMBER", "Key", "Token", "default_unit", "header_end", "note_midi",
@@ -352,12 +362,6 @@ def header_end(tokens: list[Token]) -> int:
 
 # ----------------------------------------------------------------------------- fields
 
-_SHARP_ORDER = "FCGDAEB"
-_MODE_SHIFT = {"maj": 0, "ion": 0, "min": -3, "aeo": -3, "m": -3, "dor": -2, "phr": -4,
-               "lyd": 1, "mix": -1, "loc": -5}
-_TONIC_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
-_LETTER_SEMI = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACC_SEMI = {"": 0, "^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,22 +390,6 @@ class Key:
 
 _KEY_RE = re.compile(r"\s*(?:([A-Ga-g])([#b]?)|(HP|Hp|none)\b)?\s*([A-Za-z]*)", re.S)
 _EXP_ACC_RE = re.compile(r"(\^\^|\^|__|_|=)([A-Ga-g])")
-
-
-def _signature(fifths: int) -> dict[str, int]:
-    sig: dict[str, int] = {}
-    if fifths > 0:
-        for ch in _SHARP_ORDER[:min(fifths, 7)]:
-            sig[ch] = 1
-        for ch in _SHARP_ORDER[:max(0, fifths - 7)]:
-            sig[ch] = 2
-    elif fifths < 0:
-        flats = _SHARP_ORDER[::-1]
-        for ch in flats[:min(-fifths, 7)]:
-            sig[ch] = -1
-        for ch in flats[:max(0, -fifths - 7)]:
-            sig[ch] = -2
-    return sig
 
 
 def parse_key(value: str) -> Key:
@@ -433,13 +421,12 @@ def parse_key(value: str) -> Key:
         rest = mode_word + rest
         mode_word = ""
     else:
-        L = letter.upper()
-        tonic = L + acc
-        fifths = _TONIC_FIFTHS[L] + (7 if acc == "#" else -7 if acc == "b" else 0)
+        tonic = letter.upper() + acc
+        fifths = tonic_fifths(tonic)
         mode = "maj"
     if letter is not None:
         mw = mode_word.lower()
-        if mw and mw[:3] in _MODE_SHIFT:
+        if mw and mw[:3] in MODE_FIFTHS:
             mode = "aeo" if mw[:3] == "aeo" else ("min" if mw[:3] in ("min",) else mw[:3])
         elif mw == "m":
             mode = "min"
@@ -450,8 +437,8 @@ def parse_key(value: str) -> Key:
             else:
                 err = f"unknown mode {mode_word!r}"
         shift_key = "min" if mode == "min" else mode
-        fifths += _MODE_SHIFT.get(shift_key, 0)
-    sig = _signature(fifths)
+        fifths += MODE_FIFTHS.get(shift_key, 0)
+    sig = signature(fifths)
     octave = transpose = 0
     words = rest.split()
     for w in words:
@@ -473,7 +460,7 @@ def parse_key(value: str) -> Key:
             continue
         am = _EXP_ACC_RE.fullmatch(w)
         if am is not None:
-            sig[am.group(2).upper()] = _ACC_SEMI[am.group(1)]
+            sig[am.group(2).upper()] = ACCIDENTAL_SEMITONES[am.group(1)]
     accs = tuple(sorted(sig.items()))
     return Key(tonic=tonic, mode=mode if tonic else "", accidentals=accs, fifths=fifths,
                octave=max(-4, min(4, octave)), transpose=max(-48, min(48, transpose)), error=err)
@@ -502,14 +489,6 @@ def parse_meter(value: str) -> tuple[int, int] | None:
     if num <= 0 or den <= 0 or num > 64 or den > 64:
         return None
     return (num, den)
-
-
-def default_unit(meter: tuple[int, int] | None) -> Fraction:
-    """The unit note length the standard implies when there is no L: field:
-    1/16 when the meter is below 3/4 (e.g. 2/4), else 1/8 (also for M:none)."""
-    if meter is None:
-        return Fraction(1, 8)
-    return Fraction(1, 16) if Fraction(meter[0], meter[1]) < Fraction(3, 4) else Fraction(1, 8)
 
 
 def parse_unit(value: str) -> Fraction | None:
@@ -556,13 +535,8 @@ def note_midi(letter: str, octave: str, accidental: str, key_sig: dict[str, int]
     note of the same letter got in this bar (`bar_accs`, keyed by upper-case letter:
     like abc2midi, an accidental holds for that letter in every octave to the bar's
     end), else the key signature's."""
-    up = letter.upper()
-    octnum = (1 if letter.islower() else 0) + octave.count("'") - octave.count(",")
-    base = 60 + _LETTER_SEMI[up] + 12 * octnum
-    if accidental:
-        return base + _ACC_SEMI[accidental]
-    if bar_accs:
-        a = bar_accs.get(up)
-        if a is not None:
-            return base + a
-    return base + key_sig.get(up, 0)
+    if not accidental:
+        up = letter.upper()
+        a = bar_accs.get(up) if bar_accs else None
+        return note_pitch(letter, octave, key_sig.get(up, 0) if a is None else a)
+    return note_pitch(letter, octave, ACCIDENTAL_SEMITONES[accidental])
