@@ -259,6 +259,8 @@ def test_train_state_with_wrong_contents_is_refused_on_resume(tmp_path):
 
     for change, needle in [
         (lambda s: s["extra"].update(step="four"), "step"),
+        (lambda s: s["extra"].pop("step"), "step"),
+        (lambda s: s["extra"].update(lr_scale=None), "lr_scale"),
         (lambda s: s["extra"].update(data_position={"epoch": "x"}), "data_position"),
         (lambda s: s["extra"].update(data_position={"epoch": 0, "index": -5}), "data_position"),
         (lambda s: s["extra"].update(lr_scale="big"), "lr_scale"),
