@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -195,6 +195,8 @@ class TokenData:
     vocab: Vocab
     meta: dict[str, Any]
     dir: str = ""
+    scheme_options: dict[str, Any] | None = None
+    """What `prepare`'s corpus_options made of the pieces (None: it was not asked)."""
 
 
 def fingerprint_file(path: str | os.PathLike) -> str:
@@ -252,7 +254,8 @@ def _pieces_of_lines(path: str | os.PathLike, encoding: str) -> Iterator[str]:
 
 
 def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234,
-            augment: Callable[[str], list[str]] | None = None, augment_name: str = "") -> TokenData:
+            augment: Callable[[str], list[str]] | None = None, augment_name: str = "",
+            corpus_options: Callable[[Iterable[str]], dict[str, Any]] | None = None) -> TokenData:
     """Token files for a stream (written once, re-used while the stream and settings are unchanged).
 
     `augment` (named `augment_name` in the meta, so a change of it makes the files again)
@@ -260,6 +263,11 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     trained on right after it, and held-out pieces are never augmented, so validation
     measures real pieces only.  A version with a character the corpus lacks is dropped:
     the vocabulary stays the corpus's.
+
+    `corpus_options` (a scheme's, e.g. the meters of an ABC corpus) is given the stream's
+    pieces, every one, in one pass; what it returns is `TokenData.scheme_options`.  It
+    reads the pieces of the first pass when the files are made, and the stream once
+    more when they are re-used (it is not kept with them: a newer musicrnn may keep more).
 
     Streams: two passes over the file, one piece at a time, so a corpus of any
     size is prepared in memory proportional to its longest piece (plus one bit
@@ -269,19 +277,22 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
     cached = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
     if cached is not None:
+        if corpus_options is not None:
+            cached.scheme_options = corpus_options(iter_stream_pieces(path))
         return cached
     if not 0.0 <= val_fraction < 1.0:
         raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
 
-    # Pass 1: how many pieces, and which characters.
-    chars = set("\n")
-    n = 0
-    for piece in iter_stream_pieces(path):
-        chars.update(piece)
-        n += 1
+    # Pass 1: how many pieces, which characters, and the scheme's options of them.
+    census = _Census()
+    pieces = census.count(iter_stream_pieces(path))
+    options = corpus_options(pieces) if corpus_options is not None else None
+    for _ in pieces:   # the pieces corpus_options left unread (or all, without it)
+        pass
+    n = census.pieces
     if not n:
         raise UsageError(f"{path}: no pieces found (pieces are separated by a blank line)")
-    vocab = Vocab("".join(sorted(chars)))
+    vocab = Vocab("".join(sorted(census.chars)))
     is_val = _val_pieces(n, val_fraction, seed)
 
     # Pass 2: each piece's tokens to train.bin or val.bin.
@@ -324,7 +335,23 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     write_text(os.path.join(out, "meta.json"), json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     data = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
     assert data is not None
+    data.scheme_options = options
     return data
+
+
+class _Census:
+    """How many pieces went through `count`, and their characters (with the newline
+    every example starts from)."""
+
+    def __init__(self) -> None:
+        self.pieces = 0
+        self.chars = set("\n")
+
+    def count(self, pieces: Iterable[str]) -> Iterator[str]:
+        for piece in pieces:
+            self.chars.update(piece)
+            self.pieces += 1
+            yield piece
 
 
 def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int,

@@ -30,7 +30,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -64,7 +64,10 @@ class TrainConfig:
     out: str
     """Model folder to write."""
     scheme: str = "abc"
-    scheme_options: dict[str, Any] = field(default_factory=dict)
+    scheme_options: dict[str, Any] | None = None
+    """What the model keeps of its corpus for the scheme (e.g. the meters of ABC tunes, the
+    pitches of MIDI pieces); None: the scheme's corpus_options of the corpus, read while
+    the corpus is prepared."""
     # model
     hidden: int = 512
     layers: int = 2
@@ -125,7 +128,8 @@ class TrainConfig:
              f"early_stop_patience must be >= 1, got {self.early_stop_patience}")
         need(0.0 < self.val_fraction < 1.0, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         need(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
-        need(isinstance(self.scheme_options, dict), "scheme_options must be a dict")
+        need(self.scheme_options is None or isinstance(self.scheme_options, dict),
+             "scheme_options must be a dict (or None: from the corpus)")
         need(isinstance(self.transpose, int) and 0 <= self.transpose <= 11,
              f"transpose must be 0..11 (other keys per piece), got {self.transpose!r}")
 
@@ -307,15 +311,17 @@ def _main_first(cluster: Cluster, work: Callable[[], Any], failed: str) -> Any:
 
 def _prepare_data(cfg: TrainConfig, cluster: Cluster) -> TokenData:
     """The token files, whole pieces held out for validation (rank 0 writes them, the other
-    ranks then read them)."""
+    ranks then read them), and on rank 0 the scheme's options of the corpus unless
+    cfg.scheme_options gives them."""
     augment, augment_name = _augmenter(cfg)
 
-    def make() -> TokenData:
-        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name)
+    def make(options: Callable[[Iterable[str]], dict[str, Any]] | None) -> TokenData:
+        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options)
 
-    data = _main_first(cluster, make, f"{cfg.corpus}: rank 0 could not prepare the corpus")
+    data = _main_first(cluster, lambda: make(_options_reader(cfg)),
+                       f"{cfg.corpus}: rank 0 could not prepare the corpus")
     if data is None:
-        data = make()
+        data = make(None)   # only rank 0 writes the model folder's meta
     if len(data.val) < 2:
         raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
                          f"found {data.meta['pieces']}")
@@ -339,11 +345,18 @@ def _augmenter(cfg: TrainConfig) -> tuple[Callable[[str], list[str]] | None, str
     """The scheme's transposer for `cfg.transpose` other keys (None without one), and its name."""
     if not cfg.transpose:
         return None, ""
-    codec = encoders.get(cfg.scheme)
-    make = getattr(codec, "augmenter", None)
-    if make is None:
+    augment = encoders.get(cfg.scheme).augmenter(iter_stream_pieces(cfg.corpus), cfg.transpose, cfg.split_seed)
+    if augment is None:
         raise TrainError(f"--transpose: the {cfg.scheme} scheme cannot transpose its pieces")
-    return make(iter_stream_pieces(cfg.corpus), cfg.transpose, cfg.split_seed), f"transpose={cfg.transpose}"
+    return augment, f"transpose={cfg.transpose}"
+
+
+def _options_reader(cfg: TrainConfig) -> Callable[[Iterable[str]], dict[str, Any]] | None:
+    """What reads the scheme's options from the corpus's pieces while it is prepared
+    (None: cfg.scheme_options gives them)."""
+    if cfg.scheme_options is not None:
+        return None
+    return encoders.get(cfg.scheme).corpus_options
 
 
 @dataclass
@@ -547,6 +560,7 @@ class Trainer:
                  device: torch.device, cluster: Cluster, on_progress: Callable[[dict[str, Any]], None] | None):
         self.cfg, self.data, self.batches, self.val_batches = cfg, data, batches, val_batches
         self.device, self.cluster, self.on_progress = device, cluster, on_progress
+        self.scheme_options = cfg.scheme_options if cfg.scheme_options is not None else data.scheme_options or {}
         torch.manual_seed(cfg.random_seed)
         self.mconf = ModelConfig(vocab_size=len(data.vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed,
                                  dropout=cfg.dropout)
@@ -732,7 +746,7 @@ class Trainer:
         return {
             "vocab": self.data.vocab.chars,
             "scheme": cfg.scheme,
-            "scheme_options": self.cfg.scheme_options,
+            "scheme_options": self.scheme_options,
             "hyperparameters": cfg.hyperparameters(),
             "metrics": {
                 "best_val_bpc": state.best_val_bpc,

@@ -112,6 +112,50 @@ def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
     assert prepare(path, val_fraction=0.2, seed=3).meta["pieces"] == 21
 
 
+class _Reader:
+    """A scheme's corpus_options stand-in: what it was given and how it read it."""
+
+    def __init__(self, stop_after: int | None = None):
+        self.calls: list[list[str]] = []
+        self.stop_after = stop_after
+
+    def __call__(self, pieces):
+        assert not isinstance(pieces, (str, list))       # an iterator: the stream is never all in memory
+        seen = []
+        for piece in pieces:
+            seen.append(piece)
+            if len(seen) == self.stop_after:
+                break
+        self.calls.append(seen)
+        return {"pieces": len(seen), "first": seen[0]}
+
+
+def test_prepare_reads_corpus_options_in_its_streaming_pass(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(_stream(20), encoding="utf-8")
+    reader = _Reader()
+    data = prepare(path, val_fraction=0.2, seed=3, corpus_options=reader)
+    assert reader.calls == [list(iter_stream_pieces(path))]       # every piece, once
+    assert data.scheme_options == {"pieces": 20, "first": "X:1\nT:tune 0\nK:C\nabc|\n"}
+    assert prepare(path, val_fraction=0.2, seed=3).scheme_options is None    # not asked
+    # token files re-used: the options are read from the stream again (never stale)
+    again = prepare(path, val_fraction=0.2, seed=3, corpus_options=reader)
+    assert again.scheme_options == data.scheme_options and reader.calls[1] == reader.calls[0]
+
+
+def test_prepare_counts_every_piece_when_corpus_options_stops_early(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(_stream(20), encoding="utf-8")
+    data = prepare(path, val_fraction=0.2, seed=3, corpus_options=_Reader(stop_after=2))
+    assert data.scheme_options["pieces"] == 2
+    assert data.meta["pieces"] == 20 and data.meta["val_pieces"] == 4
+    other = tmp_path / "plain" / "corpus.txt"                    # the same stream, without options
+    other.parent.mkdir()
+    other.write_text(_stream(20), encoding="utf-8")
+    plain = prepare(other, val_fraction=0.2, seed=3)
+    assert plain.vocab == data.vocab and np.array_equal(plain.train, data.train) and np.array_equal(plain.val, data.val)
+
+
 # ---------------------------------------------------------------- Batches
 
 NL = 0   # the newline's id in these token streams

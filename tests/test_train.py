@@ -43,6 +43,47 @@ def test_tiny_run_learns_and_writes_a_loadable_model(corpus, tmp_path):
     assert len(log) == len(events)
 
 
+def test_scheme_options_are_read_from_the_corpus_while_it_is_prepared(corpus, tmp_path, monkeypatch):
+    import encoders
+
+    abc = encoders.get("abc")
+    given = []
+    real = abc.corpus_options
+
+    def corpus_options(pieces):
+        given.append(pieces)
+        return real(pieces)
+
+    monkeypatch.setattr(abc, "corpus_options", corpus_options)
+    monkeypatch.setattr(encoders, "read_text", None)        # the stream is never read whole
+    tunes = tmp_path / "tunes.txt"
+    tunes.write_text("\n".join(f"X:{i}\nM:{'6/8' if i % 2 else '2/4'}\nR:{'jig' if i % 2 else 'polka'}\nK:C\n"
+                               f"{'abc|' * 3}\n" for i in range(20)), encoding="utf-8")
+    train(_cfg(tunes, tmp_path / "out", max_steps=2, eval_every=2))
+    assert len(given) == 1 and not isinstance(given[0], str)  # the pieces, streamed
+    meta = checkpoint.load(str(tmp_path / "out")).meta
+    assert meta["scheme_options"] == {"meters": ["2/4", "6/8"], "rhythms": ["jig", "polka"]}
+    assert meta["scheme_options"] == real(tunes.read_text())
+
+    # given options are kept as given (and nothing is read for them), on resume too
+    options = {"meters": ["6/8"], "rhythms": ["jig"]}
+    given.clear()
+    train(_cfg(corpus, tmp_path / "given", max_steps=2, eval_every=2, scheme_options=options))
+    train(_cfg(corpus, tmp_path / "given", max_steps=4, eval_every=2, scheme_options=options, resume=True))
+    assert not given and checkpoint.load(str(tmp_path / "given")).meta["scheme_options"] == options
+
+
+def test_transpose_trains_on_more_keys_where_the_scheme_can(corpus, tmp_path):
+    tunes = tmp_path / "keys.txt"
+    tunes.write_text("\n".join(f"X:{i}\nT:A tune, it's\nM:6/8\nK:{'GDA'[i % 3]}\nDEF GAB|cde fga|bag fed|cBA GFE|\n"
+                               for i in range(20)), encoding="utf-8")
+    train(_cfg(tunes, tmp_path / "out", max_steps=2, eval_every=2, transpose=2))
+    data = prepare(tunes, 0.1, 1234, augment_name="transpose=2")   # the files that run made
+    assert 0 < data.meta["augmented_pieces"] <= 2 * data.meta["train_pieces"]
+    with pytest.raises(TrainError, match="roll scheme cannot transpose"):
+        train(_cfg(corpus, tmp_path / "roll", scheme="roll", transpose=2))
+
+
 def test_out_is_never_replaced_without_force(corpus, tmp_path):
     out = tmp_path / "out"
     train(_cfg(corpus, out, max_steps=10, eval_every=10))
