@@ -110,10 +110,13 @@ def get(name: str) -> Scheme:
         raise UnknownScheme(f"unknown scheme {name!r}; known schemes: {', '.join(sorted(_REGISTRY))}") from None
 
 
-def lookup(name: str | None) -> Scheme | None:
-    """The scheme of a name, or None for None or a name no scheme has (e.g. "midi", a MIDI file's)."""
+def lookup(scheme: str | Scheme | None) -> Scheme | None:
+    """The scheme of a name (a Scheme is returned as it is), or None for None or a name no
+    scheme has (such as "midi", what a MIDI file read as it is calls itself)."""
+    if isinstance(scheme, Scheme):
+        return scheme
     _load_all()
-    return _REGISTRY.get(name) if name else None
+    return _REGISTRY.get(scheme) if scheme else None
 
 
 def all_schemes() -> list[Scheme]:

@@ -14,7 +14,7 @@ nothing outside pip.
 
 Which instruments: a MIDI file plays with its own programs; a decoded piece
 plays with the programs its decoder set (tabs: guitar or bass) and otherwise
-with its scheme's instrument (`SCHEME_PROGRAMS`: folk ABC on the fiddle).
+with its scheme's instrument (`Scheme.program`: folk ABC on the fiddle).
 ``program=`` overrides every melodic channel.
 
     >>> from encoders import Note, Piece
@@ -42,10 +42,10 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from encoders import InputError, Piece, UsageError, not_a_file
+from encoders import InputError, Piece, Scheme, UsageError, lookup, not_a_file
 
 __all__ = [
-    "AUDIO_SUFFIXES", "AudioReport", "MAX_MINUTES", "SCHEME_PROGRAMS", "AudioError", "AudioTooLong", "audio_limit",
+    "AUDIO_SUFFIXES", "AudioReport", "MAX_MINUTES", "AudioError", "AudioTooLong", "audio_limit",
     "find_soundfont", "instrument_program", "measure", "piece_for_listening", "render_samples", "write_audio",
 ]
 
@@ -58,10 +58,6 @@ TAIL_FRACTION = 0.03
 TAIL_MAX_SECONDS = 1.0
 """After the MIDI's end the last notes ring on for 3% of its length (at most 1 s), fading out,
 so an audio file is never more than 3% longer than its MIDI."""
-
-# General MIDI programs (0-based): 24 nylon guitar, 25 steel guitar, 33 bass, 40 violin, 0 piano.
-SCHEME_PROGRAMS = {"abc": 40, "rows": 25, "columns": 25}
-"""What a scheme's pieces play on when their decoder named no instrument: folk ABC on the fiddle."""
 
 _NAMED_PROGRAMS = {"piano": 0, "guitar": 25, "nylon-guitar": 24, "bass": 33, "fiddle": 40, "violin": 40,
                    "flute": 73, "whistle": 78, "accordion": 21, "harp": 46, "organ": 19}
@@ -151,9 +147,11 @@ def instrument_program(name: str | int) -> int:
                          f"{', '.join(sorted(_NAMED_PROGRAMS))}") from None
 
 
-def piece_for_listening(piece: Piece, scheme: str | None) -> Piece:
-    """The piece with an instrument for every voice: the decoder's, else the scheme's (else piano)."""
-    default = SCHEME_PROGRAMS.get(scheme or "", None)
+def piece_for_listening(piece: Piece, scheme: str | Scheme | None) -> Piece:
+    """The piece with an instrument for every voice: the decoder's, else the scheme's
+    (`Scheme.program`, by scheme or its name), else piano."""
+    known = lookup(scheme)
+    default = known.program if known is not None else None
     if default is None:
         return piece
     voices = {n.voice for n in piece.notes} or {0}
@@ -298,7 +296,7 @@ def normalize(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, in_place: boo
     return (samples * gain).astype(np.float32, copy=False)
 
 
-def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | None) -> mido.MidiFile:
+def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | Scheme | None) -> mido.MidiFile:
     if isinstance(source, mido.MidiFile):
         return source
     if isinstance(source, Piece):
@@ -314,7 +312,7 @@ def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | No
 
 
 def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | os.PathLike, *,
-                scheme: str | None = None, soundfont: str | os.PathLike | None = None,
+                scheme: str | Scheme | None = None, soundfont: str | os.PathLike | None = None,
                 program: int | None = None, sample_rate: int = SAMPLE_RATE,
                 compression: float | None = None, max_minutes: float | None = None) -> AudioReport:
     """Render a Piece, a mido MidiFile or a MIDI file's path to audio, by `path`'s suffix

@@ -53,14 +53,15 @@ from typing import Callable
 
 import encoders
 from encoders import InputError, UsageError
+from encoders.scheme import ENGRAVE_TAB
 from musicrnn.atomic import write_text
+from musicrnn.outputs import MIDI_SUFFIXES as _MIDI
 from musicrnn.terminal import printable
 
 __all__ = ["AuditionError", "AuditionReport", "AuditionServer", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
 
 PAGE_NAME = "audition.html"
 KEPT_NAME = "kept.txt"
-_MIDI = (".mid", ".midi")
 _MAX_POST_BYTES = 1 << 20
 AUDIO_COMPRESSION = 0.85
 """Vorbis at about 9 kB/s (libsndfile's default makes about 13): 24 one-minute pieces stay near 15 MB."""
@@ -167,7 +168,7 @@ def _data_uri(mime: str, data: bytes) -> str:
 def make_card(source, soundfont: str | os.PathLike | None = None, program: int | None = None) -> Card:
     """Render one piece for its card: audio, piano roll, sheet music (not for tabs), MIDI."""
     from musicrnn.audio import piece_for_listening, write_audio
-    from musicrnn.pictures import PictureError, piano_roll_png, score_svg
+    from musicrnn.pictures import PictureError, engraving, piano_roll_png, score_svg
     from musicrnn.render import to_midi
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +177,7 @@ def make_card(source, soundfont: str | os.PathLike | None = None, program: int |
                              program=program, compression=AUDIO_COMPRESSION)
         piano_roll_png(source.piece, tmp_path / "roll.png", title=source.name)
         score_uri = None
-        if source.scheme not in ("rows", "columns"):  # a tab card shows the tab itself
+        if engraving(source.scheme) != ENGRAVE_TAB:  # a tab card shows the tab itself
             try:
                 score_svg(source.piece, tmp_path / "score.svg", text=source.text, scheme=source.scheme)
                 score_uri = _data_uri("image/svg+xml", (tmp_path / "score.svg").read_bytes())

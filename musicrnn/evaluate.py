@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from encoders import PIECE_SEPARATOR, UsageError
+from encoders import PIECE_SEPARATOR, Scheme, UsageError
 from musicrnn.data import PIECE_START, Vocab, eval_windows, split_pieces
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
@@ -164,7 +164,7 @@ def _split_settings(meta: dict[str, Any]) -> tuple[float, int]:
     return fraction, seed
 
 
-def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, temperature: float = 1.0,
+def evaluate(loaded: Any, codec: Scheme, stream_text: str, num_samples: int = 50, temperature: float = 1.0,
              random_seed: int = 0, free: bool = False, device: str | torch.device = "cpu",
              length: int = 2000, orders: range = range(1, 9), rerank: int = 1) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
@@ -211,7 +211,7 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
 
     share = lambda flags: sum(flags) / len(flags) if flags else float("nan")  # noqa: E731
     return EvalReport(
-        scheme=getattr(codec, "name", str(loaded.scheme)), model_path=str(loaded.path),
+        scheme=codec.name, model_path=str(loaded.path),
         train_chars=len(train_text), val_chars=len(val_text), val_pieces=len(val_pieces),
         model_bpc=model_bpc, ngram_order=order, ngram_bpc=ngram_bpc, ngram_by_order=by_order,
         xz_bpc=xz_bpc, xz_alone_bpc=xz_alone,
@@ -224,7 +224,7 @@ def evaluate(loaded: Any, codec: Any, stream_text: str, num_samples: int = 50, t
     )
 
 
-def music_section(codec: Any, samples: list[str], train_pieces: list[str], val_pieces: list[str],
+def music_section(codec: Scheme, samples: list[str], train_pieces: list[str], val_pieces: list[str],
                   random_seed: int = 0, known_cap: int = 3000) -> list[tuple[str, str, str, str]]:
     """The music table for `samples` beside as many held-out real pieces and as many training
     pieces (real vs real), chosen at random (seeded).  The corpus's meter, mode and R:
@@ -236,8 +236,9 @@ def music_section(codec: Any, samples: list[str], train_pieces: list[str], val_p
     reference = [train_pieces[i] for i in sorted(rng.choice(len(train_pieces), min(n, len(train_pieces)),
                                                             replace=False))]
     generated_f, real_f, reference_f = (set_figures(codec, texts) for texts in (samples, real, reference))
-    if hasattr(codec, "figures"):
-        heads = [codec.figures(p, header_only=True) for p in train_pieces]
+    first = codec.figures(train_pieces[0], header_only=True) if train_pieces else None
+    if first is not None:   # the scheme reads headers alone: every training piece's
+        heads = [first] + [codec.figures(p, header_only=True) for p in train_pieces[1:]]
     else:
         pick = rng.choice(len(train_pieces), min(known_cap, len(train_pieces)), replace=False)
         heads = [vars(f) for f in set_figures(codec, [train_pieces[i] for i in pick]).pieces]

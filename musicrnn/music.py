@@ -38,6 +38,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from encoders import Scheme
+
 __all__ = ["PieceFigures", "SetFigures", "figures_of", "music_rows", "overlap", "set_figures"]
 
 # Krumhansl-Kessler key profiles (major, minor), tonic first.
@@ -89,11 +91,11 @@ def _histogram(values: np.ndarray, bins: int) -> np.ndarray:
     return h / h.sum() if h.sum() else h
 
 
-def figures_of(codec: Any, text: str) -> PieceFigures:
+def figures_of(codec: Scheme, text: str) -> PieceFigures:
     """The figures of one piece of `codec`'s text (never raises on a piece the codec decodes)."""
     decoded = codec.decode(text)
     piece = decoded.piece
-    tf: dict[str, Any] = codec.figures(text) if hasattr(codec, "figures") else {}
+    tf: dict[str, Any] = codec.figures(text) or {}
     notes = sorted(piece.notes, key=lambda n: (n.onset, n.pitch))
     tonic, mode = tf.get("tonic_pc"), tf.get("mode")
     if tonic is None or not mode:
@@ -202,7 +204,7 @@ class SetFigures:
         return float(np.mean(dists))
 
 
-def set_figures(codec: Any, texts: Sequence[str]) -> SetFigures:
+def set_figures(codec: Scheme, texts: Sequence[str]) -> SetFigures:
     return SetFigures([figures_of(codec, t) for t in texts])
 
 

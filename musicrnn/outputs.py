@@ -19,20 +19,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from encoders import Piece, UsageError
+import encoders
+from encoders import Piece, Scheme, UsageError
 
-__all__ = ["RENDER_SUFFIXES", "Source", "mark_continuation", "numbered", "read_pieces", "write_piece"]
+__all__ = ["MIDI_SOURCE", "MIDI_SUFFIXES", "RENDER_SUFFIXES", "Source", "mark_continuation", "numbered", "read_pieces",
+           "write_piece"]
 
 AUDIO = (".wav", ".flac", ".ogg")
 RENDER_SUFFIXES = AUDIO + (".png", ".svg", ".musicxml", ".xml", ".mid", ".midi")
 
 
-def write_piece(piece: Piece, path: str | os.PathLike, *, text: str | None = None, scheme: str | None = None,
-                soundfont: str | os.PathLike | None = None, program: int | None = None) -> str:
+def write_piece(piece: Piece, path: str | os.PathLike, *, text: str | None = None,
+                scheme: str | Scheme | None = None, soundfont: str | os.PathLike | None = None,
+                program: int | None = None) -> str:
     """Write `piece` as the kind of file `path` names; returns a one-line description of it.
 
-    `text` (the piece's own text) and `scheme` let ABC be engraved from the ABC and
-    choose the instrument a scheme plays on; `soundfont` and `program` are for audio."""
+    `text` (the piece's own text) and `scheme` (a Scheme or its name) let a scheme that
+    engraves from its text (ABC) be engraved from it, and choose the instrument the
+    scheme plays on (`Scheme.program`); `soundfont` and `program` are for audio."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in AUDIO:
@@ -82,7 +86,8 @@ def mark_continuation(piece: Piece, seed_piece: Piece) -> Piece:
 
 @dataclass(slots=True)
 class Source:
-    """One piece read from a file: its music, its own text (None for MIDI), its scheme, a name."""
+    """One piece read from a file: its music, its own text (None for MIDI), its scheme's
+    name (`MIDI_SOURCE` for a MIDI file read as it is), a name."""
 
     piece: Piece
     text: str | None
@@ -92,28 +97,27 @@ class Source:
 
 
 MIDI_SUFFIXES = (".mid", ".midi")
+MIDI_SOURCE = "midi"
+"""`Source.scheme` of a MIDI file read as it is (its notes, no scheme's text); no scheme has this name."""
 
 
 def read_pieces(path: str | os.PathLike, scheme: str | None = None, step: float | None = None,
                 track: int | None = None) -> list[Source]:
     """Every piece in a MIDI file (one), or in an ABC, tab or stream file (one per piece).
+    `step` is a decode option (tabs: beats per column): UsageError for a scheme without it.
 
     Raises InputError naming the file when nothing in it can be read."""
-    import encoders
-
     path = Path(path)
-    if path.suffix.lower() in MIDI_SUFFIXES and scheme in (None, "midi"):
+    if path.suffix.lower() in MIDI_SUFFIXES and scheme in (None, MIDI_SOURCE):
         from encoders.midi import read_piece
 
-        return [Source(read_piece(path, track=track), None, "midi", path.stem)]
+        return [Source(read_piece(path, track=track), None, MIDI_SOURCE, path.stem)]
     text = encoders.read_text(path)
     codec = encoders.get(scheme) if scheme else (encoders.codec_for_path(path) or encoders.sniff(text))
     if codec is None:
         raise encoders.InputError("cannot tell the scheme of this text; give --scheme "
-                                  f"({', '.join(c.name for c in encoders.all_codecs())})", path=str(path))
-    if step is not None and codec.name not in ("rows", "columns"):
-        raise UsageError(f"--step is for guitar tabs (rows, columns), not the {codec.name} scheme")
-    options = {"step": step} if step is not None else {}
+                                  f"({', '.join(c.name for c in encoders.all_schemes())})", path=str(path))
+    options = codec.check_options({"step": step} if step is not None else {}, "decode")
     texts = codec.split(text)
     if not texts:
         raise encoders.InputError("no piece found", path=str(path))

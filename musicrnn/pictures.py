@@ -5,8 +5,8 @@
   and a dashed red line where the seed ends and the model takes over
   (``Piece.marks["continuation"]``).  Drawn with matplotlib.
 * `score_svg(piece, path, text=, scheme=)`: engraved sheet music by verovio.
-  ABC text is engraved from the ABC itself (verovio reads ABC); anything else
-  (tabs, MIDI) goes through MusicXML.
+  A scheme whose `Scheme.engraving` names a format verovio reads (ABC) is
+  engraved from its text; anything else (tabs, MIDI) goes through MusicXML.
 * `musicxml(piece)` / `write_musicxml`: a MusicXML score for MuseScore & co., made by
   music21 from the piece's MIDI (music21 quantizes onsets to sixteenths and triplets
   and spells the notes in the piece's key).
@@ -31,10 +31,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from encoders import Piece, UsageError
+from encoders import Piece, Scheme, UsageError, lookup
+from encoders.scheme import ENGRAVE_NOTES, ENGRAVE_TAB
 from musicrnn.atomic import atomic_path, write_bytes, write_text
 
-__all__ = ["PictureError", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg", "write_musicxml"]
+__all__ = ["PictureError", "engraving", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg",
+           "write_musicxml"]
 
 LOSS_CURVE_NAME = "loss.png"
 
@@ -147,6 +149,13 @@ sys.stdout.write(toolkit.renderToSVG(1))
 """
 
 
+def engraving(scheme: str | Scheme | None) -> str:
+    """How a scheme (or scheme name) is engraved (`Scheme.engraving`); from the notes
+    for None or a name no scheme has (a MIDI file's)."""
+    known = lookup(scheme)
+    return known.engraving if known is not None else ENGRAVE_NOTES
+
+
 def _engrave(data: str, input_from: str) -> str:
     """SVG of the first page, engraved by verovio in a child process.
 
@@ -167,14 +176,17 @@ def _engrave(data: str, input_from: str) -> str:
     return done.stdout
 
 
-def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None, scheme: str | None = None) -> Path:
-    """Engrave sheet music as SVG: from the ABC text when there is one, else via MusicXML."""
+def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None,
+              scheme: str | Scheme | None = None) -> Path:
+    """Engrave sheet music as SVG: from the piece's text when its scheme (or scheme name)
+    engraves from text (`Scheme.engraving`, e.g. ABC), else via MusicXML from the notes."""
     svg = None
-    if text and scheme == "abc":
+    form = engraving(scheme)
+    if text and form not in (ENGRAVE_NOTES, ENGRAVE_TAB):
         try:
-            svg = _engrave(text, "abc")
+            svg = _engrave(text, form)
         except PictureError:
-            svg = None  # verovio's ABC reader is partial; MusicXML from the played notes always works
+            svg = None  # verovio's readers are partial (ABC); MusicXML from the played notes always works
     if svg is None:
         svg = _engrave(musicxml(piece), "musicxml")
     write_text(path, svg)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from encoders import END_OF_PIECE, GrammarState, UsageError
+from encoders import END_OF_PIECE, GrammarState, Scheme, UsageError
 from musicrnn.data import PIECE_START, UnknownCharacters, Vocab
 
 __all__ = ["generate", "generate_pieces"]
@@ -59,7 +59,7 @@ def generate(
 
     A stream ends when its text (counting only matches that end in new text)
     contains `stop`, or after `length` new characters (then, when the grammar can
-    say where the piece could have ended (`can_end()`), it is cut back to there,
+    say where the piece could have ended (`can_end()` not None), it is cut back to there,
     so a capped piece is still a whole one).  A stream stopped by a
     stop string that ends in newlines is returned ending in a single newline
     (for the blank line "\\n\\n": the piece without its blank line); any other
@@ -124,8 +124,7 @@ def generate(
                 for g in grammars:
                     g.feed(seed)
         masker = _Masker(vocab, device) if grammars is not None else None
-        cadences = (cadence_temperature != 1.0 and grammars is not None
-                    and all(callable(getattr(g, "cadence", None)) for g in grammars))
+        cadences = cadence_temperature != 1.0 and grammars is not None
 
         # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
         if stop_ids is not None:
@@ -181,8 +180,9 @@ def generate(
     texts = []
     for i in range(num):
         cut = 0
-        if not stopped[i] and grammars is not None and hasattr(grammars[i], "can_end"):
-            # Capped by `length`: cut back to where the piece could last have ended (if anywhere).
+        if not stopped[i] and grammars is not None and grammars[i].can_end() is not None:
+            # Capped by `length`, and the grammar says where a piece may end: cut back to
+            # where the piece could last have ended (if anywhere).
             cut = _last_end(grammar, seed, out[i, :ends[i]], vocab)
         text = seed + vocab.decode(out[i, :cut or ends[i]])
         if stopped[i] and stop.endswith("\n"):
@@ -291,7 +291,7 @@ class _Masker:
 
 def generate_pieces(
     loaded: Any,
-    codec: Any,
+    codec: Scheme,
     seed: str | None = None,
     num: int = 1,
     length: int = 2000,
@@ -312,7 +312,7 @@ def generate_pieces(
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
     if seed is None:
-        seed = default_seed(loaded.meta, getattr(codec, "seed", "X:1"))
+        seed = default_seed(loaded.meta, codec.seed)
     if device is None:
         device = next(loaded.model.parameters()).device
     options = loaded.meta.get("scheme_options") or {}

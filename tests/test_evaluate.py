@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from encoders import EncodeResult, Scheme
 from encoders.piece import Decoded, Piece
 from musicrnn.data import Vocab
 from musicrnn.evaluate import EvalReport, evaluate, model_bits_per_char, novelty, report_rows
@@ -178,15 +179,16 @@ def test_model_bpc_reads_each_piece_from_the_sampler_start(vocab):
 # --------------------------------------------------------------------------- the report
 
 
-class StubCodec:
-    """Enough of a codec for evaluate: pieces start "X:1\\nK:C\\n", the body follows."""
+class StubCodec(Scheme):
+    """A toy scheme, enough for evaluate: pieces start "X:1\\nK:C\\n", the body follows."""
 
     name = "stub"
+    seed = "X:1"
 
-    def grammar(self, options=None):
-        return None
+    def _encode_text(self, text, path):
+        return EncodeResult(self.split(text))
 
-    def decode(self, text, path=""):
+    def _decode(self, text, path):
         return Decoded(Piece(), text, repairs=[] if "|" in text else ["no bar"], bars_ok="||" not in text)
 
     def body(self, text):

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from encoders import GrammarState
 from musicrnn.data import UnknownCharacters, Vocab
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.sample import _stepper, generate, generate_pieces
@@ -18,7 +19,7 @@ def model():
     return CharLSTM(ModelConfig(len(VOCAB), hidden=24, layers=2, embed=8, dropout=0.0)).eval()
 
 
-class Only:
+class Only(GrammarState):
     """A grammar allowing one fixed set of characters, recording what it was fed."""
 
     def __init__(self, chars):
@@ -138,7 +139,7 @@ def test_fast_step_matches_model_step(model):
 def test_generate_pieces_wires_grammar_unless_free(model):
     seen = []
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={"scheme_options": {"meters": ["6/8"]}})
-    codec = SimpleNamespace(grammar=lambda options: seen.append(options) or Only("c"))
+    codec = SimpleNamespace(seed="X:1", grammar=lambda options: seen.append(options) or Only("c"))
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
     assert texts == ["X:1" + "c" * 10] * 2                   # default seed "X:1"
     assert seen == [{"meters": ["6/8"]}] * 2                 # the model's scheme options reach the grammar
@@ -187,7 +188,7 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
     assert math.isclose(scores[0], want, rel_tol=1e-4, abs_tol=1e-5)
 
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
-    codec = SimpleNamespace(grammar=lambda options: None)
+    codec = SimpleNamespace(seed="X:1", grammar=lambda options: None)
     picked = generate_pieces(loaded, codec, seed="X:1", num=2, length=12, random_seed=5, rerank=3)
     assert len(picked) == 2
     every, ranked = [], []
