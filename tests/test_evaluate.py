@@ -16,7 +16,6 @@ from musicrnn.evaluate import EvalReport, evaluate, model_bits_per_char, novelty
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.ngram import best_ngram, ngram_bits_per_char, xz_alone_bits_per_char, xz_bits_per_char
 
-
 # --------------------------------------------------------------------------- n-gram
 
 
