@@ -23,8 +23,9 @@ What it plays, like abc2midi:
   below 3/4, else 1/8); ``a>b`` is 3/2 + 1/2 of two equal notes (``>>`` 7/4 +
   1/4, ``>>>`` 15/8 + 1/8; abc2midi ignores it between unequal notes, and so do
   we); ``(p:q:r`` puts p notes in the time of q for the next r notes (q
-  defaults to 3 for p = 2, 4, 8, to 2 for 3 and 6, and for 5, 7, 9 to 3 in
-  compound meters else 2); a chord ``[CEG]`` lasts as long as the length after
+  defaults to 3 for p = 2, 4, 8, to 2 for 3 and 6, and for 5, 7, 9 to 3 when
+  the meter's numerator is a multiple of 3, 3/4 included, else 2: abc2midi's
+  reading of the standard's "compound", see `encoders.abc.theory.tuplet_q`); a chord ``[CEG]`` lasts as long as the length after
   its ``]`` if there is one, else as its first note;
 * rests ``z`` and ``x`` (invisible) take time; ``Z4``/``X4`` rest four whole bars;
 * ties ``-`` join a note to the next note of the same pitch into one longer note;
@@ -84,9 +85,15 @@ import re
 from fractions import Fraction
 
 from encoders import debugging
-from encoders.abc.tokens import (
-    Key, Token, default_unit, parse_key, parse_meter, parse_tempo, parse_unit, tokenize,
+from encoders.abc.theory import (
+    ACCIDENTAL_SEMITONES,
+    LETTER_SEMITONES,
+    MIDDLE_C,
+    broken_factors,
+    default_unit,
+    tuplet,
 )
+from encoders.abc.tokens import Key, Token, parse_key, parse_meter, parse_tempo, parse_unit, tokenize
 from encoders.piece import Decoded, Note, Piece, Problem, position
 
 __all__ = ["play", "VELOCITY", "MAX_EVENTS"]
@@ -98,9 +105,9 @@ MAX_EVENTS = 200_000
 MAX_TEXT_CHARS = 200_000
 """Text after this many characters is not played (and reported): no tune is that long."""
 
-_LETTER_SEMI = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11,
-                "c": 12, "d": 14, "e": 16, "f": 17, "g": 19, "a": 21, "b": 23}
-_ACC_SEMI = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_LETTER_PITCH = {**{k: MIDDLE_C + v for k, v in LETTER_SEMITONES.items()},
+                 **{k.lower(): MIDDLE_C + 12 + v for k, v in LETTER_SEMITONES.items()}}
+"""A letter as written (its case gives the octave) -> MIDI pitch without octave marks."""
 TPQ = 2 ** 8 * 3 ** 3 * 5 * 7 * 11 * 13
 """Ticks per quarter note inside the player: times are exact integers (tuplets of
 up to 16, lengths down to 1/256 divide it); anything else falls back to Fraction."""
@@ -153,16 +160,6 @@ class _Group:
         self.written = dur
         self.line = line
         self.col = col
-
-
-def _tuplet_q(p: int, meter: tuple[int, int] | None) -> int:
-    """The q of (p when the text gives none, as abc2midi: 3 for 2, 4, 8; 2 for 3, 6;
-    for 5, 7, 9: 3 when the meter's numerator is a multiple of 3, else 2."""
-    if p in (3, 6):
-        return 2
-    if p in (2, 4, 8):
-        return 3
-    return 3 if meter is not None and meter[0] % 3 == 0 else 2
 
 
 class _Voice:
@@ -256,6 +253,8 @@ class _Reader:
         self.chord_tok: Token | None = None
         self.in_grace = False
         self.grace_tok: Token | None = None
+        self.line_has_content = False  # (a blank line ends the tune)
+        self.body_has_content = False
         # R:hornpipe in 2/4 or 4/4: abc2midi swings pairs of equal short notes 2:1,
         # and plays every a>b as 2:1 (not 3:1)
         self.hornpipe = swing
@@ -404,10 +403,10 @@ class _Reader:
     def run(self) -> None:
         toks = self.toks
         n = len(toks)
-        rep = self.rep
         i = self.start
-        line_has_content = False
-        body_has_content = False
+        self.line_has_content = False
+        self.body_has_content = False
+        handlers = self.handlers
         while i < n:
             t = toks[i]
             k = t.kind
@@ -420,214 +419,226 @@ class _Reader:
                 # abc2midi: a meter change right before a plain bar line applies after
                 # it (that bar is checked against the old meter)
                 swap = k == "bar" and t.text == "|" and v.elems[-1][0] == _METER
-            if k == "note":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    if self.in_grace:
-                        v.hp_last = None
-                    continue
-                letter = t.letter
-                up = letter.upper()
-                pitch = 60 + _LETTER_SEMI[letter]
-                if t.octave:
-                    pitch += 12 * (t.octave.count("'") - t.octave.count(","))
-                acc = t.accidental
-                if acc:
-                    a = _ACC_SEMI[acc]
-                    v.bar_accs[up] = a
-                else:
-                    a = v.tie_carry.get(up)
-                    if a is None:
-                        a = v.bar_accs.get(up)
-                        if a is None:
-                            a = v.key.get(up, 0)
-                pitch += a
-                if pitch < 0 or pitch > 127:
-                    rep(f"note {t.text!r} out of MIDI range; moved by octaves", t)
-                    while pitch < 0:
-                        pitch += 12
-                    while pitch > 127:
-                        pitch -= 12
-                if t.error:
-                    rep(t.error, t)
-                ln = t.length
-                dur = _mul(v.unit_t, ln.numerator, ln.denominator)
-                if self.in_chord:
-                    self.chord_pitches.append(pitch)
-                    self.chord_ties.append(False)
-                    self.chord_alts.append((up, a))
-                    if self.chord_first is None:
-                        self.chord_first = dur
-                    continue
-                self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column),
-                               True, ln.numerator)
-            elif k == "space":
+            if k == "space":
                 continue
-            elif k == "bar":
-                line_has_content = True
-                self.close_open("before a bar line")
-                v.overlay = False
-                carry: dict[str, int] = {}
-                lg = v.last_group
-                if lg is not None and lg.pitches and _last(v.elems) is lg:
-                    for (up, a), tied in zip(lg.alts, lg.ties):
-                        if tied:
-                            carry[up] = a
-                v.bar_accs = {}
-                v.tie_carry = carry
-                v.hp_pos = _ZERO
-                v.bar_len = _ZERO
-                if swap:
-                    j = len(v.elems) - 1
-                    while j > 0 and v.elems[j - 1][0] == _METER:
-                        j -= 1
-                    v.elems.insert(j, (_BAR, t))
-                else:
-                    v.elems.append((_BAR, t))
-            elif k == "newline":
-                if not line_has_content and body_has_content:
-                    # a blank line ends the tune
-                    if any(tt.kind not in ("newline", "space", "comment") for tt in toks[i:]):
-                        rep("text after the tune's end (a blank line) ignored", toks[i] if i < n else t)
+            if k == "newline":
+                if self.newline(t, i):
                     break
-                if line_has_content:
-                    body_has_content = True
-                line_has_content = False
-            elif k == "rest":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                if self.in_chord:
-                    rep("rest inside a chord dropped", t)
-                    continue
-                if t.error:
-                    rep(t.error, t)
-                ln = t.length
-                self.add_group(_Group(None, None, None, _mul(v.unit_t, ln.numerator, ln.denominator),
-                                      t.line, t.column))
-            elif k == "tie":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                if self.in_chord:
-                    if self.chord_ties:
-                        self.chord_ties[-1] = True
-                    continue
-                lg = v.last_group
-                if lg is not None and lg.pitches and _last(v.elems) is lg:
-                    lg.ties[:] = [True] * len(lg.ties)
-                else:
-                    rep("tie with no note before it dropped", t)
-            elif k == "chord_start":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                if self.in_chord:
-                    rep("chord inside a chord; the first one closed", t)
-                    self.end_chord(None)
-                self.in_chord = True
-                self.chord_pitches = []
-                self.chord_ties = []
-                self.chord_alts = []
-                self.chord_first = None
-                self.chord_tok = t
-            elif k == "chord_end":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                if not self.in_chord:
-                    rep("']' with no chord open dropped", t)
-                    continue
-                self.end_chord(t)
-            elif k == "broken":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                lg = v.last_group
-                if lg is None or self.in_chord or _last(v.elems) is not lg:
-                    rep("broken rhythm with no note before it dropped", t)
-                    continue
-                if self.ratio21 and t.count == 1:
-                    short, long_ = (2, 3), (4, 3)
-                else:
-                    short = (1, 2 ** t.count)
-                    long_ = (2 ** (t.count + 1) - 1, 2 ** t.count)
-                v.broken = (lg, long_, short, t) if t.name == ">" else (lg, short, long_, t)
-            elif k == "tuplet":
-                line_has_content = True
-                if self.in_grace or v.overlay:
-                    continue
-                p, q, r = t.numbers
-                if t.error:
-                    rep(t.error, t)
-                if not q:
-                    if p < 2 or p > 9:
-                        rep(f"tuplet {t.text!r} needs a q (only (2 to (9 have one); ignored", t)
-                        continue
-                    q = _tuplet_q(p, v.meter)
-                if not r:
-                    r = p
-                v.tuplet_factor = (q, p)
-                v.tuplet_left = r
-            elif k == "field":
-                line_has_content = True
-                if t.name == "X":
-                    rep("a second tune (X:) ignored", t)
-                    break
-                self.close_open("at a field line")
-                self.field(t.name, t.value, t)
-            elif k == "inline_field":
-                line_has_content = True
-                if self.in_grace:
-                    continue
-                self.field(t.name, t.value, t)
-            elif k == "ending":
-                line_has_content = True
-                if t.error:
-                    rep(t.error, t)
-                v.elems.append((_ENDING, t))
-            elif k == "measure_rest":
-                line_has_content = True
-                if self.in_grace or v.overlay or self.in_chord:
-                    continue
-                if t.error:
-                    rep(t.error, t)
-                m = v.meter or (4, 4)
-                bl = _mul(WHOLE, m[0], m[1])
-                v.elems.append((_MREST, (bl, t.count)))
-                if v.bar_len > 0:
-                    rep("multi-measure rest inside a bar", t)
-                v.last_group = None
-            elif k == "grace_start":
-                line_has_content = True
-                if self.in_grace:
-                    rep("grace group inside a grace group", t)
-                self.in_grace = True
-                self.grace_tok = t
-            elif k == "grace_end":
-                line_has_content = True
-                if not self.in_grace:
-                    rep("'}' with no grace group open dropped", t)
-                self.in_grace = False
-            elif k == "overlay":
-                line_has_content = True
-                if not v.overlay:
-                    rep("voice overlay '&' not played", t)
-                    v.overlay = True
-            elif k == "unknown":
-                line_has_content = True
-                rep(f"unknown character {t.text!r} dropped", t)
-            elif k == "comment" or k == "continuation":
-                line_has_content = True  # a comment line is not a blank line
                 continue
-            else:  # decorations, chord symbols, annotations, slurs, spacers
-                line_has_content = True
+            self.line_has_content = True  # (a comment line is not a blank line either)
+            if k == "bar":
+                self.bar(t, v, swap)
+            elif k == "field" and t.name == "X":
+                self.rep("a second tune (X:) ignored", t)
+                break
+            else:
+                handler = handlers.get(k)
+                if handler is not None:  # (decorations, chord symbols, annotations, slurs,
+                    handler(t, v)        # spacers, comments: nothing to play)
         self.close_open("at the end")
         for v in self.order:
             if v.broken is not None:
-                rep("broken rhythm with no note after it dropped", v.broken[3])
+                self.rep("broken rhythm with no note after it dropped", v.broken[3])
                 v.broken = None
             v.bar_len = _ZERO
+
+    @property
+    def handlers(self) -> dict:
+        """Token kind -> the method that reads it (bars, line ends and spaces aside)."""
+        return {"note": self.note, "rest": self.rest, "tie": self.tie, "chord_start": self.chord_start,
+                "chord_end": self.chord_end, "broken": self.broken, "tuplet": self.tuplet_mark,
+                "field": self.field_line, "inline_field": self.inline_field, "ending": self.ending,
+                "measure_rest": self.measure_rest, "grace_start": self.grace_start,
+                "grace_end": self.grace_end, "overlay": self.overlay, "unknown": self.unknown}
+
+    def newline(self, t: Token, i: int) -> bool:
+        """A line end; True when it is a blank line, which ends the tune."""
+        if not self.line_has_content and self.body_has_content:
+            toks = self.toks
+            if any(tt.kind not in ("newline", "space", "comment") for tt in toks[i:]):
+                self.rep("text after the tune's end (a blank line) ignored", toks[i] if i < len(toks) else t)
+            return True
+        if self.line_has_content:
+            self.body_has_content = True
+        self.line_has_content = False
+        return False
+
+    def note(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            if self.in_grace:
+                v.hp_last = None
+            return
+        letter = t.letter
+        up = letter.upper()
+        pitch = _LETTER_PITCH[letter]
+        if t.octave:
+            pitch += 12 * (t.octave.count("'") - t.octave.count(","))
+        acc = t.accidental
+        if acc:
+            a = ACCIDENTAL_SEMITONES[acc]
+            v.bar_accs[up] = a
+        else:
+            a = v.tie_carry.get(up)
+            if a is None:
+                a = v.bar_accs.get(up)
+                if a is None:
+                    a = v.key.get(up, 0)
+        pitch += a
+        if pitch < 0 or pitch > 127:
+            self.rep(f"note {t.text!r} out of MIDI range; moved by octaves", t)
+            while pitch < 0:
+                pitch += 12
+            while pitch > 127:
+                pitch -= 12
+        if t.error:
+            self.rep(t.error, t)
+        ln = t.length
+        dur = _mul(v.unit_t, ln.numerator, ln.denominator)
+        if self.in_chord:
+            self.chord_pitches.append(pitch)
+            self.chord_ties.append(False)
+            self.chord_alts.append((up, a))
+            if self.chord_first is None:
+                self.chord_first = dur
+            return
+        self.add_group(_Group([pitch], [False], [(up, a)], dur, t.line, t.column), True, ln.numerator)
+
+    def bar(self, t: Token, v: _Voice, swap: bool) -> None:
+        self.close_open("before a bar line")
+        v.overlay = False
+        carry: dict[str, int] = {}
+        lg = v.last_group
+        if lg is not None and lg.pitches and _last(v.elems) is lg:
+            for (up, a), tied in zip(lg.alts, lg.ties):
+                if tied:
+                    carry[up] = a
+        v.bar_accs = {}
+        v.tie_carry = carry
+        v.hp_pos = _ZERO
+        v.bar_len = _ZERO
+        if swap:
+            j = len(v.elems) - 1
+            while j > 0 and v.elems[j - 1][0] == _METER:
+                j -= 1
+            v.elems.insert(j, (_BAR, t))
+        else:
+            v.elems.append((_BAR, t))
+
+    def rest(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        if self.in_chord:
+            self.rep("rest inside a chord dropped", t)
+            return
+        if t.error:
+            self.rep(t.error, t)
+        ln = t.length
+        self.add_group(_Group(None, None, None, _mul(v.unit_t, ln.numerator, ln.denominator), t.line, t.column))
+
+    def tie(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        if self.in_chord:
+            if self.chord_ties:
+                self.chord_ties[-1] = True
+            return
+        lg = v.last_group
+        if lg is not None and lg.pitches and _last(v.elems) is lg:
+            lg.ties[:] = [True] * len(lg.ties)
+        else:
+            self.rep("tie with no note before it dropped", t)
+
+    def chord_start(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        if self.in_chord:
+            self.rep("chord inside a chord; the first one closed", t)
+            self.end_chord(None)
+        self.in_chord = True
+        self.chord_pitches = []
+        self.chord_ties = []
+        self.chord_alts = []
+        self.chord_first = None
+        self.chord_tok = t
+
+    def chord_end(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        if not self.in_chord:
+            self.rep("']' with no chord open dropped", t)
+            return
+        self.end_chord(t)
+
+    def broken(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        lg = v.last_group
+        if lg is None or self.in_chord or _last(v.elems) is not lg:
+            self.rep("broken rhythm with no note before it dropped", t)
+            return
+        if self.ratio21 and t.count == 1:
+            short, long_ = (2, 3), (4, 3)  # abc2midi's hornpipe: a>b is 2:1
+        else:
+            fa, fb = broken_factors(">", t.count)
+            long_, short = (fa.numerator, fa.denominator), (fb.numerator, fb.denominator)
+        v.broken = (lg, long_, short, t) if t.name == ">" else (lg, short, long_, t)
+
+    def tuplet_mark(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay:
+            return
+        if t.error:
+            self.rep(t.error, t)
+        pqr = tuplet(t.numbers, v.meter)
+        if pqr is None:
+            self.rep(f"tuplet {t.text!r} needs a q (only (2 to (9 have one); ignored", t)
+            return
+        p, q, r = pqr
+        v.tuplet_factor = (q, p)
+        v.tuplet_left = r
+
+    def field_line(self, t: Token, v: _Voice) -> None:
+        self.close_open("at a field line")
+        self.field(t.name, t.value, t)
+
+    def inline_field(self, t: Token, v: _Voice) -> None:
+        if not self.in_grace:
+            self.field(t.name, t.value, t)
+
+    def ending(self, t: Token, v: _Voice) -> None:
+        if t.error:
+            self.rep(t.error, t)
+        v.elems.append((_ENDING, t))
+
+    def measure_rest(self, t: Token, v: _Voice) -> None:
+        if self.in_grace or v.overlay or self.in_chord:
+            return
+        if t.error:
+            self.rep(t.error, t)
+        m = v.meter or (4, 4)
+        bl = _mul(WHOLE, m[0], m[1])
+        v.elems.append((_MREST, (bl, t.count)))
+        if v.bar_len > 0:
+            self.rep("multi-measure rest inside a bar", t)
+        v.last_group = None
+
+    def grace_start(self, t: Token, v: _Voice) -> None:
+        if self.in_grace:
+            self.rep("grace group inside a grace group", t)
+        self.in_grace = True
+        self.grace_tok = t
+
+    def grace_end(self, t: Token, v: _Voice) -> None:
+        if not self.in_grace:
+            self.rep("'}' with no grace group open dropped", t)
+        self.in_grace = False
+
+    def overlay(self, t: Token, v: _Voice) -> None:
+        if not v.overlay:
+            self.rep("voice overlay '&' not played", t)
+            v.overlay = True
+
+    def unknown(self, t: Token, v: _Voice) -> None:
+        self.rep(f"unknown character {t.text!r} dropped", t)
 
 
 def _last(elems: list):
@@ -670,6 +681,175 @@ class _BarCheck:
         self.checked = meter is not None
 
 
+class _Playback:
+    """One pass of `_perform` over a voice's elements: the time, the repeat being played
+    (where it starts, which pass, whether an ending is being played) and the ties open."""
+
+    __slots__ = ("elems", "i", "t", "voice", "out", "bar_beats", "in_part", "bc", "warn",
+                 "saved_barno", "rep_start", "pass_", "in_ending", "done", "open_rep", "used", "open_ties")
+
+    def __init__(self, elems: list, t0, voice: int, out: list, bar_beats: list | None, in_part: bool,
+                 bc: _BarCheck, warn: bool):
+        self.elems = elems
+        self.i = 0                      # the element played next
+        self.t = t0                     # its onset
+        self.voice = voice
+        self.out = out
+        self.bar_beats = bar_beats
+        self.in_part = in_part
+        self.bc = bc
+        self.warn = warn
+        self.saved_barno = bc.barno     # the bar number at the repeat's start (abc2midi goes back to it)
+        self.rep_start = 0              # where the repeat being played starts (-1: nowhere)
+        self.pass_ = 1                  # which time through it
+        self.in_ending = False          # playing an ending ([1 [2)
+        self.done = False               # a repeat was finished and no |: since
+        self.open_rep = False           # a |: is open
+        self.used: set[int] = set()     # repeat bar lines that already jumped back
+        self.open_ties: dict[int, list] = {}  # pitch -> the note a tie will lengthen
+
+    def group(self, g: _Group) -> None:
+        t = self.t
+        d = g.dur
+        if g.pitches is None:
+            if self.open_ties:
+                self.open_ties = {}
+        else:
+            open_ties = self.open_ties
+            new_open: dict[int, list] = {}
+            for p, tie in zip(g.pitches, g.ties):
+                nt = open_ties.pop(p, None)
+                if nt is not None and nt[1] + nt[2] == t:
+                    nt[2] += d
+                else:
+                    nt = [p, t, d, self.voice]
+                    self.out.append(nt)
+                if tie:
+                    new_open[p] = nt
+            self.open_ties = new_open
+        self.t = t + d
+        self.bc.acc += d * self.bc.den
+
+    def check_bar(self) -> None:
+        """abc2midi's check at a bar line that checks: a warning unless the bar is empty or
+        full (bar 0 only on a second pass), then a new bar."""
+        bc = self.bc
+        if bc.full is not None and self.warn and bc.acc != bc.full and bc.acc != 0 \
+                and (self.pass_ == 2 or bc.barno != 0):
+            bc.bad = True
+        if bc.acc > 0:
+            bc.barno += 1
+        bc.acc = _ZERO
+
+    def bar(self, tok: Token) -> bool:
+        """A bar line; True when it jumps back to the repeat's start."""
+        bc = self.bc
+        i = self.i
+        if self.bar_beats is not None:
+            self.bar_beats.append(self.t)
+        # abc2midi: a plain | checks the bar; any other bar line checks it only
+        # when it is full or longer (or in bar 0), else its length carries on
+        if tok.text == "|" or bc.full is not None and (bc.acc >= bc.full or bc.barno <= 0):  # (a)
+            self.check_bar()
+        left = tok.count
+        # abc2midi reads "||:" as a plain double bar (no repeat starts there)
+        starts = bool(tok.value) and not tok.text.lstrip(":").startswith("||")
+        if not left and starts and self.open_rep and i not in self.used:
+            left = 1  # a second |: with the first still open is read as :: (abc2midi)
+        if left and self.end_repeat(tok):
+            return True
+        if starts:  # start of a repeat
+            self.rep_start = i + 1
+            self.saved_barno = bc.barno
+            self.pass_ = 1
+            self.in_ending = False
+            self.done = False
+            self.open_rep = True
+        elif tok.text in _SECTION_BARS:
+            self.in_ending = False
+            if self.done:  # after a finished repeat, || starts the next repeated part
+                self.rep_start = i + 1
+                self.saved_barno = bc.barno
+        if len(tok.text) > 2 and (tok.text.endswith("||") or tok.text.endswith("::|")):
+            self.check_bar()  # abc2midi reads :|| ||| ::| as that bar line and then a plain |
+        return False
+
+    def end_repeat(self, tok: Token) -> bool:
+        """The end of a repeat: each one jumps back once, on pass 1 or 2 (True when it does)."""
+        i = self.i
+        self.open_rep = False
+        if i not in self.used:
+            # a :: right after a later ending only starts the next repeat
+            if self.pass_ < 3 and self.rep_start >= 0 and not (self.in_ending and self.pass_ >= 2 and tok.value):
+                self.used.add(i)
+                self.pass_ += 1
+                self.i = self.rep_start
+                self.bc.barno = self.saved_barno
+                self.in_ending = False
+                return True
+        elif self.pass_ < 3:  # a finished repeat (a third pass stays, as abc2midi's)
+            self.rep_start = -1 if self.in_part else i + 1
+            self.saved_barno = self.bc.barno
+            self.pass_ = 1
+            self.in_ending = False
+            self.done = not self.in_part
+        return False
+
+    def ending(self, numbers: tuple) -> None:
+        """An ending mark: play it on its pass, else skip to the ending for this pass, or
+        past the end of the endings."""
+        elems = self.elems
+        n = len(elems)
+        if self.pass_ in numbers:
+            self.in_ending = True
+            self.i += 1
+            return
+        j = self.i + 1
+        found = stop = -1
+        while j < n:
+            ek = elems[j][0]
+            if ek == _ENDING and self.pass_ in elems[j][1].numbers:
+                found = j
+                break
+            if ek == _BAR and _is_stop(elems, j):
+                stop = j
+                break
+            j += 1
+        self.bc.barno += 1  # abc2midi counts a skipped ending as a bar
+        if found >= 0:
+            self.i = found + 1
+            self.in_ending = True
+            return
+        self.in_ending = False
+        if stop < 0:
+            self.i = n
+        elif elems[stop][1].value:
+            self.i = stop
+        else:
+            self.i = stop + 1
+
+    def measure_rest(self, bar_length, count: int) -> None:
+        bc = self.bc
+        self.open_ties = {}
+        self.t += bar_length * count
+        # abc2midi: Zn is n whole-bar rests with plain bar lines between them
+        bc.acc += bar_length * bc.den
+        if count > 1:
+            if bc.full is not None and self.warn and bc.acc != bc.full and (self.pass_ == 2 or bc.barno != 0):
+                bc.bad = True
+            bc.barno += count - 1
+            bc.acc = bar_length * bc.den
+
+    def meter(self, meter) -> None:
+        bc = self.bc
+        if meter is None:
+            bc.full = None
+        else:
+            bc.den = meter[1]
+            bc.full = meter[0] * WHOLE
+            bc.checked = True
+
+
 def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
              rep, budget: list, in_part: bool = False, bc: _BarCheck | None = None,
              warn: bool = True):
@@ -684,151 +864,30 @@ def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
     False for a part played again (abc2midi checks a part's first time only)."""
     if bc is None:
         bc = _BarCheck(None)
-    acc, den, full, barno, bad = bc.acc, bc.den, bc.full, bc.barno, bc.bad
-    saved_barno = barno
-    t = t0
-    i = 0
+    pb = _Playback(elems, t0, voice, out, bar_beats, in_part, bc, warn)
     n = len(elems)
-    rep_start = 0
-    pass_ = 1
-    in_ending = False
-    done = False
-    open_rep = False
-    used: set[int] = set()
-    open_ties: dict[int, list] = {}
     steps = budget[0]
-    while i < n:
+    while pb.i < n:
         steps -= 1
         if steps <= 0:
             rep("repeats expanded past the limit; the rest is not played")
             break
-        kind, x = elems[i]
+        kind, x = elems[pb.i]
         if kind == _GROUP:
-            g = x
-            d = g.dur
-            if g.pitches is None:
-                if open_ties:
-                    open_ties = {}
-            else:
-                new_open: dict[int, list] = {}
-                for p, tie in zip(g.pitches, g.ties):
-                    nt = open_ties.pop(p, None)
-                    if nt is not None and nt[1] + nt[2] == t:
-                        nt[2] += d
-                    else:
-                        nt = [p, t, d, voice]
-                        out.append(nt)
-                    if tie:
-                        new_open[p] = nt
-                open_ties = new_open
-            t += d
-            acc += d * den
+            pb.group(x)
         elif kind == _BAR:
-            tok = x
-            if bar_beats is not None:
-                bar_beats.append(t)
-            # abc2midi: a plain | checks the bar; any other bar line checks it only
-            # when it is full or longer (or in bar 0), else its length carries on
-            if tok.text == "|" or full is not None and (acc >= full or barno <= 0):  # (a)
-                if full is not None and warn and acc != full and acc != 0 \
-                        and (pass_ == 2 or barno != 0):
-                    bad = True
-                if acc > 0:
-                    barno += 1
-                acc = _ZERO
-            left = tok.count
-            # abc2midi reads "||:" as a plain double bar (no repeat starts there)
-            starts = bool(tok.value) and not tok.text.lstrip(":").startswith("||")
-            if not left and starts and open_rep and i not in used:
-                left = 1  # a second |: with the first still open is read as :: (abc2midi)
-            if left:  # end of a repeat: each one jumps back once, on pass 1 or 2
-                open_rep = False
-                if i not in used:
-                    # a :: right after a later ending only starts the next repeat
-                    if pass_ < 3 and rep_start >= 0 and not (in_ending and pass_ >= 2 and tok.value):
-                        used.add(i)
-                        pass_ += 1
-                        i = rep_start
-                        barno = saved_barno
-                        in_ending = False
-                        continue
-                elif pass_ < 3:  # a finished repeat (a third pass stays, as abc2midi's)
-                    rep_start = -1 if in_part else i + 1
-                    saved_barno = barno
-                    pass_ = 1
-                    in_ending = False
-                    done = not in_part
-            if starts:  # start of a repeat
-                rep_start = i + 1
-                saved_barno = barno
-                pass_ = 1
-                in_ending = False
-                done = False
-                open_rep = True
-            elif tok.text in _SECTION_BARS:
-                in_ending = False
-                if done:  # after a finished repeat, || starts the next repeated part
-                    rep_start = i + 1
-                    saved_barno = barno
-            if len(tok.text) > 2 and (tok.text.endswith("||") or tok.text.endswith("::|")):
-                # abc2midi reads :|| ||| ::| as that bar line and then a plain |
-                if full is not None and warn and acc != full and acc != 0 \
-                        and (pass_ == 2 or barno != 0):
-                    bad = True
-                if acc > 0:
-                    barno += 1
-                acc = _ZERO
-        elif kind == _ENDING:
-            if pass_ in x.numbers:
-                in_ending = True
-            else:
-                # skip to the ending for this pass, or past the end of the endings
-                j = i + 1
-                found = stop = -1
-                while j < n:
-                    ek = elems[j][0]
-                    if ek == _ENDING and pass_ in elems[j][1].numbers:
-                        found = j
-                        break
-                    if ek == _BAR and _is_stop(elems, j):
-                        stop = j
-                        break
-                    j += 1
-                barno += 1  # abc2midi counts a skipped ending as a bar
-                if found >= 0:
-                    i = found + 1
-                    in_ending = True
-                    continue
-                in_ending = False
-                if stop < 0:
-                    i = n
-                elif elems[stop][1].value:
-                    i = stop
-                else:
-                    i = stop + 1
+            if pb.bar(x):
                 continue
+        elif kind == _ENDING:
+            pb.ending(x.numbers)
+            continue
         elif kind == _MREST:
-            open_ties = {}
-            bl, count = x
-            t += bl * count
-            # abc2midi: Zn is n whole-bar rests with plain bar lines between them
-            acc += bl * den
-            if count > 1:
-                if full is not None and warn and acc != full and (pass_ == 2 or barno != 0):
-                    bad = True
-                barno += count - 1
-                acc = bl * den
+            pb.measure_rest(*x)
         elif kind == _METER:
-            if x is None:
-                full = None
-            else:
-                den = x[1]
-                full = x[0] * WHOLE
-                bc.checked = True
-        i += 1
+            pb.meter(x)
+        pb.i += 1
     budget[0] = steps
-    bc.acc, bc.den, bc.full, bc.barno, bc.bad = acc, den, full, barno, bad
-    return t
+    return pb.t
 
 
 def _arrange_parts(elems: list, order: list[str]) -> list[list]:
@@ -881,29 +940,33 @@ def play(text: str, path: str = "") -> Decoded:
                                         path=path)], bars_ok=None)
 
 
-def _play(text: str, path: str) -> Decoded:
-    toks = tokenize(text)
-    repairs: list[Problem] = []
+class _Header:
+    """What a tune's header says (`_read_header`)."""
 
-    def rep(msg: str, t: Token | None = None) -> None:
-        if len(repairs) < 200:
-            repairs.append(Problem(msg, t.line if t else 0, t.column if t else 0, path))
+    __slots__ = ("title", "meter", "unit", "tempo", "key", "key_text", "parts_order", "voice_names",
+                 "hornpipe", "body_start")
 
-    # ------------------------------------------------------------------ header
+    def __init__(self) -> None:
+        self.title: str | None = None
+        self.meter: tuple[int, int] | None = (4, 4)   # M: (4/4 when there is none), None for M:none
+        self.unit: Fraction | None = None              # L:
+        self.tempo: float | None = None                # Q: in quarter notes a minute
+        self.key = Key()
+        self.key_text = "C"
+        self.parts_order: list[str] = []               # P: play order
+        self.voice_names: list[str] = []               # V: voices named in the header
+        self.hornpipe = False                          # R:hornpipe
+        self.body_start = 0                            # the index of the music's first token
+
+
+def _read_header(toks: list[Token], rep) -> _Header:
+    """The header fields up to K: (or up to the first music when there is no K:)."""
+    h = _Header()
     n = len(toks)
-    title: str | None = None
-    meter: tuple[int, int] | None = (4, 4)
     meter_seen = False
-    unit: Fraction | None = None
-    tempo: float | None = None
-    key = Key()
-    key_text = "C"
-    parts_order: list[str] = []
-    voice_names: list[str] = []
-    hornpipe = False
     has_k = any(t.kind == "field" and t.name == "K" for t in toks)
     i = 0
-    body_start = n
+    h.body_start = n
     x_seen = False
     while i < n:
         t = toks[i]
@@ -915,44 +978,26 @@ def _play(text: str, path: str) -> Decoded:
                     rep("a second tune (X:) before the music ignored", t)
                     break
                 x_seen = True
-            elif name == "T":
-                if title is None:
-                    title = v.strip()
             elif name == "M":
                 meter_seen = True
-                meter = parse_meter(v)
-                if meter is None and v.split("%", 1)[0].strip().lower() != "none":
+                h.meter = parse_meter(v)
+                if h.meter is None and v.split("%", 1)[0].strip().lower() != "none":
                     rep(f"unknown meter {v.strip()!r}, played as 4/4", t)
-                    meter = (4, 4)
-            elif name == "L":
-                u = parse_unit(v)
-                if u is None:
-                    rep(f"unknown unit length {v.strip()!r} ignored", t)
-                else:
-                    unit = u
-            elif name == "Q":
-                if tempo is None:
-                    tempo = parse_tempo(v)
-            elif name == "P":
-                parts_order = _parse_parts(v)
-            elif name == "R":
-                hornpipe = v.lstrip().startswith(("Hornpipe", "hornpipe"))
-            elif name == "V":
-                words = v.split("%", 1)[0].split()
-                if words and words[0] not in voice_names:
-                    voice_names.append(words[0])
+                    h.meter = (4, 4)
             elif name == "K":
-                key = parse_key(v)
-                key_text = v.split("%", 1)[0].strip() or "C"
-                if key.error:
-                    rep(key.error + ("" if key.tonic else ", played as C major"), t)
-                body_start = i + 1
+                h.key = parse_key(v)
+                h.key_text = v.split("%", 1)[0].strip() or "C"
+                if h.key.error:
+                    rep(h.key.error + ("" if h.key.tonic else ", played as C major"), t)
+                h.body_start = i + 1
                 break
+            else:
+                _header_field(h, name, v, t, rep)
         elif k in ("newline", "space", "comment", "continuation"):
             pass
         elif not has_k:
             rep("no K: field before the music; played in C major", t)
-            body_start = i
+            h.body_start = i
             break
         else:
             rep("text in the header ignored", t)
@@ -960,16 +1005,39 @@ def _play(text: str, path: str) -> Decoded:
                 i += 1
             continue
         i += 1
-    if unit is None:
-        unit = default_unit(meter if meter_seen else (4, 4))
+    if h.unit is None:
+        h.unit = default_unit(h.meter if meter_seen else (4, 4))
+    return h
 
-    # ------------------------------------------------------------------ body
-    reader = _Reader(toks, body_start, key, unit, meter, voice_names, rep, tempo is not None,
-                     hornpipe, hornpipe and meter in ((2, 4), (4, 4)))
-    reader.run()
-    if tempo is None:
-        tempo = reader.tempo
 
+def _header_field(h: _Header, name: str, v: str, t: Token, rep) -> None:
+    """A header field other than X: M: K:."""
+    if name == "T":
+        if h.title is None:
+            h.title = v.strip()
+    elif name == "L":
+        u = parse_unit(v)
+        if u is None:
+            rep(f"unknown unit length {v.strip()!r} ignored", t)
+        else:
+            h.unit = u
+    elif name == "Q":
+        if h.tempo is None:
+            h.tempo = parse_tempo(v)
+    elif name == "P":
+        h.parts_order = _parse_parts(v)
+    elif name == "R":
+        h.hornpipe = v.lstrip().startswith(("Hornpipe", "hornpipe"))
+    elif name == "V":
+        words = v.split("%", 1)[0].split()
+        if words and words[0] not in h.voice_names:
+            h.voice_names.append(words[0])
+
+
+def _perform_voices(reader: _Reader, parts_order: list[str], meter, rep
+                    ) -> tuple[list[list], list, list[_BarCheck]]:
+    """Every voice played (the first in its P: part order): the notes as [pitch, onset,
+    duration, voice] lists, the first voice's bar-line times and each voice's bar check."""
     raw: list[list] = []
     bar_beats: list = []
     budget = [MAX_EVENTS]
@@ -988,6 +1056,24 @@ def _play(text: str, path: str) -> Decoded:
             t = _perform(seg, t, v.number, raw, bar_beats if v is reader.order[0] else None,
                          rep, budget, in_part and v is reader.order[0], bc, id(seg) not in played)
             played.add(id(seg))
+    return raw, bar_beats, checks
+
+
+def _play(text: str, path: str) -> Decoded:
+    toks = tokenize(text)
+    repairs: list[Problem] = []
+
+    def rep(msg: str, t: Token | None = None) -> None:
+        if len(repairs) < 200:
+            repairs.append(Problem(msg, t.line if t else 0, t.column if t else 0, path))
+
+    h = _read_header(toks, rep)
+    meter = h.meter
+    reader = _Reader(toks, h.body_start, h.key, h.unit, meter, h.voice_names, rep, h.tempo is not None,
+                     h.hornpipe, h.hornpipe and meter in ((2, 4), (4, 4)))
+    reader.run()
+    tempo = reader.tempo if h.tempo is None else h.tempo
+    raw, bar_beats, checks = _perform_voices(reader, h.parts_order, meter, rep)
     if not raw:
         rep("no notes to play")
     raw.sort(key=lambda r: (r[1], r[3], r[0]))
@@ -1000,5 +1086,5 @@ def _play(text: str, path: str) -> Decoded:
             seen.add(b)
             beats.append(float(b) / TPQ)
     piece = Piece(notes=notes, tempo=float(tempo) if tempo else 120.0, meter=meter,
-                  key=key_text, title=title, bar_beats=sorted(beats))
+                  key=h.key_text, title=h.title, bar_beats=sorted(beats))
     return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(checks))
