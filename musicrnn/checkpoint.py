@@ -35,9 +35,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from encoders import UsageError, not_a_file
-
 import musicrnn
+from encoders import UsageError, not_a_file
 from musicrnn.atomic import write_bytes, write_text
 from musicrnn.data import Vocab
 from musicrnn.model import CharLSTM, ModelConfig
@@ -220,7 +219,8 @@ def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor
         header = json.loads(data[8:8 + header_len])
         tensors = st_load(data)
     except (SafetensorError, ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({(str(e) or type(e).__name__).splitlines()[0][:200]})") from None
+        why = (str(e) or type(e).__name__).splitlines()[0][:200]
+        raise CheckpointError(f"{path}: not a valid safetensors file ({why})") from None
     metadata = header.get("__metadata__") or {} if isinstance(header, dict) else {}
     return tensors, metadata
 
@@ -292,13 +292,15 @@ def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
     if not isinstance(fv, int) or isinstance(fv, bool):
         raise CheckpointError(f"{path}: format_version must be an integer, got {fv!r}")
     if fv > FORMAT_VERSION or fv < 1:
-        raise CheckpointError(f"{path}: format_version {fv} is not supported (this musicrnn reads {FORMAT_VERSION}); upgrade musicrnn")
+        raise CheckpointError(f"{path}: format_version {fv} is not supported "
+                              f"(this musicrnn reads {FORMAT_VERSION}); upgrade musicrnn")
     try:
         config = ModelConfig.from_dict(meta.get("model"))
     except ValueError as e:
         raise CheckpointError(f"{path}: {e}") from None
     if config.num_params() > MAX_PARAMS:
-        raise CheckpointError(f"{path}: model of {config.num_params():,} parameters is too large (at most {MAX_PARAMS:,})")
+        raise CheckpointError(
+            f"{path}: model of {config.num_params():,} parameters is too large (at most {MAX_PARAMS:,})")
     chars = meta.get("vocab")
     if not isinstance(chars, str):
         raise CheckpointError(f"{path}: vocab must be a string of characters, got {type(chars).__name__}")
@@ -482,7 +484,8 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
                 if key in group and not (isinstance(group[key], (int, float)) and not isinstance(group[key], bool)):
                     raise TypeError(f"{key} must be a number, got {group[key]!r}")
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})") from None
 
     if model is not None:
         weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}

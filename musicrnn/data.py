@@ -27,8 +27,9 @@ import codecs
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,7 +60,7 @@ class UnknownCharacters(UsageError):
         self.chars = chars
         super().__init__("characters not in the model's vocabulary: " + ", ".join(repr(c) for c in chars))
 
-    def with_hint(self, hint: str) -> "UnknownCharacters":
+    def with_hint(self, hint: str) -> UnknownCharacters:
         """The same error with a hint appended to its one-line message."""
         self.args = (f"{self.args[0]} ({hint})",)
         return self
@@ -97,7 +98,7 @@ class Vocab:
         self._sorted = self._codepoints[self._order]            # code points, ascending
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocab":
+    def from_text(cls, text: str) -> Vocab:
         """The sorted unique characters of `text`."""
         return cls("".join(sorted(set(text))))
 

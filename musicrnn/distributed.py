@@ -50,7 +50,7 @@ class Cluster:
         return self.world > 1
 
     @classmethod
-    def from_env(cls, device: torch.device) -> "Cluster":
+    def from_env(cls, device: torch.device) -> Cluster:
         """Join torchrun's process group (NCCL on CUDA, else gloo), or a group of one."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:

@@ -28,9 +28,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -115,7 +116,8 @@ class TrainConfig:
                 raise TrainError(f"invalid training setting: {what}")
         for name in ("hidden", "layers", "embed", "batch_size", "seq_len", "max_steps", "eval_every", "progress_every"):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be a positive integer, got {v!r}")
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                 f"{name} must be a positive integer, got {v!r}")
         need(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         need(self.lr > 0 and math.isfinite(self.lr), f"lr must be positive, got {self.lr}")
         need(0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
@@ -463,7 +465,7 @@ class TrainState:
 
     @classmethod
     def resume(cls, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey,
-               hidden_shape: tuple[int, int, int]) -> "TrainState":
+               hidden_shape: tuple[int, int, int]) -> TrainState:
         """The state saved in `out`, after checking it belongs to this run (`key`) and holds what
         this run would have made; restores the optimizer and the latest weights into `model`.
         The hidden state is every lane's, on the CPU (see `lanes`)."""
@@ -766,7 +768,7 @@ class Trainer:
                 "val_chars": meta["val_tokens"],
             },
             "versions": checkpoint.versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
 

@@ -11,9 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encoders import split_stream
-from musicrnn.data import (Batches, UnknownCharacters, Vocab, eval_windows, iter_stream_pieces, piece_spans, prepare,
-                           split_pieces)
-
+from musicrnn.data import (
+    Batches,
+    UnknownCharacters,
+    Vocab,
+    eval_windows,
+    iter_stream_pieces,
+    piece_spans,
+    prepare,
+    split_pieces,
+)
 
 # ---------------------------------------------------------------- Vocab
 
@@ -251,7 +258,8 @@ def test_batches_validation_reads_every_piece_and_small_sets():
     val = eval_windows(tokens, batch_size=8, seq_len=16, newline=NL)
     assert val is not None and len(val) == 1
     batch = val.next()
-    assert batch.x.shape[0] == 3 and int((batch.y >= 0).sum()) == len(tokens) - 1   # every character but the first is predicted
+    # every character but the first is predicted
+    assert batch.x.shape[0] == 3 and int((batch.y >= 0).sum()) == len(tokens) - 1
     assert eval_windows(np.zeros(1, np.uint8), 8, 16, NL) is None
 
 

@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from safetensors.torch import load_file
 
 from musicrnn.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 # The same run as CLI options and as a TrainConfig (the CLI's defaults for the rest).
-OPTIONS = dict(hidden=32, layers=2, embed=8, dropout=0.0, batch_size=8, seq_len=16, lr=0.01, eval_every=15)
+OPTIONS = {"hidden": 32, "layers": 2, "embed": 8, "dropout": 0.0, "batch_size": 8, "seq_len": 16, "lr": 0.01,
+           "eval_every": 15}
 
 
 def _cli_args(**kw) -> list[str]:

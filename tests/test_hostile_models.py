@@ -95,8 +95,8 @@ def test_resume_from_a_pickled_train_state_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"X:1\nK:C\n{'abc|' * 3}\n" for _ in range(20)))
-    cfg = dict(corpus=str(corpus), out=str(tmp_path / "run"), hidden=8, layers=1, embed=4, batch_size=2,
-               seq_len=16, max_steps=4, eval_every=4, threads=1, val_fraction=0.2)
+    cfg = {"corpus": str(corpus), "out": str(tmp_path / "run"), "hidden": 8, "layers": 1, "embed": 4, "batch_size": 2,
+           "seq_len": 16, "max_steps": 4, "eval_every": 4, "threads": 1, "val_fraction": 0.2}
     train(TrainConfig(**cfg))
     (tmp_path / "run" / "train_state.safetensors").write_bytes(pickle.dumps(Payload(str(marker))))
     with pytest.raises(TrainError, match="train_state.safetensors"):
@@ -235,12 +235,12 @@ def test_symbolic_link_tricks(tmp_path):
 def test_train_state_with_wrong_contents_is_refused_on_resume(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"X:1\nK:C\n{'abc|' * 3}\n" for _ in range(20)))
-    cfg = dict(corpus=str(corpus), out=str(tmp_path / "run"), hidden=8, layers=1, embed=4, batch_size=2,
-               seq_len=16, max_steps=4, eval_every=4, threads=1, val_fraction=0.2)
+    cfg = {"corpus": str(corpus), "out": str(tmp_path / "run"), "hidden": 8, "layers": 1, "embed": 4, "batch_size": 2,
+           "seq_len": 16, "max_steps": 4, "eval_every": 4, "threads": 1, "val_fraction": 0.2}
     train(TrainConfig(**cfg))
     run = tmp_path / "run"
-    from safetensors.torch import load as st_load
     from safetensors import safe_open
+    from safetensors.torch import load as st_load
 
     good = (run / "train_state.safetensors").read_bytes()
     tensors = st_load(good)

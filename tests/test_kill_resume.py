@@ -25,8 +25,8 @@ from musicrnn import checkpoint
 from musicrnn.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parent.parent
-ARGS = dict(hidden=32, layers=1, embed=8, batch_size=8, seq_len=32, max_steps=500, eval_every=20, lr=0.01,
-            threads=1, random_seed=7)
+ARGS = {"hidden": 32, "layers": 1, "embed": 8, "batch_size": 8, "seq_len": 32, "max_steps": 500, "eval_every": 20,
+        "lr": 0.01, "threads": 1, "random_seed": 7}
 
 
 def _cli_args(corpus: Path, out: Path, resume: bool) -> list[str]:
@@ -137,9 +137,9 @@ def test_a_model_folder_is_never_replaced_without_force(corpus, tmp_path):
 
 
 def test_a_nan_loss_is_skipped_and_reported_on_the_command_line(corpus, tmp_path, monkeypatch):
-    import musicrnn.train as train_mod
     from typer.testing import CliRunner
 
+    import musicrnn.train as train_mod
     from musicrnn.cli import app
 
     real = train_mod.F.cross_entropy

@@ -14,11 +14,10 @@ from musicrnn.data import Batches, prepare
 from musicrnn.train import OutputExistsError, TrainConfig, TrainError, summary_line, train
 
 
-
 def _cfg(corpus, out, **kw):
-    base = dict(corpus=str(corpus), out=str(out), hidden=48, layers=2, embed=8, dropout=0.0,
-                batch_size=8, seq_len=32, lr=1e-2, warmup_steps=5, max_steps=120, eval_every=40,
-                eval_batches=None, threads=1, progress_every=10, val_fraction=0.1)
+    base = {"corpus": str(corpus), "out": str(out), "hidden": 48, "layers": 2, "embed": 8, "dropout": 0.0,
+            "batch_size": 8, "seq_len": 32, "lr": 1e-2, "warmup_steps": 5, "max_steps": 120, "eval_every": 40,
+            "eval_batches": None, "threads": 1, "progress_every": 10, "val_fraction": 0.1}
     base.update(kw)
     return TrainConfig(**base)
 
@@ -98,7 +97,7 @@ def test_out_is_never_replaced_without_force(corpus, tmp_path):
 
 
 def test_interrupt_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
-    cfg = dict(max_steps=60, eval_every=20)
+    cfg = {"max_steps": 60, "eval_every": 20}
     full = train(_cfg(corpus, tmp_path / "full", **cfg))
 
     def interrupt(event):
