@@ -1,6 +1,7 @@
 """Training: char-rnn done carefully, readable top to bottom.
 
-    corpus stream --prepare--> train.bin / val.bin (whole pieces held out)
+    corpus stream --prepare--> train.bin / val.bin (whole pieces held out), and in
+          the same streaming pass the scheme's corpus_options (meta.json's scheme_options)
     train tokens --Batches--> [B, T] windows of B contiguous lanes
     loop: forward from the carried (detached) hidden state, cross-entropy,
           backward, clip, AdamW step with warmup + cosine LR
@@ -9,6 +10,11 @@
     NaN/inf loss or gradient, or a loss exploding past 3x its recent mean: the
           step is skipped, the LR halved, and it is reported (event "nan")
     Ctrl-C: save everything --resume needs and return (result.interrupted)
+
+In code: a `Trainer` runs one session (one call of `train`) of a run; `TrainState` is
+what the run carries from step to step, all that --resume restores, and saves, loads
+and checks itself (train_state.safetensors, see checkpoint.py); `RunKey` is what a
+resumed run must share with the saved one.
 
 Under torchrun (see distributed.py) every rank runs this same loop on its own
 lanes of the corpus, the model wrapped in DistributedDataParallel; the global
@@ -468,7 +474,7 @@ class TrainState:
                hidden_shape: tuple[int, int, int]) -> TrainState:
         """The state saved in `out`, after checking it belongs to this run (`key`) and holds what
         this run would have made; restores the optimizer and the latest weights into `model`.
-        The hidden state is every lane's, on the CPU (see `lanes`)."""
+        The hidden state is every lane's, on the CPU (see `restore`)."""
         where = os.path.join(out, checkpoint.TRAIN_STATE)
         try:
             key.check(where, checkpoint.read_train_state_info(out))
