@@ -29,7 +29,8 @@ start it learned.  The primer is not part of the returned text.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,26 +75,11 @@ def generate(
     lower-entropy sampling where phrases end, from the model's own distribution.
     Raises UnknownCharacters for seed characters
     the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
-    if not temperature > 0:
-        raise UsageError(f"temperature must be above 0, got {temperature}")
-    if num < 1:
-        raise UsageError(f"num must be at least 1, got {num}")
-    if length < 0:
-        raise UsageError(f"length must be 0 or more, got {length}")
-    if top_k is not None and top_k < 1:
-        raise UsageError(f"top_k must be at least 1 (or None), got {top_k}")
-    missing = vocab.missing(seed)
-    if missing:
-        raise UnknownCharacters(missing)
-    if vocab.missing(PIECE_START):
-        raise UsageError("starting a piece needs the newline in the vocabulary")
+    _check(vocab, seed, num, length, temperature, top_k)
     primer = PIECE_START + seed
-    stop_ids = None
-    if stop:
-        if vocab.missing(stop):
-            stop = None  # the model cannot write it: streams run to `length`
-        else:
-            stop_ids = vocab.encode(stop).astype(np.int64)
+    if stop and vocab.missing(stop):
+        stop = None  # the model cannot write it: streams run to `length`
+    stop_ids = vocab.encode(stop).astype(np.int64) if stop else None
 
     device = torch.device(device)
     gen = torch.Generator(device=device)
@@ -116,13 +102,7 @@ def generate(
         step = _stepper(model, state)
 
         # 2. Per-stream grammar states and the cache of their masks.
-        grammars = None
-        if grammar is not None:
-            made = [grammar() for _ in range(num)]
-            if all(g is not None for g in made):
-                grammars = made
-                for g in grammars:
-                    g.feed(seed)
+        grammars = _grammars(grammar, seed, num)
         masker = _Masker(vocab, device) if grammars is not None else None
         cadences = cadence_temperature != 1.0 and grammars is not None
 
@@ -177,21 +157,55 @@ def generate(
 
     if scores is not None:
         scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
-    texts = []
-    for i in range(num):
-        cut = 0
-        if not stopped[i] and grammars is not None and grammars[i].can_end() is not None:
-            # Capped by `length`, and the grammar says where a piece may end: cut back to
-            # where the piece could last have ended (if anywhere).
-            cut = _last_end(grammar, seed, out[i, :ends[i]], vocab)
-        text = seed + vocab.decode(out[i, :cut or ends[i]])
-        if stopped[i] and stop.endswith("\n"):
-            # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
-            text = text[: len(text) - len(stop)] + stop.rstrip("\n") + "\n"
-        elif cut and not text.endswith("\n"):
-            text += "\n"            # cut back to where the piece could end: end its line
-        texts.append(text)
-    return texts
+    return [_text(vocab, seed, out[i, :ends[i]], stopped[i] and stop,
+                  grammar if grammars is not None and grammars[i].can_end() is not None else None)
+            for i in range(num)]
+
+
+def _check(vocab: Vocab, seed: str, num: int, length: int, temperature: float, top_k: int | None) -> None:
+    """UsageError (UnknownCharacters for the seed) for what `generate` cannot sample with."""
+    if not temperature > 0:
+        raise UsageError(f"temperature must be above 0, got {temperature}")
+    if num < 1:
+        raise UsageError(f"num must be at least 1, got {num}")
+    if length < 0:
+        raise UsageError(f"length must be 0 or more, got {length}")
+    if top_k is not None and top_k < 1:
+        raise UsageError(f"top_k must be at least 1 (or None), got {top_k}")
+    missing = vocab.missing(seed)
+    if missing:
+        raise UnknownCharacters(missing)
+    if vocab.missing(PIECE_START):
+        raise UsageError("starting a piece needs the newline in the vocabulary")
+
+
+def _grammars(grammar: Callable[[], GrammarState | None] | None, seed: str, num: int) -> list[GrammarState] | None:
+    """A grammar state per stream, fed the seed; None when there is no grammar (or it makes None)."""
+    if grammar is None:
+        return None
+    made = [grammar() for _ in range(num)]
+    if not all(g is not None for g in made):
+        return None
+    for g in made:
+        g.feed(seed)
+    return made
+
+
+def _text(vocab: Vocab, seed: str, ids: np.ndarray, stopped_by: str | None,
+          ends_by: Callable[[], GrammarState | None] | None) -> str:
+    """One stream's text: the seed and its sampled `ids`.  A stream `stopped_by` a stop string
+    ending in newlines ends in one newline; a capped stream whose grammar says where a piece
+    may end (`ends_by` makes it) is cut back to where the piece could last have ended."""
+    cut = 0
+    if not stopped_by and ends_by is not None:
+        cut = _last_end(ends_by, seed, ids, vocab)
+    text = seed + vocab.decode(ids[:cut or len(ids)])
+    if stopped_by and stopped_by.endswith("\n"):
+        # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
+        text = text[: len(text) - len(stopped_by)] + stopped_by.rstrip("\n") + "\n"
+    elif cut and not text.endswith("\n"):
+        text += "\n"            # cut back to where the piece could end: end its line
+    return text
 
 
 def _last_end(grammar: Callable[[], GrammarState | None], seed: str, ids: np.ndarray, vocab: Vocab) -> int:
@@ -215,7 +229,7 @@ def _select_rows(state: tuple, rows: torch.Tensor) -> tuple:
     return tuple([x[rows] for x in part] for part in state)
 
 
-_FAST_STEP_OK: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+_FAST_STEP_OK: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _stepper(model: Any, state: tuple) -> Callable:
