@@ -89,9 +89,22 @@ def register(scheme: Scheme) -> Scheme:
     return scheme
 
 
+_loaded = False
+
+
 def _load_all() -> None:
-    # Importing a format module registers its schemes.
-    from encoders import abc, midi, tab  # noqa: F401
+    """Import every format package of encoders/ (each subpackage), which registers its
+    schemes: a new scheme's package is found without being named here."""
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.ispkg:
+            importlib.import_module(f"{__name__}.{info.name}")
+    _loaded = True
 
 
 class UnknownScheme(UsageError, KeyError):

@@ -47,9 +47,9 @@ import sys
 import tempfile
 import threading
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import encoders
 from encoders import InputError, UsageError
@@ -58,7 +58,8 @@ from musicrnn.atomic import write_text
 from musicrnn.outputs import MIDI_SUFFIXES as _MIDI
 from musicrnn.terminal import printable
 
-__all__ = ["AuditionError", "AuditionReport", "AuditionServer", "Card", "build_page", "collect_sources", "make_card", "page_html", "serve"]
+__all__ = ["AuditionError", "AuditionReport", "AuditionServer", "Card", "build_page", "collect_sources", "make_card",
+           "page_html", "serve"]
 
 PAGE_NAME = "audition.html"
 KEPT_NAME = "kept.txt"
@@ -492,7 +493,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         super().send_error(code, message, explain)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - refusals are logged by send_error
+    def log_message(self, format: str, *args) -> None:  # quiet: refusals are logged by send_error
         pass
 
     def _send(self, code: int, content_type: str, body: bytes, head_only: bool = False) -> None:
@@ -548,7 +549,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(411, "Content-Length missing")
             return None
         raw = values[0].strip()
-        if len(set(v.strip() for v in values)) > 1 or not (raw.isascii() and raw.isdigit()):
+        if len({v.strip() for v in values}) > 1 or not (raw.isascii() and raw.isdigit()):
             self.send_error(400, "Content-Length is not a number")
             return None
         if len(raw) > 12 or int(raw) > _MAX_POST_BYTES:
@@ -561,10 +562,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # ---- methods
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+    def do_GET(self) -> None:  # the http.server naming
         self._get(head_only=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._get(head_only=True)
 
     def _get(self, head_only: bool) -> None:
@@ -586,7 +587,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self._send(200, "text/html; charset=utf-8", body, head_only)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if not self._host_ok():
             return
         if self._path().rstrip("/") != "/kept":

@@ -20,9 +20,9 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import encoders
 from encoders import InputError, Problem, Scheme, UsageError
@@ -127,7 +127,7 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
         result = codec.encode_file(path, **(options if scheme else codec.own_options(options)))
     except InputError as e:
         return FileResult(skipped=e.problem, read=False)
-    except Exception as e:  # noqa: BLE001 - a bug on one file must not lose the others
+    except Exception as e:  # a bug on one file must not lose the others
         if encoders.debugging():
             raise
         return FileResult(skipped=Problem(f"internal error: {type(e).__name__}: {e}", path=str(path)), read=False)

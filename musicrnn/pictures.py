@@ -33,7 +33,7 @@ from pathlib import Path
 
 from encoders import Piece, Scheme, UsageError, lookup
 from encoders.scheme import ENGRAVE_NOTES, ENGRAVE_TAB
-from musicrnn.atomic import atomic_path, write_bytes, write_text
+from musicrnn.atomic import write_bytes, write_text
 
 __all__ = ["PictureError", "engraving", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg",
            "write_musicxml"]
@@ -211,7 +211,7 @@ def read_loss_log(model_dir: str | os.PathLike) -> tuple[list[tuple[int, float]]
         lines = log.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise PictureError(f"{log}: cannot read the training log ({e.strerror or e})") from None
-    for number, line in enumerate(lines, 1):
+    for line in lines:
         if not line.strip():
             continue
         try:

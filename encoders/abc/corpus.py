@@ -25,10 +25,10 @@ import random
 import re
 import subprocess
 import tempfile
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from encoders import join_stream, read_text
-from encoders.abc.normalize import ALL_SHIFTS, normalize_tunes, split_tunes, transpose_tune, interval_to_c
+from encoders.abc.normalize import ALL_SHIFTS, interval_to_c, normalize_tunes, split_tunes, transpose_tune
 from encoders.piece import InputError, UsageError
 
 __all__ = ["build_folk", "folk_files", "measure_abc2midi", "music_key", "raw_tunes"]

@@ -61,8 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from encoders.piece import Piece, UsageError
-from encoders.tab import (COLUMNS, DEFAULT_TUNINGS, ROWS, Tab, fret_symbol, header_tuning,
-                          render_columns, render_rows)
+from encoders.tab import COLUMNS, DEFAULT_TUNINGS, ROWS, Tab, fret_symbol, header_tuning, render_columns, render_rows
 
 __all__ = ["TUNINGS", "STANDARD", "Unfrettable", "Fretting", "fret", "fretting", "build_tabs"]
 
