@@ -82,12 +82,7 @@ def generate(
     stop_ids = vocab.encode(stop).astype(np.int64) if stop else None
 
     device = torch.device(device)
-    gen = torch.Generator(device=device)
-    if random_seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(random_seed)
-    V = len(vocab)
+    gen = _generator(device, random_seed)
     out = np.zeros((num, length), dtype=np.int64)    # sampled ids, stream x position
     ends = [length] * num                             # new chars per stream
     stopped = [False] * num
@@ -95,10 +90,7 @@ def generate(
 
     with torch.inference_mode():
         # 1. The seed, once, then the same state and next-char logits for every stream.
-        primer_ids = torch.as_tensor(vocab.encode(primer).astype("int64"), device=device)[None]
-        logits, state = model(primer_ids)
-        logits = logits[:, -1].expand(num, V)
-        state = tuple(s.expand(-1, num, -1).contiguous() for s in state)
+        logits, state = _primed(model, vocab, primer, num, device)
         step = _stepper(model, state)
 
         # 2. Per-stream grammar states and the cache of their masks.
@@ -107,12 +99,7 @@ def generate(
         cadences = cadence_temperature != 1.0 and grammars is not None
 
         # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
-        if stop_ids is not None:
-            L = len(stop_ids)
-            tail = vocab.encode(seed)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
-            window = np.full((num, L), -1, dtype=np.int64)
-            if len(tail):
-                window[:, L - len(tail):] = tail
+        window = _stop_window(vocab, seed, stop_ids, num) if stop_ids is not None else None
         live = np.arange(num)                     # batch row -> stream index
 
         # 4. One character per step for every live stream.  The only host work per
@@ -122,15 +109,8 @@ def generate(
                 logits = masker.apply(logits, [grammars[i].allowed() for i in live.tolist()])
             if scores is not None:
                 logp = torch.log_softmax(logits.float(), dim=-1)
-            if cadences:
-                rows = [cadence_temperature if grammars[i].cadence() else 1.0 for i in live.tolist()]
-                if any(r != 1.0 for r in rows):
-                    logits = logits / torch.tensor(rows, device=logits.device, dtype=logits.dtype)[:, None]
-            if temperature != 1.0:
-                logits = logits / temperature
-            if top_k is not None and top_k < V:
-                kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-                logits = logits.masked_fill(logits < kth, float("-inf"))
+            rows = [cadence_temperature if grammars[i].cadence() else 1.0 for i in live.tolist()] if cadences else None
+            logits = _sharpened(logits, temperature, top_k, rows)
             probs = torch.softmax(logits, dim=-1)
             ids = torch.multinomial(probs, 1, generator=gen)[:, 0]
             host_ids = ids.cpu().numpy()
@@ -160,6 +140,47 @@ def generate(
     return [_text(vocab, seed, out[i, :ends[i]], stopped[i] and stop,
                   grammar if grammars is not None and grammars[i].can_end() is not None else None)
             for i in range(num)]
+
+
+def _generator(device: torch.device, random_seed: int | None) -> torch.Generator:
+    """The random generator of a run: seeded with `random_seed`, else from the system."""
+    gen = torch.Generator(device=device)
+    if random_seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(random_seed)
+    return gen
+
+
+def _primed(model: Any, vocab: Vocab, primer: str, num: int, device: torch.device) -> tuple[torch.Tensor, tuple]:
+    """The next-character logits and the state after `primer`, read once, for each of `num` streams."""
+    primer_ids = torch.as_tensor(vocab.encode(primer).astype("int64"), device=device)[None]
+    logits, state = model(primer_ids)
+    return logits[:, -1].expand(num, len(vocab)), tuple(s.expand(-1, num, -1).contiguous() for s in state)
+
+
+def _stop_window(vocab: Vocab, seed: str, stop_ids: np.ndarray, num: int) -> np.ndarray:
+    """Each stream's last len(stop) ids so far (the seed's tail; -1 before it), for the stop check."""
+    L = len(stop_ids)
+    tail = vocab.encode(seed)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
+    window = np.full((num, L), -1, dtype=np.int64)
+    if len(tail):
+        window[:, L - len(tail):] = tail
+    return window
+
+
+def _sharpened(logits: torch.Tensor, temperature: float, top_k: int | None,
+               rows: list[float] | None) -> torch.Tensor:
+    """The logits divided by each row's cadence temperature (`rows`) and by `temperature`,
+    all but the `top_k` largest of each row at -inf."""
+    if rows is not None and any(r != 1.0 for r in rows):
+        logits = logits / torch.tensor(rows, device=logits.device, dtype=logits.dtype)[:, None]
+    if temperature != 1.0:
+        logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return logits
 
 
 def _check(vocab: Vocab, seed: str, num: int, length: int, temperature: float, top_k: int | None) -> None:
