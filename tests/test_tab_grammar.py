@@ -18,7 +18,7 @@ GUITAR = "%columns E2 A2 D3 G3 B3 E4\n"
 BASS_HEADER = "%columns E1 A1 D2 G2\n"
 
 # what a model trained on a columns corpus can write, plus a few strays
-VOCAB = sorted(set("%columns ABCDEFGb-01234567\n.|:" + SYMBOLS + "#*xX,e"))
+VOCAB = sorted(set("%columns ABCDEFGb-01234567\n.|:" + SYMBOLS + "#*xX,e" + "capo tempo 89"))
 
 
 def docstring_columns() -> str:
@@ -258,7 +258,21 @@ def test_header():
     assert fed("%columns E2 A2 D3").allowed() == " "
     assert fed("%columns E1 A1 D2 G2").allowed() == " \n"
     assert fed("%columns E2 A2 D3 G3 B3").allowed() == " "
-    assert fed("%columns B1 E2 A2 D3 G3 B3 E4").allowed() == "\n"
+    assert fed("%columns B1 E2 A2 D3 G3 B3 E4").allowed() == " \n"   # a capo or tempo may follow
+    assert fed("%columns B1 E2 A2 D3 G3 B3 E4 ").allowed() == "ct"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 ").allowed() == "ABCDEFGct"
+    assert fed("%columns E2 A2 D3 ").allowed() == "ABCDEFG"   # no capo on a 3-string header
+    assert fed("%columns E2 A2 D3 G3 B3 E4 capo ").allowed() == "123456789"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 capo 2").allowed() == "01234 \n"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 capo 3").allowed() == " \n"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 capo 3 ").allowed() == "t"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 9").allowed() == "0123456789"   # 10-999
+    assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 96").allowed() == "0123456789\n"
+    assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 960").allowed() == "\n"
+    text = "%columns D2 A2 D3 G3 B3 E4 capo 2 tempo 140\n5----- |\n"
+    assert check(text) == [] and COLUMNS.encode_text(text).pieces == [text]
+    d = COLUMNS.decode(text + "\n")
+    assert d.clean and d.piece.tempo == 140 and [n.pitch for n in d.piece.notes] == [38 + 2 + 5]
     assert check("%columns C-1 Bb1 D2 G7\n5---\n") == []
     assert COLUMNS.decode("%columns C-1 Bb1 D2 G7\n5---\n\n").clean
     assert check("%columns E#2")[0].startswith("1:11: '#'")

@@ -50,7 +50,7 @@ def note_set(piece):
 @pytest.mark.parametrize("codec", [COLUMNS, ROWS])
 def test_a_real_song_keeps_its_notes_through_encode_and_decode(codec):
     read = read_guitar_pro(DEMO)
-    assert read.track == 1 and read.tempo == 165 and read.capo == 0
+    assert read.track == 1 and read.tab.tempo == 165 and read.tab.capo == 0
     assert read.tab.tuning == (40, 45, 50, 55, 59, 64)
     expected = gp_notes(DEMO)
     assert len(expected) == 681
@@ -108,12 +108,13 @@ def test_slides_survive_writing_and_reading():
 def test_write_then_read_gives_the_same_tab(name, tmp_path):
     read = read_guitar_pro(DATA / name)
     tab = canonical(read.tab)[0]
+    tab.capo = 3
     out = tmp_path / "out.gp5"
-    write_guitar_pro(tab, out, tempo=read.tempo, capo=3, title="A title")
+    write_guitar_pro(tab, out, title="A title")
     song = guitarpro.parse(str(out))
-    assert song.versionTuple == (5, 1, 0) and song.title == "A title" and song.tempo == round(read.tempo)
+    assert song.versionTuple == (5, 1, 0) and song.title == "A title" and song.tempo == read.tab.tempo
     back = read_guitar_pro(out)
-    assert back.tempo == read.tempo and back.capo == 3 and back.tab.tuning == tab.tuning
+    assert (back.tab.tempo, back.tab.capo, back.tab.tuning) == (read.tab.tempo, 3, tab.tuning)
     assert render_columns(canonical(back.tab)[0]) == render_columns(tab)
 
 
@@ -163,10 +164,11 @@ def tabs(draw):
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tabs(), st.integers(30, 300), st.integers(0, 7))
 def test_any_tab_writes_a_guitar_pro_file_that_reads_back_to_its_notes(tab, tempo, capo):
+    tab.tempo, tab.capo = tempo, capo
     buf = io.BytesIO()
-    write_guitar_pro(tab, buf, tempo=tempo, capo=capo)
+    write_guitar_pro(tab, buf)
     back = song_to_tab(parse_song(buf.getvalue()))
-    assert back.tab.tuning == tab.tuning and back.tempo == tempo and back.capo == capo
+    assert (back.tab.tuning, back.tab.tempo, back.tab.capo) == (tab.tuning, tempo, capo)
     before, after = tab_to_piece(tab), tab_to_piece(canonical(back.tab)[0])
     assert note_set(after) == note_set(before)
     # every bar of the tab is a measure's end (long stretches without one get more)
@@ -209,7 +211,9 @@ def test_any_bytes_raise_input_error_or_read(raw):
 def test_a_written_song_is_a_plain_guitar_pro_5_file():
     tab = canonical(Tab((40, 45, 50, 55, 59, 64), [[("3", "-", "-", "-", "-", "-"), ("-",) * 6, "|",
                                                    ("-", "-", "-", "-", "0", "7"), ("h",) + ("-",) * 5, "|"]]))[0]
-    song = tab_to_song(tab, tempo=96)
+    tab.tempo = 96
+    song = tab_to_song(tab)
+    assert song.tempo == 96
     assert [(s.number, s.value) for s in song.tracks[0].strings] == [(1, 64), (2, 59), (3, 55), (4, 50), (5, 45), (6, 40)]
     # two sixteenths a measure: 1/8
     assert [m.header.timeSignature.numerator for m in song.tracks[0].measures] == [1, 1]

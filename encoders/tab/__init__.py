@@ -21,9 +21,19 @@ body after a space (``x2``, comments) is ignored, as is every other line.
   standard | half step down | open G | D A D G B E``...) wins; else the string
   labels (``D|`` on the low string gives drop D); else standard for the string
   count (E A D G B E; bass E A D G; 7-string B E A D G B E).
-* Systems are joined in time.  A file with no staff raises `InputError`
+* Capo and tempo: the first line outside the staves that names a capo
+  (``Capo: 3``, ``capo on 2nd fret``, ``Capo III``; ``No capo``) raises every
+  pitch by that many semitones (the frets count from the capo, as written); the
+  first that states a tempo (``Tempo: 140``, ``BPM: 96``, ``92 bpm``) sets the
+  tempo.  Both go into the header (below).
+* A file is one piece, whatever blank lines it has: its systems are joined in
+  time.  A file with no staff raises `InputError`
   naming the file; a broken staff (an unknown character, a run of 3 or 5 lines,
   another string count) is a `Problem` with line and column and is skipped.
+* Files: ``.tab`` and ``.crd``, and ``.txt`` when a tab scheme is asked for
+  (``--scheme columns``: a ``.txt`` is as often a stream of another scheme);
+  Guitar Pro files ``.gp3 .gp4 .gp5`` through `encoders.tab.guitarpro` (one
+  track, option ``track``).
 
 The model behind both schemes is a grid: per system, a list of *events*, each a
 bar token or a *step* (one time column) with one symbol per string.
@@ -41,7 +51,8 @@ Symbols (one character per string, low string first in ``columns``)::
 Scheme ``rows``
 ---------------
 The aligned ASCII tab: a header line ``%rows`` plus the tuning, low to high,
-with octaves; then each system's string lines, high string first, each a
+with octaves, then `` capo N`` (1-24) and `` tempo N`` (10-999) where the tab
+states them; then each system's string lines, high string first, each a
 label (the top one lower case on a guitar), ``|`` and the body.  A step is
 as wide as its widest symbol (a two-digit fret makes it 2 wide, the others padded with
 ``-``).  Systems are separated by a line ``=``.  This is also the text every
@@ -49,7 +60,8 @@ decoder returns (`Decoded.text`).
 
 Scheme ``columns``
 ------------------
-A header line ``%columns`` plus the tuning (stated once); then one line per
+A header line ``%columns`` plus the tuning (stated once), capo and tempo as in
+``rows`` (``%columns E2 A2 D3 G3 B3 E4 capo 2 tempo 96``); then one line per
 system of tokens, a space after every token but the last of a line:
 
     a step       one symbol per string, low to high (``0-----``; ``C-----`` is
@@ -88,7 +100,8 @@ Round trips: tab text -> stream -> tab text -> stream is exact for both
 schemes, and `rows_to_columns` / `columns_to_rows` convert losslessly.
 
 Decoding to a `Piece`: program 25 (acoustic steel guitar; 33 for a 4-string
-bass), pitch = open string + fret, each step 1/4 beat, bars take no time.  A
+bass), pitch = open string + capo + fret, each step 1/4 beat, bars take no
+time, at the header's tempo (120 when it has none).  A
 note rings until the next note or an ``x`` on its string, or the end; a fret
 inside ``( )`` is a ghost note (velocity 50); ``x`` (mute) is skipped.  Every
 fret is played, including the targets of ``h p b r / \``.  Generated text is
@@ -100,7 +113,8 @@ a string) get an empty step between them; each repair is reported.
 Modules: `codec` (the two schemes), `symbols` (the `Tab` model, its symbols and
 tunings, the canonical form), `reading` (raw tabs and both schemes' text),
 `writing` (``rows`` and ``columns`` text), `playing` (a Tab's notes), `grammar`
-(validity-guided sampling for ``columns``), `fretting` (notes -> a playable tab).
+(validity-guided sampling for ``columns``), `fretting` (notes -> a playable tab),
+`guitarpro` (Guitar Pro files in and out).
 """
 
 from encoders.tab.codec import (

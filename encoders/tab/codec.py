@@ -5,15 +5,16 @@ either scheme's text read (`reading`), made canonical (`symbols`), written
 from __future__ import annotations
 
 import math
+import os
 from abc import abstractmethod
 from typing import Any
 
-from encoders import EncodeResult, GrammarState, register, split_stream
+from encoders import EncodeResult, GrammarState, register
 from encoders.piece import Decoded, InputError, Problem, UsageError
 from encoders.scheme import ENGRAVE_TAB, Option, Scheme
 from encoders.tab.playing import tab_to_piece
 from encoders.tab.reading import parse_columns, parse_tab, read_any
-from encoders.tab.symbols import DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical
+from encoders.tab.symbols import DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical, symbol_fret
 from encoders.tab.writing import render_columns, render_rows
 
 __all__ = ["COLUMNS", "ColumnsScheme", "MAX_TEXT_CHARS", "ROWS", "RowsScheme", "TabScheme", "columns_to_rows",
@@ -48,14 +49,36 @@ def columns_to_rows(text: str) -> str:
     return render_rows(canonical(tab)[0])
 
 
+GP_SUFFIXES = (".gp3", ".gp4", ".gp5")
+SHEET_SUFFIXES = (".txt",)
+"""Read as tabs when a tab scheme is asked for (``--scheme columns``), never claimed by
+name alone: a .txt file is as often a stream of another scheme."""
+
+
+def parse_track(value: Any) -> int | None:
+    """A Guitar Pro track number, counted from 1 (UsageError otherwise)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise UsageError(f"--track must be a track number counted from 1, not {value!r}")
+    track = int(value)
+    if track < 1:
+        raise UsageError(f"--track must be a track number counted from 1, not {value!r}")
+    return track
+
+
 class TabScheme(Scheme):
-    """What ``rows`` and ``columns`` share: any tab in, the aligned tab (``rows``) as every
-    decoder's text, played on the guitar, shown as the tab itself (no sheet music).
+    """What ``rows`` and ``columns`` share: any tab in (text tabs as saved from tab sites,
+    .txt/.tab/.crd, each file one piece; Guitar Pro files), the aligned tab (``rows``) as
+    every decoder's text, played on the guitar, shown as the tab itself (no sheet music).
     A subclass names its scheme and writes `_render`."""
 
-    suffixes = (".tab",)
+    suffixes = (".tab", ".crd")
+    binary_suffixes = GP_SUFFIXES
     program = PROGRAM_GUITAR
     engraving = ENGRAVE_TAB
+    encode_options = (Option("track", int, None, "Guitar Pro: the track to read (counted from 1); default: the "
+                             "first that is not drums and has 4, 6 or 7 strings", parse=parse_track),)
     decode_options = (Option("step", float, STEP_BEATS, "tabs: beats per tab column (a quarter of a beat by "
                              "default)", parse=parse_step),)
 
@@ -67,7 +90,24 @@ class TabScheme(Scheme):
     def _render(self, tab: Tab) -> str:
         """This scheme's text of a canonical Tab."""
 
-    def _encode_text(self, text: str, path: str) -> EncodeResult:
+    def reads(self, path: str | os.PathLike) -> bool:
+        """Tab files (.tab, .crd), Guitar Pro files, and .txt files (tab sites save tabs as .txt)."""
+        return super().reads(path) or os.fspath(path).lower().endswith(SHEET_SUFFIXES)
+
+    def _encode_file(self, path: str, track: int | None = None) -> EncodeResult:
+        """A text tab -> its one piece; a Guitar Pro file -> the piece of one track (`track`)."""
+        if not path.lower().endswith(self.binary_suffixes):
+            return super()._encode_file(path, track=track)
+        from encoders.tab.guitarpro import read_guitar_pro
+
+        read = read_guitar_pro(path, track)
+        tab, repairs = canonical(read.tab, path)
+        if not any(symbol_fret(x) is not None for system in tab.systems for e in system
+                   if not isinstance(e, str) for x in e):
+            raise InputError(f"track {read.track} has no notes", path=path)
+        return EncodeResult([self._render(tab)], read.problems + repairs)
+
+    def _encode_text(self, text: str, path: str, track: int | None = None) -> EncodeResult:
         if len(text) > MAX_TEXT_CHARS:
             raise InputError(f"{len(text):,} characters is more than any tab (at most {MAX_TEXT_CHARS:,} are read)",
                              path=path)
@@ -99,18 +139,19 @@ class TabScheme(Scheme):
                        [Problem(f"unreadable tab ({type(error).__name__}: {error}); empty piece", 0, 0, path)], None)
 
     def split(self, stream: str) -> list[str]:
-        """Pieces: blocks between blank lines, also cut before every header line."""
+        """Pieces: a stream's pieces each start with a header line (``%rows``, ``%columns``)
+        and end at the next one, blank lines around them dropped; text before the first
+        header, or a whole file without one (a tab as saved from a tab site, blank lines
+        between its systems and all), is one piece."""
         pieces: list[str] = []
-        for block in split_stream(stream):
-            current: list[str] = []
-            for line in block.splitlines(keepends=True):
-                if line.startswith(("%rows", "%columns")) and current:
-                    pieces.append("".join(current))
-                    current = []
-                current.append(line)
-            if current:
-                pieces.append("".join(current))
-        return [p if p.endswith("\n") else p + "\n" for p in pieces]
+        current: list[str] = []
+        for line in stream.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            if line.startswith(("%rows", "%columns")) and current:
+                pieces.append("\n".join(current))
+                current = []
+            current.append(line)
+        pieces.append("\n".join(current))
+        return [p.strip("\n") + "\n" for p in pieces if p.strip()]
 
     def body(self, text: str) -> str:
         """Everything after the header line."""

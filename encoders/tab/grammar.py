@@ -18,7 +18,8 @@ The rule: whatever text the sampler can finish here, ``COLUMNS.decode`` reads
 with no repair (``Decoded.repairs`` empty), and ``COLUMNS.encode_text`` gives it
 back unchanged (it is already in the canonical form the codec writes).
 
-*Header.*  ``%columns`` and 4, 6 or 7 note names, each after one space, then a
+*Header.*  ``%columns`` and 4, 6 or 7 note names, each after one space, then
+optionally `` capo N`` (1-24) and `` tempo N`` (10-999), in that order, then a
 line break: names as the codec writes them (``C Db D Eb E F Gb G Ab A Bb B``,
 no sharps) with an octave ``-1``..``7``, pitch at most 103 (``G7``), which is
 what the header reader accepts.  The number of names fixes n, the strings.
@@ -76,8 +77,9 @@ _BAR_NEXT = {"": "|:", "|": "|:", "||": "", "|:": "", ":": "|", ":|": ":", ":|:"
 _BAR_DONE = {"|", "||", "|:", ":|", ":|:"}
 
 # modes
-_H_LIT, _H_LETTER, _H_ACC, _H_MINUS, _H_SEP, _H_BAD = range(6)
-_LINE, _TOK, _GROUP, _RUN, _BAR, _AFTER, _RECOVER = range(6, 13)
+_H_LIT, _H_LETTER, _H_ACC, _H_MINUS, _H_SEP, _H_WORD, _H_NUM, _H_BAD = range(8)
+_LINE, _TOK, _GROUP, _RUN, _BAR, _AFTER, _RECOVER = range(8, 15)
+_CAPO, _TEMPO = "capo ", "tempo "
 
 # kinds of the token just before (for runs after runs, bars after bars)
 _K_NONE, _K_GROUP, _K_RUN, _K_RUN64, _K_BAR = range(5)
@@ -93,7 +95,7 @@ class ColumnsGrammar(CharGrammar):
 
     __slots__ = (
         "_mode", "_done", "_line", "_col", "problems", "_cache",
-        "_hpos", "_hpc", "_hcount",
+        "_hpos", "_hpc", "_hcount", "_hword", "_hnum", "_hdig", "_hstage",
         "n", "_prev", "_cur", "_gpos", "_gdash", "_run", "_rund", "_bar",
         "_kind", "_line_step", "_has_fret",
     )
@@ -110,6 +112,10 @@ class ColumnsGrammar(CharGrammar):
         self._hpos = 0
         self._hpc = 0
         self._hcount = 0
+        self._hword = ""
+        self._hnum = 0
+        self._hdig = 0
+        self._hstage = 0   # 0: no capo or tempo yet, 1: after the capo, 2: after the tempo
         self.n = 0
         self._prev: tuple = ()
         self._cur: list = []
@@ -193,7 +199,20 @@ class ColumnsGrammar(CharGrammar):
         if m == _H_LIT:
             return _HEADER[self._hpos]
         if m == _H_LETTER:
-            return "ABCDEFG"
+            k = self._hcount
+            a = "ABCDEFG" if self._hstage == 0 and k < 7 else ""
+            if k in STRING_COUNTS:
+                a += ("c" if self._hstage == 0 else "") + ("t" if self._hstage < 2 else "")
+            return a
+        if m == _H_WORD:
+            return self._hword[self._hpos]
+        if m == _H_NUM:
+            v, d = self._hnum, self._hdig
+            if d == 0:
+                return "123456789"
+            if self._hword == _CAPO:   # 1-24, then the tempo or the line's end
+                return ("0123456789" if (d, v) == (1, 1) else "01234" if (d, v) == (1, 2) else "") + " \n"
+            return _DIGITS + "\n" if d == 2 else _DIGITS if d == 1 else "\n"   # tempo 10-999
         if m == _H_ACC or m == _H_MINUS:
             # an octave digit (pitch <= 103), '-1', or a flat right after the letter
             pc = self._hpc
@@ -206,8 +225,6 @@ class ColumnsGrammar(CharGrammar):
             return a
         if m == _H_SEP:
             k = self._hcount
-            if k == 7:
-                return "\n"
             return " \n" if k in STRING_COUNTS else " "
         return ""
 
@@ -259,7 +276,24 @@ class ColumnsGrammar(CharGrammar):
             if self._hpos == len(_HEADER):
                 self._mode, self._hpos = _H_LETTER, 0
         elif m == _H_LETTER:
-            self._mode, self._hpc, self._hpos = _H_ACC, _NOTE_PC[ch], 0
+            if ch == "c" or ch == "t":
+                self._mode, self._hword, self._hpos = _H_WORD, _CAPO if ch == "c" else _TEMPO, 1
+            else:
+                self._mode, self._hpc, self._hpos = _H_ACC, _NOTE_PC[ch], 0
+        elif m == _H_WORD:
+            self._hpos += 1
+            if self._hpos == len(self._hword):
+                self._mode, self._hnum, self._hdig = _H_NUM, 0, 0
+        elif m == _H_NUM:
+            if ch in _DIGITS:
+                self._hnum = self._hnum * 10 + int(ch)
+                self._hdig += 1
+            else:
+                self._hstage = 1 if self._hword == _CAPO else 2
+                if ch == " ":
+                    self._mode = _H_LETTER
+                else:
+                    self._start_body(self._hcount)
         elif m == _H_ACC:
             if ch == "b":
                 self._hpc -= 1

@@ -12,7 +12,8 @@ becomes a `Tab`:
 
 * *Tuning* from the track's strings, low to high; the *capo* is the track's
   offset (frets in the file are counted from the capo, as in the tab text);
-  the *tempo* is the song's, or the one set on the first beat.
+  the *tempo* is the song's, or the one set on the first beat (later changes
+  are counted in a problem: a tab has one tempo).
 * *Time*: one column per sixteenth (`STEP_BEATS`, a quarter of a beat);
   a note is written at the column of its beat's start; both voices are
   merged.  A note off that grid (triplets, 32nds) goes to the nearest column;
@@ -65,12 +66,24 @@ import guitarpro as gp
 
 from encoders import not_a_file
 from encoders.piece import InputError, Problem, UsageError
-from encoders.tab.symbols import PROGRAM_BASS, PROGRAM_GUITAR, STEP_BEATS, STRING_COUNTS, Tab, fret_symbol, symbol_fret
+from encoders.tab.reading import read_any
+from encoders.tab.symbols import (
+    DEFAULT_TUNINGS,
+    MAX_CAPO,
+    PROGRAM_BASS,
+    PROGRAM_GUITAR,
+    STEP_BEATS,
+    STRING_COUNTS,
+    TEMPO_RANGE,
+    Tab,
+    canonical,
+    fret_symbol,
+    symbol_fret,
+)
 
-__all__ = ["GP_SUFFIXES", "GuitarProRead", "read_guitar_pro", "read_song", "song_to_tab", "tab_to_song",
-           "write_guitar_pro"]
+__all__ = ["GuitarProRead", "parse_song", "read_guitar_pro", "read_song", "song_to_tab",
+           "tab_to_song", "text_to_guitar_pro", "write_guitar_pro"]
 
-GP_SUFFIXES = (".gp3", ".gp4", ".gp5")
 TICKS = gp.Duration.quarterTime          # ticks per quarter note in pyguitarpro's model (960)
 STEP_TICKS = round(TICKS * STEP_BEATS)   # one column
 MEASURES_PER_SYSTEM = 4
@@ -83,12 +96,10 @@ MAX_MEASURE_COLUMNS = 32
 
 @dataclass(slots=True)
 class GuitarProRead:
-    """One track of a Guitar Pro file as a tab: the `Tab`, its tempo (quarter notes a
-    minute) and capo, the song's title, the track read (from 1) and what was not kept."""
+    """One track of a Guitar Pro file as a tab (its tempo and capo in it), the song's
+    title, the track read (counted from 1) and what was not kept."""
 
     tab: Tab
-    tempo: float
-    capo: int
     title: str
     track: int
     problems: list[Problem] = field(default_factory=list)
@@ -186,10 +197,11 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
     tuning = tuple(s.value for s in reversed(strings))      # low to high
     if not all(0 <= p <= 103 for p in tuning):
         raise InputError(f"track {number}: open strings {tuning} are outside MIDI 0..103", path=path)
-    capo = max(0, int(tr.offset or 0))
+    capo = int(tr.offset or 0)
+    if not 0 <= capo <= MAX_CAPO:
+        raise InputError(f"track {number}: a capo at fret {capo} (a tab holds 0-{MAX_CAPO})", path=path)
     tempo, tempo_changes = _first_tempo(song, tr)
-    if not 1 <= tempo <= 1000:
-        tempo = 120.0
+    tempo = min(max(round(tempo), TEMPO_RANGE[0]), TEMPO_RANGE[1])
 
     lost: Counter = Counter()
     measures = list(tr.measures)
@@ -302,7 +314,7 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
         lost["tempo changes after the start left out (a tab has one tempo)"] += tempo_changes
     for what, count in lost.items():
         problems.append(Problem(f"track {number}: {count} {what}", path=path))
-    return GuitarProRead(Tab(tuning, systems), tempo, capo, song.title or "", number, problems)
+    return GuitarProRead(Tab(tuning, systems, capo, tempo), song.title or "", number, problems)
 
 
 def _joins(a: str, b: str) -> bool:
@@ -557,14 +569,15 @@ def _bend(semitones: int) -> gp.BendEffect:
                                  gp.BendPoint(gp.BendEffect.maxPosition, q)])
 
 
-def tab_to_song(tab: Tab, tempo: float = 120.0, capo: int = 0, title: str = "") -> gp.Song:
-    """A one-track Guitar Pro song of a tab (see the module docstring)."""
+def tab_to_song(tab: Tab, title: str = "") -> gp.Song:
+    """A one-track Guitar Pro song of a tab, at its tempo (120 when it has none) and
+    capo (see the module docstring)."""
     n = len(tab.tuning)
     if n not in STRING_COUNTS:
         raise UsageError(f"a tab of {n} strings cannot be written as Guitar Pro (4, 6 or 7)")
-    song = gp.Song(title=title or "", tempo=max(1, min(999, round(tempo))))
+    song = gp.Song(title=title or "", tempo=min(max(round(tab.tempo or 120), 1), 999))
     song.measureHeaders = []
-    track = gp.Track(song, number=1, measures=[], offset=max(0, int(capo)),
+    track = gp.Track(song, number=1, measures=[], offset=min(max(int(tab.capo), 0), MAX_CAPO),
                      name="Bass" if n == 4 else "Guitar",
                      strings=[gp.GuitarString(i + 1, p) for i, p in enumerate(reversed(tab.tuning))],
                      channel=gp.MidiChannel(channel=0, effectChannel=1,
@@ -649,8 +662,20 @@ def _effects(note: gp.Note, names: set) -> None:
             e.harmonic = gp.NaturalHarmonic()
 
 
-def write_guitar_pro(tab: Tab, path: str | os.PathLike | io.IOBase, tempo: float = 120.0, capo: int = 0,
-                     title: str = "") -> None:
+def write_guitar_pro(tab: Tab, path: str | os.PathLike | io.IOBase, title: str = "") -> None:
     """Write a tab as a Guitar Pro 5 file (a path or a binary file object)."""
-    song = tab_to_song(tab, tempo, capo, title)
-    gp.write(song, path, version=(5, 1, 0))
+    gp.write(tab_to_song(tab, title), path, version=(5, 1, 0))
+
+
+def text_to_guitar_pro(text: str, path: str | os.PathLike | io.IOBase, title: str = "",
+                       source: str = "") -> list[Problem]:
+    """Write any tab text (a ``rows`` or ``columns`` piece, generated or not, or a raw tab)
+    as a Guitar Pro 5 file; the repairs made to read it (`source` names the text in them).
+    A text with no staff is written as one empty measure, reported."""
+    tab, repairs = read_any(text, source)
+    if tab is None:
+        repairs.append(Problem("no staff found; an empty measure written", 0, 0, source))
+        tab = Tab(DEFAULT_TUNINGS[6])
+    tab, more = canonical(tab, source)
+    write_guitar_pro(tab, path, title)
+    return repairs + more

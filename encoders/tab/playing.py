@@ -8,10 +8,12 @@ from encoders.tab.symbols import PROGRAM_BASS, PROGRAM_GUITAR, STEP_BEATS, Tab, 
 __all__ = ["tab_to_piece"]
 
 def tab_to_piece(tab: Tab, title: str | None = None, step: float = STEP_BEATS) -> Piece:
-    """The notes of a tab, `step` beats per column (a quarter of a beat by default)."""
+    """The notes of a tab, `step` beats per column (a quarter of a beat by default), at
+    the tab's tempo (120 when it states none), `capo` semitones above the frets."""
     n = len(tab.tuning)
     program = PROGRAM_BASS if n == 4 else PROGRAM_GUITAR
-    piece = Piece(tempo=120.0, meter=None, title=title, programs={0: program})
+    piece = Piece(tempo=float(tab.tempo or 120), meter=None, title=title, programs={0: program})
+    capo = tab.capo
     ringing: list[tuple[int, float, int] | None] = [None] * n
     ghost = [False] * n
     t = 0.0
@@ -31,7 +33,7 @@ def tab_to_piece(tab: Tab, title: str | None = None, step: float = STEP_BEATS) -
                 f = symbol_fret(sym)
                 if f is not None:
                     stop(s)
-                    ringing[s] = (min(127, tab.tuning[s] + f), t, 50 if ghost[s] else 80)
+                    ringing[s] = (min(127, tab.tuning[s] + capo + f), t, 50 if ghost[s] else 80)
                 elif sym == "x":
                     stop(s)
                 elif sym == "(":

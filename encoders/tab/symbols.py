@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from encoders.piece import Problem
 
 __all__ = [
-    "BARS", "DEFAULT_TUNINGS", "FRET_LETTERS", "MAX_RUN", "NAMES", "PROGRAM_BASS", "PROGRAM_GUITAR", "STEP_BEATS",
-    "STRING_COUNTS", "SYMBOLS", "TECHNIQUES", "Tab", "bar_token", "canonical", "fret_symbol", "from_names",
+    "BARS", "DEFAULT_TUNINGS", "FRET_LETTERS", "MAX_CAPO", "MAX_RUN", "NAMES", "PROGRAM_BASS", "PROGRAM_GUITAR", "STEP_BEATS",
+    "STRING_COUNTS", "SYMBOLS", "TECHNIQUES", "TEMPO_RANGE", "Tab", "bar_token", "canonical", "fret_symbol", "from_names",
     "header_tuning", "nearest", "pitch_class", "pitch_name", "symbol_fret", "symbol_text",
 ]
 
@@ -40,13 +40,22 @@ _OPEN = {  # six-string named tunings, low to high
     "openc": (36, 43, 48, 55, 60, 64),
 }
 
+MAX_CAPO = 24
+TEMPO_RANGE = (10, 999)
+"""Tempos a tab's header holds (quarter notes a minute, whole numbers; "Tempo: 140" in a raw tab)."""
+
+
 @dataclass(slots=True)
 class Tab:
     """Tuning (MIDI pitches of the open strings, low to high) and systems of events:
-    a bar token (str in BARS) or a step (tuple of one symbol per string, low to high)."""
+    a bar token (str in BARS) or a step (tuple of one symbol per string, low to high);
+    the capo (frets are counted from it: every pitch is `capo` semitones above open
+    string + fret; 0 none) and the tempo (quarter notes a minute; None: not stated, 120)."""
 
     tuning: tuple[int, ...]
     systems: list[list] = field(default_factory=list)
+    capo: int = 0
+    tempo: int | None = None
 
 
 def fret_symbol(fret: int) -> str:
@@ -95,6 +104,11 @@ def header_tuning(value: str, n: int) -> tuple[int, ...] | None:
     if n not in DEFAULT_TUNINGS:
         return None
     base = DEFAULT_TUNINGS[n]
+    octaves = re.findall(r"([A-G][#b]?)(-?\d)", value)
+    if re.fullmatch(r"\s*(?:[A-G][#b]?-?\d\s+)*[A-G][#b]?-?\d\s*", value) and len(octaves) == n:
+        # names with octaves, low to high (``E2 A2 D3 G3 B3 E4``, as the staff writes them): exact
+        pitches = tuple(pitch_class(name) + 12 * (int(octave) + 1) for name, octave in octaves)
+        return pitches if all(0 <= p <= 103 for p in pitches) else None
     v = value.strip().lower()
     if re.search(r"half[\s-]*(step|tone)?[\s-]*down", v):
         return tuple(p - 1 for p in base)
@@ -169,4 +183,4 @@ def canonical(tab: Tab, path: str = "") -> tuple[Tab, list[Problem]]:
             systems.append(out)
         elif out:
             repairs.append(Problem("a system of bars only dropped", si + 2, 0, path))
-    return Tab(tab.tuning, systems), repairs
+    return Tab(tab.tuning, systems, tab.capo, tab.tempo), repairs

@@ -6,8 +6,10 @@ from encoders.tab.symbols import MAX_RUN, NAMES, Tab, pitch_name, symbol_text
 
 __all__ = ["render_columns", "render_rows"]
 
-def _header(kind: str, tuning: tuple[int, ...]) -> str:
-    return f"%{kind} " + " ".join(pitch_name(p) for p in tuning) + "\n"
+def _header(kind: str, tab: Tab) -> str:
+    """``%rows`` or ``%columns``, the tuning, then ``capo N`` and ``tempo N`` where the tab has them."""
+    extra = (f" capo {tab.capo}" if tab.capo else "") + (f" tempo {tab.tempo}" if tab.tempo is not None else "")
+    return f"%{kind} " + " ".join(pitch_name(p) for p in tab.tuning) + extra + "\n"
 
 
 def render_rows(tab: Tab) -> str:
@@ -17,7 +19,7 @@ def render_rows(tab: Tab) -> str:
     if n >= 6:
         names[-1] = names[-1].lower()
     w = max(len(x) for x in names)
-    out = [_header("rows", tab.tuning)]
+    out = [_header("rows", tab)]
     for k, system in enumerate(tab.systems):
         if k:
             out.append("=\n")
@@ -39,7 +41,7 @@ def render_rows(tab: Tab) -> str:
 def render_columns(tab: Tab) -> str:
     """The ``columns`` text of a canonical Tab."""
     n = len(tab.tuning)
-    out = [_header("columns", tab.tuning)]
+    out = [_header("columns", tab)]
     empty = ("-",) * n
     for system in tab.systems:
         toks: list[str] = []
