@@ -132,8 +132,9 @@ def _is_midi_codec(codec: Codec) -> bool:
 
 
 def _file_suffix(codec: Codec) -> str:
-    """The name ending of the files a codec reads: MIDI for the codecs that read binary files."""
-    return (getattr(codec, "binary_suffixes", ()) or codec.suffixes)[0]
+    """The name ending of the files the seeds are: MIDI for the MIDI codecs, else the codec's
+    text files (the tab schemes read Guitar Pro files too, but their seeds are text)."""
+    return (getattr(codec, "binary_suffixes", ()) if _is_midi_codec(codec) else codec.suffixes)[0]
 
 
 def seed_files(codec: Codec, max_pieces: int = 300, rng: random.Random | None = None) -> list[bytes]:
