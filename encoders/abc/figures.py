@@ -32,12 +32,11 @@ import contextlib
 import io
 from typing import Any
 
+from encoders.abc.theory import mode_name, tonic_pitch_class
 from encoders.abc.tokens import header_end, parse_key, parse_meter, tokenize
 
 __all__ = ["figures", "written_bars"]
 
-_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_MODE_NAMES = {"m": "min", "aeo": "min", "ion": "maj"}
 _NOT_MUSIC = ("space", "newline", "comment", "continuation", "ending")
 
 
@@ -82,13 +81,10 @@ def figures(text: str, header_only: bool = False) -> dict[str, Any]:
 def _key_figures(header: dict[str, str]) -> dict[str, Any]:
     """meter, mode, tonic_pc and rhythm from the header's first field values by name."""
     key = parse_key(header.get("K", "C"))
-    tonic_pc = None
-    if key.tonic:
-        tonic_pc = (_PITCH_CLASS[key.tonic[0].upper()] + {"#": 1, "b": -1}.get(key.tonic[1:], 0)) % 12
     return {
         "meter": header.get("M", "none") or "none",
-        "mode": _MODE_NAMES.get(key.mode, key.mode) if key.tonic else "",
-        "tonic_pc": tonic_pc,
+        "mode": mode_name(key.mode) if key.tonic else "",
+        "tonic_pc": tonic_pitch_class(key.tonic) if key.tonic else None,
         "rhythm": header.get("R"),
     }
 
@@ -124,5 +120,5 @@ def written_bars(text: str) -> tuple[list[float], list[bool]] | None:
         starts = [isinstance(m.leftBarline, repeat) for m in measures]
         at_repeat = [ends[i] or starts[i] or (i > 0 and ends[i - 1]) for i in range(len(measures))]
         return [float(m.duration.quarterLength) for m in measures], at_repeat
-    except Exception:   # music21 raises many kinds of errors on unusual text
+    except Exception:  # noqa: BLE001 - music21 raises many kinds of errors on unusual text
         return None

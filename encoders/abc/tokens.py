@@ -251,7 +251,6 @@ def tokenize(text: str) -> list[Token]:
     pos, n = 0, len(text)
     line, line_start = 1, 0
     at_line_start = True
-    prev_kind = ""
     main_match = _MAIN_RE.match
     while pos < n:
         col = pos - line_start + 1
@@ -264,7 +263,6 @@ def tokenize(text: str) -> list[Token]:
                 s = fm.group(0)
                 append(Token("field", s, line, col, name=s[0], value=s[2:]))
                 pos = fm.end()
-                prev_kind = "field"
                 continue
         m = main_match(text, pos)
         kind = m.lastgroup
@@ -300,7 +298,6 @@ def tokenize(text: str) -> list[Token]:
                 nums, err = _ending_numbers(es)
                 append(Token("ending", es, line, col + len(s), numbers=nums, error=err))
                 pos = em.end()
-                prev_kind = "ending"
                 continue
         elif kind == "rest":
             ln = s[1:]
@@ -329,21 +326,24 @@ def tokenize(text: str) -> list[Token]:
             length, err = parse_length(ln) if ln else (_ONE, "")
             append(Token("chord_end", s, line, col, length=length, error=err))
         elif kind == "tuplet":
-            tm = _TUPLET_RE.match(s)
-            p, e1 = _cap(tm.group(1))
-            q, e2 = _cap(tm.group(2))
-            r, e3 = _cap(tm.group(3))
-            err = "tuplet numbers capped" if (e1 or e2 or e3) else ""
-            if p == 0:
-                p, err = 1, "tuplet of 0 read as 1"
-            append(Token("tuplet", s, line, col, numbers=(p, q, r), error=err))
+            append(_tuplet_token(s, line, col))
         elif kind == "broken":
             append(Token("broken", s, line, col, name=s[0], count=len(s)))
         else:
             append(Token("unknown", s, line, col))
         pos = m.end()
-        prev_kind = kind
     return toks
+
+
+def _tuplet_token(s: str, line: int, col: int) -> Token:
+    tm = _TUPLET_RE.match(s)
+    p, e1 = _cap(tm.group(1))
+    q, e2 = _cap(tm.group(2))
+    r, e3 = _cap(tm.group(3))
+    err = "tuplet numbers capped" if (e1 or e2 or e3) else ""
+    if p == 0:
+        p, err = 1, "tuplet of 0 read as 1"
+    return Token("tuplet", s, line, col, numbers=(p, q, r), error=err)
 
 
 def header_end(tokens: list[Token]) -> int:

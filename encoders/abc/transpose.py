@@ -28,18 +28,22 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
+from encoders.abc.theory import (
+    ACCIDENTAL_SEMITONES,
+    ACCIDENTAL_TEXT,
+    LETTERS,
+    MODE_FIFTHS,
+    NATURAL_SEMITONES,
+    octave_number,
+    signature,
+    tonic_fifths,
+)
 from encoders.abc.tokens import Token, parse_key, tokenize
 
 __all__ = ["keys_for", "signature_fifths", "transpose", "transpositions"]
 
-_LETTERS = "CDEFGAB"
-_STEP_SEMI = (0, 2, 4, 5, 7, 9, 11)
-_FIFTHS_LETTERS = "FCGDAEB"          # tonic position on the line of fifths: F=-1, C=0, G=1, ...
-_ACC_TEXT = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
-_ACC_VALUE = {"__": -2, "_": -1, "=": 0, "^": 1, "^^": 2}
-_MODE_FIFTHS = {"maj": 0, "ion": 0, "min": -3, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
 _TONIC_RE = re.compile(r"(\s*)([A-G])([#b]?)")
 _CHORD_RE = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?$")
 
@@ -47,28 +51,14 @@ MAX_FIFTHS = 5
 """Keys a transposition may land in: at most 5 sharps or flats."""
 
 
-def _tonic_fifths(letter: str, acc: str) -> int:
-    return _FIFTHS_LETTERS.index(letter) - 1 + (7 if acc == "#" else -7 if acc == "b" else 0)
-
-
 def signature_fifths(key_value: str) -> int | None:
     """Sharps (+) or flats (-) of a K: value's signature; None for a key that cannot be moved."""
     key = parse_key(key_value)
-    if key.error or not key.tonic or key.mode not in _MODE_FIFTHS:
+    if key.error or not key.tonic or key.mode not in MODE_FIFTHS:
         return None
-    if "exp" in key_value.lower().split() or dict(key.accidentals) != _plain_signature(key.fifths):
+    if "exp" in key_value.lower().split() or abs(key.fifths) > 7 or dict(key.accidentals) != signature(key.fifths):
         return None
     return key.fifths
-
-
-def _plain_signature(fifths: int) -> dict[str, int]:
-    return dict(parse_key(_major_name(fifths)).accidentals) if -7 <= fifths <= 7 else {"?": 0}
-
-
-def _major_name(fifths: int) -> str:
-    letter = _FIFTHS_LETTERS[(fifths + 1) % 7]
-    acc = (fifths + 1) // 7
-    return letter + ("#" * acc if acc > 0 else "b" * -acc)
 
 
 class _Interval:
@@ -81,33 +71,32 @@ class _Interval:
 
     def note(self, letter: str, octave_marks: str, accidental: str) -> tuple[str, str, str] | None:
         """A written note moved: (letter as written, octave marks, accidental) or None."""
-        up = letter.upper()
-        index = _LETTERS.index(up)
-        octave = (1 if letter.islower() else 0) + octave_marks.count("'") - octave_marks.count(",")
+        index = LETTERS.index(letter.upper())
+        octave = octave_number(letter, octave_marks)
         step = 7 * octave + index + self.steps
         new_octave, new_index = divmod(step, 7)
-        new_up = _LETTERS[new_index]
+        new_up = LETTERS[new_index]
         new_acc = ""
         if accidental:
-            old_pitch = 12 * octave + _STEP_SEMI[index] + _ACC_VALUE[accidental]
-            value = old_pitch + self.semis - (12 * new_octave + _STEP_SEMI[new_index])
-            if value not in _ACC_TEXT:
+            old_pitch = 12 * octave + NATURAL_SEMITONES[index] + ACCIDENTAL_SEMITONES[accidental]
+            value = old_pitch + self.semis - (12 * new_octave + NATURAL_SEMITONES[new_index])
+            if value not in ACCIDENTAL_TEXT:
                 return None
-            new_acc = _ACC_TEXT[value]
+            new_acc = ACCIDENTAL_TEXT[value]
         if new_octave >= 1:
             return new_up.lower(), "'" * (new_octave - 1), new_acc
         return new_up, "," * -new_octave, new_acc
 
     def tonic(self, letter: str, acc: str) -> str | None:
         """A tonic or chord root name (``G``, ``Bb``, ``F#``) moved, or None past one sharp/flat."""
-        index = _LETTERS.index(letter)
+        index = LETTERS.index(letter)
         step = index + self.steps
         new_index = step % 7
-        pitch = _STEP_SEMI[index] + (1 if acc == "#" else -1 if acc == "b" else 0) + self.semis
-        value = (pitch - _STEP_SEMI[new_index] + 6) % 12 - 6
+        pitch = NATURAL_SEMITONES[index] + (1 if acc == "#" else -1 if acc == "b" else 0) + self.semis
+        value = (pitch - NATURAL_SEMITONES[new_index] + 6) % 12 - 6
         if value not in (-1, 0, 1):
             return None
-        return _LETTERS[new_index] + {-1: "b", 0: "", 1: "#"}[value]
+        return LETTERS[new_index] + {-1: "b", 0: "", 1: "#"}[value]
 
 
 def _interval(key_value: str, semis: int) -> _Interval | None:
@@ -119,7 +108,7 @@ def _interval(key_value: str, semis: int) -> _Interval | None:
     m = _TONIC_RE.match(key_value)
     if m is None:
         return None
-    old_tonic = _tonic_fifths(m.group(2), m.group(3))
+    old_tonic = tonic_fifths(m.group(2) + m.group(3))
     # the new signature: fifths + 7*semis, brought by octaves (12 fifths) nearest to no accidentals
     new_sig = fifths + 7 * semis
     new_sig -= 12 * round(new_sig / 12)
@@ -210,8 +199,7 @@ def _opening(text: str) -> tuple[str | None, int, int]:
         if key is None and tok.kind in ("field", "inline_field") and tok.name == "K":
             key = tok.value
         elif tok.kind == "note":
-            octave = (1 if tok.letter.islower() else 0) + tok.octave.count("'") - tok.octave.count(",")
-            step = 7 * octave + _LETTERS.index(tok.letter.upper())
+            step = 7 * octave_number(tok.letter, tok.octave) + LETTERS.index(tok.letter.upper())
             low, high = min(low, step), max(high, step)
     return key, low, high
 
