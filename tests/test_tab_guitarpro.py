@@ -214,7 +214,8 @@ def test_a_written_song_is_a_plain_guitar_pro_5_file():
     tab.tempo = 96
     song = tab_to_song(tab)
     assert song.tempo == 96
-    assert [(s.number, s.value) for s in song.tracks[0].strings] == [(1, 64), (2, 59), (3, 55), (4, 50), (5, 45), (6, 40)]
+    strings = [(s.number, s.value) for s in song.tracks[0].strings]
+    assert strings == [(1, 64), (2, 59), (3, 55), (4, 50), (5, 45), (6, 40)]
     # two sixteenths a measure: 1/8
     assert [m.header.timeSignature.numerator for m in song.tracks[0].measures] == [1, 1]
     assert [m.header.timeSignature.denominator.value for m in song.tracks[0].measures] == [8, 8]

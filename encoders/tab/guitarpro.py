@@ -207,7 +207,6 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
     measures = list(tr.measures)
     if not measures:
         raise InputError(f"track {number} has no measures", path=path)
-    origin = measures[0].start
     # columns where each measure starts, and its length in columns
     starts, widths = [], []
     col = 0
@@ -283,7 +282,7 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
                         lost["accents left out"] += 1
 
     bar_after = {starts[i] + widths[i] for i in range(len(measures))}
-    moved = _separate(grid, tuning, capo, bar_after, lost)
+    moved = _separate(grid, tuning, bar_after, lost)
     if moved:
         for k, (c, s, note) in enumerate(effects):
             if (c, s) in moved:
@@ -323,7 +322,7 @@ def _joins(a: str, b: str) -> bool:
     return fa is not None and fb is not None and fa <= 9 and int(str(fa) + str(fb)[0]) <= 24
 
 
-def _separate(grid: list[list[str]], tuning: tuple[int, ...], capo: int, bar_after: set[int],
+def _separate(grid: list[list[str]], tuning: tuple[int, ...], bar_after: set[int],
               lost: Counter) -> dict[tuple[int, int], int]:
     """Move each fret that would join the fret before it on its string to another string
     (or drop it); the moves, (column, old string) -> new string."""

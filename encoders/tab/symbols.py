@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from encoders.piece import Problem
 
 __all__ = [
-    "BARS", "DEFAULT_TUNINGS", "FRET_LETTERS", "MAX_CAPO", "MAX_RUN", "NAMES", "PROGRAM_BASS", "PROGRAM_GUITAR", "STEP_BEATS",
-    "STRING_COUNTS", "SYMBOLS", "TECHNIQUES", "TEMPO_RANGE", "Tab", "bar_token", "canonical", "fret_symbol", "from_names",
-    "header_tuning", "nearest", "pitch_class", "pitch_name", "symbol_fret", "symbol_text",
+    "BARS", "DEFAULT_TUNINGS", "FRET_LETTERS", "MAX_CAPO", "MAX_RUN", "NAMES", "PROGRAM_BASS", "PROGRAM_GUITAR",
+    "STEP_BEATS", "STRING_COUNTS", "SYMBOLS", "TECHNIQUES", "TEMPO_RANGE", "Tab", "bar_token", "canonical",
+    "fret_symbol", "from_names", "header_tuning", "nearest", "pitch_class", "pitch_name", "symbol_fret", "symbol_text",
 ]
 
 STEP_BEATS = 0.25
