@@ -176,7 +176,7 @@ def test_raw_files_with_blank_lines_and_labels(lines):
 
 # ---------------------------------------------------------------- the printed staff
 
-from encoders.tab.staff import render_staff, staff_scale  # noqa: E402
+from encoders.tab.staff import render_staff, staff_scale, text_to_staff  # noqa: E402
 
 
 def test_the_staff_never_runs_frets_together():
@@ -224,3 +224,13 @@ def test_any_tab_printed_as_a_staff_reads_back_the_same(n, capo, tempo, data):
             for tok in frets:
                 digits = "".join(c for c in tok if c.isdigit())
                 assert not digits or int(digits[:2] if len(digits) <= 2 else digits) <= 24 or len(digits) <= 2, line
+
+
+def test_a_generated_columns_piece_as_the_staff_a_tab_file_holds():
+    piece = "%columns E2 A2 D3 G3 B3 E4 tempo 100\n7----- 7----- 8----- A----- A----- |\n"
+    staff, repairs = text_to_staff(piece, "riff")
+    assert repairs == [] and "7-7-8-10-10-" not in staff and "7781010" not in staff
+    assert staff.splitlines()[-1] == "E|7--7--8--10-10-|"
+    back = COLUMNS.decode(COLUMNS.encode_text(staff).pieces[0])
+    assert [(n.pitch, n.onset) for n in back.piece.notes] == [(47, 0.0), (47, 0.25), (48, 0.5), (50, 0.75), (50, 1.0)]
+    assert back.piece.tempo == 100

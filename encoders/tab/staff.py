@@ -31,9 +31,11 @@ reader (this package's `parse_tab` included) reads back to the same notes::
 
 from __future__ import annotations
 
-from encoders.tab.symbols import NAMES, Tab, pitch_name, symbol_fret, symbol_text
+from encoders.piece import Problem
+from encoders.tab.reading import read_any
+from encoders.tab.symbols import DEFAULT_TUNINGS, NAMES, Tab, canonical, pitch_name, symbol_fret, symbol_text
 
-__all__ = ["render_staff", "staff_scale"]
+__all__ = ["render_staff", "staff_scale", "text_to_staff"]
 
 MAX_SCALE = 3
 
@@ -90,3 +92,14 @@ def render_staff(tab: Tab, title: str | None = None) -> str:
         for s in reversed(range(n)):
             out.append("".join(strings[s]) + "\n")
     return "".join(out)
+
+
+def text_to_staff(text: str, title: str | None = None, source: str = "") -> tuple[str, list[Problem]]:
+    """Any tab text (a ``rows`` or ``columns`` piece, generated or not, or a raw tab) as the
+    staff a ``.tab`` file holds, and the repairs made to read it (`source` names the text)."""
+    tab, repairs = read_any(text, source)
+    if tab is None:
+        repairs.append(Problem("no staff found; an empty staff written", 0, 0, source))
+        tab = Tab(DEFAULT_TUNINGS[6])
+    tab, more = canonical(tab, source)
+    return render_staff(tab, title), repairs + more
