@@ -101,10 +101,11 @@ MIDI_SOURCE = "midi"
 """`Source.scheme` of a MIDI file read as it is (its notes, no scheme's text); no scheme has this name."""
 
 
-def read_pieces(path: str | os.PathLike, scheme: str | None = None, step: float | None = None,
-                track: int | None = None) -> list[Source]:
+def read_pieces(path: str | os.PathLike, scheme: str | None = None, track: int | None = None,
+                **options) -> list[Source]:
     """Every piece in a MIDI file (one), or in an ABC, tab or stream file (one per piece).
-    `step` is a decode option (tabs: beats per column): UsageError for a scheme without it.
+    `options` are decode options (tabs: step, beats per column), checked by the scheme:
+    UsageError for one it does not declare.
 
     Raises InputError naming the file when nothing in it can be read."""
     path = Path(path)
@@ -117,7 +118,7 @@ def read_pieces(path: str | os.PathLike, scheme: str | None = None, step: float 
     if codec is None:
         raise encoders.InputError("cannot tell the scheme of this text; give --scheme "
                                   f"({', '.join(c.name for c in encoders.all_schemes())})", path=str(path))
-    options = codec.check_options({"step": step} if step is not None else {}, "decode")
+    options = codec.check_options(options, "decode")
     texts = codec.split(text)
     if not texts:
         raise encoders.InputError("no piece found", path=str(path))

@@ -72,7 +72,7 @@ def test_encode_events_with_grid_and_track(midi_folder, tmp_path):
     bad = run("encode", str(midi_folder / "t1.mid"), "--scheme", "roll", "--grid", "7", "--out", str(out))
     assert bad.exit_code == EXIT_USER_ERROR and "grid '7' not understood" in bad.output
     wrong = run("encode", str(midi_folder / "t1.mid"), "--scheme", "abc", "--grid", "16", "--out", str(out))
-    assert wrong.exit_code == EXIT_USER_ERROR and "--grid and --track are for the MIDI schemes" in wrong.output
+    assert wrong.exit_code == EXIT_USER_ERROR and "--grid is for the events, roll schemes, not abc" in wrong.output
 
 
 @pytest.fixture(scope="module")
