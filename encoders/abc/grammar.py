@@ -7,19 +7,19 @@ re-reads the prefix: each character costs O(1) (a few dictionary steps and, at
 most, one copy of a small state object), and it never raises on bad text.
 
     >>> g = AbcGrammar()
-    >>> g.feed("X:1\\nM:6/8\\nL:1/8\\nK:G\\n|:GAG GAB|ABA AB")
+    >>> g.feed("X:1\\nM:6/8\\nL:1/8\\nK:G\\n|:GAG GAB|ABA ABd|edd gdd|edB dB")
     >>> [c in g.allowed() for c in "2341/d"]
     [True, True, False, False, True, True]
     >>> g.feed("|")
     >>> g.allowed()
     '|]'
 
-(``ABA A`` has used 4 of the bar's 6 eighths: ``B2`` fills the bar, ``B4``
+(``edB d`` has used 4 of the bar's 6 eighths: ``B2`` fills the bar, ``B4``
 would overflow it (``3`` may still start ``B3/2`` or ``B3/4``; ``1`` only
 starts ``B12`` and ``B16``, both too long); after ``B`` the bar is one eighth
 short, so the bar line must be ``||`` or ``|]``, which carry a short bar on
-into the next one; a plain ``|`` needs the bar full, and no ``|:`` inside an
-open ``|:``.)
+into the next one (a strain's 4th bar may be short: see `PHRASE`); a plain
+``|`` needs the bar full, and no ``|:`` inside an open ``|:``.)
 
 What is constrained, and why
 ----------------------------
@@ -69,8 +69,9 @@ whole number of L/4 (``M:3/8`` with ``L:1/1``).  Notes inside a chord have no
 length of their own; the chord's length follows the ``]`` (abc2midi takes
 ``[C2E2]3`` as 3 units, the standard as 6: written this way both agree).
 Grace notes have no length.  ``a>b`` needs two notes of the same written
-length, neither with ``.`` or ``~`` (abc2midi refuses others); a tie joins a plain note (no ``.`` or ``~``) to the same note again (same letter,
-octave marks, and accidental or none), across spaces and plain bar lines only.
+length, neither with ``.`` or ``~`` (abc2midi refuses others); a tie joins a
+plain note (no ``.`` or ``~``) to the same note again (same letter, octave
+marks, and accidental or none), across spaces and plain bar lines only.
 
 *Bars.*  The grammar keeps the time left in the current bar exactly (in ticks
 of L/80640, so tuplets of 2, 3 and 4 are exact) and masks every character after
@@ -142,7 +143,12 @@ or at the next bar line outside quotes.  Nothing raises.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from operator import attrgetter
+
 from encoders import CharGrammar
+from encoders.abc.theory import MAX_KEY_FIFTHS, MODE_FIFTHS, bar_units, broken_factors, key_fifths, tuplet_q
 
 __all__ = ["AbcGrammar", "FOLK_LENGTHS", "MAX_BARS", "MIN_BARS", "PHRASE", "check"]
 
@@ -183,8 +189,9 @@ _LOWER = "abcdefg"
 _LETTERS = _UPPER + _LOWER
 _ACCS = "^_="
 _PITCH = _ACCS + _LETTERS
-_TUPLETS = {"2": (3, 2), "3": (2, 3), "4": (3, 4)}
-"""p -> (q, r): p notes in the time of q, over the next r notes."""
+_TUPLETS = {str(p): (tuplet_q(p, None), p) for p in (2, 3, 4)}
+"""p -> (q, r): p notes in the time of q, over the next r notes (``(2`` 3 and 2, ``(3`` 2 and 3,
+``(4`` 3 and 4: the standard's, whatever the meter)."""
 
 
 class _Node:
@@ -230,18 +237,13 @@ def _meters() -> dict:
     return out
 
 
-_MODE_FIFTHS = {"": 0, "maj": 0, "ion": 0, "m": -3, "min": -3, "aeo": -3, "dor": -2,
-                "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
-
-
 def _keys() -> dict:
     """Keys of at most 7 sharps or flats (abc2midi warns about others)."""
     out = {"none": "none"}
-    tonic = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
     for t in _UPPER:
         for a in ("", "#", "b"):
-            for m, shift in _MODE_FIFTHS.items():
-                if abs(tonic[t] + {"": 0, "#": 7, "b": -7}[a] + shift) > 7:
+            for m in ("", *MODE_FIFTHS):
+                if abs(key_fifths(t + a, m)) > MAX_KEY_FIFTHS:
                     continue
                 out[t + a + m] = t + a + m
                 if m:
@@ -299,7 +301,9 @@ every time left in a bar (outside a tuplet or a broken pair) stays one."""
 assert all(m % _STEP == 0 for m in _ALL_M)
 assert all(k in _ALL_M for k in range(_STEP, 5 * _STEP, _STEP))  # sums: any multiple
 _CSYM_TRIE = _trie(_chord_symbols())
-def _header_tries(meters: "list[str] | None", rhythms: "list[str] | None") -> dict:
+
+
+def _header_tries(meters: list[str] | None, rhythms: list[str] | None) -> dict:
     """The value tries of the header fields: `_VALUE_TRIES`, with M: held to `meters` and
     R: to `rhythms` where given (values the closed lists cannot read are left out)."""
     tries = dict(_VALUE_TRIES)
@@ -329,13 +333,27 @@ _BARS = {
 }
 _BAR_TRIE = _trie({k: k for k in _BARS})
 
-# Pending prefixes of a note (bits of _pend): a chord symbol, a grace group, a
+# Pending prefixes of a note (bits of _Flow.pending): a chord symbol, a grace group, a
 # decoration, an opened slur, a broken-rhythm sign: each needs a note after it.
 _P_CSYM, _P_GRACE, _P_DECO, _P_SLUR, _P_BROKEN = 1, 2, 4, 8, 16
 
-# Modes.
-(_H_LINE, _H_COLON, _H_VALUE, _H_TEXT, _ITEM, _ACC, _NOTE, _PAREN, _BROKEN,
- _LBRACK, _CHORD, _GRACE, _CSYM, _BAR, _RECOVER) = range(15)
+# Modes (AbcGrammar._mode): what the next character continues.
+(_H_LINE,       # the start of a header line: its field letter
+ _H_COLON,      # the colon after it
+ _H_VALUE,      # a header value from a closed list (X M L Q K, and R: held to the corpus)
+ _H_TEXT,       # a free-text header value (T:, R:)
+ _ITEM,         # the music, between items
+ _ACC,          # a note's accidental, before its letter
+ _NOTE,         # a note's octave marks and length, a rest's or a chord's length
+ _PAREN,        # after '(': a tuplet's number or a slur
+ _BROKEN,       # after '>' or '<'
+ _LBRACK,       # after '[': an ending's number or a chord
+ _CHORD,        # inside [...]
+ _GRACE,        # inside {...}
+ _CSYM,         # inside a chord symbol "..."
+ _BAR,          # a bar line being written
+ _RECOVER,      # after a character outside the grammar: anything, up to a line end or bar line
+ ) = range(15)
 
 # Repeat states, as abc2midi sees them: the tune start opens a repeat
 # implicitly; |: (not allowed while open) and :: (not after :|) open one; :|
@@ -367,6 +385,160 @@ def _tuplet_fits(w: int, k: int, q: int, p: int, room: int) -> bool:
             return (w + s) * q * _STEP * G // p <= room
     return False
 
+def _broken_steps() -> dict:
+    """(sign, signs written after the note so far, at most 2) -> (num, den, next_num,
+    next_den): with this sign the last note's time grows by its written length times
+    num/den (`broken_factors`: 3/2 of it after ``>``, 7/4 after ``>>``, so +1/2 then +1/4),
+    and the next note's time is its written length times next_num/next_den."""
+    out = {}
+    for sign in "<>":
+        before = Fraction(1)
+        for n in (1, 2):
+            now, after = broken_factors(sign, n)
+            change = now - before
+            out[sign, n] = (change.numerator, change.denominator, after.numerator, after.denominator)
+            before = now
+    return out
+
+
+_BROKEN_STEPS = _broken_steps()
+
+
+# ------------------------------------------------------------------ the grammar's state
+#
+# AbcGrammar keeps its state in the small objects below, one per concern; each field
+# says what it holds.  Lengths are in ticks (`G` ticks per L/32) or, for written
+# lengths, in L/32.  `AbcGrammar.copy` copies each object (a shallow copy: every field
+# is a number, a string, a tuple or None), several times per sampled character.
+
+
+def _copier(cls):
+    """Give a slotted dataclass a fast `copy()`: its fields read at once, passed to `__init__`."""
+    get = attrgetter(*(f.name for f in fields(cls)))
+    cls.copy = lambda self: cls(*get(self))
+    return cls
+
+
+@dataclass(slots=True)
+class _Config:
+    """What a grammar is made with; never changes (copies share it)."""
+
+    min_bars: int   # full bars a tune needs before it may end
+    phrase: int     # a short bar carried on may end a strain of a multiple of this many bars
+    tries: dict     # header field -> trie of its values (M: and R: held to the model's corpus; R: None: no R:)
+
+
+@_copier
+@dataclass(slots=True)
+class _Header:
+    """The header lines read so far."""
+
+    field: str | None = None            # the last field line finished (X T M L Q R K); None before X:
+    writing: str = ""                   # the letter of the field line being written
+    text: str = ""                      # the free text of the T: or R: value being written
+    meter: tuple[int, int] | None = None  # M: as (n, d); None for M:none (and before M:)
+    unit: int = 8                       # L: as the d of 1/d
+    in_body: bool = False               # K: was read: the music is being written
+
+
+@_copier
+@dataclass(slots=True)
+class _Bar:
+    """The bar being written, in ticks."""
+
+    full: int = _FREE       # a full bar: the meter's length (`_FREE` under M:none: never full)
+    room: int = _FREE       # ticks still free: `full` less the time carried in and written
+    carry: int = 0          # time carried in from a short bar closed by || |] |: :: (abc2midi counts on)
+    shave: int = 0          # time held back past the soft cap, so that the bar is what :| needs
+    held: bool = False      # `shave` is in force: only :| may close this bar (`_cap_target`)
+    music: bool = False     # a note, rest or chord was written in it
+    first: bool = True      # the tune's first bar (or the first after bad text): it may be short
+    forced: bool = False    # it is closed by the bar line that ends bad text: any bar line, nothing counted
+
+
+@_copier
+@dataclass(slots=True)
+class _Tuplet:
+    """The tuplet being written: `p` notes in the time of `q`, `left` of them still to come."""
+
+    left: int = 0       # its notes still to come (0: no tuplet open)
+    written: int = 0    # its notes' written lengths so far, in L/32
+    q: int = 1
+    p: int = 1
+
+
+@_copier
+@dataclass(slots=True)
+class _Broken:
+    """Broken rhythm (``a>b``): the signs after a note and what they do to the next one."""
+
+    signs: str = ""             # the signs written since the last note: '' '>' '>>' '<' '<<'
+    num: int = 1                # the next note's time is its written length times num/den
+    den: int = 1                # (1/2 after >, 3/2 after <, 1/4 after >>, 7/4 after <<)
+    prev: int | None = None     # the last note's written length (L/32) if a sign may follow it, else None
+
+
+@_copier
+@dataclass(slots=True)
+class _Note:
+    """The note, rest, chord or grace group being written, and the last note's spelling."""
+
+    kind: str = ""          # 'note', 'rest' or 'chord'
+    letter: str = ""        # the note's letter as written
+    accidental: str = ""    # the accidental written (so far) before the letter
+    mark: str = ""          # the octave mark the letter just written may take: ',' (upper case) or "'"
+    marks: int = 0          # octave marks written after it (2: none may follow; rests and chords start at 2)
+    group: int = 0          # notes written in the chord or grace group
+    at: int = 0             # where in a group: -1 right after '{' (a '/' may come), 0 before a note,
+                            # 1 after an accidental, 2 after a letter
+    deco: str = ""          # the decoration in front of the note: '~' '.' or ''
+    spelling: tuple | None = None   # the last note's (accidental, letter, octave marks) if a tie may follow it
+
+
+@_copier
+@dataclass(slots=True)
+class _Flow:
+    """The item written last and what the music so far leaves open."""
+
+    last: str = "start"     # the last item: start linestart space note rest slurclose tie tuplet slur
+                            # csym grace deco broken ending bar openbar (a line's first bar line)
+    pending: int = 0        # what waits for a note: the bits _P_CSYM _P_GRACE _P_DECO _P_SLUR _P_BROKEN
+    slurs: int = 0          # slurs open
+    tie: tuple | None = None    # a tie is open: the spelling (as `_Note.spelling`) the next note repeats
+    body_start: bool = True     # no bar with music was closed yet in the body
+    in_quotes: bool = False     # recovering from bad text inside a quoted string ('|' is no bar line there)
+
+
+@_copier
+@dataclass(slots=True)
+class _Counts:
+    """Bars counted, for the tune's length and its strains."""
+
+    bars: int = 0           # bars closed with music in them
+    full: int = 0           # of those, the full ones (every one under M:none)
+    pickup: int = 0         # the tune's short first bar's length (0: it has none)
+    strain: int = 0         # bars of the strain (section) so far: a pickup and the bar that completes a
+                            # short bar not counted
+    strain_at_first: int = 0    # `strain` where the first ending began: the second ending counts on from it
+
+
+@_copier
+@dataclass(slots=True)
+class _Repeats:
+    """Repeats and endings as abc2midi plays them, and the section a ``:|`` replays."""
+
+    state: int = _R_IMPLICIT    # _R_IMPLICIT (the tune start only), _R_OPEN (|: or :: open), _R_CLOSED (after :|)
+    ending: int = _E_NONE       # _E_NONE, _E_FIRST (in [1), _E_NEED2 ([1 closed by :|: [2 next), _E_SECOND (in [2)
+    after_endings: int = 0      # 0: no endings since the last |: or ::; 1: a second ending began; 2: a :| closed
+                                # one, or a short bar came after one (no :| without |: now); 3: a second ending
+                                # ended short (no repeat or ending at all now)
+    no_replay: bool = False     # no :| may close the second ending (abc2midi would replay a section that
+                                # began with carried time from an empty count)
+    start_carry: int = 0        # the time carried into the section's first bar
+    start_short: int = 0        # the section's first bar's length when it was the tune's short first bar
+    at_start: bool = True       # the bar being written would be the section's first
+    bar_line_first: bool = False    # the section starts with a line's first plain bar line (the replay meets it)
+
 
 class AbcGrammar(CharGrammar):
     """The parse of one generated tune so far (see the module docstring).
@@ -377,37 +549,29 @@ class AbcGrammar(CharGrammar):
     the characters fed that were not allowed, as "line:col: ..." strings."""
 
     __slots__ = (
-        "_mode", "_done", "_line", "_col", "problems", "_cache",
-        # header
-        "_hfield", "_hcur", "_node", "_buf", "_meter", "_unit", "_bar_len",
-        # body: bar and structure
-        "_room", "_content", "_first", "_bars", "_full_bars", "_last", "_pend",
-        "_slurs", "_tie", "_ending", "_forced", "_last_bar", "_body_start",
-        # tuplets and broken rhythm
-        "_tk", "_tw", "_tq", "_tp", "_bn", "_bd", "_prev_m", "_broken",
-        # the note being written
-        "_kind", "_oct", "_acc", "_cn", "_gn", "_sub", "_quote", "_body",
-        "_rep", "_nacc", "_letter", "_spell", "_dchar",
-        # played-order bar counting (see _finish_bar)
-        "_carry", "_sc0", "_sw0", "_sfirst", "_sbar", "_after_end", "_shave", "_capfix",
-        "_norep2", "_min_bars",
-        # the tune's pickup (its short first bar's length, 0 for none), and this
-        # model's header values (field -> trie of the values its corpus has)
-        "_pickup", "_tries",
-        # bars of the current section (strain) so far, a pickup and the bar that
-        # completes a short bar not counted; and the count where a first ending began
-        "_sec_bars", "_pre1", "_phrase",
+        # the driver's (CharGrammar): where the next character goes, the answer of allowed(), the end
+        "problems", "_line", "_col", "_cache", "_done",
+        "_mode",    # what is being read: one of _H_LINE .. _RECOVER
+        "_node",    # the trie node reached in the value being written (header value, length, chord
+                    # symbol or bar line)
+        "_cfg",     # _Config: how the grammar was made (shared by copies)
+        "_head",    # _Header: the header so far
+        "_bar",     # _Bar: the bar being written
+        "_tuplet",  # _Tuplet: the tuplet in progress
+        "_broken",  # _Broken: broken rhythm after the last note
+        "_note",    # _Note: the note, rest, chord or grace group being written
+        "_flow",    # _Flow: the last item and what is left open (slurs, a tie, prefixes)
+        "_count",   # _Counts: bars of the tune and of its strain
+        "_rep",     # _Repeats: repeats, endings and the section a :| replays
     )
 
-    def __init__(self, min_bars: int = MIN_BARS, meters: "list[str] | None" = None,
-                 rhythms: "list[str] | None" = None, phrase: int = PHRASE) -> None:
+    def __init__(self, min_bars: int = MIN_BARS, meters: list[str] | None = None,
+                 rhythms: list[str] | None = None, phrase: int = PHRASE) -> None:
         """`meters` and `rhythms`: the M: and R: values the model's corpus has (the
         model's scheme options); a tune may write only those.  None: any meter of
         the closed list, any lower-case words for R:.  `phrase`: a short bar may end
         a strain only after a multiple of this many bars (1: anywhere)."""
-        self._min_bars = min_bars
-        self._phrase = max(1, phrase)
-        self._tries = _header_tries(meters, rhythms)
+        self._cfg = _Config(min_bars, max(1, phrase), _header_tries(meters, rhythms))
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -416,47 +580,15 @@ class AbcGrammar(CharGrammar):
         self._mode = _H_LINE
         self._done = False
         self._cache = None
-        self._hfield = None
-        self._hcur = ""
         self._node = None
-        self._buf = ""
-        self._meter = None
-        self._unit = 8
-        self._body = False
-        self._bar_len = _FREE
-        self._room = _FREE
-        self._content = False
-        self._first = True
-        self._bars = 0
-        self._full_bars = 0
-        self._last = "start"
-        self._pend = 0
-        self._slurs = 0
-        self._tie = None
-        self._ending = _E_NONE
-        self._forced = False
-        self._carry = self._sc0 = self._sw0 = self._shave = self._pickup = 0
-        self._sec_bars = self._pre1 = 0
-        self._sfirst = True
-        self._sbar = False
-        self._after_end = 0
-        self._norep2 = False
-        self._capfix = False
-        self._rep = _R_IMPLICIT
-        self._nacc = self._letter = self._dchar = ""
-        self._spell = None
-        self._last_bar = ""
-        self._body_start = True
-        self._tk = self._tw = 0
-        self._tq = self._tp = 1
-        self._bn = self._bd = 1
-        self._prev_m = None
-        self._broken = ""
-        self._kind = ""
-        self._oct = 0
-        self._acc = ""
-        self._cn = self._gn = self._sub = 0
-        self._quote = False
+        self._head = _Header()
+        self._bar = _Bar()
+        self._tuplet = _Tuplet()
+        self._broken = _Broken()
+        self._note = _Note()
+        self._flow = _Flow()
+        self._count = _Counts()
+        self._rep = _Repeats()
 
     # ------------------------------------------------------------------ API
 
@@ -468,18 +600,32 @@ class AbcGrammar(CharGrammar):
     @property
     def bars(self) -> int:
         """Bars closed so far."""
-        return self._bars
+        return self._count.bars
 
-    def copy(self) -> "AbcGrammar":
+    def copy(self) -> AbcGrammar:
         """An independent copy (cheap: the state is a few small values)."""
         new = self._clone()
         new.problems = list(self.problems)
         return new
 
-    def _clone(self) -> "AbcGrammar":
+    def _clone(self) -> AbcGrammar:
         new = object.__new__(AbcGrammar)
-        for s in _SLOTS:
-            setattr(new, s, getattr(self, s))
+        new.problems = self.problems
+        new._line = self._line
+        new._col = self._col
+        new._cache = self._cache
+        new._done = self._done
+        new._mode = self._mode
+        new._node = self._node
+        new._cfg = self._cfg
+        new._head = self._head.copy()
+        new._bar = self._bar.copy()
+        new._tuplet = self._tuplet.copy()
+        new._broken = self._broken.copy()
+        new._note = self._note.copy()
+        new._flow = self._flow.copy()
+        new._count = self._count.copy()
+        new._rep = self._rep.copy()
         return new
 
     def allowed(self) -> str | None:
@@ -491,13 +637,13 @@ class AbcGrammar(CharGrammar):
     def cadence(self) -> bool:
         """Whether the music being written is a phrase's last bar: the 4th, 8th, 12th... bar
         of its strain (where tunes cadence), for lower-entropy sampling there."""
-        return (self._body and self._mode != _RECOVER and self._bar_len != _FREE and not self._done
-                and (self._sec_bars + 1) % PHRASE == 0)
+        return (self._head.in_body and self._mode != _RECOVER and self._bar.full != _FREE and not self._done
+                and (self._count.strain + 1) % PHRASE == 0)
 
     def can_end(self) -> bool:
         """Whether the tune could end here (a line break, or a blank line, next)."""
         a = self.allowed()
-        if self._mode == _ITEM and self._last == "linestart":
+        if self._mode == _ITEM and self._flow.last == "linestart":
             return a is not None and "\n" in a
         if a is None or "\n" not in a:
             return False
@@ -515,14 +661,41 @@ class AbcGrammar(CharGrammar):
             return "X"
         if m == _RECOVER:
             return ""
+        if m == _ITEM:
+            return self._item_allowed()
+        if m == _NOTE:
+            return self._note_allowed()
+        if m == _BAR:
+            return self._bar_allowed()
+        if m == _ACC:
+            tie = self._flow.tie
+            acc = self._note.accidental
+            if tie is not None:
+                return tie[1] if acc == tie[0] else tie[0][len(acc):][:1]
+            return (acc if len(acc) == 1 and acc != "=" else "") + _LETTERS
+        if m == _PAREN:
+            return self._paren_allowed()
+        if m == _BROKEN:
+            return self._broken_allowed()
+        if m == _LBRACK:
+            return self._lbrack_allowed()
+        if m == _CHORD or m == _GRACE:
+            return self._group_allowed()
+        if m == _CSYM:
+            return self._node.chars
+        return self._header_allowed()
+
+    def _header_allowed(self) -> str:
+        m = self._mode
+        h = self._head
         if m == _H_LINE:
-            fields = _NEXT_FIELDS.get(self._hfield, "")
-            return fields.replace("R", "") if self._tries.get("R", True) is None else fields
+            fields = _NEXT_FIELDS.get(h.field, "")
+            return fields.replace("R", "") if self._cfg.tries.get("R", True) is None else fields
         if m == _H_COLON:
             return ":"
         if m == _H_VALUE:
             n = self._node
-            if self._hcur == "L" and self._meter is not None:
+            if h.writing == "L" and h.meter is not None:
                 # only units whose bar is a whole number of L/4 (M:3/8 L:1/4, not L:1/1)
                 ok = self._unit_ok
                 return ("".join(ch for ch, kid in n.kids.items() if any(map(ok, kid.vals)))
@@ -530,56 +703,17 @@ class AbcGrammar(CharGrammar):
             return n.chars + ("\n" if n.val is not None else "")
         if m == _H_TEXT:
             return self._text_allowed()
-        if m == _ITEM:
-            return self._item_allowed()
-        if m == _ACC:
-            if self._tie is not None:
-                acc, letter, _ = self._tie
-                return letter if self._acc == acc else acc[len(self._acc):][:1]
-            return (self._acc if len(self._acc) == 1 and self._acc != "=" else "") + _LETTERS
-        if m == _NOTE:
-            return self._note_allowed()
-        if m == _PAREN:
-            return self._paren_allowed()
-        if m == _BROKEN:
-            out = _PITCH + "z[\n"
-            if len(self._broken) == 1 and self._broken_fits(self._broken * 2):
-                out += self._broken
-            if self._slurs < _MAX_SLURS and self._bars < MAX_BARS:
-                out += "("
-            if self._slurs:
-                out += ")"
-            return out
-        if m == _LBRACK:
-            out = ""
-            if self._last in ("bar", "linestart", "space") and self._content is False:
-                if (self._ending == _E_NONE and self._last != "space" and not self._body_start
-                        and (self._rep != _R_CLOSED or self._after_end == 1)
-                        and self._tie is None and not self._carry
-                        and self._target() is not None and self._bars < MAX_BARS):
-                    out += "1"          # (past the soft cap: no new first ending)
-                if self._ending == _E_NEED2:
-                    out += "2"
-            if self._ending != _E_NEED2:
-                out += _PITCH
-            return out
-        if m == _CHORD or m == _GRACE:
-            return self._group_allowed()
-        if m == _CSYM:
-            return self._node.chars
-        if m == _BAR:
-            return self._bar_allowed()
         return ""
 
     def _unit_ok(self, unit: int) -> bool:
         """Does L:1/`unit` make the meter's bar a multiple of L/4 (`_STEP`), so
         that FOLK_LENGTHS can fill it?"""
-        n, d = self._meter
-        return (32 * n * unit) % (d * _STEP) == 0
+        return bar_units(self._head.meter, Fraction(1, unit)) * 32 % _STEP == 0
 
     def _text_allowed(self) -> str:
-        buf = self._buf
-        if self._hcur == "T":
+        h = self._head
+        buf = h.text
+        if h.writing == "T":
             if not buf:
                 return _TITLE_FIRST
             if len(buf) >= _MAX_TITLE:
@@ -594,117 +728,156 @@ class AbcGrammar(CharGrammar):
             return "\n"
         return _RHYTHM_CHARS + " \n"
 
+    def _broken_allowed(self) -> str:
+        """After ``>`` or ``<``: the other note of the pair (a second sign, a slur)."""
+        signs = self._broken.signs
+        out = _PITCH + "z[\n"
+        if len(signs) == 1 and self._broken_fits(signs * 2):
+            out += signs
+        slurs = self._flow.slurs
+        if slurs < _MAX_SLURS and self._count.bars < MAX_BARS:
+            out += "("
+        if slurs:
+            out += ")"
+        return out
+
+    def _lbrack_allowed(self) -> str:
+        """After ``[``: a chord's first note, or an ending's number right after a bar line."""
+        out = ""
+        fl, rep = self._flow, self._rep
+        ending = rep.ending
+        if fl.last in ("bar", "linestart", "space") and self._bar.music is False:
+            if (ending == _E_NONE and fl.last != "space" and not fl.body_start
+                    and (rep.state != _R_CLOSED or rep.after_endings == 1)
+                    and fl.tie is None and not self._bar.carry
+                    and self._target() is not None and self._count.bars < MAX_BARS):
+                out += "1"          # (past the soft cap: no new first ending)
+            if ending == _E_NEED2:
+                out += "2"
+        if ending != _E_NEED2:
+            out += _PITCH
+        return out
+
     def _note_room(self) -> bool:
         """Whether a note (of the shortest length that fits) can start now."""
-        if self._tk:
+        if self._tuplet.left:
             return True
-        if self._broken:
+        if self._broken.signs:
             return bool(self._mset())
-        return self._room >= _STEP * G
+        return self._bar.room >= _STEP * G
 
     def _last_bar_ok(self) -> bool:
         """May the tune end in the bar written so far (no bar line after it)?  Only a
         full one, or the complement of the tune's pickup, as real tunes end."""
-        if self._bar_len == _FREE or not self._content:
+        bar = self._bar
+        if bar.full == _FREE or not bar.music:
             return True
-        t = self._bar_len - self._shave - self._room
-        return t == self._bar_len or (self._pickup > 0 and t + self._pickup == self._bar_len)
+        t = bar.full - bar.shave - bar.room
+        pickup = self._count.pickup
+        return t == bar.full or (pickup > 0 and t + pickup == bar.full)
 
     def _end_ok(self) -> bool:
-        return (self._full_bars >= self._min_bars and self._slurs == 0 and self._tie is None
-                and self._ending not in (_E_FIRST, _E_NEED2) and self._rep != _R_OPEN
-                and self._pend == 0 and not self._tk)
+        fl = self._flow
+        return (self._count.full >= self._cfg.min_bars and fl.slurs == 0 and fl.tie is None
+                and self._rep.ending not in (_E_FIRST, _E_NEED2) and self._rep.state != _R_OPEN
+                and fl.pending == 0 and not self._tuplet.left)
 
     def _item_allowed(self) -> str:
-        last = self._last
-        pend = self._pend
+        fl = self._flow
+        last = fl.last
+        pend = fl.pending
+        bars = self._count.bars
         out = []
         ap = out.append
-        capped = self._bars >= MAX_BARS and self._end_ok()
-        if self._ending == _E_NEED2:
+        capped = bars >= MAX_BARS and self._end_ok()
+        if self._rep.ending == _E_NEED2:
             # after the :| that closes a first ending: only [2 (or a break, a space)
             return ("\n [" if last == "bar" else "[")
         if capped and (last == "bar" or last == "linestart" and self._last_bar_ok()):
             return "\n"
-        if self._tie is not None:
+        if fl.tie is not None:
             return self._tie_allowed()
+        in_tup = self._tuplet.left > 0
         if last == "linestart" and self._end_ok() and self._last_bar_ok():
             ap("\n")
         if last == "bar":
             ap("\n")
-        elif (last in ("note", "rest", "slurclose") and not pend and not self._tk
-              and (0 < self._room or self._end_ok())):
+        elif (last in ("note", "rest", "slurclose") and not pend and not in_tup
+              and (0 < self._bar.room or self._end_ok())):
             ap("\n")           # a line break inside a bar, or the tune's last line
         if out and self._col >= _MAX_LINE:
             return "\n"        # long lines: abc2midi can overflow a buffer on them
-        room = self._note_room()
         if pend:
-            if pend & _P_DECO:
-                return _PITCH if self._dchar == "~" else _PITCH + "["
-            if pend & _P_GRACE:
-                # abc2midi plays ~ as grace notes: none right after a grace group
-                out = "." + _PITCH + "["
-                if not pend & (_P_DECO | _P_SLUR) and (
-                        self._slurs < _MAX_SLURS and self._bars < MAX_BARS
-                        or not self._tk and self._tuplet_any()):
-                    out += "("
-                if pend == _P_GRACE and not self._tk:
-                    if last == "grace":
-                        out += "\n"        # the grace group's note on the next line
-                        if self._slurs:
-                            out += ")"      # (B4{AB}) A4
-                    elif last == "slurclose":
-                        out += " "
-                return out
-            if pend & _P_BROKEN:
-                # a note, not a rest, takes the other half of a>b (a rest there
-                # could leave a line-start "z" with nothing allowed after it)
-                if pend & _P_SLUR or self._slurs >= _MAX_SLURS or self._bars >= MAX_BARS:
-                    return _PITCH + "["
-                return _PITCH + "[("
-            # a chord symbol and/or an opened slur
-            if pend == _P_CSYM and last != "space" and not self._tk:
-                ap(" ")
-            if not pend & _P_SLUR:
-                ap("z")
-            if pend == _P_CSYM and not self._tk and (
-                    self._slurs < _MAX_SLURS and self._bars < MAX_BARS or self._tuplet_any()):
-                ap("(")
-            elif pend & _P_SLUR and not self._tk and self._tuplet_any():
-                ap("(")         # a slur over a tuplet: ((3abc)
-            # abc2midi miscounts a roll (~) inside a tuplet
-            ap(('{.' if self._tk else '{~.') + _PITCH + "[")
-            return "".join(out)
-        in_tup = self._tk > 0
+            return self._pending_allowed(out, last, pend, in_tup)
         if last in ("note", "rest", "slurclose", "tie", "ending", "bar", "openbar") and not in_tup:
             ap(" ")
-        if room:
+        slur_ok = fl.slurs < _MAX_SLURS and bars < MAX_BARS
+        if self._note_room():
             ap(('{.' if in_tup else '{~.') + _PITCH + "z[\"")
-            if (self._slurs < _MAX_SLURS and self._bars < MAX_BARS
-                    or not in_tup and self._tuplet_any()):
+            if slur_ok or not in_tup and self._tuplet_any():
                 ap("(")
-        if last in ("note", "slurclose") and self._slurs > 0:
-            if self._bars >= MAX_BARS:
+        if last in ("note", "slurclose") and fl.slurs > 0:
+            if bars >= MAX_BARS:
                 return ")"          # past the cap: close slurs first
             ap(")")
-        if last == "note" and self._spell is not None and self._bars < MAX_BARS:
+        if last == "note" and self._note.spelling is not None and bars < MAX_BARS:
             ap("-")
-        if last in ("note", "rest", "slurclose") and not in_tup and self._prev_m is not None:
+        if last in ("note", "rest", "slurclose") and not in_tup and self._broken.prev is not None:
             if self._broken_fits(">"):
                 ap(">")
             if self._broken_fits("<"):
                 ap("<")
-        if not in_tup and (self._content or last in ("start", "linestart")):
+        if not in_tup and (self._bar.music or last in ("start", "linestart")):
+            bar_ok = self._bar_ok
             for ch, kid in _BAR_TRIE.kids.items():
-                if any(self._bar_ok(t) for t in kid.vals):
+                if any(bar_ok(t) for t in kid.vals):
                     ap(ch)
+        return "".join(out)
+
+    def _pending_allowed(self, out: list, last: str, pend: int, in_tup: bool) -> str:
+        """What may follow a prefix that waits for its note (see `_Flow.pending`); `out`
+        holds the line breaks allowed so far."""
+        ap = out.append
+        slur_ok = self._flow.slurs < _MAX_SLURS and self._count.bars < MAX_BARS
+        if pend & _P_DECO:
+            return _PITCH if self._note.deco == "~" else _PITCH + "["
+        if pend & _P_GRACE:
+            # abc2midi plays ~ as grace notes: none right after a grace group
+            s = "." + _PITCH + "["
+            if not pend & (_P_DECO | _P_SLUR) and (slur_ok or not in_tup and self._tuplet_any()):
+                s += "("
+            if pend == _P_GRACE and not in_tup:
+                if last == "grace":
+                    s += "\n"        # the grace group's note on the next line
+                    if self._flow.slurs:
+                        s += ")"      # (B4{AB}) A4
+                elif last == "slurclose":
+                    s += " "
+            return s
+        if pend & _P_BROKEN:
+            # a note, not a rest, takes the other half of a>b (a rest there
+            # could leave a line-start "z" with nothing allowed after it)
+            if pend & _P_SLUR or not slur_ok:
+                return _PITCH + "["
+            return _PITCH + "[("
+        # a chord symbol and/or an opened slur
+        if pend == _P_CSYM and last != "space" and not in_tup:
+            ap(" ")
+        if not pend & _P_SLUR:
+            ap("z")
+        if pend == _P_CSYM and not in_tup and (slur_ok or self._tuplet_any()):
+            ap("(")
+        elif pend & _P_SLUR and not in_tup and self._tuplet_any():
+            ap("(")         # a slur over a tuplet: ((3abc)
+        # abc2midi miscounts a roll (~) inside a tuplet
+        ap(('{.' if in_tup else '{~.') + _PITCH + "[")
         return "".join(out)
 
     def _tie_allowed(self) -> str:
         """After a tie: spaces, a plain bar line, then the same note again."""
-        acc, letter, _ = self._tie
-        last = self._last
-        if self._tk:
+        acc, letter, _ = self._flow.tie
+        last = self._flow.last
+        if self._tuplet.left:
             return acc[:1] or letter    # inside a tuplet: the note right away
         out = ""
         if last not in ("space", "linestart"):
@@ -713,7 +886,7 @@ class AbcGrammar(CharGrammar):
             out += "\n"
         if self._note_room():
             out += acc[:1] or letter
-        if self._content:
+        if self._bar.music:
             for ch, kid in _BAR_TRIE.kids.items():
                 if any(t in ("|", "||") and self._bar_ok(t) for t in kid.vals):
                     out += ch
@@ -721,57 +894,66 @@ class AbcGrammar(CharGrammar):
 
     def _bar_ok(self, tok: str) -> bool:
         _, opens, ending = _BARS[tok]
-        if self._forced:
+        bar = self._bar
+        if bar.forced:
             return True
-        r = self._rep
+        rep = self._rep
+        r = rep.state
+        after = rep.after_endings
         if (tok == "|:" and r == _R_OPEN) or (tok == "::" and r == _R_CLOSED) \
-                or (ending == 1 and r == _R_CLOSED and self._after_end != 1):
+                or (ending == 1 and r == _R_CLOSED and after != 1):
             return False
-        if self._after_end == 3 and (tok[0] == ":" or opens or ending):
+        if after == 3 and (tok[0] == ":" or opens or ending):
             return False
-        if tok[0] == ":" and r != _R_OPEN and self._after_end == 2:
+        if tok[0] == ":" and r != _R_OPEN and after == 2:
             return False            # abc2midi miscounts a :| without |: after endings
             # and a short bar
-        if self._tie is not None and tok not in ("|", "||"):
+        if self._flow.tie is not None and tok not in ("|", "||"):
             return False
-        if self._bars >= MAX_BARS and (
-                opens or ending == 1 or (r == _R_OPEN or self._ending == _E_FIRST)
-                and tok not in (":|", ":|2") and (self._capfix or tok != "|")):
+        bars = self._count.bars
+        if bars >= MAX_BARS and (
+                opens or ending == 1 or (r == _R_OPEN or rep.ending == _E_FIRST)
+                and tok not in (":|", ":|2") and (bar.held or tok != "|")):
             return False            # past the cap: no new section or ending; close the repeat
-        if not self._content:
-            # only a line's (or the body's) first bar line, which closes nothing
-            # (abc2midi checks time carried into a plain | even there)
-            if tok in ("||", "|]") and self._sfirst and (self._sc0 or self._rep == _R_OPEN):
-                return False        # (the repeat would replay it with a count abc2midi rejects)
-            return (tok in ("|:", "||", "|]") and self._ending not in (_E_FIRST, _E_NEED2)
-                    or tok == "|" and not self._carry) \
-                and self._last in ("start", "linestart")
-        if self._ending == _E_FIRST:
-            if tok not in ("|", ":|", ":|2") or tok == "|" and self._capfix:
+        if not bar.music:
+            return self._opening_bar_ok(tok)
+        if rep.ending == _E_FIRST:
+            if tok not in ("|", ":|", ":|2") or tok == "|" and bar.held:
                 return False
         elif ending == 2:
             return False
-        if self._ending == _E_SECOND and tok[0] == ":" and self._norep2:
+        if rep.ending == _E_SECOND and tok[0] == ":" and rep.no_replay:
             return False
-        if ending == 1 and (self._ending != _E_NONE
-                            or not self._sfirst and self._target() is None):
+        if ending == 1 and (rep.ending != _E_NONE
+                            or not rep.at_start and self._target() is None):
             return False
-        meter = self._bar_len
+        meter = bar.full
         if meter == _FREE:
             return True
-        t = meter - self._shave - self._room
-        if t != meter and self._bars >= MAX_BARS and not self._full_bars:
+        t = meter - bar.shave - bar.room
+        if t != meter and bars >= MAX_BARS and not self._count.full:
             return False            # past the cap with no full bar yet: fill one
         if tok[0] == ":":
-            if r != _R_OPEN and self._after_end and t != meter:
+            if r != _R_OPEN and after and t != meter:
                 return False        # (after endings abc2midi replays from an empty count)
             return t == self._target()
         if tok in ("|", "|1"):
-            return t == meter or (self._first and tok == "|")
+            return t == meter or (bar.first and tok == "|")
         # || |] |: :: a short bar carries on, but only where the tradition has one:
         # ending a strain of 4, 8, 12... bars (the short bar and the pickup after it
         # making one), not glued into the middle of a strain
-        return t == meter or self._first or (self._sec_bars + 1) % self._phrase == 0
+        return t == meter or bar.first or (self._count.strain + 1) % self._cfg.phrase == 0
+
+    def _opening_bar_ok(self, tok: str) -> bool:
+        """May `tok` come where the bar has no music yet: only as a line's (or the body's)
+        first bar line, which closes nothing (abc2midi checks time carried into a plain |
+        even there)."""
+        rep = self._rep
+        if tok in ("||", "|]") and rep.at_start and (rep.start_carry or rep.state == _R_OPEN):
+            return False        # (the repeat would replay it with a count abc2midi rejects)
+        return (tok in ("|:", "||", "|]") and rep.ending not in (_E_FIRST, _E_NEED2)
+                or tok == "|" and not self._bar.carry) \
+            and self._flow.last in ("start", "linestart")
 
     def _bar_allowed(self) -> str:
         n = self._node
@@ -784,51 +966,57 @@ class AbcGrammar(CharGrammar):
 
     def _paren_allowed(self) -> str:
         out = []
-        if not self._tk:
+        in_tup = self._tuplet.left
+        if not in_tup:
             for d in "234":
                 if self._tuplet_fits_now(d):
                     out.append(d)
-        if self._pend & _P_BROKEN:
+        pend = self._flow.pending
+        if pend & _P_BROKEN:
             return _PITCH + "["     # a slur over the second note of a>b
-        if self._slurs < _MAX_SLURS and not self._pend & _P_SLUR and self._bars < MAX_BARS:
-            if self._pend & _P_GRACE:
+        if self._flow.slurs < _MAX_SLURS and not pend & _P_SLUR and self._count.bars < MAX_BARS:
+            if pend & _P_GRACE:
                 out.append("." + _PITCH + "[")
             else:
-                out.append(('{.' if self._tk else '{~.') + _PITCH + "[")
-                if not self._pend & _P_CSYM:
+                out.append(('{.' if in_tup else '{~.') + _PITCH + "[")
+                if not pend & _P_CSYM:
                     out.append('"')
-            if not self._tk and self._tuplet_any():
+            if not in_tup and self._tuplet_any():
                 out.append("(")     # ((3abc): a slur over a tuplet
         return "".join(out)
 
     def _group_allowed(self) -> str:
         """Inside [...] (chord) or {...} (grace notes)."""
-        sub = self._sub
+        note = self._note
+        at = note.at
         chord = self._mode == _CHORD
-        if sub == 1:
-            return (self._acc if len(self._acc) == 1 and self._acc != "=" else "") + _LETTERS
+        if at == 1:
+            acc = note.accidental
+            return (acc if len(acc) == 1 and acc != "=" else "") + _LETTERS
         out = ""
-        n = self._cn if chord else self._gn
-        if sub == -1:
+        n = note.group
+        if at == -1:
             out += "/"
         if n < (_MAX_CHORD if chord else _MAX_GRACE):
             out += _PITCH
         if n:
             out += "]" if chord else "}"
-        if sub == 2 and self._oct < 2:
-            out += self._acc  # the octave mark of the letter just written
+        if at == 2 and note.marks < 2:
+            out += note.mark  # the octave mark of the letter just written
         return out
 
     def _note_allowed(self) -> str:
         n = self._node
         ms = self._mset()
         out = []
-        tie_oct = self._tie[2] if self._tie is not None else None
-        if n is _LEN_TRIE and self._kind == "note":
-            if tie_oct is not None and self._oct < tie_oct:
-                return self._acc     # the tied note again: same octave marks
-            if self._oct < 2 and tie_oct is None:
-                out.append(self._acc)
+        note = self._note
+        tie = self._flow.tie
+        tie_oct = tie[2] if tie is not None else None
+        if n is _LEN_TRIE and note.kind == "note":
+            if tie_oct is not None and note.marks < tie_oct:
+                return note.mark     # the tied note again: same octave marks
+            if note.marks < 2 and tie_oct is None:
+                out.append(note.mark)
         for ch, kid in n.kids.items():
             if not kid.vals.isdisjoint(ms):
                 out.append(ch)
@@ -847,45 +1035,47 @@ class AbcGrammar(CharGrammar):
 
     def _mset(self) -> frozenset:
         """Note lengths (multiples of L/32) that keep the bar completable."""
-        if self._broken:
+        br = self._broken
+        if br.signs:
             # abc2midi applies > < only between notes of equal written length
-            return frozenset((self._prev_m,))
-        if self._tk:
-            key = (self._room, self._tw, self._tk, self._tq, self._tp)
+            return frozenset((br.prev,))
+        tup = self._tuplet
+        room = self._bar.room
+        if tup.left:
+            key = (room, tup.written, tup.left, tup.q, tup.p)
         else:
-            key = (self._room, self._bn, self._bd)
+            key = (room, br.num, br.den)
         got = _MCACHE.get(key)
         if got is not None:
             return got
         if len(_MCACHE) > 20000:
             _MCACHE.clear()
-        room = self._room
-        if self._tk:
-            w, k, q, p = self._tw, self._tk - 1, self._tq, self._tp
+        if tup.left:
+            w, k, q, p = tup.written, tup.left - 1, tup.q, tup.p
             got = frozenset(m for m in _ALL_M if _tuplet_fits(w + m, k, q, p, room))
         else:
-            bn, bd = self._bn, self._bd
+            bn, bd = br.num, br.den
             got = frozenset(m for m in _ALL_M if (m * bn) % bd == 0 and m * bn // bd * G <= room)
         _MCACHE[key] = got
         return got
 
     def _tuplet_fits_now(self, digit: str) -> bool:
         q, r = _TUPLETS[digit]
-        return _tuplet_fits(0, r, q, int(digit), self._room)
+        return _tuplet_fits(0, r, q, int(digit), self._bar.room)
 
     def _tuplet_any(self) -> bool:
         return any(self._tuplet_fits_now(d) for d in "234")
 
     def _broken_fits(self, sign: str) -> bool:
         """Can `sign` (> >> < <<) follow the last note, whose written length was
-        _prev_m?  The next note must have the same written length (abc2midi
+        `_Broken.prev`?  The next note must have the same written length (abc2midi
         refuses a broken rhythm between unequal notes), so the pair takes 2m:
         m more must fit, and the halves/quarters must stay multiples of L/4
         (``a/>b/`` plays 3/4 + 1/4, ``a/4>b/4`` is masked)."""
-        m = self._prev_m
+        m = self._broken.prev
         if m is None or m % (_STEP * (2 if len(sign) == 1 else 4)):
             return False
-        return self._room >= m * G
+        return self._bar.room >= m * G
 
     # --------------------------------------------------------- transitions
 
@@ -894,13 +1084,63 @@ class AbcGrammar(CharGrammar):
         if self._done:
             self._reset()
             m = self._mode
+        if m == _ITEM:
+            self._item_step(ch)
+        elif m == _NOTE:
+            n = self._node
+            if n is _LEN_TRIE and ch in ",'":
+                self._note.marks += 1
+            elif ch in n.kids:
+                self._node = n.kids[ch]
+            else:
+                self._finish_note()
+                self._step(ch)
+        elif m == _ACC:
+            if ch in _LETTERS:
+                self._start_note(ch, self._note.accidental)
+            else:
+                self._note.accidental += ch
+        elif m == _BAR:
+            n = self._node
+            if ch in n.kids:
+                self._node = n.kids[ch]
+            else:
+                self._finish_bar()
+                self._step(ch)
+        elif m == _PAREN:
+            self._paren_step(ch)
+        elif m == _BROKEN:
+            if ch in "<>":
+                self._apply_broken(ch)
+            else:
+                self._mode = _ITEM
+                self._step(ch)
+        elif m == _LBRACK:
+            self._lbrack_step(ch)
+        elif m == _CHORD or m == _GRACE:
+            self._group_step(ch)
+        elif m == _CSYM:
+            self._node = self._node.kids[ch]
+            if self._node.val is not None:
+                self._flow.pending |= _P_CSYM
+                self._flow.last = "csym"
+                self._mode = _ITEM
+        elif m == _RECOVER:
+            self._recover_step(ch)
+        else:
+            self._header_step(ch)
+
+    def _header_step(self, ch: str) -> None:
+        m = self._mode
+        h = self._head
         if m == _H_LINE:
-            self._hcur = ch
+            h.writing = ch
             self._mode = _H_COLON
         elif m == _H_COLON:
-            self._buf = ""
-            if self._tries.get(self._hcur) is not None:
-                self._node = self._tries[self._hcur]
+            h.text = ""
+            trie = self._cfg.tries.get(h.writing)
+            if trie is not None:
+                self._node = trie
                 self._mode = _H_VALUE
             else:
                 self._mode = _H_TEXT
@@ -911,113 +1151,83 @@ class AbcGrammar(CharGrammar):
                 self._node = self._node.kids[ch]
         elif m == _H_TEXT:
             if ch == "\n":
-                self._end_field(self._buf)
+                self._end_field(h.text)
             else:
-                self._buf += ch
-        elif m == _ITEM:
-            self._item_step(ch)
-        elif m == _ACC:
-            if ch in _LETTERS:
-                self._start_note(ch, self._acc)
+                h.text += ch
+
+    def _paren_step(self, ch: str) -> None:
+        """After ``(``: a tuplet's number, else the ``(`` opened a slur."""
+        if ch in _TUPLETS:
+            q, r = _TUPLETS[ch]
+            tup = self._tuplet
+            tup.p, tup.q, tup.left, tup.written = int(ch), q, r, 0
+            self._flow.last = "tuplet"
+            self._mode = _ITEM
+        else:
+            fl = self._flow
+            fl.slurs += 1
+            fl.pending |= _P_SLUR
+            fl.last = "slur"
+            self._mode = _ITEM
+            self._step(ch)
+
+    def _lbrack_step(self, ch: str) -> None:
+        """After ``[``: an ending's number, else a chord's first note."""
+        if ch in "12":
+            rep = self._rep
+            if ch == "1":
+                rep.ending = _E_FIRST
+                self._count.strain_at_first = self._count.strain
             else:
-                self._acc += ch
-        elif m == _NOTE:
-            n = self._node
-            if n is _LEN_TRIE and ch in ",'":
-                self._oct += 1
-            elif ch in n.kids:
-                self._node = n.kids[ch]
-            else:
-                self._finish_note()
-                self._step(ch)
-        elif m == _PAREN:
-            if ch in _TUPLETS:
-                q, r = _TUPLETS[ch]
-                self._tp, self._tq, self._tk, self._tw = int(ch), q, r, 0
-                self._last = "tuplet"
-                self._mode = _ITEM
-            else:
-                self._slurs += 1
-                self._pend |= _P_SLUR
-                self._last = "slur"
-                self._mode = _ITEM
-                self._step(ch)
-        elif m == _BROKEN:
-            if ch in "<>":
-                self._apply_broken(ch)
-            else:
-                self._mode = _ITEM
-                self._step(ch)
-        elif m == _LBRACK:
-            if ch in "12":
-                if ch == "1":
-                    self._ending = _E_FIRST
-                    self._pre1 = self._sec_bars
-                else:
-                    # the second pass reaches [2 from the bar before [1 (full)
-                    self._ending = _E_SECOND
-                    self._after_end = 1
-                    self._new_bar(first=self._first)
-                self._cap_target()
-                self._last = "ending"
-                self._mode = _ITEM
-            else:
-                self._mode = _CHORD
-                self._cn = 0
-                self._sub = 0
-                self._group_step(ch)
-        elif m == _CHORD or m == _GRACE:
+                # the second pass reaches [2 from the bar before [1 (full)
+                rep.ending = _E_SECOND
+                rep.after_endings = 1
+                self._new_bar(first=self._bar.first)
+            self._cap_target()
+            self._flow.last = "ending"
+            self._mode = _ITEM
+        else:
+            self._mode = _CHORD
+            self._note.group = 0
+            self._note.at = 0
             self._group_step(ch)
-        elif m == _CSYM:
-            self._node = self._node.kids[ch]
-            if self._node.val is not None:
-                self._pend |= _P_CSYM
-                self._last = "csym"
-                self._mode = _ITEM
-        elif m == _BAR:
-            n = self._node
-            if ch in n.kids:
-                self._node = n.kids[ch]
-            else:
-                self._finish_bar()
-                self._step(ch)
-        elif m == _RECOVER:
-            self._recover_step(ch)
 
     def _end_field(self, value) -> None:
-        f = self._hcur
+        h = self._head
+        f = h.writing
         if f == "M":
             if value == "none" or value is None:
-                self._meter = None
+                h.meter = None
             else:
-                self._meter = value
+                h.meter = value
         elif f == "L":
-            self._unit = value or 8
-        self._hfield = f
+            h.unit = value or 8
+        h.field = f
         self._mode = _H_LINE
         if f == "K":
             self._start_body()
 
     def _start_body(self) -> None:
-        if self._meter is None:
-            self._bar_len = _FREE
+        h = self._head
+        if h.meter is None:
+            self._bar.full = _FREE
         else:
-            n, d = self._meter
-            self._bar_len = n * self._unit * _U // d
+            self._bar.full = int(bar_units(h.meter, Fraction(1, h.unit)) * _U)
         self._mode = _ITEM
-        self._body = True
-        self._last = "start"
-        self._body_start = True
+        h.in_body = True
+        self._flow.last = "start"
+        self._flow.body_start = True
         self._new_bar(first=True)
 
     def _new_bar(self, first: bool, carry: int = 0) -> None:
-        self._carry = carry
-        self._room = self._bar_len - carry
-        self._content = False
-        self._first = first
-        self._forced = False
-        self._shave = 0
-        self._capfix = False
+        bar = self._bar
+        bar.carry = carry
+        bar.room = bar.full - carry
+        bar.music = False
+        bar.first = first
+        bar.forced = False
+        bar.shave = 0
+        bar.held = False
         self._cap_target()
 
     def _target(self):
@@ -1025,45 +1235,48 @@ class AbcGrammar(CharGrammar):
         now: the repeat plays the section start next, and abc2midi counts the
         section's first bar on from this bar's total when it is short.  None:
         no bar in this one can close the repeat."""
-        meter = self._bar_len
-        if self._sbar:          # the replay meets a plain | first: full, then no pickup
-            return None if self._sw0 and not self._sfirst else meter
-        if self._sfirst:        # this bar would be the section's first: full, no carry in
-            return meter if self._sc0 == 0 else None
-        if self._sw0:           # the tune's short first bar follows: complement it
-            return meter - self._sw0
-        # the section began with carry sc0: the replay must begin with the same
-        return meter if self._sc0 == 0 else self._sc0
+        meter = self._bar.full
+        rep = self._rep
+        if rep.bar_line_first:      # the replay meets a plain | first: full, then no pickup
+            return None if rep.start_short and not rep.at_start else meter
+        if rep.at_start:            # this bar would be the section's first: full, no carry in
+            return meter if rep.start_carry == 0 else None
+        if rep.start_short:         # the tune's short first bar follows: complement it
+            return meter - rep.start_short
+        # the section began with carry start_carry: the replay must begin with the same
+        return meter if rep.start_carry == 0 else rep.start_carry
 
     def _cap_target(self) -> None:
         """Past the soft cap, where only ``:|`` may close the bar (an open
         ``|:`` or a first ending), hold the bar to the length that ``:|`` needs
         (a short one only once a bar was full: till then, a full bar and ``|``)."""
-        if (self._bars >= MAX_BARS and self._bar_len != _FREE
-                and (self._rep == _R_OPEN or self._ending == _E_FIRST)):
+        bar = self._bar
+        if (self._count.bars >= MAX_BARS and bar.full != _FREE
+                and (self._rep.state == _R_OPEN or self._rep.ending == _E_FIRST)):
             t = self._target()
-            if t is not None and t > self._carry and (self._full_bars or t == self._bar_len):
-                self._capfix = True
-                self._shave = self._bar_len - t
-                self._room -= self._shave
+            if t is not None and t > bar.carry and (self._count.full or t == bar.full):
+                bar.held = True
+                bar.shave = bar.full - t
+                bar.room -= bar.shave
 
     def _item_step(self, ch: str) -> None:
+        fl = self._flow
         if ch == " ":
-            self._last = "space"
+            fl.last = "space"
         elif ch == "\n":
-            if self._last == "linestart":
+            if fl.last == "linestart":
                 self._done = True
             else:
-                self._last = "linestart"
+                fl.last = "linestart"
         elif ch in _ACCS:
-            self._acc = ch
+            self._note.accidental = ch
             self._mode = _ACC
         elif ch in _LETTERS:
             self._start_note(ch, "")
         elif ch == "z":
-            self._kind = "rest"
+            self._note.kind = "rest"
             self._node = _LEN_TRIE
-            self._oct = 2
+            self._note.marks = 2
             self._mode = _NOTE
         elif ch == "[":
             self._mode = _LBRACK
@@ -1071,262 +1284,249 @@ class AbcGrammar(CharGrammar):
             self._node = _CSYM_TRIE
             self._mode = _CSYM
         elif ch == "{":
-            self._gn = 0
-            self._sub = -1
+            self._note.group = 0
+            self._note.at = -1
             self._mode = _GRACE
         elif ch in "~.":
-            self._pend |= _P_DECO
-            self._dchar = ch
-            self._last = "deco"
+            fl.pending |= _P_DECO
+            self._note.deco = ch
+            fl.last = "deco"
         elif ch == "(":
             self._mode = _PAREN
         elif ch == ")":
-            self._slurs -= 1
-            self._last = "slurclose"
+            fl.slurs -= 1
+            fl.last = "slurclose"
         elif ch == "-":
-            self._tie = self._spell
-            self._last = "tie"
+            fl.tie = self._note.spelling
+            fl.last = "tie"
         elif ch in "<>":
-            self._broken = ""
+            self._broken.signs = ""
             self._apply_broken(ch)
         elif ch in "|:":
             self._node = _BAR_TRIE.kids[ch]
             self._mode = _BAR
 
     def _start_note(self, letter: str, acc: str) -> None:
-        self._nacc = acc
-        self._letter = letter
-        self._kind = "note"
-        self._oct = 0
-        self._acc = "," if letter in _UPPER else "'"  # the octave mark it may take
+        note = self._note
+        note.accidental = acc
+        note.letter = letter
+        note.kind = "note"
+        note.marks = 0
+        note.mark = "," if letter in _UPPER else "'"  # the octave mark it may take
         self._node = _LEN_TRIE
         self._mode = _NOTE
 
     def _group_step(self, ch: str) -> None:
         chord = self._mode == _CHORD
+        note = self._note
         if ch == ("]" if chord else "}"):
             if chord:
-                self._kind = "chord"
+                note.kind = "chord"
                 self._node = _LEN_TRIE
                 self._mode = _NOTE
-                self._oct = 2
+                note.marks = 2
             else:
-                self._pend |= _P_GRACE
-                self._last = "grace"
+                self._flow.pending |= _P_GRACE
+                self._flow.last = "grace"
                 self._mode = _ITEM
         elif ch == "/":
-            self._sub = 0
+            note.at = 0
         elif ch in _ACCS:
-            if self._sub == 1:
-                self._acc += ch
+            if note.at == 1:
+                note.accidental += ch
             else:
-                self._acc = ch
-                self._sub = 1
+                note.accidental = ch
+                note.at = 1
         elif ch in _LETTERS:
-            if chord:
-                self._cn += 1
-            else:
-                self._gn += 1
-            self._sub = 2
-            self._oct = 0
-            self._acc = "," if ch in _UPPER else "'"
+            note.group += 1
+            note.at = 2
+            note.marks = 0
+            note.mark = "," if ch in _UPPER else "'"
         elif ch in ",'":
-            self._oct += 1
+            note.marks += 1
 
     def _finish_note(self) -> None:
         m = self._node.val
-        if self._tk:
-            self._tw += m
-            self._tk -= 1
-            if self._tk == 0:
-                self._room -= self._tw * self._tq * G // self._tp
-            self._prev_m = None
+        tup, br, note, fl = self._tuplet, self._broken, self._note, self._flow
+        if tup.left:
+            tup.written += m
+            tup.left -= 1
+            if tup.left == 0:
+                self._bar.room -= tup.written * tup.q * G // tup.p
+            br.prev = None
         else:
-            self._room -= m * self._bn // self._bd * G
-            self._prev_m = m if self._bd == 1 else None
-        if self._dchar:
-            self._prev_m = None     # abc2midi: no broken rhythm on a staccato or rolled note
-        kind = self._kind
+            self._bar.room -= m * br.num // br.den * G
+            br.prev = m if br.den == 1 else None
+        if note.deco:
+            br.prev = None     # abc2midi: no broken rhythm on a staccato or rolled note
+        kind = note.kind
         # abc2midi ties only plain notes (no chord, rest, staccato or rolled note)
-        self._spell = ((self._nacc, self._letter, self._oct)
-                       if kind == "note" and not self._dchar else None)
-        self._dchar = ""
-        self._bn = self._bd = 1
-        self._broken = ""
-        self._content = True
-        self._pend = 0
-        self._tie = None
-        self._last = "rest" if kind == "rest" else "note"
+        note.spelling = ((note.accidental, note.letter, note.marks)
+                         if kind == "note" and not note.deco else None)
+        note.deco = ""
+        br.num = br.den = 1
+        br.signs = ""
+        self._bar.music = True
+        fl.pending = 0
+        fl.tie = None
+        fl.last = "rest" if kind == "rest" else "note"
         self._mode = _ITEM
 
     def _apply_broken(self, sign: str) -> None:
-        m = self._prev_m
-        if not self._broken:
-            half = m // 2 * G
-            if sign == ">":
-                self._room -= half
-                self._bn, self._bd = 1, 2
-            else:
-                self._room += half
-                self._bn, self._bd = 3, 2
-        else:
-            quarter = m // 4 * G
-            if sign == ">":
-                self._room -= quarter
-                self._bn, self._bd = 1, 4
-            else:
-                self._room += quarter
-                self._bn, self._bd = 7, 4
-        self._broken += sign
-        self._pend |= _P_BROKEN
-        self._prev_m = m
-        self._last = "broken"
+        br = self._broken
+        m = br.prev
+        br.signs += sign
+        num, den, br.num, br.den = _BROKEN_STEPS[sign, min(len(br.signs), 2)]
+        self._bar.room -= m * num // den * G
+        self._flow.pending |= _P_BROKEN
+        self._flow.last = "broken"
         self._mode = _BROKEN
 
     def _finish_bar(self) -> None:
         tok = self._node.val
         _, opens, ending = _BARS[tok]
-        was_second = self._ending == _E_SECOND
-        if tok[0] == ":" and self._ending == _E_FIRST:
+        bar, rep, count = self._bar, self._rep, self._count
+        was_second = rep.ending == _E_SECOND
+        if tok[0] == ":" and rep.ending == _E_FIRST:
             # abc2midi replays a section once more at a :| that closes its second
             # ending, from an empty count: not if the section began with carried time
-            self._norep2 = bool(self._sc0 or self._sw0 or self._sbar)
-        if self._content:
-            self._bars += 1
-            if self._room + self._shave == 0 or self._bar_len == _FREE:
-                self._full_bars += 1
-        if tok in ("||", "|]", "|:", "::", ":|") and self._ending == _E_SECOND:
-            self._ending = _E_NONE
-        if tok == ":|" and self._ending == _E_FIRST:
-            self._ending = _E_NEED2
-        if tok in ("|:", "::"):
-            self._rep = _R_OPEN
-        elif tok.startswith(":|"):
-            self._rep = _R_CLOSED
+            rep.no_replay = bool(rep.start_carry or rep.start_short or rep.bar_line_first)
+        if bar.music:
+            count.bars += 1
+            if bar.room + bar.shave == 0 or bar.full == _FREE:
+                count.full += 1
+        self._repeat_marks(tok, opens, ending, was_second)
+        closed = bar.music or bar.forced
+        self._flow.body_start = self._flow.body_start and not bar.music
+        new_section = opens or tok[0] == ":" or (tok in ("||", "|]") and rep.state == _R_CLOSED)
+        if bar.forced:
+            # after bad text: the next bar may be short, nothing is carried
+            rep.start_carry = rep.start_short = 0
+            rep.at_start = True
+            rep.bar_line_first = False
+            self._new_bar(first=True)
+        elif closed:
+            self._close_bar(tok, ending, was_second, new_section)
+        elif new_section:
+            rep.start_carry, rep.start_short, rep.at_start, rep.bar_line_first = bar.carry, 0, True, False
+            self._cap_target()
+        elif rep.at_start and tok in ("|", "||", "|]"):
+            # a line's first bar line before the section's first bar: the repeat
+            # replays it (abc2midi then wants the repeated bar full)
+            rep.bar_line_first = True
+            if rep.state == _R_OPEN:
+                bar.first = False
+            self._cap_target()
         if ending == 1:
-            self._ending = _E_FIRST
-        elif ending == 2:
-            self._ending = _E_SECOND
-        closed = self._content or self._forced
-        self._body_start = self._body_start and not self._content
-        meter = self._bar_len
+            count.strain_at_first = count.strain
+        elif tok == ":|" and rep.ending == _E_NEED2:
+            count.strain = count.strain_at_first     # the second ending goes on from before the first
+        elif tok in ("||", "|]", "|:", "::", ":|", ":|2"):
+            count.strain = 0
+        self._flow.last = "ending" if ending else "bar" if closed else "openbar"
+        self._mode = _ITEM
+        self._broken.prev = None
+
+    def _repeat_marks(self, tok: str, opens: bool, ending: int, was_second: bool) -> None:
+        """What bar line `tok` does to the repeat and ending states."""
+        rep = self._rep
+        if tok in ("||", "|]", "|:", "::", ":|") and rep.ending == _E_SECOND:
+            rep.ending = _E_NONE
+        if tok == ":|" and rep.ending == _E_FIRST:
+            rep.ending = _E_NEED2
         if tok in ("|:", "::"):
-            self._after_end = 0
+            rep.state = _R_OPEN
+        elif tok.startswith(":|"):
+            rep.state = _R_CLOSED
+        if ending == 1:
+            rep.ending = _E_FIRST
         elif ending == 2:
-            self._after_end = 1
+            rep.ending = _E_SECOND
+        if tok in ("|:", "::"):
+            rep.after_endings = 0
+        elif ending == 2:
+            rep.after_endings = 1
         if was_second and tok[0] == ":":
             # a second ending closed by :| : abc2midi then wants a later one closed
             # by a section bar line; no first ending (nor :| without |:) after it
-            self._after_end = max(self._after_end, 2)
-        new_section = opens or tok[0] == ":" or (tok in ("||", "|]") and self._rep == _R_CLOSED)
-        if self._forced:
-            # after bad text: the next bar may be short, nothing is carried
-            self._sc0 = self._sw0 = 0
-            self._sfirst = True
-            self._sbar = False
-            self._new_bar(first=True)
-        elif closed:
-            t = meter - self._shave - self._room
-            short = meter != _FREE and t < meter
-            if short and self._after_end and ending != 2:
-                # a short bar after endings: no :| without |: now; and after a short
-                # last bar of a second ending abc2midi loses count at later repeats
-                self._after_end = 3 if was_second and tok in ("||", "|]") else \
-                    max(self._after_end, 2)
-            carry = 0
-            if short and not self._first and tok not in ("|", "|1") and ending != 2:
-                carry = t           # abc2midi counts on into the next bar played
-            if self._sfirst:
-                self._sfirst = False
-                self._sw0 = t if short and self._first else 0
-            if self._first and self._bars == 1:
-                self._pickup = t if short else 0
-            if not (short and self._first) and not self._carry:
-                self._sec_bars += 1     # (a pickup, or the bar completing a short one: not counted)
-            if new_section:
-                self._sc0, self._sw0, self._sfirst, self._sbar = carry, 0, True, False
-            self._new_bar(first=False, carry=carry)
-        elif new_section:
-            self._sc0, self._sw0, self._sfirst, self._sbar = self._carry, 0, True, False
-            self._cap_target()
-        elif self._sfirst and tok in ("|", "||", "|]"):
-            # a line's first bar line before the section's first bar: the repeat
-            # replays it (abc2midi then wants the repeated bar full)
-            self._sbar = True
-            if self._rep == _R_OPEN:
-                self._first = False
-            self._cap_target()
-        if ending == 1:
-            self._pre1 = self._sec_bars
-        elif tok == ":|" and self._ending == _E_NEED2:
-            self._sec_bars = self._pre1     # the second ending goes on from before the first
-        elif tok in ("||", "|]", "|:", "::", ":|", ":|2"):
-            self._sec_bars = 0
-        self._last_bar = tok
-        self._last = "ending" if ending else "bar" if closed else "openbar"
-        self._mode = _ITEM
-        self._prev_m = None
+            rep.after_endings = max(rep.after_endings, 2)
+
+    def _close_bar(self, tok: str, ending: int, was_second: bool, new_section: bool) -> None:
+        """A bar with music closed by `tok`: what it carries on, the section and pickup it
+        starts, and the next bar."""
+        bar, rep, count = self._bar, self._rep, self._count
+        meter = bar.full
+        t = meter - bar.shave - bar.room
+        short = meter != _FREE and t < meter
+        if short and rep.after_endings and ending != 2:
+            # a short bar after endings: no :| without |: now; and after a short
+            # last bar of a second ending abc2midi loses count at later repeats
+            rep.after_endings = 3 if was_second and tok in ("||", "|]") else max(rep.after_endings, 2)
+        carry = 0
+        if short and not bar.first and tok not in ("|", "|1") and ending != 2:
+            carry = t           # abc2midi counts on into the next bar played
+        if rep.at_start:
+            rep.at_start = False
+            rep.start_short = t if short and bar.first else 0
+        if bar.first and count.bars == 1:
+            count.pickup = t if short else 0
+        if not (short and bar.first) and not bar.carry:
+            count.strain += 1     # (a pickup, or the bar completing a short one: not counted)
+        if new_section:
+            rep.start_carry, rep.start_short, rep.at_start, rep.bar_line_first = carry, 0, True, False
+        self._new_bar(first=False, carry=carry)
 
     # ------------------------------------------------------------ recovery
 
     def _recover(self, ch: str) -> None:
-        if ch == "\n" and ((not self._body and self._mode == _H_LINE)
-                           or (self._mode == _ITEM and self._last == "linestart")):
+        in_body = self._head.in_body
+        if ch == "\n" and ((not in_body and self._mode == _H_LINE)
+                           or (self._mode == _ITEM and self._flow.last == "linestart")):
             self._done = True           # a blank line always ends a tune
             return
-        if not self._body and self._mode == _H_LINE:
-            self._hcur = ch
+        if not in_body and self._mode == _H_LINE:
+            self._head.writing = ch
         self._mode = _RECOVER
-        self._quote = False
+        self._flow.in_quotes = False
         self._recover_step(ch)
 
     def _recover_step(self, ch: str) -> None:
-        if not self._body:
+        h = self._head
+        if not h.in_body:
             if ch == "\n":
                 # a broken field line: keep the header order going after it
-                f = self._hcur
+                f = h.writing
                 if f == "M":
-                    self._meter = None
+                    h.meter = None
                 if f and f in "XTMLQRK":
-                    self._hfield = f
+                    h.field = f
                 if f == "K":
                     self._start_body()
-                    self._last = "linestart"
+                    self._flow.last = "linestart"
                 else:
                     self._mode = _H_LINE
             return
+        fl = self._flow
         if ch == "\n":
             self._body_restart()
-            self._last = "linestart"
+            fl.last = "linestart"
         elif ch == '"':
-            self._quote = not self._quote
-        elif ch == "|" and not self._quote:
+            fl.in_quotes = not fl.in_quotes
+        elif ch == "|" and not fl.in_quotes:
             self._body_restart()
-            self._forced = True
+            self._bar.forced = True
             self._node = _BAR_TRIE.kids["|"]
             self._mode = _BAR
 
     def _body_restart(self) -> None:
         self._mode = _ITEM
         self._new_bar(first=True)
-        self._pend = 0
-        self._tk = 0
-        self._bn = self._bd = 1
-        self._broken = ""
-        self._prev_m = None
-        self._slurs = 0
-        self._tie = None
-        self._ending = _E_NONE
-        self._rep = _R_IMPLICIT
-        self._sc0 = self._sw0 = 0
-        self._sfirst = True
-        self._sbar = False
-        self._after_end = 0
-        self._norep2 = False
-        self._last_bar = ""
-
-
-_SLOTS = AbcGrammar.__slots__
+        fl = self._flow
+        fl.pending = fl.slurs = 0
+        fl.tie = None
+        self._tuplet.left = 0
+        self._broken = _Broken()
+        self._rep = _Repeats()
 
 
 def check(text: str, min_bars: int = MIN_BARS, phrase: int = PHRASE) -> list[str]:
@@ -1337,7 +1537,7 @@ def check(text: str, min_bars: int = MIN_BARS, phrase: int = PHRASE) -> list[str
     problems = list(g.problems)
     if not g.done and text.strip() and not g.problems:
         a = g.allowed()
-        at_end = g._mode == _ITEM and g._last == "linestart"
+        at_end = g._mode == _ITEM and g._flow.last == "linestart"
         if not (at_end and a is not None and "\n" in a):
             problems.append(f"{g._line}:{g._col + 1}: the tune cannot end here")
     return problems
