@@ -43,7 +43,8 @@ The normalized form (decisions the scheme's docstring leaves open):
 
 Skipped tunes (the problem message starts with the reason, see `SKIP_REASONS`):
 ``unreadable`` (no K: and no music, an unknown key, much text that is not
-ABC, or more than `MAX_TUNE_CHARS` characters), ``no notes``, ``irregular bars`` (the player's `Decoded.bars_ok` is False:
+ABC, or more than `MAX_TUNE_CHARS` characters), ``no notes``, ``irregular
+bars`` (the player's `Decoded.bars_ok` is False:
 abc2midi would print a "Bar N has X time units while the time signature has Y"
 warning, its bar check followed in played order, see `encoders.abc.player`; or
 an ending starts inside a bar; ``keep_irregular=True`` keeps them), and
@@ -68,16 +69,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from encoders import EncodeResult, debugging
-from encoders.abc.tokens import (
-    Key,
-    Token,
-    default_unit,
-    parse_key,
-    parse_meter,
-    parse_tempo,
-    parse_unit,
-    tokenize,
-)
 from encoders.abc.player import play
 from encoders.abc.theory import (
     ACCIDENTAL_SEMITONES,
@@ -95,6 +86,16 @@ from encoders.abc.theory import (
     spell_tonic,
     tonic_pitch_class,
     tuplet,
+)
+from encoders.abc.tokens import (
+    Key,
+    Token,
+    default_unit,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+    tokenize,
 )
 from encoders.piece import Problem, UsageError
 
@@ -150,7 +151,7 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
     result = EncodeResult()
     try:
         tunes = normalize_tunes(text, path, titles=titles, keep_irregular=keep_irregular)
-    except Exception as e:  # noqa: BLE001 - the promise is: never raise
+    except Exception as e:  # the promise is: never raise
         if debugging():
             raise
         result.problems.append(Problem(f"internal error: {type(e).__name__}: {e}", path=path))
@@ -162,7 +163,7 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
             continue
         try:
             result.pieces.extend(_transposed(tune.text, transpose))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             if debugging():
                 raise
             result.problems.append(Problem(
@@ -222,7 +223,7 @@ def normalize_tunes(text: str, path: str = "", titles: bool = False,
                     first_line, 1, path))
             else:
                 res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             if debugging():
                 raise
             res = TuneResult(None, first_line, reason="internal error",
@@ -690,7 +691,8 @@ def _balance(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if k not in ("chord_start", "grace_start"):
             continue
         close = "chord_end" if k == "chord_start" else "grace_end"
-        inside = ("note", "tie", "space") if k == "chord_start" else ("note", "space", "chord_start", "chord_end", "tie")
+        inside = (("note", "tie", "space") if k == "chord_start"
+                  else ("note", "space", "chord_start", "chord_end", "tie"))
         j, notes = i + 1, 0
         while j < n and items[j][0] in inside and not (k == "chord_start" and items[j][0] == close):
             if k == "grace_start" and items[j][0] == "chord_end":

@@ -25,8 +25,9 @@ What it plays, like abc2midi:
   we); ``(p:q:r`` puts p notes in the time of q for the next r notes (q
   defaults to 3 for p = 2, 4, 8, to 2 for 3 and 6, and for 5, 7, 9 to 3 when
   the meter's numerator is a multiple of 3, 3/4 included, else 2: abc2midi's
-  reading of the standard's "compound", see `encoders.abc.theory.tuplet_q`); a chord ``[CEG]`` lasts as long as the length after
-  its ``]`` if there is one, else as its first note;
+  reading of the standard's "compound", see `encoders.abc.theory.tuplet_q`);
+  a chord ``[CEG]`` lasts as long as the length after its ``]`` if there is
+  one, else as its first note;
 * rests ``z`` and ``x`` (invisible) take time; ``Z4``/``X4`` rest four whole bars;
 * ties ``-`` join a note to the next note of the same pitch into one longer note;
 * repeats, as abc2midi expands them: ``|:`` ... ``:|`` plays twice; a ``:|``

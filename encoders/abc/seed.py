@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 
-from encoders.abc.tokens import default_unit, parse_meter
+from encoders.abc.theory import default_unit
+from encoders.abc.tokens import parse_meter
 from encoders.piece import UsageError
 
 __all__ = ["complete_seed", "HEADER_ORDER"]
