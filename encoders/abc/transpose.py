@@ -108,15 +108,20 @@ def _interval(key_value: str, semis: int) -> _Interval | None:
     m = _TONIC_RE.match(key_value)
     if m is None:
         return None
-    old_tonic = tonic_fifths(m.group(2) + m.group(3))
-    # the new signature: fifths + 7*semis, brought by octaves (12 fifths) nearest to no accidentals
+    # the new signature: fifths + 7*semis, brought by octaves (12 fifths) nearest to no accidentals;
+    # at 6 sharps or 6 flats (F#/Gb) both are as near: take the one whose letters move as the
+    # pitch does (E up 2 is F#, a second, not Gb, a diminished third)
     new_sig = fifths + 7 * semis
     new_sig -= 12 * round(new_sig / 12)
-    new_tonic = old_tonic + (new_sig - fifths)
-    # letters moved: each fifth is 4 letters up (mod 7); octave chosen so the move is about `semis`
-    steps = (4 * (new_tonic - old_tonic)) % 7
-    candidates = (steps - 7, steps, steps + 7)
-    steps = min(candidates, key=lambda s: abs(s * 12 / 7 - semis))
+    options = [new_sig] + ([new_sig - 12 * (1 if new_sig > 0 else -1)] if abs(new_sig) == 6 else [])
+    best = None
+    for sig in options:
+        # letters moved: each fifth is 4 letters up (mod 7); the octave so the move is about `semis`
+        turn = (4 * (sig - fifths)) % 7
+        steps = min((turn - 7, turn, turn + 7), key=lambda s: abs(s * 12 / 7 - semis))
+        if best is None or abs(steps * 12 / 7 - semis) < abs(best * 12 / 7 - semis):
+            best = steps
+    steps = best
     return _Interval(semis, steps)
 
 
