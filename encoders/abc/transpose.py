@@ -38,7 +38,6 @@ from encoders.abc.theory import (
     NATURAL_SEMITONES,
     octave_number,
     signature,
-    tonic_fifths,
 )
 from encoders.abc.tokens import Token, parse_key, tokenize
 
