@@ -162,32 +162,23 @@ def test_a_tempo_of_five_thousand_digits_is_ignored_not_a_crash():
 
 # ---- the harness itself: it must see a crash when there is one
 
-class _Fragile:
-    """A codec that breaks on the letter Q (and hangs on 'hang'), to prove the fuzzer catches it."""
+class _Fragile(encoders.Scheme):
+    """A scheme that breaks on the letter Q (and hangs on 'hang'), to prove the fuzzer catches it."""
 
     name, suffixes, seed = "fragile", (".frg",), "a"
 
-    def encode_text(self, text, path="", **options):
+    def _encode_text(self, text, path="", **options):
         if "Q" in text:
             raise IndexError("Q is not handled")
         if not text.strip():
             raise InputError("empty", path=path)
         return EncodeResult([text.strip() + "\n"], [])
 
-    def decode(self, text, path=""):
+    def _decode(self, text, path="", **options):
         return Decoded(encoders.Piece(), text)
-
-    def split(self, stream):
-        return encoders.split_stream(stream)
 
     def sniff(self, text):
         return False
-
-    def grammar(self, options=None):
-        return None
-
-    def body(self, text):
-        return text
 
     def label(self, text, number):
         if "hang" in text:
