@@ -83,10 +83,10 @@ def generate(
 
     device = torch.device(device)
     gen = _generator(device, random_seed)
-    out = np.zeros((num, length), dtype=np.int64)    # sampled ids, stream x position
-    ends = [length] * num                             # new chars per stream
+    out = np.zeros((num, length), dtype=np.int64)  # sampled ids, stream x position
+    ends = [length] * num  # new chars per stream
     stopped = [False] * num
-    loglik = np.zeros(num)                            # summed log-likelihood per stream (with `scores`)
+    loglik = np.zeros(num)  # summed log-likelihood per stream (with `scores`)
 
     with torch.inference_mode():
         # 1. The seed, once, then the same state and next-char logits for every stream.
@@ -100,7 +100,7 @@ def generate(
 
         # 3. Stop detection, on the host: the last len(stop) ids of every stream, seed tail included.
         window = _stop_window(vocab, seed, stop_ids, num) if stop_ids is not None else None
-        live = np.arange(num)                     # batch row -> stream index
+        live = np.arange(num)  # batch row -> stream index
 
         # 4. One character per step for every live stream.  The only host work per
         # step is on `num` small ints (numpy), plus each live stream's grammar.
@@ -123,7 +123,7 @@ def generate(
             if stop_ids is not None:
                 window = np.concatenate((window[:, 1:], host_ids[:, None]), axis=1)
                 hit = (window == stop_ids).all(axis=1)
-                if hit.any():   # drop finished streams from the batch
+                if hit.any():  # drop finished streams from the batch
                     for i in live[hit].tolist():
                         ends[i], stopped[i] = t + 1, True
                     keep = np.flatnonzero(~hit)
@@ -137,9 +137,31 @@ def generate(
 
     if scores is not None:
         scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
-    return [_text(vocab, seed, out[i, :ends[i]], stopped[i] and stop,
-                  grammar if grammars is not None and grammars[i].can_end() is not None else None)
-            for i in range(num)]
+    return _texts(vocab, seed, out, ends, stopped, stop, grammar, grammars)
+
+
+def _texts(
+    vocab: Vocab,
+    seed: str,
+    out: np.ndarray,
+    ends: list[int],
+    stopped: list[bool],
+    stop: str | None,
+    grammar: Callable[[], GrammarState | None] | None,
+    grammars: list | None,
+) -> list[str]:
+    """Each stream's final text (see `_text`); a stream whose grammar can say where it could
+    end is cut back there when it ran to the length limit."""
+    return [
+        _text(
+            vocab,
+            seed,
+            out[i, : ends[i]],
+            stopped[i] and stop,
+            grammar if grammars is not None and grammars[i].can_end() is not None else None,
+        )
+        for i in range(len(ends))
+    ]
 
 
 def _generator(device: torch.device, random_seed: int | None) -> torch.Generator:
@@ -165,12 +187,11 @@ def _stop_window(vocab: Vocab, seed: str, stop_ids: np.ndarray, num: int) -> np.
     tail = vocab.encode(seed)[-L:].astype(np.int64) if seed else np.zeros(0, np.int64)
     window = np.full((num, L), -1, dtype=np.int64)
     if len(tail):
-        window[:, L - len(tail):] = tail
+        window[:, L - len(tail) :] = tail
     return window
 
 
-def _sharpened(logits: torch.Tensor, temperature: float, top_k: int | None,
-               rows: list[float] | None) -> torch.Tensor:
+def _sharpened(logits: torch.Tensor, temperature: float, top_k: int | None, rows: list[float] | None) -> torch.Tensor:
     """The logits divided by each row's cadence temperature (`rows`) and by `temperature`,
     all but the `top_k` largest of each row at -inf."""
     if rows is not None and any(r != 1.0 for r in rows):
@@ -212,20 +233,21 @@ def _grammars(grammar: Callable[[], GrammarState | None] | None, seed: str, num:
     return made
 
 
-def _text(vocab: Vocab, seed: str, ids: np.ndarray, stopped_by: str | None,
-          ends_by: Callable[[], GrammarState | None] | None) -> str:
+def _text(
+    vocab: Vocab, seed: str, ids: np.ndarray, stopped_by: str | None, ends_by: Callable[[], GrammarState | None] | None
+) -> str:
     """One stream's text: the seed and its sampled `ids`.  A stream `stopped_by` a stop string
     ending in newlines ends in one newline; a capped stream whose grammar says where a piece
     may end (`ends_by` makes it) is cut back to where the piece could last have ended."""
     cut = 0
     if not stopped_by and ends_by is not None:
         cut = _last_end(ends_by, seed, ids, vocab)
-    text = seed + vocab.decode(ids[:cut or len(ids)])
+    text = seed + vocab.decode(ids[: cut or len(ids)])
     if stopped_by and stopped_by.endswith("\n"):
         # The stop is at the end; its trailing newlines become one ("...\n\n" -> "...\n").
         text = text[: len(text) - len(stopped_by)] + stopped_by.rstrip("\n") + "\n"
     elif cut and not text.endswith("\n"):
-        text += "\n"            # cut back to where the piece could end: end its line
+        text += "\n"  # cut back to where the piece could end: end its line
     return text
 
 
@@ -263,12 +285,20 @@ def _stepper(model: Any, state: tuple) -> Callable:
     nn.LSTM -> head, in eval mode) and only after it gave model.step's answer on
     a test step (checked once per model)."""
     lstm, embed, head = (getattr(model, name, None) for name in ("lstm", "embed", "head"))
-    if (not isinstance(lstm, torch.nn.LSTM) or not isinstance(embed, torch.nn.Embedding)
-            or not isinstance(head, torch.nn.Linear) or model.training
-            or lstm.bidirectional or lstm.proj_size or not lstm.batch_first):
+    if (
+        not isinstance(lstm, torch.nn.LSTM)
+        or not isinstance(embed, torch.nn.Embedding)
+        or not isinstance(head, torch.nn.Linear)
+        or model.training
+        or lstm.bidirectional
+        or lstm.proj_size
+        or not lstm.batch_first
+    ):
         return model.step
-    layers = [tuple(getattr(lstm, f"{w}_l{k}", None) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-              for k in range(lstm.num_layers)]
+    layers = [
+        tuple(getattr(lstm, f"{w}_l{k}", None) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        for k in range(lstm.num_layers)
+    ]
 
     def fast_step(ids: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
         h, c = state
@@ -285,8 +315,10 @@ def _stepper(model: Any, state: tuple) -> Callable:
         probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
         want, (want_h, want_c) = model.step(probe, state)
         got, (got_h, got_c) = fast_step(probe, state)
-        ok = all(torch.allclose(a, b, rtol=1e-4, atol=1e-5)
-                 for a, b in ((want, got), (want_h, torch.stack(got_h)), (want_c, torch.stack(got_c))))
+        ok = all(
+            torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+            for a, b in ((want, got), (want_h, torch.stack(got_h)), (want_c, torch.stack(got_c)))
+        )
         _FAST_STEP_OK[model] = ok
     return fast_step if ok else model.step
 
@@ -298,7 +330,7 @@ class _Masker:
         self.vocab = vocab
         self.device = device
         self.rows: dict[str | None, int] = {None: 0}
-        self.table = [torch.ones(len(vocab), dtype=torch.bool)]   # row 0: everything allowed
+        self.table = [torch.ones(len(vocab), dtype=torch.bool)]  # row 0: everything allowed
         self.stacked = torch.stack(self.table).to(device)
 
     def row(self, allowed: str | None) -> int:
@@ -306,7 +338,7 @@ class _Masker:
         if r is None:
             known = [c for c in set(allowed) if not self.vocab.missing(c)]
             if not known:
-                r = 0                                   # nothing the model knows: do not mask
+                r = 0  # nothing the model knows: do not mask
             else:
                 mask = torch.zeros(len(self.vocab), dtype=torch.bool)
                 mask[torch.as_tensor(self.vocab.encode("".join(known)).astype("int64"))] = True
@@ -353,9 +385,21 @@ def generate_pieces(
     options = loaded.meta.get("scheme_options") or {}
     grammar = None if free else (lambda: codec.grammar(options))
     scores: list[float] = []
-    texts = generate(loaded.model, loaded.vocab, seed, num=num * rerank, length=length, temperature=temperature,
-                     top_k=top_k, grammar=grammar, stop=END_OF_PIECE, random_seed=random_seed, device=device,
-                     scores=scores if rerank > 1 else None, cadence_temperature=cadence_temperature)
+    texts = generate(
+        loaded.model,
+        loaded.vocab,
+        seed,
+        num=num * rerank,
+        length=length,
+        temperature=temperature,
+        top_k=top_k,
+        grammar=grammar,
+        stop=END_OF_PIECE,
+        random_seed=random_seed,
+        device=device,
+        scores=scores if rerank > 1 else None,
+        cadence_temperature=cadence_temperature,
+    )
     if rerank == 1:
         return texts
     best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])

@@ -99,15 +99,48 @@ from encoders.abc.theory import (
 )
 
 __all__ = [
-    "KINDS", "MAX_LENGTH_NUMBER", "Key", "Token", "default_unit", "header_end", "note_midi",
-    "parse_key", "parse_length", "parse_meter", "parse_tempo", "parse_unit", "tokenize",
+    "KINDS",
+    "MAX_LENGTH_NUMBER",
+    "Key",
+    "Token",
+    "default_unit",
+    "header_end",
+    "note_midi",
+    "parse_key",
+    "parse_length",
+    "parse_meter",
+    "parse_tempo",
+    "parse_unit",
+    "tokenize",
 ]
 
 KINDS = (
-    "field", "inline_field", "note", "rest", "measure_rest", "bar", "ending", "chord_start",
-    "chord_end", "tuplet", "broken", "tie", "slur_start", "slur_end", "grace_start", "grace_end",
-    "chord_symbol", "annotation", "decoration", "spacer", "overlay", "space", "newline",
-    "comment", "continuation", "unknown",
+    "field",
+    "inline_field",
+    "note",
+    "rest",
+    "measure_rest",
+    "bar",
+    "ending",
+    "chord_start",
+    "chord_end",
+    "tuplet",
+    "broken",
+    "tie",
+    "slur_start",
+    "slur_end",
+    "grace_start",
+    "grace_end",
+    "chord_symbol",
+    "annotation",
+    "decoration",
+    "spacer",
+    "overlay",
+    "space",
+    "newline",
+    "comment",
+    "continuation",
+    "unknown",
 )
 
 MAX_LENGTH_NUMBER = 256
@@ -242,6 +275,24 @@ def _cap(s: str | None) -> tuple[int | None, bool]:
     return int(s), False
 
 
+_PLAIN_KINDS = frozenset(
+    (
+        "space",
+        "comment",
+        "continuation",
+        "overlay",
+        "spacer",
+        "tie",
+        "slur_start",
+        "slur_end",
+        "grace_start",
+        "grace_end",
+        "chord_start",
+    )
+)
+"""Token kinds that carry nothing but their text."""
+
+
 def tokenize(text: str) -> list[Token]:
     """Cut ABC text into tokens; never raises, and ``"".join(t.text for t in toks) == text``."""
     if not isinstance(text, str):
@@ -257,7 +308,7 @@ def tokenize(text: str) -> list[Token]:
         if at_line_start:
             at_line_start = False
             fm = _FIELD_RE.match(text, pos)
-            if fm is not None and text[pos] in "ABCDEFGabcdefg" and text[pos + 2:pos + 3] in ("|", ":"):
+            if fm is not None and text[pos] in "ABCDEFGabcdefg" and text[pos + 2 : pos + 3] in ("|", ":"):
                 fm = None  # "D:|" starts a music line (a note and a repeat), as abc2midi reads it
             if fm is not None:
                 s = fm.group(0)
@@ -272,9 +323,7 @@ def tokenize(text: str) -> list[Token]:
             line += 1
             line_start = m.end()
             at_line_start = True
-        elif kind == "space" or kind == "comment" or kind == "continuation" or kind == "overlay" \
-                or kind == "spacer" or kind == "tie" or kind == "slur_start" or kind == "slur_end" \
-                or kind == "grace_start" or kind == "grace_end" or kind == "chord_start":
+        elif kind in _PLAIN_KINDS:
             append(Token(kind, s, line, col))
         elif kind == "note":
             nm = _NOTE_RE.match(s)
@@ -283,8 +332,9 @@ def tokenize(text: str) -> list[Token]:
                 length, err = parse_length(ln)
             else:
                 length, err = _ONE, ""
-            append(Token("note", s, line, col, accidental=acc or "", letter=letter, octave=octv,
-                         length=length, error=err))
+            append(
+                Token("note", s, line, col, accidental=acc or "", letter=letter, octave=octv, length=length, error=err)
+            )
         elif kind == "bar":
             left = len(s) - len(s.lstrip(":"))
             right = len(s) - len(s.rstrip(":"))
@@ -305,8 +355,8 @@ def tokenize(text: str) -> list[Token]:
             append(Token("rest", s, line, col, letter=s[0], length=length, error=err))
         elif kind == "measure_rest":
             c, capped = _cap(s[1:])
-            append(Token("measure_rest", s, line, col, letter=s[0], count=c or 1,
-                         error="measure-rest count capped" if capped else ""))
+            error = "measure-rest count capped" if capped else ""
+            append(Token("measure_rest", s, line, col, letter=s[0], count=c or 1, error=error))
         elif kind == "quoted":
             inner = s[1:-1]
             if inner[:1] in ("^", "_", "<", ">", "@"):
@@ -363,7 +413,6 @@ def header_end(tokens: list[Token]) -> int:
 # ----------------------------------------------------------------------------- fields
 
 
-
 @dataclass(frozen=True, slots=True)
 class Key:
     """A parsed K: field: tonic ('G', 'Bb', 'F#' or '' for none), mode (maj min dor phr
@@ -405,7 +454,7 @@ def parse_key(value: str) -> Key:
     value = value.split("%", 1)[0]
     m = _KEY_RE.match(value)
     letter, acc, special, mode_word = m.groups()
-    rest = value[m.end():]
+    rest = value[m.end() :]
     err = ""
     if special:
         tonic, mode, fifths = "", "", 0
@@ -415,8 +464,7 @@ def parse_key(value: str) -> Key:
             fifths = 2
     elif letter is None:
         tonic, mode, fifths = "C", "maj", 0
-        if mode_word and not mode_word.lower().startswith(("clef", "treble", "bass", "alto",
-                                                             "tenor", "exp", "perc")):
+        if mode_word and not mode_word.lower().startswith(("clef", "treble", "bass", "alto", "tenor", "exp", "perc")):
             err = f"unknown key {value.strip()!r}"
         rest = mode_word + rest
         mode_word = ""
@@ -431,8 +479,21 @@ def parse_key(value: str) -> Key:
         elif mw == "m":
             mode = "min"
         elif mw:
-            if mw.startswith(("exp", "clef", "treble", "bass", "alto", "tenor", "perc", "octave",
-                              "transpose", "middle", "stafflines")):
+            if mw.startswith(
+                (
+                    "exp",
+                    "clef",
+                    "treble",
+                    "bass",
+                    "alto",
+                    "tenor",
+                    "perc",
+                    "octave",
+                    "transpose",
+                    "middle",
+                    "stafflines",
+                )
+            ):
                 rest = mode_word + rest
             else:
                 err = f"unknown mode {mode_word!r}"
@@ -462,8 +523,15 @@ def parse_key(value: str) -> Key:
         if am is not None:
             sig[am.group(2).upper()] = ACCIDENTAL_SEMITONES[am.group(1)]
     accs = tuple(sorted(sig.items()))
-    return Key(tonic=tonic, mode=mode if tonic else "", accidentals=accs, fifths=fifths,
-               octave=max(-4, min(4, octave)), transpose=max(-48, min(48, transpose)), error=err)
+    return Key(
+        tonic=tonic,
+        mode=mode if tonic else "",
+        accidentals=accs,
+        fifths=fifths,
+        octave=max(-4, min(4, octave)),
+        transpose=max(-48, min(48, transpose)),
+        error=err,
+    )
 
 
 def parse_meter(value: str) -> tuple[int, int] | None:
@@ -527,8 +595,7 @@ def parse_tempo(value: str) -> float | None:
     return None
 
 
-def note_midi(letter: str, octave: str, accidental: str, key_sig: dict[str, int],
-              bar_accs: dict | None = None) -> int:
+def note_midi(letter: str, octave: str, accidental: str, key_sig: dict[str, int], bar_accs: dict | None = None) -> int:
     """MIDI pitch of a note: ``C`` = 60 (middle C), ``c`` = 72, each ``'`` +12, ``,`` -12.
 
     The alteration is the note's own accidental if it has one, else the one an earlier

@@ -81,13 +81,21 @@ from encoders.tab.symbols import (
     symbol_fret,
 )
 
-__all__ = ["GuitarProRead", "parse_song", "read_guitar_pro", "read_song", "song_to_tab",
-           "tab_to_song", "text_to_guitar_pro", "write_guitar_pro"]
+__all__ = [
+    "GuitarProRead",
+    "parse_song",
+    "read_guitar_pro",
+    "read_song",
+    "song_to_tab",
+    "tab_to_song",
+    "text_to_guitar_pro",
+    "write_guitar_pro",
+]
 
-TICKS = gp.Duration.quarterTime          # ticks per quarter note in pyguitarpro's model (960)
-STEP_TICKS = round(TICKS * STEP_BEATS)   # one column
+TICKS = gp.Duration.quarterTime  # ticks per quarter note in pyguitarpro's model (960)
+STEP_TICKS = round(TICKS * STEP_BEATS)  # one column
 MEASURES_PER_SYSTEM = 4
-MAX_FRET = 24                            # the tab symbols stop at O = 24
+MAX_FRET = 24  # the tab symbols stop at O = 24
 MAX_GP_BYTES = 32 << 20
 """A Guitar Pro file larger than this is refused (real ones are kilobytes; the largest
 of pyguitarpro's test files is 25 KB)."""
@@ -107,6 +115,7 @@ class GuitarProRead:
 
 # ---------------------------------------------------------------- reading
 
+
 def read_song(path: str | os.PathLike) -> gp.Song:
     """The song of a Guitar Pro file; InputError (file and reason) for anything pyguitarpro cannot read."""
     p = os.fspath(path)
@@ -115,8 +124,9 @@ def read_song(path: str | os.PathLike) -> gp.Song:
     try:
         size = os.path.getsize(p)
         if size > MAX_GP_BYTES:
-            raise InputError(f"{size:,} bytes is more than any Guitar Pro file (at most {MAX_GP_BYTES:,} are read)",
-                             path=p)
+            raise InputError(
+                f"{size:,} bytes is more than any Guitar Pro file (at most {MAX_GP_BYTES:,} are read)", path=p
+            )
         with open(p, "rb") as fh:
             data = fh.read()
     except OSError as e:
@@ -167,8 +177,9 @@ def _pick_track(song: gp.Song, track: int | None, path: str) -> tuple[int, gp.Tr
     if _is_drums(t):
         raise InputError(f"track {track} is a drum track, which has no tab: {listing}", path=path)
     if len(t.strings) not in STRING_COUNTS:
-        raise InputError(f"track {track} has {len(t.strings)} strings; the tab schemes hold 4, 6 or 7: {listing}",
-                         path=path)
+        raise InputError(
+            f"track {track} has {len(t.strings)} strings; the tab schemes hold 4, 6 or 7: {listing}", path=path
+        )
     return track, t
 
 
@@ -192,9 +203,9 @@ def _first_tempo(song: gp.Song, track: gp.Track) -> tuple[float, int]:
 def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> GuitarProRead:
     """One track of a song as a tab (see the module docstring)."""
     number, tr = _pick_track(song, track, path)
-    strings = sorted(tr.strings, key=lambda s: s.number)   # 1 = the highest string
+    strings = sorted(tr.strings, key=lambda s: s.number)  # 1 = the highest string
     n = len(strings)
-    tuning = tuple(s.value for s in reversed(strings))      # low to high
+    tuning = tuple(s.value for s in reversed(strings))  # low to high
     if not all(0 <= p <= 103 for p in tuning):
         raise InputError(f"track {number}: open strings {tuning} are outside MIDI 0..103", path=path)
     capo = int(tr.offset or 0)
@@ -207,17 +218,10 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
     measures = list(tr.measures)
     if not measures:
         raise InputError(f"track {number} has no measures", path=path)
-    # columns where each measure starts, and its length in columns
-    starts, widths = [], []
-    col = 0
-    for m in measures:
-        w = max(1, round(m.length / STEP_TICKS))
-        starts.append(col)
-        widths.append(w)
-        col += w
-    total = col
-    grid: list[list[str]] = [["-"] * n for _ in range(total)]   # [column][string, low first]
-    kinds: dict[tuple[int, int], str] = {}     # (column, string) -> "fret" | "dead"
+    starts, widths = _measure_columns(measures)
+    total = starts[-1] + widths[-1]
+    grid: list[list[str]] = [["-"] * n for _ in range(total)]  # [column][string, low first]
+    kinds: dict[tuple[int, int], str] = {}  # (column, string) -> "fret" | "dead"
     effects: list[tuple[int, int, gp.Note]] = []
 
     for mi, m in enumerate(measures):
@@ -238,7 +242,7 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
                     if not 1 <= note.string <= n:
                         lost["notes on a string the track lacks dropped"] += 1
                         continue
-                    s = n - note.string     # low string first
+                    s = n - note.string  # low string first
                     if note.type == gp.NoteType.tie:
                         continue
                     if note.type == gp.NoteType.rest:
@@ -254,8 +258,9 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
                         lost["notes with a negative fret dropped"] += 1
                         continue
                     pitch = tuning[s] + note.value
-                    if any(kinds.get((c, t)) == "fret" and tuning[t] + symbol_fret(grid[c][t]) == pitch
-                           for t in range(n)):
+                    if any(
+                        kinds.get((c, t)) == "fret" and tuning[t] + symbol_fret(grid[c][t]) == pitch for t in range(n)
+                    ):
                         lost["notes doubling a pitch in their column merged"] += 1
                         continue
                     if (c, s) in kinds or note.value > MAX_FRET:
@@ -271,15 +276,7 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
                     grid[c][s] = fret_symbol(pitch - tuning[s])
                     kinds[(c, s)] = "fret"
                     effects.append((c, s, note))
-                    e = note.effect
-                    if e.palmMute:
-                        lost["palm-muted notes read as plain notes"] += 1
-                    if e.letRing:
-                        lost["let-ring notes read as plain notes"] += 1
-                    if e.isGrace:
-                        lost["grace notes left out"] += 1
-                    if e.accentuatedNote or e.heavyAccentuatedNote:
-                        lost["accents left out"] += 1
+                    _count_unwritten_effects(note.effect, lost)
 
     bar_after = {starts[i] + widths[i] for i in range(len(measures))}
     moved = _separate(grid, tuning, bar_after, lost)
@@ -289,7 +286,42 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
                 effects[k] = (c, moved[(c, s)], note)
     _place_marks(grid, effects, bar_after, lost)
 
-    # events: the columns with bars between measures
+    systems = _systems(measures, starts, widths, grid)
+    problems: list[Problem] = []
+    if tempo_changes:
+        lost["tempo changes after the start left out (a tab has one tempo)"] += tempo_changes
+    for what, count in lost.items():
+        problems.append(Problem(f"track {number}: {count} {what}", path=path))
+    return GuitarProRead(Tab(tuning, systems, capo, tempo), song.title or "", number, problems)
+
+
+def _measure_columns(measures: list) -> tuple[list[int], list[int]]:
+    """The column where each measure starts, and its length in columns (at least one)."""
+    starts, widths = [], []
+    col = 0
+    for m in measures:
+        w = max(1, round(m.length / STEP_TICKS))
+        starts.append(col)
+        widths.append(w)
+        col += w
+    return starts, widths
+
+
+def _count_unwritten_effects(effect: gp.NoteEffect, lost: Counter) -> None:
+    """Count the effects of a note that the tab text cannot hold (reported, not silently dropped)."""
+    if effect.palmMute:
+        lost["palm-muted notes read as plain notes"] += 1
+    if effect.letRing:
+        lost["let-ring notes read as plain notes"] += 1
+    if effect.isGrace:
+        lost["grace notes left out"] += 1
+    if effect.accentuatedNote or effect.heavyAccentuatedNote:
+        lost["accents left out"] += 1
+
+
+def _systems(measures: list, starts: list[int], widths: list[int], grid: list[list[str]]) -> list[list]:
+    """The tab's events: each measure's columns with its bar line (repeats, double bars), in
+    systems of `MEASURES_PER_SYSTEM` measures."""
     systems: list[list] = []
     events: list = []
     for mi, m in enumerate(measures):
@@ -307,13 +339,7 @@ def song_to_tab(song: gp.Song, track: int | None = None, path: str = "") -> Guit
             events = []
     if events:
         systems.append(events)
-
-    problems: list[Problem] = []
-    if tempo_changes:
-        lost["tempo changes after the start left out (a tab has one tempo)"] += tempo_changes
-    for what, count in lost.items():
-        problems.append(Problem(f"track {number}: {count} {what}", path=path))
-    return GuitarProRead(Tab(tuning, systems, capo, tempo), song.title or "", number, problems)
+    return systems
 
 
 def _joins(a: str, b: str) -> bool:
@@ -322,8 +348,9 @@ def _joins(a: str, b: str) -> bool:
     return fa is not None and fb is not None and fa <= 9 and int(str(fa) + str(fb)[0]) <= 24
 
 
-def _separate(grid: list[list[str]], tuning: tuple[int, ...], bar_after: set[int],
-              lost: Counter) -> dict[tuple[int, int], int]:
+def _separate(
+    grid: list[list[str]], tuning: tuple[int, ...], bar_after: set[int], lost: Counter
+) -> dict[tuple[int, int], int]:
     """Move each fret that would join the fret before it on its string to another string
     (or drop it); the moves, (column, old string) -> new string."""
     n = len(tuning)
@@ -352,13 +379,15 @@ def _separate(grid: list[list[str]], tuning: tuple[int, ...], bar_after: set[int
                 lost["notes moved to another string (on theirs they would read as one fret with the one before)"] += 1
                 break
             else:
-                lost["notes dropped (they would read as one fret with the one before, and no other string "
-                     "is free)"] += 1
+                lost[
+                    "notes dropped (they would read as one fret with the one before, and no other string is free)"
+                ] += 1
     return moved
 
 
-def _place_marks(grid: list[list[str]], effects: list[tuple[int, int, gp.Note]], bar_after: set[int],
-                 lost: Counter) -> None:
+def _place_marks(
+    grid: list[list[str]], effects: list[tuple[int, int, gp.Note]], bar_after: set[int], lost: Counter
+) -> None:
     """Technique marks in the free columns around their notes, never across a bar; a mark
     without a free column is left out (and so is the rest of that note's marks)."""
     total = len(grid)
@@ -433,9 +462,14 @@ def read_guitar_pro(path: str | os.PathLike, track: int | None = None) -> Guitar
 # ---------------------------------------------------------------- writing
 
 _DURATIONS = [  # columns -> (value, dotted), longest first
-    (16, gp.Duration.whole, False), (12, gp.Duration.half, True), (8, gp.Duration.half, False),
-    (6, gp.Duration.quarter, True), (4, gp.Duration.quarter, False), (3, gp.Duration.eighth, True),
-    (2, gp.Duration.eighth, False), (1, gp.Duration.sixteenth, False),
+    (16, gp.Duration.whole, False),
+    (12, gp.Duration.half, True),
+    (8, gp.Duration.half, False),
+    (6, gp.Duration.quarter, True),
+    (4, gp.Duration.quarter, False),
+    (3, gp.Duration.eighth, True),
+    (2, gp.Duration.eighth, False),
+    (1, gp.Duration.sixteenth, False),
 ]
 
 
@@ -479,7 +513,9 @@ def _measures(tab: Tab) -> list[_Measure]:
     def close(bar: str) -> None:
         nonlocal steps, opening
         if steps:
-            cut = [steps] if len(steps) <= MAX_MEASURE_COLUMNS else [steps[i:i + 16] for i in range(0, len(steps), 16)]
+            cut = (
+                [steps] if len(steps) <= MAX_MEASURE_COLUMNS else [steps[i : i + 16] for i in range(0, len(steps), 16)]
+            )
             out.extend(_Measure(part, open_repeat=opening and i == 0) for i, part in enumerate(cut))
             steps, opening = [], False
         if out and bar:
@@ -493,7 +529,7 @@ def _measures(tab: Tab) -> list[_Measure]:
                 close(e)
             else:
                 steps.append(tuple(e))
-        close("")   # a system's end ends a measure too: its last column and the next one's first never touch
+        close("")  # a system's end ends a measure too: its last column and the next one's first never touch
     return out
 
 
@@ -503,9 +539,9 @@ def _marks_by_string(steps: list[tuple[str, ...]], n: int) -> dict[tuple[int, in
     "harmonic" or ("bend", semitones)."""
     fx: dict[tuple[int, int], set] = {}
     for s in range(n):
-        last: int | None = None       # column of the last fret struck on this string
+        last: int | None = None  # column of the last fret struck on this string
         bend_from: int | None = None  # column of a fret with a bend mark after it
-        into: list[str] = []          # slide marks before the first fret
+        into: list[str] = []  # slide marks before the first fret
         ghost = harmonic = False
         for c, step in enumerate(steps):
             sym = step[s]
@@ -534,7 +570,7 @@ def _marks_by_string(steps: list[tuple[str, ...]], n: int) -> dict[tuple[int, in
             elif sym == "x":
                 last = None
             elif sym in "/\\s" and (last is None or (last != c - 1 and _fret_at(steps, c + 1, s))):
-                into.append(sym)          # a slide into the fret right after it
+                into.append(sym)  # a slide into the fret right after it
             elif last is None:
                 continue
             elif sym in "hp":
@@ -542,7 +578,7 @@ def _marks_by_string(steps: list[tuple[str, ...]], n: int) -> dict[tuple[int, in
             elif sym in "/\\s":
                 # to the next fret of this measure when it goes the mark's way, else out of the note
                 up = sym != "\\"
-                nxt = next((symbol_fret(st[s]) for st in steps[c + 1:] if symbol_fret(st[s]) is not None), None)
+                nxt = next((symbol_fret(st[s]) for st in steps[c + 1 :] if symbol_fret(st[s]) is not None), None)
                 base = symbol_fret(steps[last][s])
                 if nxt is not None and (nxt >= base if up else nxt <= base):
                     fx[(last, s)].add("slide")
@@ -562,10 +598,16 @@ def _fret_at(steps: list[tuple[str, ...]], c: int, s: int) -> bool:
 
 
 def _bend(semitones: int) -> gp.BendEffect:
-    q = 2 * semitones                 # pyguitarpro's bend points count quarter tones
-    return gp.BendEffect(type=gp.BendType.bend, value=50 * semitones,
-                         points=[gp.BendPoint(0, 0), gp.BendPoint(gp.BendEffect.maxPosition // 2, q),
-                                 gp.BendPoint(gp.BendEffect.maxPosition, q)])
+    q = 2 * semitones  # pyguitarpro's bend points count quarter tones
+    return gp.BendEffect(
+        type=gp.BendType.bend,
+        value=50 * semitones,
+        points=[
+            gp.BendPoint(0, 0),
+            gp.BendPoint(gp.BendEffect.maxPosition // 2, q),
+            gp.BendPoint(gp.BendEffect.maxPosition, q),
+        ],
+    )
 
 
 def tab_to_song(tab: Tab, title: str = "") -> gp.Song:
@@ -576,18 +618,27 @@ def tab_to_song(tab: Tab, title: str = "") -> gp.Song:
         raise UsageError(f"a tab of {n} strings cannot be written as Guitar Pro (4, 6 or 7)")
     song = gp.Song(title=title or "", tempo=min(max(round(tab.tempo or 120), 1), 999))
     song.measureHeaders = []
-    track = gp.Track(song, number=1, measures=[], offset=min(max(int(tab.capo), 0), MAX_CAPO),
-                     name="Bass" if n == 4 else "Guitar",
-                     strings=[gp.GuitarString(i + 1, p) for i, p in enumerate(reversed(tab.tuning))],
-                     channel=gp.MidiChannel(channel=0, effectChannel=1,
-                                            instrument=PROGRAM_BASS if n == 4 else PROGRAM_GUITAR))
+    track = gp.Track(
+        song,
+        number=1,
+        measures=[],
+        offset=min(max(int(tab.capo), 0), MAX_CAPO),
+        name="Bass" if n == 4 else "Guitar",
+        strings=[gp.GuitarString(i + 1, p) for i, p in enumerate(reversed(tab.tuning))],
+        channel=gp.MidiChannel(channel=0, effectChannel=1, instrument=PROGRAM_BASS if n == 4 else PROGRAM_GUITAR),
+    )
     song.tracks = [track]
     measures = _measures(tab) or [_Measure([("-",) * n] * 16)]
     start = TICKS
     for number, m in enumerate(measures, start=1):
-        header = gp.MeasureHeader(number=number, start=start, timeSignature=_time_signature(len(m.steps)),
-                                  isRepeatOpen=m.open_repeat, repeatClose=1 if m.close_repeat else -1,
-                                  hasDoubleBar=m.double_bar)
+        header = gp.MeasureHeader(
+            number=number,
+            start=start,
+            timeSignature=_time_signature(len(m.steps)),
+            isRepeatOpen=m.open_repeat,
+            repeatClose=1 if m.close_repeat else -1,
+            hasDoubleBar=m.double_bar,
+        )
         song.addMeasureHeader(header)
         measure = gp.Measure(track, header)
         track.measures.append(measure)
@@ -615,12 +666,16 @@ def _fill_voice(voice: gp.Voice, steps: list[tuple[str, ...]], n: int, start: in
 def _add_beats(voice: gp.Voice, struck, columns: int, start: int, rest: bool, n: int = 0) -> None:
     t = start
     for k, (size, value, dotted) in enumerate(_split_duration(columns)):
-        beat = gp.Beat(voice, start=t, duration=gp.Duration(value=value, isDotted=dotted),
-                       status=gp.BeatStatus.rest if rest else gp.BeatStatus.normal)
+        beat = gp.Beat(
+            voice,
+            start=t,
+            duration=gp.Duration(value=value, isDotted=dotted),
+            status=gp.BeatStatus.rest if rest else gp.BeatStatus.normal,
+        )
         if not rest:
             for s, f, names in struck:
                 if f is None and k > 0:
-                    continue            # a dead note is not held
+                    continue  # a dead note is not held
                 note = gp.Note(beat, value=f or 0, string=n - s, velocity=gp.Velocities.default)
                 if f is None:
                     note.type = gp.NoteType.dead
@@ -666,8 +721,9 @@ def write_guitar_pro(tab: Tab, path: str | os.PathLike | io.IOBase, title: str =
     gp.write(tab_to_song(tab, title), path, version=(5, 1, 0))
 
 
-def text_to_guitar_pro(text: str, path: str | os.PathLike | io.IOBase, title: str = "",
-                       source: str = "") -> list[Problem]:
+def text_to_guitar_pro(
+    text: str, path: str | os.PathLike | io.IOBase, title: str = "", source: str = ""
+) -> list[Problem]:
     """Write any tab text (a ``rows`` or ``columns`` piece, generated or not, or a raw tab)
     as a Guitar Pro 5 file; the repairs made to read it (`source` names the text in them).
     A text with no staff is written as one empty measure, reported."""
