@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen fuzz music clean
+.PHONY: demo audition test venv model tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fuzz music clean lint format
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -32,8 +32,17 @@ audition: $(VENV_STAMP)
 	.venv/bin/musicrnn generate --seed "X:1" --num 24 --random-seed 1 --out outputs/batch/tune.abc
 	.venv/bin/musicrnn audition outputs/batch
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) lint
 	$(PY) -m pytest
+
+# ruff: lint and format check (the configuration is in pyproject.toml; `make format` applies it).
+lint: $(TEST_STAMP)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: $(TEST_STAMP)
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
 # The folk corpus from the ABC collections inside music21's wheel (no download).
 corpus: $(VENV_STAMP)
@@ -74,6 +83,9 @@ midi-reference: $(VENV_STAMP)
 # The 1 GB encode row takes tens of minutes on 2 cores; bench-quick leaves it at 64 MB.
 bench: $(VENV_STAMP)
 	$(PY) bench/speed.py
+
+bench-grammar: $(VENV_STAMP)
+	$(PY) bench/grammar.py
 
 bench-quick: $(VENV_STAMP)
 	$(PY) bench/speed.py --quick --encode-mb 64

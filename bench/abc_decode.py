@@ -20,8 +20,8 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from encoders.abc.player import play  # noqa: E402
-from tools.reference_abc import corpus_tunes  # noqa: E402
+from encoders.abc.player import play
+from tools.reference_abc import corpus_tunes
 
 
 def _time(fn, tunes: list[str]) -> float:

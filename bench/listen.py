@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import pretty_midi  # noqa: E402
-import soundfile  # noqa: E402
+import pretty_midi
+import soundfile
 
-import encoders  # noqa: E402
-from musicrnn import audio, pictures  # noqa: E402
-from musicrnn.render import to_midi  # noqa: E402
+import encoders
+from musicrnn import audio, pictures
+from musicrnn.render import to_midi
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,13 +67,21 @@ def main() -> None:
                 peak, loud = audio.measure(data, rate)
                 peaks.append(peak)
                 levels.append(loud)
-            rows.append((f"WAV, {name}", f"{total / wall:.0f}x real time", f"{1000 * wall / len(pieces):.0f}",
-                         f"length vs MIDI +{min(errors):.1f}..+{max(errors):.1f}%, peak <= {max(peaks):.1f} dBFS, "
-                         f"loudness {min(levels):.1f}..{max(levels):.1f} dBFS"))
+            rows.append(
+                (
+                    f"WAV, {name}",
+                    f"{total / wall:.0f}x real time",
+                    f"{1000 * wall / len(pieces):.0f}",
+                    f"length vs MIDI +{min(errors):.1f}..+{max(errors):.1f}%, peak <= {max(peaks):.1f} dBFS, "
+                    f"loudness {min(levels):.1f}..{max(levels):.1f} dBFS",
+                )
+            )
         for label, make in (
             ("piano roll PNG", lambda i: pictures.piano_roll_png(decoded[i].piece, tmp / f"{i}.png")),
-            ("ABC -> SVG (verovio, child process)",
-             lambda i: pictures.score_svg(decoded[i].piece, tmp / f"{i}.svg", text=texts[i], scheme="abc")),
+            (
+                "ABC -> SVG (verovio, child process)",
+                lambda i: pictures.score_svg(decoded[i].piece, tmp / f"{i}.svg", text=texts[i], scheme="abc"),
+            ),
             ("MusicXML (music21)", lambda i: pictures.write_musicxml(decoded[i].piece, tmp / f"{i}.musicxml")),
         ):
             times = []

@@ -58,7 +58,7 @@ import encoders  # noqa: E402
 from musicrnn.data import Batches, prepare  # noqa: E402
 from musicrnn.model import ModelConfig  # noqa: E402
 
-ROWS: list[tuple[str, str, str, str, str]] = []   # measure, ours, baseline, ratio, goal
+ROWS: list[tuple[str, str, str, str, str]] = []  # measure, ours, baseline, ratio, goal
 NOTES: list[str] = []
 
 
@@ -89,11 +89,14 @@ def machine() -> str:
                 break
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}; torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
+    )
 
 
 # --------------------------------------------------------------------------- training
+
 
 def forward_flops_per_char(c: ModelConfig) -> int:
     H, E, L, V = c.hidden, c.embed, c.layers, c.vocab_size
@@ -125,8 +128,17 @@ def recurrent_matmul_flops(batch: int, hidden: int, steps: int = 128, repeats: i
     return 2 * batch * hidden * 4 * hidden * steps / statistics.median(times)
 
 
-def plain_loop(tokens: np.ndarray, V: int, hidden: int, layers: int, embed: int, batch: int, seq: int,
-               steps: int, dropout: float = 0.1) -> tuple[float, None]:
+def plain_loop(
+    tokens: np.ndarray,
+    V: int,
+    hidden: int,
+    layers: int,
+    embed: int,
+    batch: int,
+    seq: int,
+    steps: int,
+    dropout: float = 0.1,
+) -> tuple[float, None]:
     """The textbook loop, same size, batch, dropout (train's default) and tokens: seconds of `steps` steps."""
     torch.manual_seed(0)
     emb, head = nn.Embedding(V, embed), nn.Linear(hidden, V)
@@ -151,12 +163,26 @@ def plain_loop(tokens: np.ndarray, V: int, hidden: int, layers: int, embed: int,
     return spent, None
 
 
-def ours_train(corpus: str, out: str, hidden: int, layers: int, batch: int, seq: int, steps: int) -> tuple[float, float]:
+def ours_train(
+    corpus: str, out: str, hidden: int, layers: int, batch: int, seq: int, steps: int
+) -> tuple[float, float]:
     from musicrnn.train import TrainConfig, train
 
-    cfg = TrainConfig(corpus=corpus, out=out, hidden=hidden, layers=layers, batch_size=batch, seq_len=seq,
-                      max_steps=steps, eval_every=10**6, eval_batches=1, warmup_steps=10, force=True,
-                      progress_every=10**6, threads=torch.get_num_threads())
+    cfg = TrainConfig(
+        corpus=corpus,
+        out=out,
+        hidden=hidden,
+        layers=layers,
+        batch_size=batch,
+        seq_len=seq,
+        max_steps=steps,
+        eval_every=10**6,
+        eval_batches=1,
+        warmup_steps=10,
+        force=True,
+        progress_every=10**6,
+        threads=torch.get_num_threads(),
+    )
     result = train(cfg)
     return batch * seq * steps / result.chars_per_s, result.chars_per_s
 
@@ -172,21 +198,41 @@ def bench_train(repeats: int, quick: bool, work: str) -> None:
         layers, batch, seq, embed = 2, 64, 128, 64
         t_ours, t_plain, _, _ = side_by_side(
             lambda: ours_train(corpus, os.path.join(work, f"m{hidden}"), hidden, layers, batch, seq, steps),
-            lambda: plain_loop(data.train, V, hidden, layers, embed, batch, seq, steps), repeats)
+            lambda: plain_loop(data.train, V, hidden, layers, embed, batch, seq, steps),
+            repeats,
+        )
         chars = batch * seq * steps
         ours, plain = chars / t_ours, chars / t_plain
-        row(f"train chars/s, {layers}x{hidden}, batch {batch}x{seq}", f"{ours:,.0f}", f"{plain:,.0f} plain nn.LSTM loop",
-            ours / plain, ">= 0.95x")
+        row(
+            f"train chars/s, {layers}x{hidden}, batch {batch}x{seq}",
+            f"{ours:,.0f}",
+            f"{plain:,.0f} plain nn.LSTM loop",
+            ours / plain,
+            ">= 0.95x",
+        )
         fl = 3 * forward_flops_per_char(ModelConfig(vocab_size=V, hidden=hidden, layers=layers, embed=embed))
         peak_now = matmul_flops()
-        row(f"train FLOP/s, {layers}x{hidden} (3x forward matmuls)", f"{ours * fl / 1e9:.1f} GFLOP/s",
-            f"{peak_now / 1e9:.1f} GFLOP/s matmul", 100 * ours * fl / peak_now, ">= 60%", "{:.0f}%")
+        row(
+            f"train FLOP/s, {layers}x{hidden} (3x forward matmuls)",
+            f"{ours * fl / 1e9:.1f} GFLOP/s",
+            f"{peak_now / 1e9:.1f} GFLOP/s matmul",
+            100 * ours * fl / peak_now,
+            ">= 60%",
+            "{:.0f}%",
+        )
         rec = recurrent_matmul_flops(batch, hidden)
-        row(f"  the recurrence's own matmul, [{batch}x{hidden}]x[{hidden}x{4 * hidden}]", f"{rec / 1e9:.1f} GFLOP/s",
-            f"{peak_now / 1e9:.1f} GFLOP/s matmul", 100 * rec / peak_now, "(a ceiling)", "{:.0f}%")
+        row(
+            f"  the recurrence's own matmul, [{batch}x{hidden}]x[{hidden}x{4 * hidden}]",
+            f"{rec / 1e9:.1f} GFLOP/s",
+            f"{peak_now / 1e9:.1f} GFLOP/s matmul",
+            100 * rec / peak_now,
+            "(a ceiling)",
+            "{:.0f}%",
+        )
 
 
 # --------------------------------------------------------------------------- sampling
+
 
 def weights_floor(model, repeats: int = 200) -> float:
     """Seconds per character of only the matrix-vector products one sampling step needs at
@@ -236,17 +282,29 @@ def bench_sample(repeats: int, quick: bool) -> None:
         return time.perf_counter() - t, None
 
     t_ours, t_naive, _, _ = side_by_side(ours_one, lambda: naive_sample(model, vocab, "X:1\n", length), repeats)
-    row(f"sampling chars/s, one stream, 2x{model.config.hidden}", f"{length / t_ours:,.0f}",
-        f"{length / t_naive:,.0f} naive nn.LSTM loop", t_naive / t_ours, ">= 5x")
+    row(
+        f"sampling chars/s, one stream, 2x{model.config.hidden}",
+        f"{length / t_ours:,.0f}",
+        f"{length / t_naive:,.0f} naive nn.LSTM loop",
+        t_naive / t_ours,
+        ">= 5x",
+    )
     floor = weights_floor(model)
-    row("  the step's matmuls alone, batch 1 (reading the weights)", f"{1 / floor:,.0f} chars/s",
-        f"{length / t_naive:,.0f} naive", t_naive / length / floor, "(a ceiling)")
+    row(
+        "  the step's matmuls alone, batch 1 (reading the weights)",
+        f"{1 / floor:,.0f} chars/s",
+        f"{length / t_naive:,.0f} naive",
+        t_naive / length / floor,
+        "(a ceiling)",
+    )
     cfg = model.config
     per_char = forward_flops_per_char(cfg)
     peak = matmul_flops()
-    NOTES.append(f"ceiling of the batched ratios: a batch of 64 cannot step faster than 64 x {per_char / 1e6:.2f} MFLOP "
-                 f"at the matmul peak ({peak / 1e9:.0f} GFLOP/s), so 64 one-stream chars ({1e3 * t_ours / length:.3f} ms "
-                 f"each) over one 64-stream step is at most {t_ours / length * peak / per_char:.1f}x on this machine")
+    NOTES.append(
+        f"ceiling of the batched ratios: a batch of 64 cannot step faster than 64 x {per_char / 1e6:.2f} MFLOP "
+        f"at the matmul peak ({peak / 1e9:.0f} GFLOP/s), so 64 one-stream chars ({1e3 * t_ours / length:.3f} ms "
+        f"each) over one 64-stream step is at most {t_ours / length * peak / per_char:.1f}x on this machine"
+    )
 
     num = 64
 
@@ -265,13 +323,25 @@ def bench_sample(repeats: int, quick: bool) -> None:
     chars_b = statistics.median(sum(map(len, texts)) for texts in eb)
     chars_1 = statistics.median(sum(map(len, texts)) for texts in e1)
     bound = statistics.median(sum(map(len, texts)) / max(map(len, texts)) for texts in eb)
-    row(f"generate --num {num} (grammar on, pieces end at the blank line)", f"{num / t_b:.1f} pieces/s",
-        f"{num / t_1:.1f} pieces/s one at a time", t_1 / t_b, ">= 20x")
-    row(f"  the same, in chars/s", f"{chars_b / t_b:,.0f}", f"{chars_1 / t_1:,.0f}",
-        (chars_b / t_b) / (chars_1 / t_1), ">= 20x")
-    NOTES.append(f"bound: a batch runs until its longest piece ends; with one stream left it is a one-stream run, "
-                 f"so the --num {num} ratio cannot pass sum(piece lengths) / longest piece = {bound:.1f} "
-                 f"(median over the repeats) however cheap the batched step")
+    row(
+        f"generate --num {num} (grammar on, pieces end at the blank line)",
+        f"{num / t_b:.1f} pieces/s",
+        f"{num / t_1:.1f} pieces/s one at a time",
+        t_1 / t_b,
+        ">= 20x",
+    )
+    row(
+        "  the same, in chars/s",
+        f"{chars_b / t_b:,.0f}",
+        f"{chars_1 / t_1:,.0f}",
+        (chars_b / t_b) / (chars_1 / t_1),
+        ">= 20x",
+    )
+    NOTES.append(
+        f"bound: a batch runs until its longest piece ends; with one stream left it is a one-stream run, "
+        f"so the --num {num} ratio cannot pass sum(piece lengths) / longest piece = {bound:.1f} "
+        f"(median over the repeats) however cheap the batched step"
+    )
 
     fixed = 200 if quick else 400
 
@@ -287,8 +357,13 @@ def bench_sample(repeats: int, quick: bool) -> None:
         return time.perf_counter() - t, None
 
     t_b, t_1, _, _ = side_by_side(fixed_batched, fixed_one, max(1, repeats - 1))
-    row(f"  fixed length {fixed}, grammar on", f"{num * fixed / t_b:,.0f} chars/s", f"{num * fixed / t_1:,.0f}",
-        t_1 / t_b, ">= 20x")
+    row(
+        f"  fixed length {fixed}, grammar on",
+        f"{num * fixed / t_b:,.0f} chars/s",
+        f"{num * fixed / t_1:,.0f}",
+        t_1 / t_b,
+        ">= 20x",
+    )
 
     def fixed_free(n: int) -> tuple[float, None]:
         t = time.perf_counter()
@@ -297,29 +372,43 @@ def bench_sample(repeats: int, quick: bool) -> None:
         return time.perf_counter() - t, None
 
     t_b, t_1, _, _ = side_by_side(lambda: fixed_free(num), lambda: fixed_free(1), max(1, repeats - 1))
-    row(f"  fixed length {fixed}, --free (no grammar)", f"{num * fixed / t_b:,.0f} chars/s",
-        f"{num * fixed / t_1:,.0f}", t_1 / t_b, "(the batching alone)")
+    row(
+        f"  fixed length {fixed}, --free (no grammar)",
+        f"{num * fixed / t_b:,.0f} chars/s",
+        f"{num * fixed / t_1:,.0f}",
+        t_1 / t_b,
+        "(the batching alone)",
+    )
 
 
 # --------------------------------------------------------------------------- decode
 
+
 def bench_decode(repeats: int, quick: bool) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from abc_decode import _music21_parse, _time
+
     from encoders.abc.player import play
     from tools.reference_abc import corpus_tunes
 
     all_tunes = corpus_tunes()
     tunes = [t for _, _, t in random.Random(0).sample(all_tunes, min(60 if quick else 200, len(all_tunes)))]
     warnings.simplefilter("ignore")
-    t_ours, t_m21, _, _ = side_by_side(lambda: (_time(play, tunes), None),
-                                       lambda: (_time(_music21_parse, tunes), None), repeats)
+    t_ours, t_m21, _, _ = side_by_side(
+        lambda: (_time(play, tunes), None), lambda: (_time(_music21_parse, tunes), None), repeats
+    )
     n = len(tunes)
-    row(f"ABC decode, {n} folk tunes", f"{n / t_ours:,.0f} tunes/s", f"{n / t_m21:,.0f} music21 parse",
-        t_m21 / t_ours, ">= 20x")
+    row(
+        f"ABC decode, {n} folk tunes",
+        f"{n / t_ours:,.0f} tunes/s",
+        f"{n / t_m21:,.0f} music21 parse",
+        t_m21 / t_ours,
+        ">= 20x",
+    )
 
 
 # --------------------------------------------------------------------------- encode
+
 
 def tab_files(folder: Path, megabytes: float, seed: int = 0) -> int:
     """Write a folder of tab files (about `megabytes` MB) made from the fretted folk corpus: each file
@@ -386,8 +475,13 @@ def bench_encode(repeats: int, quick: bool, work: Path) -> None:
             report = encode_to_stream(files, out, codec.name, {}, jobs=1)
             times.append(time.perf_counter() - t)
         t = statistics.median(times)
-        row(f"encode {codec.name}, {len(files)} files, 1 process", f"{size / t / 1e6:.2f} MB/s in",
-            f"{report.chars / t / 1e6:.2f} MB/s out", None, "(reported)")
+        row(
+            f"encode {codec.name}, {len(files)} files, 1 process",
+            f"{size / t / 1e6:.2f} MB/s in",
+            f"{report.chars / t / 1e6:.2f} MB/s out",
+            None,
+            "(reported)",
+        )
 
 
 def process_tree_rss(root: int) -> int:
@@ -438,8 +532,9 @@ def peak_rss(cmd: list[str]) -> tuple[int, float, str]:
     """Run a command; (peak resident bytes of it and all its processes together, seconds, stdout)."""
     peak = 0
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     done = threading.Event()
 
     def watch() -> None:
@@ -465,8 +560,13 @@ def bench_scale(megabytes: float, encode_mb: float, work: Path, jobs: int) -> No
     code = "import sys; from musicrnn.data import prepare; d = prepare(sys.argv[1]); print(d.meta['pieces'])"
     peak, seconds, stdout = peak_rss([sys.executable, "-c", code, str(stream)])
     tokens = sum(f.stat().st_size for f in (work / "big.tokens").glob("*.bin"))
-    row(f"prepare a {size / 1e9:.2f} GB columns stream -> token files", f"{peak / 2**30:.2f} GiB peak RSS",
-        f"{size / seconds / 1e6:.1f} MB/s, {tokens / 1e6:,.0f} MB of tokens", None, "<= 2 GiB RSS")
+    row(
+        f"prepare a {size / 1e9:.2f} GB columns stream -> token files",
+        f"{peak / 2**30:.2f} GiB peak RSS",
+        f"{size / seconds / 1e6:.1f} MB/s, {tokens / 1e6:,.0f} MB of tokens",
+        None,
+        "<= 2 GiB RSS",
+    )
     stream.unlink()
     shutil.rmtree(work / "big.tokens", ignore_errors=True)
 
@@ -474,16 +574,33 @@ def bench_scale(megabytes: float, encode_mb: float, work: Path, jobs: int) -> No
     folder = work / f"tabs-{encode_mb:g}mb"
     size = tab_files(folder, encode_mb)
     out = work / "enc.txt"
-    cmd = [sys.executable, "-m", "musicrnn", "encode", str(folder), "--scheme", "columns", "--jobs", str(jobs),
-           "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "musicrnn",
+        "encode",
+        str(folder),
+        "--scheme",
+        "columns",
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+    ]
     peak, seconds, stdout = peak_rss(cmd)
-    row(f"encode a {size / 1e9:.2f} GB tab folder, --jobs {jobs} (stream + tokens)",
-        f"{peak / 2**30:.2f} GiB peak RSS", f"{size / seconds / 1e6:.1f} MB/s", None, "<= 2 GiB RSS")
-    said = " ".join(stdout.split()).split(" wrote ")[0]   # rich wraps lines: join the words again
+    row(
+        f"encode a {size / 1e9:.2f} GB tab folder, --jobs {jobs} (stream + tokens)",
+        f"{peak / 2**30:.2f} GiB peak RSS",
+        f"{size / seconds / 1e6:.1f} MB/s",
+        None,
+        "<= 2 GiB RSS",
+    )
+    said = " ".join(stdout.split()).split(" wrote ")[0]  # rich wraps lines: join the words again
     NOTES.append(f"encode: {said} ({seconds:.0f}s)")
 
 
 # --------------------------------------------------------------------------- main
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

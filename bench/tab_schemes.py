@@ -43,9 +43,20 @@ def run(scheme: str, minutes: float, out_root: str, samples: int, train_again: b
     codec = encoders.get(scheme)
     corpus = CORPORA[scheme]
     out = os.path.join(out_root, scheme)
-    cfg = TrainConfig(corpus=corpus, out=out, scheme=scheme, hidden=256, layers=2, lr=3e-3,
-                      max_steps=100_000, max_minutes=minutes, eval_every=200, early_stop_patience=None,
-                      random_seed=1, force=True)
+    cfg = TrainConfig(
+        corpus=corpus,
+        out=out,
+        scheme=scheme,
+        hidden=256,
+        layers=2,
+        lr=3e-3,
+        max_steps=100_000,
+        max_minutes=minutes,
+        eval_every=200,
+        early_stop_patience=None,
+        random_seed=1,
+        force=True,
+    )
     if train_again or not os.path.exists(os.path.join(out, "meta.json")):
         train(cfg)
     loaded = load(out)
@@ -55,18 +66,25 @@ def run(scheme: str, minutes: float, out_root: str, samples: int, train_again: b
     val_text = encoders.join_stream(val)
     bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text)
     steps = sum(time_steps(p, scheme) for p in val)
-    row = {"scheme": scheme, "val_pieces": len(val), "bits_per_char": bpc, "chars": len(val_text),
-           "time_steps": steps, "bits_per_step": bpc * len(val_text) / steps,
-           "train_steps": metrics["steps"], "train_seconds": round(metrics["train_seconds"])}
+    row = {
+        "scheme": scheme,
+        "val_pieces": len(val),
+        "bits_per_char": bpc,
+        "chars": len(val_text),
+        "time_steps": steps,
+        "bits_per_step": bpc * len(val_text) / steps,
+        "train_steps": metrics["steps"],
+        "train_seconds": round(metrics["train_seconds"]),
+    }
     for free in (True, False):
         if not free and codec.grammar() is None:
             continue
         # A length far above the longest tune (rows ~10k chars), so the cap does not judge.
-        texts = generate_pieces(loaded, codec, num=samples, length=20_000, temperature=1.0,
-                                random_seed=0, free=free)
+        texts = generate_pieces(loaded, codec, num=samples, length=20_000, temperature=1.0, random_seed=0, free=free)
         ok = [codec.decode(t) for t in texts]
         row["well_formed_free" if free else "well_formed_grammar"] = sum(
-            d.clean and bool(d.piece.notes) for d in ok) / len(ok)
+            d.clean and bool(d.piece.notes) for d in ok
+        ) / len(ok)
     return row
 
 
@@ -78,12 +96,16 @@ def main() -> None:
     ap.add_argument("--no-train", action="store_true", help="measure the models already in --out")
     args = ap.parse_args()
     rows = [run(s, args.minutes, args.out, args.samples, not args.no_train) for s in ("rows", "columns")]
-    print(f"{'scheme':8} {'bits/step':>9} {'bits/char':>9} {'held-out steps':>14} "
-          f"{'well-formed free':>16} {'with grammar':>12} {'train steps':>11} {'seconds':>7}")
+    print(
+        f"{'scheme':8} {'bits/step':>9} {'bits/char':>9} {'held-out steps':>14} "
+        f"{'well-formed free':>16} {'with grammar':>12} {'train steps':>11} {'seconds':>7}"
+    )
     for r in rows:
         grammar = f"{100 * r['well_formed_grammar']:.0f}%" if "well_formed_grammar" in r else "-"
-        print(f"{r['scheme']:8} {r['bits_per_step']:9.3f} {r['bits_per_char']:9.3f} {r['time_steps']:14,} "
-              f"{100 * r['well_formed_free']:15.0f}% {grammar:>12} {r['train_steps']:11,} {r['train_seconds']:7}")
+        print(
+            f"{r['scheme']:8} {r['bits_per_step']:9.3f} {r['bits_per_char']:9.3f} {r['time_steps']:14,} "
+            f"{100 * r['well_formed_free']:15.0f}% {grammar:>12} {r['train_steps']:11,} {r['train_seconds']:7}"
+        )
     print(f"columns / rows, bits per time step: {rows[1]['bits_per_step'] / rows[0]['bits_per_step']:.3f}")
     json.dump(rows, sys.stderr, indent=1)
 

@@ -68,78 +68,156 @@ class Source:
     id: str
     title: str
     composer: str
-    origin: str        # "music21" (a path in music21's corpus) or "pianoplayer" (a path in its sdist)
+    origin: str  # "music21" (a path in music21's corpus) or "pianoplayer" (a path in its sdist)
     path: str
-    licence: str       # what the file and its distribution say, in short
-    tempo: float       # quarter notes a minute, used only where the file gives no metronome mark
+    licence: str  # what the file and its distribution say, in short
+    tempo: float  # quarter notes a minute, used only where the file gives no metronome mark
     held_out: bool = False
 
 
-MUSIC21_NOTE = ("music21 corpus (BSD software; its corpus/license.txt: encodings distributed with the encoders' "
-                "permission, out of copyright in the US or licensed for use, possibly non-commercial)")
+MUSIC21_NOTE = (
+    "music21 corpus (BSD software; its corpus/license.txt: encodings distributed with the encoders' "
+    "permission, out of copyright in the US or licensed for use, possibly non-commercial)"
+)
 
 SOURCES: tuple[Source, ...] = (
-    Source("bach-bwv846", "Prelude in C major, WTC I, BWV 846", "J. S. Bach", "music21", "bach/bwv846.mxl",
-           "public-domain work; MuseScore 1.3 encoding (musescore.com/score/117279), no licence in the file; "
-           + MUSIC21_NOTE, 66),
-    Source("bach-bwv775", "Invention No. 4 in D minor, BWV 775", "J. S. Bach", "pianoplayer",
-           "scores/bach_invention4.xml",
-           "public-domain work; file: 'Source: Mutopia Project (Mutopia-2008/06/15-67), listed as Public Domain'; "
-           "pianoplayer sdist, MIT", 132),
-    Source("cpe-bach-h186", "Sonata in A major, H. 186 (Wq. 55/4), 2nd movement, Poco adagio", "C. P. E. Bach",
-           "music21", "cpebach/h186.mxl",
-           "public-domain work; no licence in the file; " + MUSIC21_NOTE, 56),
-    Source("mozart-k545-1", "Sonata in C major, K. 545 ('facile'), 1st movement", "W. A. Mozart", "pianoplayer",
-           "scores/mozart_sonfacile.mxl",
-           "public-domain work; file: 'Source: Mutopia Project (Mutopia-2013/09/01-998), licensed CC BY-SA 3.0'; "
-           "pianoplayer sdist, MIT", 132, held_out=True),
-    Source("pachelbel-canon", "Canon in D, piano arrangement (arranger not named)", "J. Pachelbel", "pianoplayer",
-           "scores/pachelbel_canon.xml",
-           "public-domain work; MuseScore 2.0.1 piano arrangement, arranger and licence not named in the file; "
-           "pianoplayer sdist, MIT", 60),
-    Source("clara-op1-1", "Polonaise in E-flat major, Op. 1 No. 1", "Clara Schumann", "music21",
-           "schumann_clara/polonaise_op1n1.mxl",
-           "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
-           "license'", 100),
-    Source("clara-op1-2", "Polonaise in C major, Op. 1 No. 2", "Clara Schumann", "music21",
-           "schumann_clara/polonaise_op1n2.mxl",
-           "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
-           "license'", 100, held_out=True),
-    Source("clara-op1-3", "Polonaise in D major, Op. 1 No. 3", "Clara Schumann", "music21",
-           "schumann_clara/polonaise_op1n3.mxl",
-           "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
-           "license'", 100),
-    Source("clara-op1-4", "Polonaise in C major, Op. 1 No. 4", "Clara Schumann", "music21",
-           "schumann_clara/polonaise_op1n4.mxl",
-           "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
-           "license'", 100),
-    Source("chopin-op6-2", "Mazurka in C-sharp minor, Op. 6 No. 2", "F. Chopin", "music21",
-           "chopin/mazurka06-2.krn",
-           "public-domain work (Mikuli edition, Schirmer 1894-98); Humdrum encoding by Craig Stuart Sapp (2005), no "
-           "licence record in the file; " + MUSIC21_NOTE, 132, held_out=True),
-    Source("joplin-maple-leaf", "Maple Leaf Rag", "S. Joplin", "music21", "joplin/maple_leaf_rag.mxl",
-           "public-domain work (1899); MuseScore 2.1 encoding (musescore.com/user/116681/scores/145724), no licence "
-           "in the file; " + MUSIC21_NOTE, 100),
+    Source(
+        "bach-bwv846",
+        "Prelude in C major, WTC I, BWV 846",
+        "J. S. Bach",
+        "music21",
+        "bach/bwv846.mxl",
+        "public-domain work; MuseScore 1.3 encoding (musescore.com/score/117279), no licence in the file; "
+        + MUSIC21_NOTE,
+        66,
+    ),
+    Source(
+        "bach-bwv775",
+        "Invention No. 4 in D minor, BWV 775",
+        "J. S. Bach",
+        "pianoplayer",
+        "scores/bach_invention4.xml",
+        "public-domain work; file: 'Source: Mutopia Project (Mutopia-2008/06/15-67), listed as Public Domain'; "
+        "pianoplayer sdist, MIT",
+        132,
+    ),
+    Source(
+        "cpe-bach-h186",
+        "Sonata in A major, H. 186 (Wq. 55/4), 2nd movement, Poco adagio",
+        "C. P. E. Bach",
+        "music21",
+        "cpebach/h186.mxl",
+        "public-domain work; no licence in the file; " + MUSIC21_NOTE,
+        56,
+    ),
+    Source(
+        "mozart-k545-1",
+        "Sonata in C major, K. 545 ('facile'), 1st movement",
+        "W. A. Mozart",
+        "pianoplayer",
+        "scores/mozart_sonfacile.mxl",
+        "public-domain work; file: 'Source: Mutopia Project (Mutopia-2013/09/01-998), licensed CC BY-SA 3.0'; "
+        "pianoplayer sdist, MIT",
+        132,
+        held_out=True,
+    ),
+    Source(
+        "pachelbel-canon",
+        "Canon in D, piano arrangement (arranger not named)",
+        "J. Pachelbel",
+        "pianoplayer",
+        "scores/pachelbel_canon.xml",
+        "public-domain work; MuseScore 2.0.1 piano arrangement, arranger and licence not named in the file; "
+        "pianoplayer sdist, MIT",
+        60,
+    ),
+    Source(
+        "clara-op1-1",
+        "Polonaise in E-flat major, Op. 1 No. 1",
+        "Clara Schumann",
+        "music21",
+        "schumann_clara/polonaise_op1n1.mxl",
+        "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
+        "license'",
+        100,
+    ),
+    Source(
+        "clara-op1-2",
+        "Polonaise in C major, Op. 1 No. 2",
+        "Clara Schumann",
+        "music21",
+        "schumann_clara/polonaise_op1n2.mxl",
+        "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
+        "license'",
+        100,
+        held_out=True,
+    ),
+    Source(
+        "clara-op1-3",
+        "Polonaise in D major, Op. 1 No. 3",
+        "Clara Schumann",
+        "music21",
+        "schumann_clara/polonaise_op1n3.mxl",
+        "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
+        "license'",
+        100,
+    ),
+    Source(
+        "clara-op1-4",
+        "Polonaise in C major, Op. 1 No. 4",
+        "Clara Schumann",
+        "music21",
+        "schumann_clara/polonaise_op1n4.mxl",
+        "public-domain work (1831); file: 'Typeset by Cypressdome for IMSLP and released under the CC BY-SA 4.0 "
+        "license'",
+        100,
+    ),
+    Source(
+        "chopin-op6-2",
+        "Mazurka in C-sharp minor, Op. 6 No. 2",
+        "F. Chopin",
+        "music21",
+        "chopin/mazurka06-2.krn",
+        "public-domain work (Mikuli edition, Schirmer 1894-98); Humdrum encoding by Craig Stuart Sapp (2005), no "
+        "licence record in the file; " + MUSIC21_NOTE,
+        132,
+        held_out=True,
+    ),
+    Source(
+        "joplin-maple-leaf",
+        "Maple Leaf Rag",
+        "S. Joplin",
+        "music21",
+        "joplin/maple_leaf_rag.mxl",
+        "public-domain work (1899); MuseScore 2.1 encoding (musescore.com/user/116681/scores/145724), no licence "
+        "in the file; " + MUSIC21_NOTE,
+        100,
+    ),
 )
 
 LEFT_OUT: tuple[tuple[str, str], ...] = (
-    ("pianoplayer scores/scarlatti_k027.xml (Scarlatti, Sonata K. 27)",
-     "its metadata (annotators, typesetter Tom Schreyer, DCML harmony_version 2.3.0) marks it as a score of the DCML "
-     "Scarlatti corpus (DCMLab/scarlatti_sonatas), whose scores are published under CC BY-NC-SA 4.0: non-commercial "
-     "only, which pianoplayer's MIT label cannot lift, and a bundled model is not bound to non-commercial use"),
+    (
+        "pianoplayer scores/scarlatti_k027.xml (Scarlatti, Sonata K. 27)",
+        "its metadata (annotators, typesetter Tom Schreyer, DCML harmony_version 2.3.0) marks it as a score of the DCML "
+        "Scarlatti corpus (DCMLab/scarlatti_sonatas), whose scores are published under CC BY-NC-SA 4.0: non-commercial "
+        "only, which pianoplayer's MIT label cannot lift, and a bundled model is not bound to non-commercial use",
+    ),
     ("pianoplayer scores/bach_prelude.xml (BWV 846)", "the same score as music21's bach/bwv846.mxl: used once"),
     ("music21 mozart/k545/movement1_exposition.mxl", "the exposition of pianoplayer's full first movement: used once"),
     ("pianoplayer scores/test_*.xml", "scales, chords and octaves written to test the fingering, not music"),
-    ("music21 schoenberg/opus19 (2 movements)",
-     "licence fine (published 1913: public domain in the US, and since 2022 where copyright lasts 70 years after "
-     "death; no note in the files), but atonal: the issue asks continuations to stay in the seed's key"),
-    ("music21 pieces for voice(s) with piano (Schubert's Lindenbaum, Schumann's Dichterliebe No. 2, Beach's "
-     "Prayer of a Tired Child, Liliuokalani's Aloha Oe) and chamber music (Clara Schumann's trio Op. 17)",
-     "not solo piano: the piano part alone lacks the melody"),
+    (
+        "music21 schoenberg/opus19 (2 movements)",
+        "licence fine (published 1913: public domain in the US, and since 2022 where copyright lasts 70 years after "
+        "death; no note in the files), but atonal: the issue asks continuations to stay in the seed's key",
+    ),
+    (
+        "music21 pieces for voice(s) with piano (Schubert's Lindenbaum, Schumann's Dichterliebe No. 2, Beach's "
+        "Prayer of a Tired Child, Liliuokalani's Aloha Oe) and chamber music (Clara Schumann's trio Op. 17)",
+        "not solo piano: the piano part alone lacks the melody",
+    ),
 )
 
-DYNAMICS = {"pppp": 20, "ppp": 28, "pp": 40, "p": 54, "mp": 66, "mf": 78, "f": 92, "ff": 106, "fff": 116,
-            "ffff": 124}
+DYNAMICS = {"pppp": 20, "ppp": 28, "pp": 40, "p": 54, "mp": 66, "mf": 78, "f": 92, "ff": 106, "fff": 116, "ffff": 124}
 """Velocity a dynamic mark sets until the next one (accents such as sf are not marks of level)."""
 FIRST_VELOCITY = 72
 ARRANGEMENT_VELOCITY = {"melody": 80, "downbeat": 88, "bass": 68, "chord": 58}
@@ -222,7 +300,7 @@ def score_to_piece(score, fallback_tempo: float, title: str = "") -> tuple[Piece
                     grace += 1
                     continue
                 at = float(el.getOffsetInHierarchy(measure))
-                if at >= length - 1e-9:     # past the end of an overfull bar
+                if at >= length - 1e-9:  # past the end of an overfull bar
                     continue
                 duration = float(el.quarterLength)
                 if index in clipped:
@@ -251,8 +329,11 @@ def score_to_piece(score, fallback_tempo: float, title: str = "") -> tuple[Piece
         if mm.number is not None:
             marks.append(float(mm.getQuarterBPM()))
     bpm = marks[0] if marks else float(fallback_tempo)
-    levels = sorted((float(d.getOffsetInHierarchy(score)), DYNAMICS[d.value])
-                    for d in score.recurse().getElementsByClass(dynamics.Dynamic) if d.value in DYNAMICS)
+    levels = sorted(
+        (float(d.getOffsetInHierarchy(score)), DYNAMICS[d.value])
+        for d in score.recurse().getElementsByClass(dynamics.Dynamic)
+        if d.value in DYNAMICS
+    )
 
     def velocity(onset: float) -> int:
         level = FIRST_VELOCITY
@@ -267,10 +348,16 @@ def score_to_piece(score, fallback_tempo: float, title: str = "") -> tuple[Piece
         for pitch, onset, duration in hands[index]:
             notes.append(Note(pitch, onset + shift, duration, velocity(onset), 0, min(hand, 1)))
     notes.sort(key=lambda n: (n.onset, n.pitch))
-    piece = Piece(notes=notes, tempo=bpm, meter=(num, den), key=_key_name(score), title=title,
-                  programs={0: 0, 1: 0})
-    facts = {"staves": len(parts), "clipped_bars": len(clipped), "meters": sorted(set(meters)), "pickup": pickup,
-             "grace_left_out": grace, "tempo_from_file": bool(marks), "beats": piece.end}
+    piece = Piece(notes=notes, tempo=bpm, meter=(num, den), key=_key_name(score), title=title, programs={0: 0, 1: 0})
+    facts = {
+        "staves": len(parts),
+        "clipped_bars": len(clipped),
+        "meters": sorted(set(meters)),
+        "pickup": pickup,
+        "grace_left_out": grace,
+        "tempo_from_file": bool(marks),
+        "beats": piece.end,
+    }
     return piece, facts
 
 
@@ -337,8 +424,9 @@ def _close_chord(pcs: list[int], bass: int, below: int) -> list[int]:
     return sorted(out)
 
 
-def arrange_chorale(soprano: Line, alto: Line, tenor: Line, bass: Line, meter: tuple[int, int],
-                    velocity: dict | None = None) -> list[Note]:
+def arrange_chorale(
+    soprano: Line, alto: Line, tenor: Line, bass: Line, meter: tuple[int, int], velocity: dict | None = None
+) -> list[Note]:
     """Soprano in the right hand (voice 0); on every beat the left hand (voice 1) plays the
     bass voice's note and the alto's and tenor's pitch classes as a close chord above it,
     below the soprano; a chord repeated on the next beat of the same bar is held."""
@@ -347,7 +435,7 @@ def arrange_chorale(soprano: Line, alto: Line, tenor: Line, bass: Line, meter: t
     bar = meter[0] * 4 / meter[1]
     end = max(on + d for p, on, d in soprano + alto + tenor + bass)
     notes = [Note(p, on, d, velocity["melody"], 0, 0) for p, on, d in soprano]
-    held: list[tuple[tuple[int, ...], float, float]] = []   # (pitches, onset, duration)
+    held: list[tuple[tuple[int, ...], float, float]] = []  # (pitches, onset, duration)
     t = 0.0
     while t < end - 1e-9:
         nxt = min(t + beat, end)
@@ -388,8 +476,9 @@ def tonic_of(key: str | None) -> int | None:
     return pc % 12
 
 
-def choose_chords(melody: Line, bars: list[tuple[float, float]], meter: tuple[int, int],
-                  tonic: int | None) -> list[tuple[int, tuple[int, int, int]] | None]:
+def choose_chords(
+    melody: Line, bars: list[tuple[float, float]], meter: tuple[int, int], tonic: int | None
+) -> list[tuple[int, tuple[int, int, int]] | None]:
     """One triad (root, quality) a bar, estimated from the melody: the major or minor triad,
     built of the tune's own scale, that covers most of the bar's notes (weighted by length,
     the bar's first beat and the beats counting more), a little preference for the tonic
@@ -402,7 +491,7 @@ def choose_chords(melody: Line, bars: list[tuple[float, float]], meter: tuple[in
     scale = {pc for pc in range(12) if weight[pc] >= 0.03 * total}
     candidates = [(r, q) for r, q in TRIADS if all((r + i) % 12 in scale for i in q)] or TRIADS
     if tonic is None and melody:
-        tonic = max(melody, key=lambda n: n[1])[0] % 12   # the last note
+        tonic = max(melody, key=lambda n: n[1])[0] % 12  # the last note
     beat = beat_length(meter)
     out: list[tuple[int, tuple[int, int, int]] | None] = []
     previous = None
@@ -427,7 +516,8 @@ def choose_chords(melody: Line, bars: list[tuple[float, float]], meter: tuple[in
             root, quality = triad
             pcs = {(root + i) % 12 for i in quality}
             s = sum(c for pc, c in enumerate(counts) if pc in pcs) - 0.5 * sum(
-                c for pc, c in enumerate(counts) if pc not in pcs)
+                c for pc, c in enumerate(counts) if pc not in pcs
+            )
             if tonic is not None:
                 step = (root - tonic) % 12
                 s += length * {0: 0.3, 7: 0.15, 5: 0.15}.get(step, 0.0)
@@ -457,8 +547,9 @@ def bar_spans(bar_lines: list[float], end: float, bar: float) -> list[tuple[floa
     return [(a, b) for a, b in zip(points, points[1:]) if b > a + 1e-9]
 
 
-def arrange_folk(melody: Line, meter: tuple[int, int], bar_lines: list[float], key: str | None,
-                 velocity: dict | None = None) -> tuple[list[Note], float]:
+def arrange_folk(
+    melody: Line, meter: tuple[int, int], bar_lines: list[float], key: str | None, velocity: dict | None = None
+) -> tuple[list[Note], float]:
     """The tune in the right hand (voice 0; moved up an octave when it dips below E3), and in
     the left (voice 1) one chord a bar (`choose_chords`): the root as bass note on the bar's
     first beat (and its third in four-beat bars), the triad on the other beats, a bar of one
@@ -542,19 +633,31 @@ def chorale_pieces(log=print) -> list[tuple[str, Piece]]:
                 lines = []
                 for part in parts:
                     stripped = part.stripTies()
-                    lines.append([(p.midi, float(el.getOffsetInHierarchy(stripped)), float(el.quarterLength))
-                                  for el in stripped.recurse().notes if el.quarterLength > 0 for p in el.pitches])
+                    lines.append(
+                        [
+                            (p.midi, float(el.getOffsetInHierarchy(stripped)), float(el.quarterLength))
+                            for el in stripped.recurse().notes
+                            if el.quarterLength > 0
+                            for p in el.pitches
+                        ]
+                    )
                 if not all(lines):
                     log(f"skipped chorale {name}: a voice with no notes")
                     continue
                 lines.sort(key=lambda line: -sum(p for p, _, _ in line) / len(line))
-                piece0, facts = score_to_piece(score, 80, name)   # meter, key, tempo, pickup as for real pieces
+                piece0, facts = score_to_piece(score, 80, name)  # meter, key, tempo, pickup as for real pieces
             meter = piece0.meter or (4, 4)
             bar = meter[0] * 4 / meter[1]
             notes = arrange_chorale(lines[0], lines[1], lines[2], lines[3], meter)
             notes = pad_pickup(notes, facts["pickup"], bar)
-            out.append((name, Piece(notes=notes, tempo=piece0.tempo, meter=meter, key=piece0.key, title=name,
-                                    programs={0: 0, 1: 0})))
+            out.append(
+                (
+                    name,
+                    Piece(
+                        notes=notes, tempo=piece0.tempo, meter=meter, key=piece0.key, title=name, programs={0: 0, 1: 0}
+                    ),
+                )
+            )
         except Exception as e:  # noqa: BLE001 - music21 raises many kinds; report and go on
             log(f"skipped chorale {name}: {type(e).__name__}: {e}")
     return out
@@ -576,9 +679,19 @@ def folk_pieces(count: int, seed: int = 1, log=print) -> list[tuple[str, Piece]]
         melody = [(n.pitch, n.onset, n.duration) for n in played.notes if n.voice == 0]
         notes, pickup = arrange_folk(melody, meter, played.bar_beats, played.key)
         notes = pad_pickup(notes, pickup, meter[0] * 4 / meter[1])
-        out.append((f"folk {index}", Piece(notes=notes, tempo=played.tempo, meter=meter,
-                                           key=_key_header(played.key), title=f"folk {index}",
-                                           programs={0: 0, 1: 0})))
+        out.append(
+            (
+                f"folk {index}",
+                Piece(
+                    notes=notes,
+                    tempo=played.tempo,
+                    meter=meter,
+                    key=_key_header(played.key),
+                    title=f"folk {index}",
+                    programs={0: 0, 1: 0},
+                ),
+            )
+        )
     return out
 
 
@@ -600,8 +713,16 @@ def minutes(piece: Piece) -> float:
     return piece.end / piece.tempo
 
 
-def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int = 16, folk: int = 1000,
-          seed: int = 1, chorales: bool = True, log=print) -> dict:
+def build(
+    out_dir: Path,
+    sdist: Path | None,
+    scheme: str = "events",
+    grid: int = 16,
+    folk: int = 1000,
+    seed: int = 1,
+    chorales: bool = True,
+    log=print,
+) -> dict:
     """Write the streams and the manifest; returns the figures (also printed)."""
     from musicrnn.atomic import write_text
 
@@ -609,8 +730,16 @@ def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int =
     train: list[str] = []
     held: list[str] = []
     rows = ["split\tkind\tid\ttitle\tcomposer_or_source\tlicence\tbeats\ttempo\tminutes\tchars"]
-    figures = {"real_train_minutes": 0.0, "real_heldout_minutes": 0.0, "real_train": 0, "real_heldout": 0,
-               "chorales": 0, "folk": 0, "arranged_minutes": 0.0, "duplicates": 0}
+    figures = {
+        "real_train_minutes": 0.0,
+        "real_heldout_minutes": 0.0,
+        "real_train": 0,
+        "real_heldout": 0,
+        "chorales": 0,
+        "folk": 0,
+        "arranged_minutes": 0.0,
+        "duplicates": 0,
+    }
     seen: set[str] = set()
 
     def add(text: str, split: str, kind: str, ident: str, title: str, who: str, licence: str, piece: Piece) -> bool:
@@ -620,8 +749,22 @@ def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int =
             return False
         seen.add(body)
         (held if split == "heldout" else train).append(text)
-        rows.append("\t".join([split, kind, ident, title, who, licence, f"{piece.end:g}", f"{piece.tempo:g}",
-                               f"{minutes(piece):.2f}", str(len(text))]))
+        rows.append(
+            "\t".join(
+                [
+                    split,
+                    kind,
+                    ident,
+                    title,
+                    who,
+                    licence,
+                    f"{piece.end:g}",
+                    f"{piece.tempo:g}",
+                    f"{minutes(piece):.2f}",
+                    str(len(text)),
+                ]
+            )
+        )
         return True
 
     for source, piece, facts in real_pieces(sdist, log):
@@ -631,11 +774,13 @@ def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int =
         add(text, split, "real", source.id, source.title, source.composer, source.licence, piece)
         figures[f"real_{split}"] += 1
         figures[f"real_{split}_minutes"] += minutes(piece)
-        log(f"{split:8s} {source.id:18s} {piece.end:7.1f} beats at {piece.tempo:5.1f} "
+        log(
+            f"{split:8s} {source.id:18s} {piece.end:7.1f} beats at {piece.tempo:5.1f} "
             f"({'file' if facts['tempo_from_file'] else 'chosen'}) = {minutes(piece):5.2f} min, meters "
             f"{','.join(facts['meters'])}, key {piece.key}, pickup {facts['pickup']:g}, "
             f"{facts['grace_left_out']} grace notes left out, {facts['clipped_bars']} overfull bars clipped, "
-            f"{moved} of {len(piece.notes)} onsets moved to the grid, {len(text):,} chars")
+            f"{moved} of {len(piece.notes)} onsets moved to the grid, {len(text):,} chars"
+        )
     arranged: list[tuple[str, str, Piece]] = []
     if chorales:
         arranged += [("chorale", name, p) for name, p in chorale_pieces(log)]
@@ -646,8 +791,11 @@ def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int =
         except InputError as e:
             log(f"skipped {name}: {e}")
             continue
-        licence = ("music21 corpus (Bach chorales, public domain)" if kind == "chorale"
-                   else "corpora/folk.txt (music21 corpus ABC, public domain tunes)")
+        licence = (
+            "music21 corpus (Bach chorales, public domain)"
+            if kind == "chorale"
+            else "corpora/folk.txt (music21 corpus ABC, public domain tunes)"
+        )
         if add(text, "train", f"arranged-{kind}", name, name, "arranged here", licence, piece):
             figures["chorales" if kind == "chorale" else "folk"] += 1
             figures["arranged_minutes"] += minutes(piece)
@@ -656,20 +804,28 @@ def build(out_dir: Path, sdist: Path | None, scheme: str = "events", grid: int =
     write_text(out_dir / f"piano{suffix}.txt", join_stream(train))
     write_text(out_dir / f"piano{suffix}_heldout.txt", join_stream(held))
     write_text(out_dir / f"piano{suffix}_manifest.txt", "\n".join(rows) + "\n")
-    log(f"{out_dir / f'piano{suffix}.txt'}: {len(train)} pieces, {figures['train_chars']:,} characters "
+    log(
+        f"{out_dir / f'piano{suffix}.txt'}: {len(train)} pieces, {figures['train_chars']:,} characters "
         f"({figures['real_train']} real piano pieces, {figures['real_train_minutes']:.1f} min; "
         f"{figures['chorales']} chorales and {figures['folk']} folk tunes arranged, "
-        f"{figures['arranged_minutes']:.1f} min; {figures['duplicates']} duplicates dropped)")
-    log(f"{out_dir / f'piano{suffix}_heldout.txt'}: {len(held)} real piano pieces, "
-        f"{figures['heldout_chars']:,} characters, {figures['real_heldout_minutes']:.1f} min")
+        f"{figures['arranged_minutes']:.1f} min; {figures['duplicates']} duplicates dropped)"
+    )
+    log(
+        f"{out_dir / f'piano{suffix}_heldout.txt'}: {len(held)} real piano pieces, "
+        f"{figures['heldout_chars']:,} characters, {figures['real_heldout_minutes']:.1f} min"
+    )
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "corpora", help="folder for the streams (default corpora/)")
-    ap.add_argument("--pianoplayer", type=Path, help=f"{PIANOPLAYER}.tar.gz (pip download --no-deps "
-                    "--no-binary :all: pianoplayer==3.0.2); without it, its pieces are left out")
+    ap.add_argument(
+        "--pianoplayer",
+        type=Path,
+        help=f"{PIANOPLAYER}.tar.gz (pip download --no-deps "
+        "--no-binary :all: pianoplayer==3.0.2); without it, its pieces are left out",
+    )
     ap.add_argument("--scheme", choices=("events", "roll"), default="events")
     ap.add_argument("--grid", type=int, default=16, help="steps per whole note (default 16)")
     ap.add_argument("--folk", type=int, default=1000, help="how many folk tunes to arrange (a seeded sample)")

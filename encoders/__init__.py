@@ -27,9 +27,30 @@ from encoders.piece import Decoded, InputError, Note, Piece, Problem, UsageError
 from encoders.scheme import Continuation, EncodeResult, GrammarState, Option, Scheme, debugging
 
 __all__ = [
-    "CharGrammar", "Codec", "Continuation", "Decoded", "EncodeResult", "GrammarState", "InputError", "Note",
-    "Option", "Piece", "Problem", "Scheme", "UsageError", "all_codecs", "all_schemes", "codec_for_path",
-    "debugging", "declared_options", "get", "lookup", "not_a_file", "read_text", "register", "sniff",
+    "CharGrammar",
+    "Codec",
+    "Continuation",
+    "Decoded",
+    "EncodeResult",
+    "GrammarState",
+    "InputError",
+    "Note",
+    "Option",
+    "Piece",
+    "Problem",
+    "Scheme",
+    "UsageError",
+    "all_codecs",
+    "all_schemes",
+    "codec_for_path",
+    "debugging",
+    "declared_options",
+    "get",
+    "lookup",
+    "not_a_file",
+    "read_text",
+    "register",
+    "sniff",
     "stream_pieces",
 ]
 
@@ -63,8 +84,8 @@ class CharGrammar(GrammarState):
             allowed = self.allowed()
             if allowed is not None and ch not in allowed:
                 self.problems.append(
-                    f"{self._line}:{self._col + 1}: {ch!r} not allowed here"
-                    f" (allowed: {allowed[:40]!r})")
+                    f"{self._line}:{self._col + 1}: {ch!r} not allowed here (allowed: {allowed[:40]!r})"
+                )
                 self._recover(ch)
             else:
                 self._step(ch)
@@ -155,7 +176,7 @@ def declared_options(kind: str = "encode") -> dict[str, tuple[Option, list[str]]
     option, the names of the schemes declaring it), for a command line to make flags of."""
     found: dict[str, tuple[Option, list[str]]] = {}
     for scheme in all_schemes():
-        for option in (scheme.encode_options if kind == "encode" else scheme.decode_options):
+        for option in scheme.encode_options if kind == "encode" else scheme.decode_options:
             found.setdefault(option.name, (option, []))[1].append(scheme.name)
     return found
 
@@ -171,8 +192,13 @@ def sniff(text: str) -> Scheme | None:
 MAX_FILE_BYTES = 1 << 30
 """A text file larger than this (1 GiB) is refused rather than read into memory."""
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 
 
 def not_a_file(path: str | os.PathLike) -> str:
@@ -216,10 +242,12 @@ def decode_bytes(data: bytes, path: str = "") -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                text = data[len(bom):].decode(encoding)
+                text = data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as e:
-                raise InputError(f"starts with a {encoding} byte order mark but is not {encoding} "
-                                 f"(byte {e.start + len(bom)})", path=path) from None
+                raise InputError(
+                    f"starts with a {encoding} byte order mark but is not {encoding} (byte {e.start + len(bom)})",
+                    path=path,
+                ) from None
             break
     else:
         head = data[:8192]

@@ -39,7 +39,14 @@ from typing import Any
 from encoders.piece import Decoded, Piece, Problem, UsageError
 
 __all__ = [
-    "ENGRAVE_NOTES", "ENGRAVE_TAB", "Continuation", "EncodeResult", "GrammarState", "Option", "Scheme", "debugging",
+    "ENGRAVE_NOTES",
+    "ENGRAVE_TAB",
+    "Continuation",
+    "EncodeResult",
+    "GrammarState",
+    "Option",
+    "Scheme",
+    "debugging",
 ]
 
 ENGRAVE_NOTES = "notes"
@@ -139,8 +146,9 @@ class Option:
             value = _number(given, self.type)
             if value is not None:
                 return value
-            raise UsageError(f"{self.flag} must be {'a whole number' if self.type is int else 'a number'}, "
-                             f"not {given!r}")
+            raise UsageError(
+                f"{self.flag} must be {'a whole number' if self.type is int else 'a number'}, not {given!r}"
+            )
         if self.type is str and isinstance(given, str):
             return given
         raise UsageError(f"{self.flag} must be a {self.type.__name__}, not {given!r}")
@@ -340,8 +348,12 @@ class Scheme(ABC):
 
     def _unreadable(self, text: str, path: str, error: Exception, **options: Any) -> Decoded:
         """What `decode` returns when `_decode` failed: an empty piece and the reason."""
-        return Decoded(Piece(), text, [Problem(f"internal error, nothing played: {type(error).__name__}: {error}",
-                                               path=path)], None)
+        return Decoded(
+            Piece(),
+            text,
+            [Problem(f"internal error, nothing played: {type(error).__name__}: {error}", path=path)],
+            None,
+        )
 
     # ------------------------------------------------------------ streams and texts
 
@@ -396,9 +408,18 @@ class Scheme(ABC):
         random seed `seed` from what `pieces` hold; None: no augmentation."""
         return None
 
-    def continuation(self, path: str, *, options: dict | None = None, knows: Callable[[str], bool] = lambda s: True,
-                     bars_before: float | None = None, seconds: float | None = None, bars: int = 8,
-                     track: int | None = None, transpose: bool = False) -> Continuation:
+    def continuation(
+        self,
+        path: str,
+        *,
+        options: dict | None = None,
+        knows: Callable[[str], bool] = lambda s: True,
+        bars_before: float | None = None,
+        seconds: float | None = None,
+        bars: int = 8,
+        track: int | None = None,
+        transpose: bool = False,
+    ) -> Continuation:
         """The opening of the file `path` (`bars_before` bars or `seconds` seconds) as a
         seed to go on for `bars` bars, in characters the model `knows` (a function of a
         text: True when the model can write every character), fitted to the model's
@@ -407,5 +428,6 @@ class Scheme(ABC):
         from encoders import all_codecs
 
         able = [s.name for s in all_codecs() if s.supports_continuation]
-        raise UsageError(f"continuing a file needs a model of a MIDI scheme ({', '.join(able)}); "
-                         f"this one writes {self.name}")
+        raise UsageError(
+            f"continuing a file needs a model of a MIDI scheme ({', '.join(able)}); this one writes {self.name}"
+        )

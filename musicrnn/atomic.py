@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 try:
     import fcntl
@@ -62,8 +62,8 @@ def _read_umask() -> int:
 
 _UMASK = _read_umask()  # read once: os.umask can only be read by setting it
 
-_TMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")   # mkstemp's: "." + target name + "." + 8 letters + ".tmp"
-_seen_tmp: dict[str, set[str]] = {}   # per directory: temporary files found when it was first written in
+_TMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # mkstemp's: "." + target name + "." + 8 letters + ".tmp"
+_seen_tmp: dict[str, set[str]] = {}  # per directory: temporary files found when it was first written in
 _held = threading.local()
 
 
@@ -93,7 +93,7 @@ def locked_dir(directory: str) -> Iterator[None]:
         finally:
             held.discard(key)
     finally:
-        os.close(fd)   # releases the lock
+        os.close(fd)  # releases the lock
 
 
 def _remove_stale(directory: str, name: str) -> None:
@@ -102,7 +102,7 @@ def _remove_stale(directory: str, name: str) -> None:
         return
     key = os.path.realpath(directory)
     found = _seen_tmp.get(key)
-    if found is None:   # listed once per directory and process: writing N files stays O(N)
+    if found is None:  # listed once per directory and process: writing N files stays O(N)
         try:
             found = _seen_tmp[key] = {n for n in os.listdir(directory) if _TMP_NAME.fullmatch(n)}
         except OSError:
@@ -118,7 +118,7 @@ def _remove_stale(directory: str, name: str) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            os.close(fd)   # a live writer holds it
+            os.close(fd)  # a live writer holds it
             continue
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -140,7 +140,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         _remove_stale(directory, name)
         fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)   # held until done: says this file is not stale
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until done: says this file is not stale
     try:
         # mkstemp makes the file private (0600); give it the usual permissions instead.
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -151,7 +151,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError) and (e.filename is None or e.filename == tmp):
-            e.filename = target   # "[Errno 28] No space left on device: 'out.txt'", not a hidden name
+            e.filename = target  # "[Errno 28] No space left on device: 'out.txt'", not a hidden name
         raise
     finally:
         os.close(fd)

@@ -45,8 +45,18 @@ import numpy as np
 from encoders import InputError, Piece, Scheme, UsageError, lookup, not_a_file
 
 __all__ = [
-    "AUDIO_SUFFIXES", "AudioReport", "MAX_MINUTES", "AudioError", "AudioTooLong", "audio_limit",
-    "find_soundfont", "instrument_program", "measure", "piece_for_listening", "render_samples", "write_audio",
+    "AUDIO_SUFFIXES",
+    "AudioReport",
+    "MAX_MINUTES",
+    "AudioError",
+    "AudioTooLong",
+    "audio_limit",
+    "find_soundfont",
+    "instrument_program",
+    "measure",
+    "piece_for_listening",
+    "render_samples",
+    "write_audio",
 ]
 
 SAMPLE_RATE = 44100
@@ -59,8 +69,19 @@ TAIL_MAX_SECONDS = 1.0
 """After the MIDI's end the last notes ring on for 3% of its length (at most 1 s), fading out,
 so an audio file is never more than 3% longer than its MIDI."""
 
-_NAMED_PROGRAMS = {"piano": 0, "guitar": 25, "nylon-guitar": 24, "bass": 33, "fiddle": 40, "violin": 40,
-                   "flute": 73, "whistle": 78, "accordion": 21, "harp": 46, "organ": 19}
+_NAMED_PROGRAMS = {
+    "piano": 0,
+    "guitar": 25,
+    "nylon-guitar": 24,
+    "bass": 33,
+    "fiddle": 40,
+    "violin": 40,
+    "flute": 73,
+    "whistle": 78,
+    "accordion": 21,
+    "harp": 46,
+    "organ": 19,
+}
 
 MAX_MINUTES = 30.0
 """The longest audio made unless asked for more (`audio_limit`, render --max-minutes): a
@@ -86,8 +107,9 @@ class AudioTooLong(AudioError):
 def _checked_limit(max_minutes: float) -> float:
     ok = isinstance(max_minutes, (int, float)) and not isinstance(max_minutes, bool)
     if not (ok and math.isfinite(max_minutes) and max_minutes > 0):
-        raise AudioError(f"the longest audio to make (--max-minutes) must be a number of minutes above 0, "
-                         f"not {max_minutes!r}")
+        raise AudioError(
+            f"the longest audio to make (--max-minutes) must be a number of minutes above 0, not {max_minutes!r}"
+        )
     return float(max_minutes)
 
 
@@ -143,8 +165,10 @@ def instrument_program(name: str | int) -> int:
     try:
         return pretty_midi.instrument_name_to_program(str(name).strip().title())
     except ValueError:
-        raise AudioError(f"unknown instrument {name!r}: give a General MIDI program 0-127 or one of "
-                         f"{', '.join(sorted(_NAMED_PROGRAMS))}") from None
+        raise AudioError(
+            f"unknown instrument {name!r}: give a General MIDI program 0-127 or one of "
+            f"{', '.join(sorted(_NAMED_PROGRAMS))}"
+        ) from None
 
 
 def piece_for_listening(piece: Piece, scheme: str | Scheme | None) -> Piece:
@@ -163,8 +187,9 @@ def _synthesizer():
     try:
         import tinysoundfont
     except ImportError:
-        raise AudioError("audio needs the tinysoundfont package: pip install --no-deps tinysoundfont "
-                         "(`make venv` does this)") from None
+        raise AudioError(
+            "audio needs the tinysoundfont package: pip install --no-deps tinysoundfont (`make venv` does this)"
+        ) from None
     return tinysoundfont
 
 
@@ -178,9 +203,13 @@ def _loaded_synth(sf_path: str, sample_rate: int):
         raise AudioError(f"{sf_path}: cannot load soundfont ({e})") from None
 
 
-def render_samples(mid: mido.MidiFile, soundfont: str | os.PathLike | None = None,
-                   program: int | None = None, sample_rate: int = SAMPLE_RATE,
-                   max_minutes: float | None = None) -> tuple[np.ndarray, float]:
+def render_samples(
+    mid: mido.MidiFile,
+    soundfont: str | os.PathLike | None = None,
+    program: int | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    max_minutes: float | None = None,
+) -> tuple[np.ndarray, float]:
     """Play a MIDI file through a soundfont: (float32 samples [frames, 2], the MIDI's length in seconds).
 
     Events are applied at their exact sample; between events the synthesizer renders
@@ -191,7 +220,7 @@ def render_samples(mid: mido.MidiFile, soundfont: str | os.PathLike | None = Non
 
     limit = _max_minutes.get() if max_minutes is None else _checked_limit(max_minutes)
     try:
-        check_tempos(mid, getattr(mid, "filename", None) or "the MIDI")   # a tempo of 0 puts every note at 0 s
+        check_tempos(mid, getattr(mid, "filename", None) or "the MIDI")  # a tempo of 0 puts every note at 0 s
     except InputError as e:
         raise AudioError(str(e)) from None
     sf_path = find_soundfont(soundfont)
@@ -207,8 +236,10 @@ def render_samples(mid: mido.MidiFile, soundfont: str | os.PathLike | None = Non
     tail = min(TAIL_MAX_SECONDS, TAIL_FRACTION * midi_seconds)
     if midi_seconds + tail > 60 * limit:
         minutes = (midi_seconds + tail) / 60
-        raise AudioTooLong(f"the audio would last {minutes:,.1f} minutes, longer than the {limit:g}-minute limit "
-                           f"(render --max-minutes {math.ceil(minutes)} allows it)")
+        raise AudioTooLong(
+            f"the audio would last {minutes:,.1f} minutes, longer than the {limit:g}-minute limit "
+            f"(render --max-minutes {math.ceil(minutes)} allows it)"
+        )
     frames = int(round((midi_seconds + tail) * sample_rate))
     out = np.zeros((frames, 2), dtype=np.float32)
 
@@ -274,7 +305,7 @@ def measure(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[float,
         step = max(1, (1 << 20) // block)
         for first in range(0, n, step):
             last = min(n, first + step)
-            powers[first:last] = (mono(samples[first * block:last * block]).reshape(-1, block) ** 2).mean(axis=1)
+            powers[first:last] = (mono(samples[first * block : last * block]).reshape(-1, block) ** 2).mean(axis=1)
     else:
         powers = np.array([np.mean(mono(samples) ** 2)])
     loud = powers[powers > 10 ** (-60 / 10)]
@@ -307,14 +338,21 @@ def _to_midi(source: Piece | mido.MidiFile | str | os.PathLike, scheme: str | Sc
 
     try:
         return open_midi(source)
-    except InputError as e:   # it names the file: not a regular file, not MIDI, a tempo of 0
+    except InputError as e:  # it names the file: not a regular file, not MIDI, a tempo of 0
         raise AudioError(str(e)) from None
 
 
-def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | os.PathLike, *,
-                scheme: str | Scheme | None = None, soundfont: str | os.PathLike | None = None,
-                program: int | None = None, sample_rate: int = SAMPLE_RATE,
-                compression: float | None = None, max_minutes: float | None = None) -> AudioReport:
+def write_audio(
+    source: Piece | mido.MidiFile | str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    scheme: str | Scheme | None = None,
+    soundfont: str | os.PathLike | None = None,
+    program: int | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    compression: float | None = None,
+    max_minutes: float | None = None,
+) -> AudioReport:
     """Render a Piece, a mido MidiFile or a MIDI file's path to audio, by `path`'s suffix
     (.wav, .flac, .ogg), normalized and written atomically.  `compression` (0-1) trades
     size for quality in .ogg and .flac files (libsndfile's default when None).  Audio
@@ -327,8 +365,10 @@ def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | o
     path = Path(path)
     kind = AUDIO_SUFFIXES.get(path.suffix.lower())
     if kind is None or not soundfile.check_format(*kind):
-        raise AudioError(f"{path}: cannot write audio as {path.suffix or '(no suffix)'}; "
-                         f"use {', '.join(s for s, k in AUDIO_SUFFIXES.items() if soundfile.check_format(*k))}")
+        raise AudioError(
+            f"{path}: cannot write audio as {path.suffix or '(no suffix)'}; "
+            f"use {', '.join(s for s, k in AUDIO_SUFFIXES.items() if soundfile.check_format(*k))}"
+        )
     mid = _to_midi(source, scheme)
     try:
         samples, midi_seconds = render_samples(mid, soundfont, program, sample_rate, max_minutes)
@@ -342,6 +382,6 @@ def write_audio(source: Piece | mido.MidiFile | str | os.PathLike, path: str | o
         extra = {} if compression is None or kind[0] == "WAV" else {"compression_level": compression}
         with soundfile.SoundFile(tmp, "w", sample_rate, 2, subtype=kind[1], format=kind[0], **extra) as fh:
             for start in range(0, len(samples), _WRITE_BLOCK):
-                fh.write(samples[start:start + _WRITE_BLOCK])
+                fh.write(samples[start : start + _WRITE_BLOCK])
     peak_db, loud_db = measure(samples, sample_rate)
     return AudioReport(path, len(samples) / sample_rate, midi_seconds, peak_db, loud_db, find_soundfont(soundfont))

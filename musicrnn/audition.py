@@ -58,8 +58,17 @@ from musicrnn.atomic import write_text
 from musicrnn.outputs import MIDI_SUFFIXES as _MIDI
 from musicrnn.terminal import printable
 
-__all__ = ["AuditionError", "AuditionReport", "AuditionServer", "Card", "build_page", "collect_sources", "make_card",
-           "page_html", "serve"]
+__all__ = [
+    "AuditionError",
+    "AuditionReport",
+    "AuditionServer",
+    "Card",
+    "build_page",
+    "collect_sources",
+    "make_card",
+    "page_html",
+    "serve",
+]
 
 PAGE_NAME = "audition.html"
 KEPT_NAME = "kept.txt"
@@ -174,8 +183,14 @@ def make_card(source, soundfont: str | os.PathLike | None = None, program: int |
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        report = write_audio(source.piece, tmp_path / "a.ogg", scheme=source.scheme, soundfont=soundfont,
-                             program=program, compression=AUDIO_COMPRESSION)
+        report = write_audio(
+            source.piece,
+            tmp_path / "a.ogg",
+            scheme=source.scheme,
+            soundfont=soundfont,
+            program=program,
+            compression=AUDIO_COMPRESSION,
+        )
         piano_roll_png(source.piece, tmp_path / "roll.png", title=source.name)
         score_uri = None
         if engraving(source.scheme) != ENGRAVE_TAB:  # a tab card shows the tab itself
@@ -187,23 +202,37 @@ def make_card(source, soundfont: str | os.PathLike | None = None, program: int |
         midi = io.BytesIO()
         to_midi(piece_for_listening(source.piece, source.scheme)).save(file=midi)
         codec_suffix = encoders.get(source.scheme).suffixes[0] if source.text is not None else ".txt"
-        return Card(name=source.name, scheme=source.scheme, notes=len(source.piece.notes),
-                    seconds=report.seconds, repairs=len(source.repairs), text=source.text,
-                    audio_uri=_data_uri("audio/ogg", (tmp_path / "a.ogg").read_bytes()),
-                    roll_uri=_data_uri("image/png", (tmp_path / "roll.png").read_bytes()),
-                    score_uri=score_uri, midi_b64=base64.b64encode(midi.getvalue()).decode("ascii"),
-                    text_suffix=codec_suffix)
+        return Card(
+            name=source.name,
+            scheme=source.scheme,
+            notes=len(source.piece.notes),
+            seconds=report.seconds,
+            repairs=len(source.repairs),
+            text=source.text,
+            audio_uri=_data_uri("audio/ogg", (tmp_path / "a.ogg").read_bytes()),
+            roll_uri=_data_uri("image/png", (tmp_path / "roll.png").read_bytes()),
+            score_uri=score_uri,
+            midi_b64=base64.b64encode(midi.getvalue()).decode("ascii"),
+            text_suffix=codec_suffix,
+        )
 
 
-def build_page(folder: str | os.PathLike, out: str | os.PathLike | None = None, *,
-               soundfont: str | os.PathLike | None = None, program: int | None = None,
-               on_piece: Callable[[str], None] | None = None) -> AuditionReport:
+def build_page(
+    folder: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    soundfont: str | os.PathLike | None = None,
+    program: int | None = None,
+    on_piece: Callable[[str], None] | None = None,
+) -> AuditionReport:
     """Render every piece in `folder` and write the audition page (default folder/audition.html)."""
     folder = Path(folder)
     sources, skipped = collect_sources(folder)
     if not sources:
-        raise AuditionError(f"{printable(folder)}: no pieces found (ABC, tab, stream or MIDI files)"
-                            + (f"; {len(skipped)} file(s) skipped" if skipped else ""))
+        raise AuditionError(
+            f"{printable(folder)}: no pieces found (ABC, tab, stream or MIDI files)"
+            + (f"; {len(skipped)} file(s) skipped" if skipped else "")
+        )
     report = AuditionReport(Path(out) if out else folder / PAGE_NAME, skipped=skipped)
     for source in sources:
         if on_piece:
@@ -214,23 +243,29 @@ def build_page(folder: str | os.PathLike, out: str | os.PathLike | None = None, 
             report.skipped.append(printable(f"{source.name}: {e}"))
     if not report.cards:
         raise AuditionError(f"{printable(folder)}: no piece could be rendered: {'; '.join(report.skipped[:3])}")
-    write_text(report.path, page_html(report.cards, title=f"audition: {printable(folder.resolve().name)}",
-                                      skipped=report.skipped))
+    write_text(
+        report.path,
+        page_html(report.cards, title=f"audition: {printable(folder.resolve().name)}", skipped=report.skipped),
+    )
     return report
 
 
 def _card_html(index: int, card: Card) -> str:
     e = html.escape
-    facts = (f"{e(card.scheme)} &middot; {card.notes} notes &middot; {card.seconds:.1f} s"
-             + (f" &middot; {card.repairs} repaired" if card.repairs else ""))
+    facts = f"{e(card.scheme)} &middot; {card.notes} notes &middot; {card.seconds:.1f} s" + (
+        f" &middot; {card.repairs} repaired" if card.repairs else ""
+    )
     if card.score_uri:
         score = f'<img class="score" alt="sheet music of {e(card.name)}" src="{card.score_uri}">'
     elif card.text is not None:
         score = f'<pre class="tab">{e(card.text)}</pre>'
     else:
         score = ""
-    text = (f"<details><summary>text</summary><pre>{e(card.text)}</pre></details>" if card.text is not None
-            and card.score_uri else "")
+    text = (
+        f"<details><summary>text</summary><pre>{e(card.text)}</pre></details>"
+        if card.text is not None and card.score_uri
+        else ""
+    )
     return f"""
 <section class="card" id="card-{index}" data-name="{e(card.name)}">
   <header><h2>{e(card.name)}</h2><span class="facts">{facts}</span></header>
@@ -439,15 +474,21 @@ class AuditionServer(http.server.ThreadingHTTPServer):
     request_timeout = 10.0
     """Seconds a client may take to send its request (a stalled one is dropped)."""
 
-    def __init__(self, folder: str | os.PathLike, port: int = 8000, page: str = PAGE_NAME,
-                 log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        port: int = 8000,
+        page: str = PAGE_NAME,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.folder = Path(folder).resolve()
         self.page = page
         self.token = secrets.token_urlsafe(32)
         names = ("127.0.0.1", "localhost")
         self.hosts = frozenset(f"{name}:{self.server_port}" for name in names) | (
-            frozenset(names) if self.server_port == 80 else frozenset())  # browsers leave out the default port
+            frozenset(names) if self.server_port == 80 else frozenset()
+        )  # browsers leave out the default port
         self.origins = frozenset(f"http://{host}" for host in self.hosts)
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
 
@@ -470,7 +511,7 @@ class AuditionServer(http.server.ThreadingHTTPServer):
         head = data.find(b"<head>")
         if head < 0:
             return meta + data
-        return data[:head + 6] + b"\n" + meta + data[head + 6:]
+        return data[: head + 6] + b"\n" + meta + data[head + 6 :]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -640,8 +681,9 @@ def _good_name(name) -> bool:
     return True
 
 
-def serve(folder: str | os.PathLike, port: int = 8000, page: str = PAGE_NAME,
-          log: Callable[[str], None] | None = None) -> AuditionServer:
+def serve(
+    folder: str | os.PathLike, port: int = 8000, page: str = PAGE_NAME, log: Callable[[str], None] | None = None
+) -> AuditionServer:
     """A server for the folder's audition page on 127.0.0.1 (port 0: any free one), started in a thread.
 
     The caller stops it with ``server.shutdown()``; its URL is

@@ -42,8 +42,17 @@ from musicrnn.data import Vocab
 from musicrnn.model import CharLSTM, ModelConfig
 
 __all__ = [
-    "CheckpointError", "FORMAT_VERSION", "Loaded", "bundled_models", "load", "load_train_state",
-    "read_train_state_info", "resolve", "save", "save_train_state", "versions",
+    "CheckpointError",
+    "FORMAT_VERSION",
+    "Loaded",
+    "bundled_models",
+    "load",
+    "load_train_state",
+    "read_train_state_info",
+    "resolve",
+    "save",
+    "save_train_state",
+    "versions",
 ]
 
 FORMAT_VERSION = 1
@@ -52,9 +61,9 @@ META = "meta.json"
 TRAIN_STATE = "train_state.safetensors"
 TRAIN_STATE_JSON = "train_state.json"
 
-MAX_JSON_BYTES = 16 << 20          # meta.json / train_state.json
-MAX_PARAMS = 500_000_000           # 2 GB of float32: far beyond any char-LSTM worth loading
-MAX_HEADER_BYTES = 16 << 20        # a safetensors header (JSON) larger than this is not ours
+MAX_JSON_BYTES = 16 << 20  # meta.json / train_state.json
+MAX_PARAMS = 500_000_000  # 2 GB of float32: far beyond any char-LSTM worth loading
+MAX_HEADER_BYTES = 16 << 20  # a safetensors header (JSON) larger than this is not ours
 
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 
@@ -70,6 +79,7 @@ def versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- save
+
 
 def save(out_dir: str | os.PathLike, model: CharLSTM, meta: dict[str, Any]) -> None:
     """Write ``model.safetensors`` and ``meta.json`` into `out_dir` (each atomically).
@@ -96,6 +106,7 @@ def save(out_dir: str | os.PathLike, model: CharLSTM, meta: dict[str, Any]) -> N
 
 # --------------------------------------------------------------------------- load
 
+
 @dataclass
 class Loaded:
     model: CharLSTM
@@ -114,7 +125,8 @@ def bundled_models() -> list[str]:
     if not os.path.isdir(BUNDLED_DIR):
         return []
     return sorted(
-        name for name in os.listdir(BUNDLED_DIR)
+        name
+        for name in os.listdir(BUNDLED_DIR)
         if os.path.isfile(os.path.join(BUNDLED_DIR, name, META))
         and os.path.isfile(os.path.join(BUNDLED_DIR, name, WEIGHTS))
     )
@@ -126,8 +138,11 @@ def resolve(path_or_name: str | os.PathLike) -> str:
     ``./folk`` or any path with a slash is always a folder."""
     p = os.fspath(path_or_name)
     bare = os.sep not in p and "/" not in p and p not in ("", ".", "..")
-    if bare and os.path.isdir(os.path.join(BUNDLED_DIR, p)) and not any(
-            os.path.lexists(os.path.join(p, f)) for f in (META, WEIGHTS)):
+    if (
+        bare
+        and os.path.isdir(os.path.join(BUNDLED_DIR, p))
+        and not any(os.path.lexists(os.path.join(p, f)) for f in (META, WEIGHTS))
+    ):
         # a bare name is the bundled model unless a folder of that name holds model files
         # (a user's own tabs/ or midi/ folder of tunes must not hide the bundled model)
         return os.path.join(BUNDLED_DIR, p)
@@ -158,7 +173,8 @@ def _reject_non_model_file(path: str) -> None:
     if head[:1] == b"\x80" or head[:2] == b"PK" or path.lower().endswith(_PICKLE_SUFFIXES):
         raise CheckpointError(
             f"{path}: looks like a pickle/torch.save file; musicrnn loads only a folder of "
-            f"{WEIGHTS} + {META} (pickles can run code when loaded)")
+            f"{WEIGHTS} + {META} (pickles can run code when loaded)"
+        )
     raise CheckpointError(f"{path}: not a model; give the folder holding {WEIGHTS} and {META}")
 
 
@@ -192,7 +208,7 @@ def _read_json(path: str) -> Any:
     data = _read_regular(path, MAX_JSON_BYTES)
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as e:   # JSONDecodeError, and ints of 4300+ digits
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, and ints of 4300+ digits
         raise CheckpointError(f"{path}: not valid JSON ({str(e).splitlines()[0][:200]})") from None
     except RecursionError:
         raise CheckpointError(f"{path}: not valid JSON (nested too deeply)") from None
@@ -216,7 +232,7 @@ def _read_safetensors(path: str, max_bytes: int) -> tuple[dict[str, torch.Tensor
     if header_len > min(MAX_HEADER_BYTES, len(data) - 8):
         raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
     try:
-        header = json.loads(data[8:8 + header_len])
+        header = json.loads(data[8 : 8 + header_len])
         tensors = st_load(data)
     except (SafetensorError, ValueError, UnicodeDecodeError, RecursionError) as e:
         why = (str(e) or type(e).__name__).splitlines()[0][:200]
@@ -280,7 +296,8 @@ def _check_tensors(path: str, listed: dict[str, tuple[Any, str, bool]], config: 
         got, dtype, is_float = listed[name]
         if tuple(got) != shape:
             raise CheckpointError(
-                f"{path}: tensor {name} has shape {list(got)!s:.80}, the config in {META} needs {list(shape)}")
+                f"{path}: tensor {name} has shape {list(got)!s:.80}, the config in {META} needs {list(shape)}"
+            )
         if not is_float:
             raise CheckpointError(f"{path}: tensor {name} has dtype {dtype!r}, expected a float type")
 
@@ -292,15 +309,17 @@ def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
     if not isinstance(fv, int) or isinstance(fv, bool):
         raise CheckpointError(f"{path}: format_version must be an integer, got {fv!r}")
     if fv > FORMAT_VERSION or fv < 1:
-        raise CheckpointError(f"{path}: format_version {fv} is not supported "
-                              f"(this musicrnn reads {FORMAT_VERSION}); upgrade musicrnn")
+        raise CheckpointError(
+            f"{path}: format_version {fv} is not supported (this musicrnn reads {FORMAT_VERSION}); upgrade musicrnn"
+        )
     try:
         config = ModelConfig.from_dict(meta.get("model"))
     except ValueError as e:
         raise CheckpointError(f"{path}: {e}") from None
     if config.num_params() > MAX_PARAMS:
         raise CheckpointError(
-            f"{path}: model of {config.num_params():,} parameters is too large (at most {MAX_PARAMS:,})")
+            f"{path}: model of {config.num_params():,} parameters is too large (at most {MAX_PARAMS:,})"
+        )
     chars = meta.get("vocab")
     if not isinstance(chars, str):
         raise CheckpointError(f"{path}: vocab must be a string of characters, got {type(chars).__name__}")
@@ -329,7 +348,8 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
         if pickles:
             raise CheckpointError(
                 f"{os.path.join(folder, pickles[0])}: a pickle/torch.save file; musicrnn loads only "
-                f"{WEIGHTS} + {META} (pickles can run code when loaded)")
+                f"{WEIGHTS} + {META} (pickles can run code when loaded)"
+            )
         raise CheckpointError(f"{weights_path}: missing (a model folder holds {WEIGHTS} and {META})")
     meta = _read_json(meta_path)
     config, vocab, scheme = _check_meta(meta_path, meta)
@@ -339,8 +359,9 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
     _check_header(weights_path, _read_header(weights_path, max_bytes), config)
     tensors, _ = _read_safetensors(weights_path, max_bytes)
     # again on the tensors read (the file may have changed since its header was checked)
-    _check_tensors(weights_path, {k: (t.shape, str(t.dtype), t.is_floating_point()) for k, t in tensors.items()},
-                   config)
+    _check_tensors(
+        weights_path, {k: (t.shape, str(t.dtype), t.is_floating_point()) for k, t in tensors.items()}, config
+    )
     model = CharLSTM(config)
     for name, t in tensors.items():
         if not torch.isfinite(t).all():
@@ -352,8 +373,13 @@ def load(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") ->
 
 # --------------------------------------------------------------------------- train state (--resume)
 
-def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer, extra: dict[str, Any],
-                     model: torch.nn.Module | None = None) -> None:
+
+def save_train_state(
+    out_dir: str | os.PathLike,
+    optimizer: torch.optim.Optimizer,
+    extra: dict[str, Any],
+    model: torch.nn.Module | None = None,
+) -> None:
     """Everything --resume needs besides the config, in two files.
 
     Tensors (optimizer moments, the model's latest weights when `model` is
@@ -384,11 +410,18 @@ def save_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
             tensors[f"model.{key}"] = value
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     token = os.urandom(8).hex()
-    state = {"token": token, "param_groups": groups, "optim_scalars": opt_scalars,
-             "optim_tensor_keys": sorted(k for k in tensors if k.startswith("optim.")), "extra": json_extra}
+    state = {
+        "token": token,
+        "param_groups": groups,
+        "optim_scalars": opt_scalars,
+        "optim_tensor_keys": sorted(k for k in tensors if k.startswith("optim.")),
+        "extra": json_extra,
+    }
     os.makedirs(out, exist_ok=True)
-    write_bytes(os.path.join(out, TRAIN_STATE),
-                st_save(tensors, metadata={"token": token, "state": json.dumps(state, ensure_ascii=False)}))
+    write_bytes(
+        os.path.join(out, TRAIN_STATE),
+        st_save(tensors, metadata={"token": token, "state": json.dumps(state, ensure_ascii=False)}),
+    )
     write_text(os.path.join(out, TRAIN_STATE_JSON), json.dumps(state, indent=1, ensure_ascii=False) + "\n")
 
 
@@ -421,7 +454,7 @@ def _read_safetensors_metadata(path: str) -> dict[str, str]:
     if n is None or n > len(head) - 8:
         raise CheckpointError(f"{path}: not a safetensors file (bad header length)")
     try:
-        header = json.loads(head[8:8 + n])
+        header = json.loads(head[8 : 8 + n])
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise CheckpointError(f"{path}: not a valid safetensors file (bad header)") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
@@ -449,16 +482,21 @@ def read_train_state_info(out_dir: str | os.PathLike) -> dict[str, Any]:
     return dict(state["extra"])
 
 
-def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,
-                     model: torch.nn.Module | None = None) -> dict[str, Any]:
+def load_train_state(
+    out_dir: str | os.PathLike, optimizer: torch.optim.Optimizer, model: torch.nn.Module | None = None
+) -> dict[str, Any]:
     """Restore the optimizer (and `model`'s latest weights, when saved); return `extra`
     with its tensors back in place."""
     out = os.fspath(out_dir)
     st_path = os.path.join(out, TRAIN_STATE)
     tensors, metadata = _read_safetensors(st_path, 8 * MAX_PARAMS + MAX_HEADER_BYTES)
     json_path, state = _read_state(out, metadata)
-    if not isinstance(state, dict) or not isinstance(state.get("extra"), dict) \
-            or not isinstance(state.get("param_groups"), list) or not isinstance(state.get("optim_scalars"), dict):
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("extra"), dict)
+        or not isinstance(state.get("param_groups"), list)
+        or not isinstance(state.get("optim_scalars"), dict)
+    ):
         raise CheckpointError(f"{json_path}: not a musicrnn train state")
 
     opt_state: dict[int, dict[str, Any]] = {}
@@ -469,7 +507,8 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
                 opt_state.setdefault(int(pid), {})[key] = t
         for pid, scalars in state["optim_scalars"].items():
             if not isinstance(scalars, dict) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in scalars.values()):
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in scalars.values()
+            ):
                 raise ValueError(f"optimizer scalars of parameter {pid} must be numbers")
             opt_state.setdefault(int(pid), {}).update(scalars)
         if not all(isinstance(g, dict) for g in state["param_groups"]):
@@ -485,10 +524,11 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
                     raise TypeError(f"{key} must be a number, got {group[key]!r}")
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(
-            f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})") from None
+            f"{st_path}: optimizer state does not fit this model ({str(e).splitlines()[0]})"
+        ) from None
 
     if model is not None:
-        weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             model.load_state_dict(weights)
         except RuntimeError as e:
@@ -497,11 +537,12 @@ def load_train_state(out_dir: str | os.PathLike, optimizer: torch.optim.Optimize
     extra = dict(state["extra"])
     for name, t in tensors.items():
         if name.startswith("extra."):
-            extra[name[len("extra."):]] = t
+            extra[name[len("extra.") :]] = t
     return extra
 
 
 # --------------------------------------------------------------------------- bundling
+
 
 def export(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> str:
     """Copy a trained model folder's weights and metadata (not its training state) to `dst`,

@@ -58,18 +58,37 @@ def continue_midi(
     Raises InputError (naming the file) for an unreadable file, or seed pitches the
     model never saw without `transpose`; UsageError for a model of a scheme that
     cannot continue a file."""
-    start = codec.continuation(str(path), options=loaded.meta.get("scheme_options") or {},
-                               knows=lambda text: not loaded.vocab.missing(text), bars_before=seed_bars,
-                               seconds=seed_seconds, bars=bars, track=track, transpose=transpose)
-    text = generate(loaded.model, loaded.vocab, start.seed, num=1, length=start.length, temperature=temperature,
-                    top_k=top_k, grammar=None if free else start.grammar, stop=END_OF_PIECE,
-                    random_seed=random_seed, device=device)[0]
+    start = codec.continuation(
+        str(path),
+        options=loaded.meta.get("scheme_options") or {},
+        knows=lambda text: not loaded.vocab.missing(text),
+        bars_before=seed_bars,
+        seconds=seed_seconds,
+        bars=bars,
+        track=track,
+        transpose=transpose,
+    )
+    text = generate(
+        loaded.model,
+        loaded.vocab,
+        start.seed,
+        num=1,
+        length=start.length,
+        temperature=temperature,
+        top_k=top_k,
+        grammar=None if free else start.grammar,
+        stop=END_OF_PIECE,
+        random_seed=random_seed,
+        device=device,
+    )[0]
     text, written = start.finish(text)
     decoded = codec.decode(text, path="<continuation>")
     piece = decoded.piece
     if start.shift:
-        piece.notes = [Note(min(127, max(0, n.pitch - start.shift)), n.onset, n.duration, n.velocity, n.program,
-                            n.voice) for n in piece.notes]
+        piece.notes = [
+            Note(min(127, max(0, n.pitch - start.shift)), n.onset, n.duration, n.velocity, n.program, n.voice)
+            for n in piece.notes
+        ]
     piece.tempo = start.piece.tempo
     piece.key = start.piece.key
     piece.title = start.piece.title

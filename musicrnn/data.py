@@ -38,8 +38,17 @@ from encoders import PIECE_SEPARATOR, UsageError, split_stream
 from musicrnn.atomic import atomic_path, write_text
 
 __all__ = [
-    "Batch", "Batches", "TokenData", "UnknownCharacters", "Vocab",
-    "PIECE_START", "fingerprint_file", "iter_stream_pieces", "piece_spans", "prepare", "split_pieces",
+    "Batch",
+    "Batches",
+    "TokenData",
+    "UnknownCharacters",
+    "Vocab",
+    "PIECE_START",
+    "fingerprint_file",
+    "iter_stream_pieces",
+    "piece_spans",
+    "prepare",
+    "split_pieces",
     "tokens_dir",
 ]
 
@@ -52,6 +61,7 @@ and the sampler starts every piece this way (musicrnn.sample)."""
 
 
 # --------------------------------------------------------------------------- vocabulary
+
 
 class UnknownCharacters(UsageError):
     """Text holds characters the vocabulary (the model) does not know; `.chars` lists them."""
@@ -82,8 +92,10 @@ class Vocab:
         # The size first: a file can claim millions of characters, and every check
         # below is linear in them (a str.count per character was quadratic).
         if len(chars) > self.MAX_CHARS:
-            raise UsageError(f"a vocabulary of {len(chars):,} characters is too large (at most "
-                             f"{self.MAX_CHARS:,}; the music schemes use fewer than 300)")
+            raise UsageError(
+                f"a vocabulary of {len(chars):,} characters is too large (at most "
+                f"{self.MAX_CHARS:,}; the music schemes use fewer than 300)"
+            )
         if len(set(chars)) != len(chars):
             seen: set[str] = set()
             repeated: set[str] = set()
@@ -93,9 +105,9 @@ class Vocab:
             raise UsageError("vocabulary characters must be unique; repeated: " + ", ".join(map(repr, dup[:20])))
         self.chars = chars
         self.dtype = np.dtype(np.uint8 if len(chars) <= 256 else np.uint16)
-        self._codepoints = _codepoints(chars)                 # id -> code point
-        self._order = np.argsort(self._codepoints)             # sorted position -> id
-        self._sorted = self._codepoints[self._order]            # code points, ascending
+        self._codepoints = _codepoints(chars)  # id -> code point
+        self._order = np.argsort(self._codepoints)  # sorted position -> id
+        self._sorted = self._codepoints[self._order]  # code points, ascending
 
     @classmethod
     def from_text(cls, text: str) -> Vocab:
@@ -150,6 +162,7 @@ def _codepoints(text: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- pieces
 
+
 def split_pieces(stream_text: str, val_fraction: float = 0.05, seed: int = 1234) -> tuple[list[str], list[str]]:
     """Training and validation pieces of a stream, split by whole pieces.
 
@@ -186,6 +199,7 @@ def _stream_of(pieces: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- prepare
+
 
 @dataclass
 class TokenData:
@@ -240,7 +254,7 @@ def _pieces_of_lines(path: str | os.PathLike, encoding: str) -> Iterator[str]:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     lines: list[str] = []
-    with open(path, encoding=encoding, newline=None) as fh:   # universal newlines, like split_stream
+    with open(path, encoding=encoding, newline=None) as fh:  # universal newlines, like split_stream
         for line in fh:
             if line == "\n":
                 piece = "".join(lines).strip("\n")
@@ -254,9 +268,14 @@ def _pieces_of_lines(path: str | os.PathLike, encoding: str) -> Iterator[str]:
         yield piece + "\n"
 
 
-def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: int = 1234,
-            augment: Callable[[str], list[str]] | None = None, augment_name: str = "",
-            corpus_options: Callable[[Iterable[str]], dict[str, Any]] | None = None) -> TokenData:
+def prepare(
+    stream_path: str | os.PathLike,
+    val_fraction: float = 0.05,
+    seed: int = 1234,
+    augment: Callable[[str], list[str]] | None = None,
+    augment_name: str = "",
+    corpus_options: Callable[[Iterable[str]], dict[str, Any]] | None = None,
+) -> TokenData:
     """Token files for a stream (written once, re-used while the stream and settings are unchanged).
 
     `augment` (named `augment_name` in the meta, so a change of it makes the files again)
@@ -288,7 +307,7 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     census = _Census()
     pieces = census.count(iter_stream_pieces(path))
     options = corpus_options(pieces) if corpus_options is not None else None
-    for _ in pieces:   # the pieces corpus_options left unread (or all, without it)
+    for _ in pieces:  # the pieces corpus_options left unread (or all, without it)
         pass
     n = census.pieces
     if not n:
@@ -300,9 +319,12 @@ def prepare(stream_path: str | os.PathLike, val_fraction: float = 0.05, seed: in
     counts = {"train": 0, "val": 0}
     augmented = 0
     known = set(vocab.chars)
-    with atomic_path(os.path.join(out, "train.bin")) as train_tmp, \
-            atomic_path(os.path.join(out, "val.bin")) as val_tmp, \
-            open(train_tmp, "wb") as train_fh, open(val_tmp, "wb") as val_fh:
+    with (
+        atomic_path(os.path.join(out, "train.bin")) as train_tmp,
+        atomic_path(os.path.join(out, "val.bin")) as val_tmp,
+        open(train_tmp, "wb") as train_fh,
+        open(val_tmp, "wb") as val_fh,
+    ):
         for i, piece in enumerate(iter_stream_pieces(path)):
             name, fh = ("val", val_fh) if is_val[i] else ("train", train_fh)
             versions = [piece]
@@ -355,15 +377,20 @@ class _Census:
             yield piece
 
 
-def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int,
-                 augment_name: str = "") -> TokenData | None:
+def _load_tokens(
+    out: str, fingerprint: str, val_fraction: float, seed: int, augment_name: str = ""
+) -> TokenData | None:
     """The token files in `out` if they were made from this stream with these settings."""
     try:
         with open(os.path.join(out, "meta.json"), encoding="utf-8") as fh:
             meta = json.load(fh)
-        if (meta.get("format") != TOKENS_FORMAT or meta.get("fingerprint") != fingerprint
-                or meta.get("val_fraction") != val_fraction or meta.get("seed") != seed
-                or meta.get("augment", "") != augment_name):
+        if (
+            meta.get("format") != TOKENS_FORMAT
+            or meta.get("fingerprint") != fingerprint
+            or meta.get("val_fraction") != val_fraction
+            or meta.get("seed") != seed
+            or meta.get("augment", "") != augment_name
+        ):
             return None
         vocab = Vocab(meta["vocab"])
         if meta.get("dtype") != vocab.dtype.name:
@@ -382,6 +409,7 @@ def _load_tokens(out: str, fingerprint: str, val_fraction: float, seed: int,
 
 
 # --------------------------------------------------------------------------- batches
+
 
 @dataclass
 class Batch:
@@ -451,8 +479,10 @@ class Batches:
         if self.batch_size < 1 or self.seq_len < 1:
             raise UsageError("batch_size and seq_len must be at least 1")
         if self.world < 1 or not 0 <= self.rank < self.world or self.batch_size % self.world:
-            raise UsageError(f"batch_size={self.batch_size} must be a multiple of the number of "
-                             f"processes ({self.world}), so each gets the same number of rows")
+            raise UsageError(
+                f"batch_size={self.batch_size} must be a multiple of the number of "
+                f"processes ({self.world}), so each gets the same number of rows"
+            )
         if len(self.pieces[0]) < 1:
             raise UsageError(f"{len(self.tokens)} tokens hold no piece to train on")
 
@@ -475,10 +505,10 @@ class Batches:
                 if n < B:
                     order = np.resize(order, B)
                 n_batches = len(order) // B
-                order = order[:n_batches * B]
+                order = order[: n_batches * B]
                 lengths = stops[order] - starts[order]
                 pool = B * self.POOL
-                for p in range(0, len(order), pool):          # similar lengths share a batch
+                for p in range(0, len(order), pool):  # similar lengths share a batch
                     part = slice(p, p + pool)
                     order[part] = order[part][np.argsort(lengths[part], kind="stable")]
                 rows = order.reshape(n_batches, B)[rng.permutation(n_batches)]
@@ -513,16 +543,16 @@ class Batches:
                 self.epoch, self.index = self.epoch + 1, 0
                 rows, windows, ends = self._epoch_layout()
         new_epoch = self.index == 0
-        j = int(np.searchsorted(ends, self.index, side="right"))   # which batch of pieces
-        w = self.index - (int(ends[j - 1]) if j else 0)            # which window of it
+        j = int(np.searchsorted(ends, self.index, side="right"))  # which batch of pieces
+        w = self.index - (int(ends[j - 1]) if j else 0)  # which window of it
         starts, stops = self.pieces
         b = self.batch_size // self.world
         batch = rows[j][rows[j] >= 0]
         predictions = stops[batch] - starts[batch] - 1
-        longest = int(predictions.max())                            # the whole batch's, on every rank
-        T = -(-longest // int(windows[j]))                          # windows of equal length
+        longest = int(predictions.max())  # the whole batch's, on every rank
+        T = -(-longest // int(windows[j]))  # windows of equal length
         scored = int(np.clip(predictions - w * T, 0, T).sum())
-        mine = rows[j, self.rank * b:(self.rank + 1) * b]
+        mine = rows[j, self.rank * b : (self.rank + 1) * b]
         mine = mine[mine >= 0]
         first, last = starts[mine], stops[mine]
         pos = first[:, None] + w * T + np.arange(T + 1)[None, :]
@@ -553,14 +583,14 @@ def piece_spans(tokens: np.ndarray, newline: int, chunk: int = 1 << 24) -> tuple
     ends = []
     for lo in range(1, n, chunk):
         hi = min(n, lo + chunk)
-        a = np.asarray(tokens[lo - 1:hi])
+        a = np.asarray(tokens[lo - 1 : hi])
         ends.append(np.flatnonzero((a[1:] == newline) & (a[:-1] == newline)) + lo)
     stops = np.concatenate(ends) + 1 if ends else np.zeros(0, np.int64)
     if n and (not len(stops) or stops[-1] != n):
         stops = np.append(stops, n)
     stops = stops.astype(np.int64)
     starts = np.concatenate(([0], stops[:-1] - 1)).astype(np.int64) if len(stops) else stops
-    keep = stops - starts >= 2            # at least one prediction
+    keep = stops - starts >= 2  # at least one prediction
     return starts[keep], stops[keep]
 
 

@@ -65,8 +65,9 @@ class Cluster:
         else:
             backend = "gloo"
         if not dist.is_initialized():
-            dist.init_process_group(backend, timeout=datetime.timedelta(minutes=30),
-                                    device_id=own_device if backend == "nccl" else None)
+            dist.init_process_group(
+                backend, timeout=datetime.timedelta(minutes=30), device_id=own_device if backend == "nccl" else None
+            )
         return cls(rank=rank, world=world, local_rank=local_rank, device=own_device)
 
     def _tensor(self, values: list[float]) -> torch.Tensor:
@@ -80,7 +81,7 @@ class Cluster:
         t = self._tensor(local + (from_main if self.is_main else [0.0] * len(from_main)))
         dist.all_reduce(t)
         out = t.tolist()
-        return [v / self.world for v in out[:len(local)]], out[len(local):]
+        return [v / self.world for v in out[: len(local)]], out[len(local) :]
 
     def share(self, value: float | None) -> float | None:
         """Rank 0's value on every rank (None, sent as NaN, arrives as None)."""
@@ -104,7 +105,7 @@ class Cluster:
         if not self.active:
             return t
         b = t.shape[1] // self.world
-        return t[:, self.rank * b:(self.rank + 1) * b]
+        return t[:, self.rank * b : (self.rank + 1) * b]
 
     def barrier(self) -> None:
         if self.active:

@@ -107,10 +107,11 @@ def check_options(scheme: str | None, options: dict | None) -> None:
     declared = encoders.declared_options("encode")
     for name in options:
         if name not in declared:
-            raise UsageError(f"no scheme has the encode option {name!r} "
-                             f"(the options: {', '.join(sorted(declared)) or 'none'})")
+            raise UsageError(
+                f"no scheme has the encode option {name!r} (the options: {', '.join(sorted(declared)) or 'none'})"
+            )
     for scheme_ in encoders.all_schemes():
-        scheme_.own_options(options, "encode")   # each value checked by a scheme that takes it
+        scheme_.own_options(options, "encode")  # each value checked by a scheme that takes it
 
 
 def encode_file(path: Path, scheme: str | None = None, options: dict | None = None) -> FileResult:
@@ -120,8 +121,9 @@ def encode_file(path: Path, scheme: str | None = None, options: dict | None = No
     process, so it takes a scheme name rather than a codec."""
     codec = encoders.get(scheme) if scheme else encoders.codec_for_path(path)
     if codec is None:
-        return FileResult(skipped=Problem("no scheme reads this kind of file (use --scheme)", path=str(path)),
-                          read=False)
+        return FileResult(
+            skipped=Problem("no scheme reads this kind of file (use --scheme)", path=str(path)), read=False
+        )
     options = options or {}
     try:
         result = codec.encode_file(path, **(options if scheme else codec.own_options(options)))
@@ -142,15 +144,15 @@ def _worker_start(parent: int) -> None:
     parent is gone (kill -9) ends at once and quietly instead of printing BrokenPipe tracebacks."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # writing to a dead parent ends the worker, silently
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # writing to a dead parent ends the worker, silently
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG: die with the parent
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:   # the parent died before that
+    if os.getppid() != parent:  # the parent died before that
         os._exit(0)
 
 
@@ -180,9 +182,9 @@ def encode_to_stream(
     pool = multiprocessing.get_context("fork").Pool(jobs, _worker_start, (os.getpid(),)) if jobs > 1 else None
     try:
         with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            window = 32 * jobs          # files in flight: bounds what waits in memory to be written
+            window = 32 * jobs  # files in flight: bounds what waits in memory to be written
             for lo in range(0, len(files), window):
-                part = files[lo:lo + window]
+                part = files[lo : lo + window]
                 results = pool.imap(work, part) if pool is not None else map(work, part)
                 for path, res in zip(part, results):
                     if on_file:
@@ -203,7 +205,7 @@ def encode_to_stream(
                         report.pieces += 1
                         report.chars += len(text) + 1
                 if not report.pieces:
-                    raise _NothingToWrite   # keep whatever `out` held before
+                    raise _NothingToWrite  # keep whatever `out` held before
     except _NothingToWrite:
         pass
     finally:

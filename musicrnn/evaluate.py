@@ -34,8 +34,9 @@ __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novel
 # --------------------------------------------------------------------------- model bits per char
 
 
-def model_bits_per_char(model: Any, vocab: Vocab, text: str, device: str | torch.device = "cpu",
-                        batch_size: int = 16, seq_len: int = 256) -> float:
+def model_bits_per_char(
+    model: Any, vocab: Vocab, text: str, device: str | torch.device = "cpu", batch_size: int = 16, seq_len: int = 256
+) -> float:
     """Bits per character the model needs for `text` (pieces separated by blank lines),
     predicting each character from those before it in its piece.
 
@@ -60,7 +61,7 @@ class NgramIndex:
 
     A 5 MB text takes about a second and 40 MB; a query is a searchsorted."""
 
-    _MULT = np.uint64(0x100000001B3)   # an odd multiplier (FNV prime); wraps mod 2**64
+    _MULT = np.uint64(0x100000001B3)  # an odd multiplier (FNV prime); wraps mod 2**64
 
     def __init__(self, text: str, n: int = 24):
         if n < 1:
@@ -77,9 +78,9 @@ class NgramIndex:
             return np.zeros(0, dtype=np.uint64)
         h = points[:m].copy()
         with np.errstate(over="ignore"):
-            for j in range(1, self.n):          # in place: no temporaries of the text's size
+            for j in range(1, self.n):  # in place: no temporaries of the text's size
                 h *= self._MULT
-                h += points[j:j + m]
+                h += points[j : j + m]
         return h
 
     def copies(self, text: str) -> bool:
@@ -164,9 +165,19 @@ def _split_settings(meta: dict[str, Any]) -> tuple[float, int]:
     return fraction, seed
 
 
-def evaluate(loaded: Any, codec: Scheme, stream_text: str, num_samples: int = 50, temperature: float = 1.0,
-             random_seed: int = 0, free: bool = False, device: str | torch.device = "cpu",
-             length: int = 2000, orders: range = range(1, 9), rerank: int = 1) -> EvalReport:
+def evaluate(
+    loaded: Any,
+    codec: Scheme,
+    stream_text: str,
+    num_samples: int = 50,
+    temperature: float = 1.0,
+    random_seed: int = 0,
+    free: bool = False,
+    device: str | torch.device = "cpu",
+    length: int = 2000,
+    orders: range = range(1, 9),
+    rerank: int = 1,
+) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
     against n-gram and xz baselines, and sample `num_samples` pieces to check."""
     times: dict[str, float] = {}
@@ -185,8 +196,10 @@ def evaluate(loaded: Any, codec: Scheme, stream_text: str, num_samples: int = 50
     train_text, val_text = _stream(train_pieces), _stream(val_pieces)
     missing = loaded.vocab.missing(val_text)
     if missing:
-        raise UsageError(f"the held-out pieces hold characters the model {loaded.path} does not know "
-                         f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?")
+        raise UsageError(
+            f"the held-out pieces hold characters the model {loaded.path} does not know "
+            f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?"
+        )
 
     model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)
     lap("model")
@@ -197,9 +210,18 @@ def evaluate(loaded: Any, codec: Scheme, stream_text: str, num_samples: int = 50
 
     samples = []
     if num_samples > 0:
-        samples = generate_pieces(loaded, codec, seed=None, num=num_samples, length=length,
-                                  temperature=temperature, free=free, random_seed=random_seed, device=device,
-                                  rerank=rerank)
+        samples = generate_pieces(
+            loaded,
+            codec,
+            seed=None,
+            num=num_samples,
+            length=length,
+            temperature=temperature,
+            free=free,
+            random_seed=random_seed,
+            device=device,
+            rerank=rerank,
+        )
     lap("sample")
     decoded = [codec.decode(s) for s in samples]
     index = NgramIndex(train_text, 24)
@@ -211,21 +233,39 @@ def evaluate(loaded: Any, codec: Scheme, stream_text: str, num_samples: int = 50
 
     share = lambda flags: sum(flags) / len(flags) if flags else float("nan")  # noqa: E731
     return EvalReport(
-        scheme=codec.name, model_path=str(loaded.path),
-        train_chars=len(train_text), val_chars=len(val_text), val_pieces=len(val_pieces),
-        model_bpc=model_bpc, ngram_order=order, ngram_bpc=ngram_bpc, ngram_by_order=by_order,
-        xz_bpc=xz_bpc, xz_alone_bpc=xz_alone,
-        num_samples=len(samples), temperature=temperature, free=free,
+        scheme=codec.name,
+        model_path=str(loaded.path),
+        train_chars=len(train_text),
+        val_chars=len(val_text),
+        val_pieces=len(val_pieces),
+        model_bpc=model_bpc,
+        ngram_order=order,
+        ngram_bpc=ngram_bpc,
+        ngram_by_order=by_order,
+        xz_bpc=xz_bpc,
+        xz_alone_bpc=xz_alone,
+        num_samples=len(samples),
+        temperature=temperature,
+        free=free,
         share_clean=share([d.clean for d in decoded]),
         share_bars_ok=share([d.bars_ok is True for d in decoded]),
-        share_novel=share(novel), share_novel_real=share(novel_real),
+        share_novel=share(novel),
+        share_novel_real=share(novel_real),
         mean_sample_chars=float(np.mean([len(s) for s in samples])) if samples else float("nan"),
-        seconds=times, samples=samples, music=music,
+        seconds=times,
+        samples=samples,
+        music=music,
     )
 
 
-def music_section(codec: Scheme, samples: list[str], train_pieces: list[str], val_pieces: list[str],
-                  random_seed: int = 0, known_cap: int = 3000) -> list[tuple[str, str, str, str]]:
+def music_section(
+    codec: Scheme,
+    samples: list[str],
+    train_pieces: list[str],
+    val_pieces: list[str],
+    random_seed: int = 0,
+    known_cap: int = 3000,
+) -> list[tuple[str, str, str, str]]:
     """The music table for `samples` beside as many held-out real pieces and as many training
     pieces (real vs real), chosen at random (seeded).  The corpus's meter, mode and R:
     distributions come from every training piece's header where the codec can read headers
@@ -233,11 +273,12 @@ def music_section(codec: Scheme, samples: list[str], train_pieces: list[str], va
     rng = np.random.default_rng(random_seed)
     n = len(samples)
     real = [val_pieces[i] for i in sorted(rng.choice(len(val_pieces), min(n, len(val_pieces)), replace=False))]
-    reference = [train_pieces[i] for i in sorted(rng.choice(len(train_pieces), min(n, len(train_pieces)),
-                                                            replace=False))]
+    reference = [
+        train_pieces[i] for i in sorted(rng.choice(len(train_pieces), min(n, len(train_pieces)), replace=False))
+    ]
     generated_f, real_f, reference_f = (set_figures(codec, texts) for texts in (samples, real, reference))
     first = codec.figures(train_pieces[0], header_only=True) if train_pieces else None
-    if first is not None:   # the scheme reads headers alone: every training piece's
+    if first is not None:  # the scheme reads headers alone: every training piece's
         heads = [first] + [codec.figures(p, header_only=True) for p in train_pieces[1:]]
     else:
         pick = rng.choice(len(train_pieces), min(known_cap, len(train_pieces)), replace=False)
@@ -260,9 +301,12 @@ def report_rows(report: EvalReport) -> list[tuple[str, str]]:
         ("model vs n-gram", fewer(r.improvement_vs_ngram_pct)),
         ("model vs xz of the held-out text", fewer(100 * (1 - r.model_bpc / r.xz_alone_bpc))),
         ("model vs xz given the training text", fewer(r.improvement_vs_xz_pct)),
-        ("samples", f"{r.num_samples} at temperature {r.temperature:g}"
-                    + (" (free)" if r.free else " (grammar-guided)")
-                    + f", mean {r.mean_sample_chars:.0f} chars"),
+        (
+            "samples",
+            f"{r.num_samples} at temperature {r.temperature:g}"
+            + (" (free)" if r.free else " (grammar-guided)")
+            + f", mean {r.mean_sample_chars:.0f} chars",
+        ),
         ("samples decoding without repair", pct(r.share_clean)),
         ("samples with every bar the meter's length", pct(r.share_bars_ok)),
         ("samples novel (no 24-char run of the music in train)", pct(r.share_novel)),

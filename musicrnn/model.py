@@ -45,7 +45,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ModelConfig":
+    def from_dict(cls, d: Any) -> ModelConfig:
         """A config from a JSON object; ValueError names any wrong key, type or value."""
         if not isinstance(d, dict):
             raise UsageError(f"model config must be a JSON object, got {type(d).__name__}")
@@ -115,10 +115,10 @@ class CharLSTM(nn.Module):
         for name, p in self.lstm.named_parameters():
             if name.startswith("bias_ih"):
                 with torch.no_grad():
-                    p[H:2 * H].fill_(1.0)  # gate order: input, forget, cell, output
+                    p[H : 2 * H].fill_(1.0)  # gate order: input, forget, cell, output
             elif name.startswith("bias_hh"):
                 with torch.no_grad():
-                    p[H:2 * H].zero_()
+                    p[H : 2 * H].zero_()
 
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """Zero (h, c), each [layers, batch_size, hidden]."""

@@ -113,8 +113,10 @@ def figures_of(codec: Scheme, text: str) -> PieceFigures:
     edges = sorted(set(piece.bar_beats) | {0.0, piece.end})
     bars = tf.get("written_bars")
     if bars is None:
-        bars = [tuple((n.pitch, round(n.onset - lo, 3), round(n.duration, 3))
-                      for n in notes if lo <= n.onset < hi) for lo, hi in zip(edges, edges[1:])]
+        bars = [
+            tuple((n.pitch, round(n.onset - lo, 3), round(n.duration, 3)) for n in notes if lo <= n.onset < hi)
+            for lo, hi in zip(edges, edges[1:])
+        ]
     lengths = tf.get("bar_lengths")
     if lengths is None:
         lengths = [hi - lo for lo, hi in zip(edges, edges[1:])]
@@ -133,9 +135,9 @@ def figures_of(codec: Scheme, text: str) -> PieceFigures:
         for i in range(1, len(lengths) - 1):
             inner += 1
             if abs(lengths[i] - bar_length) > 1e-6:
-                if at_repeat is not None:     # the text's bars: a repeat sign excuses a short bar
+                if at_repeat is not None:  # the text's bars: a repeat sign excuses a short bar
                     off += not at_repeat[i]
-                else:                          # bars as played: one a neighbour completes is excused
+                else:  # bars as played: one a neighbour completes is excused
                     off += not any(abs(lengths[i] + lengths[j] - bar_length) < 1e-6 for j in (i - 1, i + 1))
 
     ends = None
@@ -158,10 +160,20 @@ def figures_of(codec: Scheme, text: str) -> PieceFigures:
         features[FEATURES[3]] = np.array([len(melody) / played_bars])
         features[FEATURES[4]] = np.array([float(pitches.max() - pitches.min())])
     return PieceFigures(
-        notes=len(notes), ends_on_tonic=ends, written_bars=len(bars), repeated_bars=repeated,
-        repeat_signs=tf.get("repeat_signs"), double_bars=tf.get("double_bars"), bars=n_bars,
-        inner_bars=inner, off_length_bars=off, meter=meter, mode=mode or "", rhythm=tf.get("rhythm"),
-        features=features)
+        notes=len(notes),
+        ends_on_tonic=ends,
+        written_bars=len(bars),
+        repeated_bars=repeated,
+        repeat_signs=tf.get("repeat_signs"),
+        double_bars=tf.get("double_bars"),
+        bars=n_bars,
+        inner_bars=inner,
+        off_length_bars=off,
+        meter=meter,
+        mode=mode or "",
+        rhythm=tf.get("rhythm"),
+        features=features,
+    )
 
 
 # --------------------------------------------------------------------------- sets
@@ -201,7 +213,7 @@ class SetFigures:
         per = [_some(self.vectors(f)) for f in _HISTOGRAMS]
         if min(len(v) for v in per) < 2:
             return float("nan")
-        dists = [np.mean(_pairwise(v, v, same=True)) / 2 for v in per]   # L1 / 2 = total variation
+        dists = [np.mean(_pairwise(v, v, same=True)) / 2 for v in per]  # L1 / 2 = total variation
         return float(np.mean(dists))
 
 
@@ -225,9 +237,9 @@ def _pairwise(a: np.ndarray, b: np.ndarray, same: bool = False, metric: str = "l
     a block of rows at a time so memory stays near the size of the answer."""
     out = []
     for lo in range(0, len(a), 64):
-        diff = np.abs(a[lo:lo + 64, None, :] - b[None, :, :])
-        d = diff.sum(-1) if metric == "l1" else np.sqrt((diff ** 2).sum(-1))
-        if same:   # pairs (i, j) with j > i only
+        diff = np.abs(a[lo : lo + 64, None, :] - b[None, :, :])
+        d = diff.sum(-1) if metric == "l1" else np.sqrt((diff**2).sum(-1))
+        if same:  # pairs (i, j) with j > i only
             d = d[np.arange(len(d))[:, None] + lo < np.arange(len(b))[None, :]]
         out.append(d.reshape(-1))
     return np.concatenate(out) if out else np.zeros(0)
@@ -272,8 +284,9 @@ def _top(dist: dict[str, float], n: int = 3) -> str:
 # --------------------------------------------------------------------------- the table
 
 
-def music_rows(generated: SetFigures, real: SetFigures, reference: SetFigures,
-               corpus: dict[str, Counter]) -> list[tuple[str, str, str, str]]:
+def music_rows(
+    generated: SetFigures, real: SetFigures, reference: SetFigures, corpus: dict[str, Counter]
+) -> list[tuple[str, str, str, str]]:
     """(measure, generated, held-out real, training real) rows.  `reference` is a second
     real set (training pieces): beside each comparison with the held-out set it shows
     what real music scores.  `corpus`: Counters of the training pieces' "meter", "mode"
@@ -283,7 +296,7 @@ def music_rows(generated: SetFigures, real: SetFigures, reference: SetFigures,
     num = lambda x, f=".2f": "-" if x != x else format(x, f)  # noqa: E731
 
     def each(fmt: Callable[[float], str], get: Callable[[SetFigures], float]) -> tuple[str, str, str]:
-        return tuple(fmt(get(s)) for s in sets)   # type: ignore[return-value]
+        return tuple(fmt(get(s)) for s in sets)  # type: ignore[return-value]
 
     rows: list[tuple[str, str, str, str]] = [
         ("pieces", *each(lambda x: f"{x:.0f}", lambda s: len(s.pieces))),
@@ -292,14 +305,21 @@ def music_rows(generated: SetFigures, real: SetFigures, reference: SetFigures,
     ]
     if any(p.repeat_signs is not None for p in real.pieces):
         rows.append(("pieces with repeat signs", *each(pct, lambda s: s.share(lambda p: p.repeat_signs))))
-    rows.append(("length a multiple of 8 bars (pickup aside)",
-                 *each(pct, lambda s: s.share(lambda p: None if not p.bars else p.bars % 8 == 0))))
+    rows.append(
+        (
+            "length a multiple of 8 bars (pickup aside)",
+            *each(pct, lambda s: s.share(lambda p: None if not p.bars else p.bars % 8 == 0)),
+        )
+    )
     rows.append(("mean length in bars", *each(lambda x: num(x, ".1f"), lambda s: s.mean(lambda p: p.bars))))
     if any(p.double_bars is not None for p in real.pieces):
         rows.append(("|| per piece", *each(num, lambda s: s.mean(lambda p: p.double_bars))))
-    rows.append(("inner bars not the meter's length (repeat signs aside)",
-                 *each(lambda x: "-" if x != x else f"{100 * x:.1f}%",
-                       lambda s: s.ratio("off_length_bars", "inner_bars"))))
+    rows.append(
+        (
+            "inner bars not the meter's length (repeat signs aside)",
+            *each(lambda x: "-" if x != x else f"{100 * x:.1f}%", lambda s: s.ratio("off_length_bars", "inner_bars")),
+        )
+    )
     for what in ("meter", "mode", "rhythm"):
         known = corpus.get(what) or Counter()
         total = sum(known.values())
@@ -309,17 +329,34 @@ def music_rows(generated: SetFigures, real: SetFigures, reference: SetFigures,
         rows.append((f"{what}s (most common)", *(_top(d) for d in dist)))
         if what != "rhythm":
             whole = {k: v / total for k, v in known.items()} if total else {}
-            rows.append((f"{what} distribution, total variation from the corpus",
-                         *(num(_total_variation(d, whole)) for d in dist)))
+            rows.append(
+                (
+                    f"{what} distribution, total variation from the corpus",
+                    *(num(_total_variation(d, whole)) for d in dist),
+                )
+            )
         if what != "mode":
             label = "meters" if what == "meter" else "R: values"
-            rows.append((f"{label} no training piece has (of those written)",
-                         *each(pct, lambda s, w=what, k=known: s.share(
-                             lambda p: None if getattr(p, w) is None else getattr(p, w) not in k))))
+            rows.append(
+                (
+                    f"{label} no training piece has (of those written)",
+                    *each(
+                        pct,
+                        lambda s, w=what, k=known: s.share(
+                            lambda p: None if getattr(p, w) is None else getattr(p, w) not in k
+                        ),
+                    ),
+                )
+            )
     for feature in FEATURES:
         rv = real.vectors(feature)
-        rows.append((f"overlap with held-out real: {feature} (MGEval)",
-                     num(overlap(generated.vectors(feature), rv)), "1.00",
-                     num(overlap(reference.vectors(feature), rv))))
+        rows.append(
+            (
+                f"overlap with held-out real: {feature} (MGEval)",
+                num(overlap(generated.vectors(feature), rv)),
+                "1.00",
+                num(overlap(reference.vectors(feature), rv)),
+            )
+        )
     rows.append(("mean distance between two pieces of the set", *each(num, lambda s: s.mean_distance())))
     return rows

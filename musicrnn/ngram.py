@@ -29,8 +29,8 @@ length.  `best_ngram` scores all orders in one pass.
 from __future__ import annotations
 
 import lzma
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -60,26 +60,26 @@ def _next_codes(codes: np.ndarray, ids: np.ndarray, k: int, mult: np.uint64) -> 
     With codes[i] the (k-1)-gram starting at i (len(ids) - k + 2 of them), the
     result has len(ids) - k + 1 entries, the k-gram starting at i."""
     with np.errstate(over="ignore"):
-        return codes[:-1] * mult + ids[k - 1:]
+        return codes[:-1] * mult + ids[k - 1 :]
 
 
 @dataclass
 class _Level:
     """One order's statistics, sorted by code for searchsorted."""
 
-    grams: np.ndarray          # codes of the n-grams (context + char)
-    counts: np.ndarray         # their counts (raw or continuation)
-    contexts: np.ndarray       # codes of the contexts
-    totals: np.ndarray         # sum of counts of each context's n-grams
-    gammas: np.ndarray         # back-off weight numerator D1*N1 + D2*N2 + D3*N3+ per context
-    discounts: np.ndarray      # [0, D1, D2, D3]
+    grams: np.ndarray  # codes of the n-grams (context + char)
+    counts: np.ndarray  # their counts (raw or continuation)
+    contexts: np.ndarray  # codes of the contexts
+    totals: np.ndarray  # sum of counts of each context's n-grams
+    gammas: np.ndarray  # back-off weight numerator D1*N1 + D2*N2 + D3*N3+ per context
+    discounts: np.ndarray  # [0, D1, D2, D3]
 
 
 def _discounts(counts: np.ndarray) -> np.ndarray:
     """Modified Kneser-Ney discounts from the count-of-counts n1..n4 (clamped sane for tiny data)."""
     n = [int(np.count_nonzero(counts == r)) for r in (1, 2, 3, 4)]
     if min(n[:3]) == 0:
-        return np.array([0.0, 0.5, 1.0, 1.5])   # too little data for estimates: plain, safe values
+        return np.array([0.0, 0.5, 1.0, 1.5])  # too little data for estimates: plain, safe values
     y = n[0] / (n[0] + 2 * n[1])
     d = [1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2]]
     return np.array([0.0] + [min(max(x, 0.05), r) for r, x in zip((1, 2, 3), d)])
@@ -148,9 +148,9 @@ def _bits_by_order(train_text: str, test_text: str, orders: Iterable[int]) -> It
         raise UsageError("n-gram needs a non-empty training text and test text")
     index = {ch: i for i, ch in enumerate(sorted(set(train_text)))}
     V = len(index)
-    base = V + 1                                   # ids 0..V-1 are training chars, V is the escape
+    base = V + 1  # ids 0..V-1 are training chars, V is the escape
     top = wanted[-1]
-    mult = np.uint64(base) if base ** top < 2 ** 63 else _HASH_MULTIPLIER
+    mult = np.uint64(base) if base**top < 2**63 else _HASH_MULTIPLIER
 
     tr = _ids(train_text, index, V)
     te = _ids(test_text, index, V)
@@ -161,7 +161,7 @@ def _bits_by_order(train_text: str, test_text: str, orders: Iterable[int]) -> It
     tr_cur = _next_codes(tr_prev, tr, 1, mult)
     te_cur = _next_codes(te_prev, te, 1, mult)
 
-    p = np.full(T, 1.0 / base)                     # P_0: uniform over the alphabet + escape
+    p = np.full(T, 1.0 / base)  # P_0: uniform over the alphabet + escape
     for k in range(1, top + 1):
         # Test position i is predicted at order k when it has k - 1 chars before it.
         n_full = max(T - k + 1, 0)
@@ -169,7 +169,7 @@ def _bits_by_order(train_text: str, test_text: str, orders: Iterable[int]) -> It
         if k in wanted and len(tr_cur):
             raw = _raw_level(tr_prev, tr_cur)
             p_top = p.copy()
-            p_top[k - 1:] = _interpolate(raw, ctx_t, gram_t, p[k - 1:])
+            p_top[k - 1 :] = _interpolate(raw, ctx_t, gram_t, p[k - 1 :])
             del raw
             yield k, float(-np.log2(p_top).mean())
         elif k in wanted:
@@ -179,7 +179,7 @@ def _bits_by_order(train_text: str, test_text: str, orders: Iterable[int]) -> It
         tr_next = _next_codes(tr_cur, tr, k + 1, mult)
         if len(tr_next):
             cont = _continuation_level(tr_prev, tr_cur, tr_next)
-            p[k - 1:] = _interpolate(cont, ctx_t, gram_t, p[k - 1:])
+            p[k - 1 :] = _interpolate(cont, ctx_t, gram_t, p[k - 1 :])
             del cont
         tr_prev, tr_cur = tr_cur, tr_next
         te_prev, te_cur = te_cur, _next_codes(te_cur, te, k + 1, mult)
@@ -192,7 +192,9 @@ def ngram_bits_per_char(train_text: str, test_text: str, order: int) -> float:
     return next(_bits_by_order(train_text, test_text, [order]))[1]
 
 
-def best_ngram(train_text: str, test_text: str, orders: Iterable[int] = range(1, 9)) -> tuple[int, float, dict[int, float]]:
+def best_ngram(
+    train_text: str, test_text: str, orders: Iterable[int] = range(1, 9)
+) -> tuple[int, float, dict[int, float]]:
     """(best order, its bits per char, {order: bits per char}) over `orders`."""
     by_order = dict(_bits_by_order(train_text, test_text, orders))
     best = min(by_order, key=by_order.get)
@@ -231,8 +233,12 @@ if __name__ == "__main__":  # python -m musicrnn.ngram TRAIN TEST: time the base
     train, test = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
     t0 = time.perf_counter()
     order, bpc, table = best_ngram(train, test)
-    print(f"n-gram: {', '.join(f'{k}:{v:.3f}' for k, v in table.items())}  best {order} {bpc:.3f}"
-          f"  ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"n-gram: {', '.join(f'{k}:{v:.3f}' for k, v in table.items())}  best {order} {bpc:.3f}"
+        f"  ({time.perf_counter() - t0:.1f} s)"
+    )
     t0 = time.perf_counter()
-    print(f"xz: conditional {xz_bits_per_char(train, test):.3f}, alone {xz_alone_bits_per_char(test):.3f}"
-          f"  ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"xz: conditional {xz_bits_per_char(train, test):.3f}, alone {xz_alone_bits_per_char(test):.3f}"
+        f"  ({time.perf_counter() - t0:.1f} s)"
+    )

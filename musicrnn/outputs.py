@@ -22,16 +22,30 @@ from pathlib import Path
 import encoders
 from encoders import Piece, Scheme, UsageError
 
-__all__ = ["MIDI_SOURCE", "MIDI_SUFFIXES", "RENDER_SUFFIXES", "Source", "mark_continuation", "numbered", "read_pieces",
-           "write_piece"]
+__all__ = [
+    "MIDI_SOURCE",
+    "MIDI_SUFFIXES",
+    "RENDER_SUFFIXES",
+    "Source",
+    "mark_continuation",
+    "numbered",
+    "read_pieces",
+    "write_piece",
+]
 
 AUDIO = (".wav", ".flac", ".ogg")
 RENDER_SUFFIXES = AUDIO + (".png", ".svg", ".musicxml", ".xml", ".mid", ".midi")
 
 
-def write_piece(piece: Piece, path: str | os.PathLike, *, text: str | None = None,
-                scheme: str | Scheme | None = None, soundfont: str | os.PathLike | None = None,
-                program: int | None = None) -> str:
+def write_piece(
+    piece: Piece,
+    path: str | os.PathLike,
+    *,
+    text: str | None = None,
+    scheme: str | Scheme | None = None,
+    soundfont: str | os.PathLike | None = None,
+    program: int | None = None,
+) -> str:
     """Write `piece` as the kind of file `path` names; returns a one-line description of it.
 
     `text` (the piece's own text) and `scheme` (a Scheme or its name) let a scheme that
@@ -101,8 +115,9 @@ MIDI_SOURCE = "midi"
 """`Source.scheme` of a MIDI file read as it is (its notes, no scheme's text); no scheme has this name."""
 
 
-def read_pieces(path: str | os.PathLike, scheme: str | None = None, track: int | None = None,
-                **options) -> list[Source]:
+def read_pieces(
+    path: str | os.PathLike, scheme: str | None = None, track: int | None = None, **options
+) -> list[Source]:
     """Every piece in a MIDI file (one), or in an ABC, tab or stream file (one per piece).
     `options` are decode options (tabs: step, beats per column), checked by the scheme:
     UsageError for one it does not declare.
@@ -116,8 +131,10 @@ def read_pieces(path: str | os.PathLike, scheme: str | None = None, track: int |
     text = encoders.read_text(path)
     codec = encoders.get(scheme) if scheme else (encoders.codec_for_path(path) or encoders.sniff(text))
     if codec is None:
-        raise encoders.InputError("cannot tell the scheme of this text; give --scheme "
-                                  f"({', '.join(c.name for c in encoders.all_schemes())})", path=str(path))
+        raise encoders.InputError(
+            f"cannot tell the scheme of this text; give --scheme ({', '.join(c.name for c in encoders.all_schemes())})",
+            path=str(path),
+        )
     options = codec.check_options(options, "decode")
     texts = codec.split(text)
     if not texts:

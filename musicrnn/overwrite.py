@@ -30,8 +30,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from encoders import UsageError
 from musicrnn.atomic import locked_dir, write_text
@@ -128,8 +129,12 @@ class Outputs:
         self.written: list[Path] = []
         self.replaced: list[tuple[Path, str]] = []
 
-    def check(self, named: Iterable[str | os.PathLike] = (), others: Iterable[str | os.PathLike] = (),
-              also: Iterable[str | os.PathLike] = ()) -> None:
+    def check(
+        self,
+        named: Iterable[str | os.PathLike] = (),
+        others: Iterable[str | os.PathLike] = (),
+        also: Iterable[str | os.PathLike] = (),
+    ) -> None:
         """Refuse (OverwriteError) before any work unless every file may be written.
 
         `named`: files the user named (--out); `others`: side and numbered files in the
@@ -139,8 +144,10 @@ class Outputs:
         for path in self.planned:
             for source in self.inputs:
                 if os.path.lexists(path) and _same_file(path, source):
-                    raise OverwriteError(f"{path}: is also an input of this command; write to another file "
-                                         "(--force does not change this)")
+                    raise OverwriteError(
+                        f"{path}: is also an input of this command; write to another file "
+                        "(--force does not change this)"
+                    )
         manifest = _read_manifest(self.folder)
         mine = manifest.get(self.key, {})
         refused: list[Path] = []
@@ -162,10 +169,14 @@ class Outputs:
         if refused:
             first = refused[0]
             more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-            whose = "musicrnn did not write it" if first in named else \
-                f"it is not a file musicrnn wrote for --out {self.out}"
-            raise OverwriteError(f"{first}{more}: already exists and {whose}; use --force to replace it, "
-                                 "or choose another --out")
+            whose = (
+                "musicrnn did not write it"
+                if first in named
+                else f"it is not a file musicrnn wrote for --out {self.out}"
+            )
+            raise OverwriteError(
+                f"{first}{more}: already exists and {whose}; use --force to replace it, or choose another --out"
+            )
 
     def write(self, path: str | os.PathLike, writer: Callable[[], T]) -> T:
         """Run `writer` (which writes `path`); an OSError becomes a WriteError saying what was written."""
@@ -174,7 +185,7 @@ class Outputs:
             result = writer()
         except OSError as e:
             message = self.failure(path, e)
-            self._record(remove_stale=False)   # what was written is musicrnn's all the same
+            self._record(remove_stale=False)  # what was written is musicrnn's all the same
             raise WriteError(message) from e
         self.written.append(path)
         return result
@@ -186,7 +197,7 @@ class Outputs:
         left = [p for p in self.planned if p not in self.written]
         if path not in left:
             left.insert(0, path)
-        done = (f"already written: {_names(self.written)}" if self.written else "nothing was replaced")
+        done = f"already written: {_names(self.written)}" if self.written else "nothing was replaced"
         return f"{name}: could not write: {reason}; {done}; not written, left as they were: {_names(left)}"
 
     def done(self) -> list[str]:
@@ -221,22 +232,26 @@ class Outputs:
                         continue
                     if not (remove_stale and numbered.fullmatch(name)):
                         if _unchanged(path, record):
-                            entry[name] = record   # still ours, though not written this time
+                            entry[name] = record  # still ours, though not written this time
                     elif _unchanged(path, record):
                         path.unlink()
                         removed.append(path)
                     else:
                         kept.append(path)
-                for recorded in manifest.values():   # a file is recorded for one --out only
+                for recorded in manifest.values():  # a file is recorded for one --out only
                     for name in entry:
                         recorded.pop(name, None)
                 manifest[self.key] = entry
                 manifest = {k: v for k, v in manifest.items() if v}
-                write_text(self.folder / MANIFEST,
-                           json.dumps({"format": 1, "outputs": manifest}, indent=1, ensure_ascii=False) + "\n")
+                write_text(
+                    self.folder / MANIFEST,
+                    json.dumps({"format": 1, "outputs": manifest}, indent=1, ensure_ascii=False) + "\n",
+                )
         except OSError as e:
-            notes.append(f"could not record the files written in {self.folder / MANIFEST}: "
-                         f"{e.strerror or e}; next time they count as yours (--force replaces them)")
+            notes.append(
+                f"could not record the files written in {self.folder / MANIFEST}: "
+                f"{e.strerror or e}; next time they count as yours (--force replaces them)"
+            )
         if removed:
             notes.append(f"removed {_names(removed)}: written for --out {self.out} by the last run, not by this one")
         if kept:
@@ -261,8 +276,10 @@ def run_lock(folder: str | os.PathLike, what: str = "train") -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             who = f"pid {holder}" if holder.isdigit() else "another process"
-            raise FolderInUseError(f"{folder}: another musicrnn {what} is using this folder ({who}, see "
-                                   f"{path}); wait for it to end or stop it, then try again") from None
+            raise FolderInUseError(
+                f"{folder}: another musicrnn {what} is using this folder ({who}, see "
+                f"{path}); wait for it to end or stop it, then try again"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         try:

@@ -35,8 +35,7 @@ from encoders import Piece, Scheme, UsageError, lookup
 from encoders.scheme import ENGRAVE_NOTES, ENGRAVE_TAB
 from musicrnn.atomic import write_bytes, write_text
 
-__all__ = ["PictureError", "engraving", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg",
-           "write_musicxml"]
+__all__ = ["PictureError", "engraving", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg", "write_musicxml"]
 
 LOSS_CURVE_NAME = "loss.png"
 
@@ -81,9 +80,17 @@ def piano_roll_png(piece: Piece, path: str | os.PathLike, title: str | None = No
         colours = plt.get_cmap("tab10")
         voices = sorted({n.voice for n in piece.notes})
         for n in piece.notes:
-            ax.add_patch(Rectangle((n.onset, n.pitch - 0.4), max(n.duration, 0.05), 0.8,
-                                   facecolor=colours(voices.index(n.voice) % 10), edgecolor="black",
-                                   linewidth=0.3, alpha=0.35 + 0.65 * min(n.velocity, 127) / 127))
+            ax.add_patch(
+                Rectangle(
+                    (n.onset, n.pitch - 0.4),
+                    max(n.duration, 0.05),
+                    0.8,
+                    facecolor=colours(voices.index(n.voice) % 10),
+                    edgecolor="black",
+                    linewidth=0.3,
+                    alpha=0.35 + 0.65 * min(n.velocity, 127) / 127,
+                )
+            )
         for beat in bar_lines(piece):
             ax.axvline(beat, color="0.75", linewidth=0.6, zorder=0)
         boundary = piece.marks.get("continuation")
@@ -165,9 +172,16 @@ def _engrave(data: str, input_from: str) -> str:
     (``-I``) and runs in a fresh empty folder: nothing is imported from the working folder."""
     try:
         with tempfile.TemporaryDirectory(prefix="musicrnn-engrave-") as empty:
-            done = subprocess.run([sys.executable, "-I", "-c", _ENGRAVE_CHILD, input_from], input=data,
-                                  capture_output=True, text=True, encoding="utf-8", errors="replace", cwd=empty,
-                                  timeout=_ENGRAVE_SECONDS)
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", _ENGRAVE_CHILD, input_from],
+                input=data,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                cwd=empty,
+                timeout=_ENGRAVE_SECONDS,
+            )
     except subprocess.TimeoutExpired:
         raise PictureError(f"verovio took over {_ENGRAVE_SECONDS} s on the {input_from}") from None
     if done.returncode != 0 or not done.stdout.lstrip().startswith(("<svg", "<?xml")):
@@ -176,8 +190,9 @@ def _engrave(data: str, input_from: str) -> str:
     return done.stdout
 
 
-def score_svg(piece: Piece, path: str | os.PathLike, text: str | None = None,
-              scheme: str | Scheme | None = None) -> Path:
+def score_svg(
+    piece: Piece, path: str | os.PathLike, text: str | None = None, scheme: str | Scheme | None = None
+) -> Path:
     """Engrave sheet music as SVG: from the piece's text when its scheme (or scheme name)
     engraves from text (`Scheme.engraving`, e.g. ABC), else via MusicXML from the notes."""
     svg = None
@@ -240,8 +255,14 @@ def loss_curve_png(model_dir: str | os.PathLike, path: str | os.PathLike | None 
         if val:
             ax.plot(*zip(*val), label="validation (held-out pieces)", color="tab:orange", marker="o", linewidth=1.5)
             best_step, best = min(val, key=lambda p: p[1])
-            ax.annotate(f"best {best:.3f}", (best_step, best), textcoords="offset points", xytext=(0, 10),
-                        ha="center", fontsize=8)
+            ax.annotate(
+                f"best {best:.3f}",
+                (best_step, best),
+                textcoords="offset points",
+                xytext=(0, 10),
+                ha="center",
+                fontsize=8,
+            )
         ax.set_xlabel("step")
         ax.set_ylabel("bits per character")
         ax.set_title(f"training {Path(model_dir).name}", fontsize=10)

@@ -24,8 +24,36 @@ TICKS_PER_BEAT = 480
 
 # Key names mido accepts in key_signature meta messages.
 _MIDO_KEYS = {
-    "C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb",
-    "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m", "Dm", "Gm", "Cm", "Fm", "Bbm", "Ebm", "Abm",
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "B",
+    "F#",
+    "C#",
+    "F",
+    "Bb",
+    "Eb",
+    "Ab",
+    "Db",
+    "Gb",
+    "Cb",
+    "Am",
+    "Em",
+    "Bm",
+    "F#m",
+    "C#m",
+    "G#m",
+    "D#m",
+    "A#m",
+    "Dm",
+    "Gm",
+    "Cm",
+    "Fm",
+    "Bbm",
+    "Ebm",
+    "Abm",
 }
 
 
@@ -54,8 +82,9 @@ def to_midi(piece: Piece) -> mido.MidiFile:
     tempo = piece.tempo if piece.tempo and piece.tempo > 0 else 120.0
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(min(max(tempo, 4.0), 1000.0)), time=0))
     if piece.meter and piece.meter[0] > 0 and piece.meter[1] in (1, 2, 4, 8, 16, 32, 64):
-        conductor.append(mido.MetaMessage("time_signature", numerator=min(piece.meter[0], 255),
-                                          denominator=piece.meter[1], time=0))
+        conductor.append(
+            mido.MetaMessage("time_signature", numerator=min(piece.meter[0], 255), denominator=piece.meter[1], time=0)
+        )
     key = _mido_key(piece.key)
     if key:
         conductor.append(mido.MetaMessage("key_signature", key=key, time=0))
@@ -69,7 +98,7 @@ def to_midi(piece: Piece) -> mido.MidiFile:
     by_voice: dict[int, list] = {}
     for n in piece.notes:
         by_voice.setdefault(n.voice, []).append(n)
-    tracks: dict[int, tuple[int, list]] = {}   # channel -> (its first voice, the notes it plays)
+    tracks: dict[int, tuple[int, list]] = {}  # channel -> (its first voice, the notes it plays)
     for channel_index, voice in enumerate(sorted(by_voice) or [0]):
         channel = channel_index % 15
         if channel >= 9:  # keep clear of the General MIDI drum channel

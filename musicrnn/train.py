@@ -120,10 +120,13 @@ class TrainConfig:
         def need(ok: bool, what: str) -> None:
             if not ok:
                 raise TrainError(f"invalid training setting: {what}")
+
         for name in ("hidden", "layers", "embed", "batch_size", "seq_len", "max_steps", "eval_every", "progress_every"):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                 f"{name} must be a positive integer, got {v!r}")
+            need(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                f"{name} must be a positive integer, got {v!r}",
+            )
         need(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         need(self.lr > 0 and math.isfinite(self.lr), f"lr must be positive, got {self.lr}")
         need(0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
@@ -132,14 +135,20 @@ class TrainConfig:
         need(self.grad_clip > 0, f"grad_clip must be positive, got {self.grad_clip}")
         need(self.max_minutes is None or self.max_minutes > 0, f"max_minutes must be positive, got {self.max_minutes}")
         need(self.eval_batches is None or self.eval_batches >= 1, f"eval_batches must be >= 1, got {self.eval_batches}")
-        need(self.early_stop_patience is None or self.early_stop_patience >= 1,
-             f"early_stop_patience must be >= 1, got {self.early_stop_patience}")
+        need(
+            self.early_stop_patience is None or self.early_stop_patience >= 1,
+            f"early_stop_patience must be >= 1, got {self.early_stop_patience}",
+        )
         need(0.0 < self.val_fraction < 1.0, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         need(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
-        need(self.scheme_options is None or isinstance(self.scheme_options, dict),
-             "scheme_options must be a dict (or None: from the corpus)")
-        need(isinstance(self.transpose, int) and 0 <= self.transpose <= 11,
-             f"transpose must be 0..11 (other keys per piece), got {self.transpose!r}")
+        need(
+            self.scheme_options is None or isinstance(self.scheme_options, dict),
+            "scheme_options must be a dict (or None: from the corpus)",
+        )
+        need(
+            isinstance(self.transpose, int) and 0 <= self.transpose <= 11,
+            f"transpose must be 0..11 (other keys per piece), got {self.transpose!r}",
+        )
 
     def hyperparameters(self) -> dict[str, Any]:
         """The settings that shape the model and its training (no paths or run switches)."""
@@ -165,8 +174,10 @@ class TrainResult:
 def summary_line(result: TrainResult) -> str:
     best = "n/a" if result.best_val_bpc is None else f"{result.best_val_bpc:.3f}"
     head = "interrupted" if result.interrupted else "done"
-    return (f"{head}: steps={result.steps} best_val_bpc={best} chars/s={result.chars_per_s:.0f} "
-            f"time={result.seconds:.0f}s out={result.out}")
+    return (
+        f"{head}: steps={result.steps} best_val_bpc={best} chars/s={result.chars_per_s:.0f} "
+        f"time={result.seconds:.0f}s out={result.out}"
+    )
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -204,14 +215,16 @@ def _piece_loss(logits: torch.Tensor, y: torch.Tensor, scored: int, world: int =
     """This rank's share of the batch's mean cross-entropy over the characters of pieces
     (targets -1, past a piece's end, are not scored): its sum over `scored`, the whole
     batch's count, times `world`, so DDP's average over the ranks is the batch's mean."""
-    total = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
-                            ignore_index=-1, reduction="sum")
+    total = F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), ignore_index=-1, reduction="sum"
+    )
     return total * world / max(1, scored)
 
 
 @torch.no_grad()
-def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: torch.device,
-             autocast: Callable[[], Any]) -> float:
+def evaluate(
+    model: CharLSTM, val: Batches, max_batches: int | None, device: torch.device, autocast: Callable[[], Any]
+) -> float:
     """Bits per character on validation batches (at most `max_batches`), each batch of pieces
     read from a zero state, the hidden state carried across a long piece's windows."""
     was_training = model.training
@@ -228,8 +241,9 @@ def evaluate(model: CharLSTM, val: Batches, max_batches: int | None, device: tor
         x, y = b.x.to(device), b.y.to(device)
         with autocast():
             logits, state = model(x, state)
-        total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1),
-                                 ignore_index=-1, reduction="sum")
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), ignore_index=-1, reduction="sum"
+        )
         count += int((y >= 0).sum())
     model.train(was_training)
     return total.item() / max(1, count) / LN2
@@ -248,7 +262,8 @@ def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
         return
     if (has_model or has_state) and not cfg.force:
         raise OutputExistsError(
-            f"{out} already holds a model; resume it (--resume) or replace it (--force), or choose another --out")
+            f"{out} already holds a model; resume it (--resume) or replace it (--force), or choose another --out"
+        )
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainError(f"{out}: exists and is not a folder")
     if not write:
@@ -271,7 +286,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
     device = pick_device(cfg.device)
     cluster = Cluster.from_env(device)
     try:
-        with contextlib.ExitStack() as held:   # the lock on cfg.out, taken in _train once all is checked
+        with contextlib.ExitStack() as held:  # the lock on cfg.out, taken in _train once all is checked
             result = _train(cfg, on_progress, wall_start, device, cluster, held)
             # Leave the group together: a rank that closes its connections while another still
             # finishes its last collective can make gloo abort that one (seen under heavy load).
@@ -281,13 +296,20 @@ def train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None
         cluster.close()
 
 
-def _train(cfg: TrainConfig, on_progress: Callable[[dict[str, Any]], None] | None, wall_start: float,
-           device: torch.device, cluster: Cluster, held: contextlib.ExitStack) -> TrainResult:
+def _train(
+    cfg: TrainConfig,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+    wall_start: float,
+    device: torch.device,
+    cluster: Cluster,
+    held: contextlib.ExitStack,
+) -> TrainResult:
     device = cluster.device or device
-    _prepare_out(cfg, write=False)   # checks only: nothing in --out changes before the corpus is checked too
+    _prepare_out(cfg, write=False)  # checks only: nothing in --out changes before the corpus is checked too
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     data = _prepare_data(cfg, cluster)
     batches, val_batches = _batches(cfg, data, cluster, device)
+
     # All checked: now take --out (a lock with our pid: two runs never share a folder), and
     # with --force clear the old run's state and log.
     def take_out() -> None:
@@ -326,13 +348,15 @@ def _prepare_data(cfg: TrainConfig, cluster: Cluster) -> TokenData:
     def make(options: Callable[[Iterable[str]], dict[str, Any]] | None) -> TokenData:
         return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options)
 
-    data = _main_first(cluster, lambda: make(_options_reader(cfg)),
-                       f"{cfg.corpus}: rank 0 could not prepare the corpus")
+    data = _main_first(
+        cluster, lambda: make(_options_reader(cfg)), f"{cfg.corpus}: rank 0 could not prepare the corpus"
+    )
     if data is None:
-        data = make(None)   # only rank 0 writes the model folder's meta
+        data = make(None)  # only rank 0 writes the model folder's meta
     if len(data.val) < 2:
-        raise TrainError(f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), "
-                         f"found {data.meta['pieces']}")
+        raise TrainError(
+            f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), found {data.meta['pieces']}"
+        )
     return data
 
 
@@ -340,8 +364,16 @@ def _batches(cfg: TrainConfig, data: TokenData, cluster: Cluster, device: torch.
     """This rank's training batches and the validation batches."""
     newline = int(data.vocab.encode(PIECE_START)[0])
     try:
-        batches = Batches(data.train, cfg.batch_size, cfg.seq_len, newline, seed=cfg.random_seed,
-                          rank=cluster.rank, world=cluster.world, pin_memory=device.type == "cuda")
+        batches = Batches(
+            data.train,
+            cfg.batch_size,
+            cfg.seq_len,
+            newline,
+            seed=cfg.random_seed,
+            rank=cluster.rank,
+            world=cluster.world,
+            pin_memory=device.type == "cuda",
+        )
     except ValueError as e:
         raise TrainError(f"{cfg.corpus}: {e}") from None
     val_batches = eval_windows(data.val, cfg.batch_size, cfg.seq_len, newline)
@@ -381,15 +413,21 @@ class RunKey:
     def check(self, where: str, saved: dict[str, Any]) -> None:
         """Refuse a saved state (the JSON part) that belongs to another run."""
         if saved.get("model_config") != self.model_config:
-            raise TrainError(f"{where}: the saved run has model {saved.get('model_config')}, "
-                             f"these settings make {self.model_config}; use the same sizes to resume")
+            raise TrainError(
+                f"{where}: the saved run has model {saved.get('model_config')}, "
+                f"these settings make {self.model_config}; use the same sizes to resume"
+            )
         if saved.get("fingerprint") != self.fingerprint:
-            raise TrainError(f"{where}: the corpus changed since this run started; resume needs the same corpus "
-                             "(or start again with --force)")
+            raise TrainError(
+                f"{where}: the corpus changed since this run started; resume needs the same corpus "
+                "(or start again with --force)"
+            )
         for key in ("batch_size", "seq_len", "random_seed"):
             if saved.get(key) != getattr(self, key):
-                raise TrainError(f"{where}: the saved run used {key}={saved.get(key)}, not {getattr(self, key)}; "
-                                 "the data order would differ")
+                raise TrainError(
+                    f"{where}: the saved run used {key}={saved.get(key)}, not {getattr(self, key)}; "
+                    "the data order would differ"
+                )
 
 
 @dataclass
@@ -429,8 +467,9 @@ class TrainState:
     OPTIONAL = ("best_val_bpc", "val_bpc", "loss_ema")
     """Numbers that are None until the first evaluation or step."""
 
-    def commit(self, hidden: tuple[torch.Tensor, torch.Tensor] | None, position: dict[str, int],
-               loss: float | None = None) -> None:
+    def commit(
+        self, hidden: tuple[torch.Tensor, torch.Tensor] | None, position: dict[str, int], loss: float | None = None
+    ) -> None:
         """A step completed (`loss` its training loss, nats) or was skipped (loss None)."""
         self.hidden, self.data_position = hidden, position
         if loss is None:
@@ -438,7 +477,7 @@ class TrainState:
             return
         self.step += 1
         self.rng_cpu = torch.get_rng_state()
-        if self.rng_cuda is not None:   # set on CUDA only
+        if self.rng_cuda is not None:  # set on CUDA only
             self.rng_cuda = torch.cuda.get_rng_state()
         self.loss_ema = loss if self.loss_ema is None else 0.98 * self.loss_ema + 0.02 * loss
 
@@ -452,11 +491,12 @@ class TrainState:
             self.evals_since_best += 1
         return improved
 
-    def save(self, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey,
-             cluster: Cluster) -> None:
+    def save(
+        self, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey, cluster: Cluster
+    ) -> None:
         """Write train_state.* (rank 0; every rank must call it, for the hidden state's lanes)."""
         hidden = self.hidden
-        if cluster.active and hidden is not None:   # every rank's lanes, so resume sees one state
+        if cluster.active and hidden is not None:  # every rank's lanes, so resume sees one state
             hidden = (cluster.gather_lanes(hidden[0]), cluster.gather_lanes(hidden[1]))
         if not cluster.is_main:
             return
@@ -470,8 +510,14 @@ class TrainState:
         checkpoint.save_train_state(out, optimizer, extra, model=model)
 
     @classmethod
-    def resume(cls, out: str, optimizer: torch.optim.Optimizer, model: torch.nn.Module, key: RunKey,
-               hidden_shape: tuple[int, int, int]) -> TrainState:
+    def resume(
+        cls,
+        out: str,
+        optimizer: torch.optim.Optimizer,
+        model: torch.nn.Module,
+        key: RunKey,
+        hidden_shape: tuple[int, int, int],
+    ) -> TrainState:
         """The state saved in `out`, after checking it belongs to this run (`key`) and holds what
         this run would have made; restores the optimizer and the latest weights into `model`.
         The hidden state is every lane's, on the CPU (see `restore`)."""
@@ -482,8 +528,11 @@ class TrainState:
         except checkpoint.CheckpointError as e:
             raise TrainError(f"cannot resume: {e}") from None
         # step and data_position must be there; the other fields were added over time (their defaults)
-        values = {"step": None, "data_position": None,
-                  **{f.name: extra[f.name] for f in fields(cls) if f.name in extra and f.name != "hidden"}}
+        values = {
+            "step": None,
+            "data_position": None,
+            **{f.name: extra[f.name] for f in fields(cls) if f.name in extra and f.name != "hidden"},
+        }
         state = cls(**values)
         if "state_h" in extra or "state_c" in extra:
             state.hidden = (extra.get("state_h"), extra.get("state_c"))
@@ -494,14 +543,25 @@ class TrainState:
         """Every field of the kind the run makes (a saved file may hold anything); counts
         and numbers are given their types."""
         pos = self.data_position
-        if not isinstance(self.step, int) or not isinstance(pos, dict) \
-                or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index")):
+        if (
+            not isinstance(self.step, int)
+            or not isinstance(pos, dict)
+            or not all(isinstance(pos.get(k), int) and pos[k] >= 0 for k in ("epoch", "index"))
+        ):
             raise TrainError(f"{where}: lacks a valid step and data_position; cannot resume")
-        for name in ("best_val_bpc", "val_bpc", "lr_scale", "train_seconds", "evals_since_best", "nan_skips",
-                     "loss_ema"):
+        for name in (
+            "best_val_bpc",
+            "val_bpc",
+            "lr_scale",
+            "train_seconds",
+            "evals_since_best",
+            "nan_skips",
+            "loss_ema",
+        ):
             value = getattr(self, name)
             if (value is not None or name not in self.OPTIONAL) and (
-                    not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)):
+                not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+            ):
                 raise TrainError(f"{where}: {name} must be a number, got {value!r}; cannot resume")
         self.data_position = {"epoch": pos["epoch"], "index": pos["index"]}
         self.evals_since_best, self.nan_skips = int(self.evals_since_best), int(self.nan_skips)
@@ -509,8 +569,9 @@ class TrainState:
         rng = self.rng_cpu
         if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
             raise TrainError(f"{where}: lacks a valid RNG state; cannot resume")
-        if self.rng_cuda is not None and (not isinstance(self.rng_cuda, torch.Tensor)
-                                          or self.rng_cuda.dtype != torch.uint8):
+        if self.rng_cuda is not None and (
+            not isinstance(self.rng_cuda, torch.Tensor) or self.rng_cuda.dtype != torch.uint8
+        ):
             raise TrainError(f"{where}: lacks a valid CUDA RNG state; cannot resume")
         for name, t in zip(("state_h", "state_c"), self.hidden or ()):
             if not isinstance(t, torch.Tensor) or tuple(t.shape) != hidden_shape or not t.is_floating_point():
@@ -523,7 +584,7 @@ class TrainState:
         torch.set_rng_state(self.rng_cpu)
         if device.type == "cuda" and self.rng_cuda is not None:
             torch.cuda.set_rng_state(self.rng_cuda)
-        if cluster.rank:   # its own dropout masks, new for each session
+        if cluster.rank:  # its own dropout masks, new for each session
             torch.manual_seed(random_seed * 7919 + cluster.rank + self.step)
         self.rng_cpu = torch.get_rng_state()
         self.rng_cuda = torch.cuda.get_rng_state() if device.type == "cuda" else None
@@ -564,29 +625,45 @@ class Trainer:
     this session's clock.  `run` trains until max_steps, the time budget, early stopping or
     Ctrl-C, evaluating, saving and reporting on the way."""
 
-    def __init__(self, cfg: TrainConfig, data: TokenData, batches: Batches, val_batches: Batches,
-                 device: torch.device, cluster: Cluster, on_progress: Callable[[dict[str, Any]], None] | None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        data: TokenData,
+        batches: Batches,
+        val_batches: Batches,
+        device: torch.device,
+        cluster: Cluster,
+        on_progress: Callable[[dict[str, Any]], None] | None,
+    ):
         self.cfg, self.data, self.batches, self.val_batches = cfg, data, batches, val_batches
         self.device, self.cluster, self.on_progress = device, cluster, on_progress
         self.scheme_options = cfg.scheme_options if cfg.scheme_options is not None else data.scheme_options or {}
         torch.manual_seed(cfg.random_seed)
-        self.mconf = ModelConfig(vocab_size=len(data.vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed,
-                                 dropout=cfg.dropout)
+        self.mconf = ModelConfig(
+            vocab_size=len(data.vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout
+        )
         self.model = CharLSTM(self.mconf).to(device)
         self.step_model: torch.nn.Module = self.model
-        if cluster.active:   # backward averages the gradients over the ranks
+        if cluster.active:  # backward averages the gradients over the ranks
             self.step_model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[device] if device.type == "cuda" else None)
+                self.model, device_ids=[device] if device.type == "cuda" else None
+            )
             if cluster.rank:
-                torch.manual_seed(cfg.random_seed * 7919 + cluster.rank)   # own dropout masks
+                torch.manual_seed(cfg.random_seed * 7919 + cluster.rank)  # own dropout masks
         self.optimizer = torch.optim.AdamW(_param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99))
-        self.key = RunKey(model_config=self.mconf.to_dict(), fingerprint=data.meta["fingerprint"],
-                          batch_size=cfg.batch_size, seq_len=cfg.seq_len, random_seed=cfg.random_seed)
-        self.state = TrainState(rng_cpu=torch.get_rng_state(),
-                                rng_cuda=torch.cuda.get_rng_state() if device.type == "cuda" else None)
+        self.key = RunKey(
+            model_config=self.mconf.to_dict(),
+            fingerprint=data.meta["fingerprint"],
+            batch_size=cfg.batch_size,
+            seq_len=cfg.seq_len,
+            random_seed=cfg.random_seed,
+        )
+        self.state = TrainState(
+            rng_cpu=torch.get_rng_state(), rng_cuda=torch.cuda.get_rng_state() if device.type == "cuda" else None
+        )
         self.session = Session(prior_seconds=0.0, start_step=0)
         self.budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
-        self.latest: dict[str, Any] = {"loss": None, "lr": None}   # train bits/char and LR at the last report
+        self.latest: dict[str, Any] = {"loss": None, "lr": None}  # train bits/char and LR at the last report
         self.log: Any = None
 
     def autocast(self) -> Any:
@@ -598,12 +675,14 @@ class Trainer:
     def resume(self) -> None:
         """Carry on the run saved in the out folder."""
         cfg = self.cfg
-        self.state = TrainState.resume(cfg.out, self.optimizer, self.model, self.key,
-                                       (self.mconf.layers, cfg.batch_size, self.mconf.hidden))
+        self.state = TrainState.resume(
+            cfg.out, self.optimizer, self.model, self.key, (self.mconf.layers, cfg.batch_size, self.mconf.hidden)
+        )
         self.state.restore(self.device, self.cluster, cfg.random_seed)
         self.batches.set_position(self.state.data_position)
-        self.session = Session(prior_seconds=self.state.train_seconds, start_step=self.state.step,
-                               clock=self.state.train_seconds)
+        self.session = Session(
+            prior_seconds=self.state.train_seconds, start_step=self.state.step, clock=self.state.train_seconds
+        )
 
     def run(self, wall_start: float) -> TrainResult:
         """Train to the end of the run (or Ctrl-C); the result of this session."""
@@ -622,10 +701,16 @@ class Trainer:
         finally:
             if self.log is not None:
                 self.log.close()
-        return TrainResult(best_val_bpc=state.best_val_bpc, steps=state.step,
-                           seconds=time.perf_counter() - wall_start, chars_per_s=self.session.speed(),
-                           interrupted=stop_reason == "interrupted", out=cfg.out, stop_reason=stop_reason,
-                           nan_skips=state.nan_skips)
+        return TrainResult(
+            best_val_bpc=state.best_val_bpc,
+            steps=state.step,
+            seconds=time.perf_counter() - wall_start,
+            chars_per_s=self.session.speed(),
+            interrupted=stop_reason == "interrupted",
+            out=cfg.out,
+            stop_reason=stop_reason,
+            nan_skips=state.nan_skips,
+        )
 
     def _loop(self) -> str:
         """Steps until the run ends; why it ended: max_steps, time or early_stop."""
@@ -653,7 +738,7 @@ class Trainer:
         cfg, state, session = self.cfg, self.state, self.session
         t0 = time.perf_counter()
         batch = self.batches.next()
-        hidden = None if batch.reset else state.hidden   # new pieces start from the sampler's zero state
+        hidden = None if batch.reset else state.hidden  # new pieces start from the sampler's zero state
         x, y = batch.x.to(self.device, non_blocking=True), batch.y.to(self.device, non_blocking=True)
         lr = lr_at(cfg, state.step, self._now()) * state.lr_scale
         for group in self.optimizer.param_groups:
@@ -662,13 +747,14 @@ class Trainer:
             logits, new_hidden = self.step_model(x, hidden)
         loss = _piece_loss(logits, y, batch.scored, self.cluster.world)
         loss_value = loss.item()
-        if self.cluster.active:   # the global loss (NaN on any rank is NaN on all) and rank 0's clock
+        if self.cluster.active:  # the global loss (NaN on any rank is NaN on all) and rank 0's clock
             (loss_value,), (session.clock,) = self.cluster.agree([loss_value], [session.run_seconds()])
         if not math.isfinite(loss_value):
             return self._skip(loss=loss_value, lr=lr)
         if _exploded(loss_value, state.loss_ema, state.step):
-            return self._skip(f"loss {loss_value:.2f} exploded (recent mean {state.loss_ema:.2f})",
-                              loss=loss_value, lr=lr)
+            return self._skip(
+                f"loss {loss_value:.2f} exploded (recent mean {state.loss_ema:.2f})", loss=loss_value, lr=lr
+            )
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         if not torch.isfinite(grad_norm):
@@ -677,8 +763,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         # carried into the next window without its graph (truncated BPTT); float32 so a
         # bf16 state from autocast never meets a float32 input outside autocast
-        state.commit((new_hidden[0].detach().float(), new_hidden[1].detach().float()), self.batches.position,
-                     loss_value)
+        state.commit(
+            (new_hidden[0].detach().float(), new_hidden[1].detach().float()), self.batches.position, loss_value
+        )
         session.step_seconds += time.perf_counter() - t0
         session.chars += batch.scored
         session.loss_sum += loss_value
@@ -699,7 +786,8 @@ class Trainer:
         """Bits/char on the held-out pieces; save the resume state, and the model when it is the best."""
         main, state = self.cluster.is_main, self.state
         val_bpc = self.cluster.share(
-            evaluate(self.model, self.val_batches, self.cfg.eval_batches, self.device, self.autocast) if main else None)
+            evaluate(self.model, self.val_batches, self.cfg.eval_batches, self.device, self.autocast) if main else None
+        )
         improved = state.evaluated(val_bpc)
         # The resume state first: a kill -9 between the two writes then leaves a run that
         # --resume continues (at worst the model folder is one evaluation behind), never
@@ -713,7 +801,7 @@ class Trainer:
 
     def _interrupted(self) -> None:
         """Ctrl-C: save what the last completed step left (resume is then exact) and a model."""
-        if not self.cluster.active:   # under torchrun the ranks cannot meet again: resume from the last evaluation
+        if not self.cluster.active:  # under torchrun the ranks cannot meet again: resume from the last evaluation
             if not self.session.saved_model and self.state.best_val_bpc is None:
                 self._evaluate()  # leave a usable model behind
             self._save_state()
@@ -739,10 +827,18 @@ class Trainer:
         """One line of train_log.jsonl and one on_progress call (rank 0); every record has the same core keys."""
         if self.log is None:
             return
-        record = {"event": event, "step": self.state.step, "max_steps": self.cfg.max_steps,
-                  "time": round(self.session.run_seconds(), 3), "val_loss": self.state.val_bpc,
-                  "chars_per_s": self.session.speed(), "eta_s": self._eta(), "epoch": self.batches.epoch,
-                  **self.latest, **values}
+        record = {
+            "event": event,
+            "step": self.state.step,
+            "max_steps": self.cfg.max_steps,
+            "time": round(self.session.run_seconds(), 3),
+            "val_loss": self.state.val_bpc,
+            "chars_per_s": self.session.speed(),
+            "eta_s": self._eta(),
+            "epoch": self.batches.epoch,
+            **self.latest,
+            **values,
+        }
         self.log.write(json.dumps(record) + "\n")
         self.log.flush()
         if self.on_progress is not None:

@@ -27,8 +27,10 @@ def test_build_folk_on_a_few_files(tmp_path):
     if not files:
         pytest.skip("music21 not installed")
     dup = tmp_path / "dup.abc"
-    dup.write_text("X:1\nT:a\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\nX:2\nT:b\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\n"
-                   "X:3\nM:2/4\nL:1/8\nK:G\nGABc d|d4|]\n")
+    dup.write_text(
+        "X:1\nT:a\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\nX:2\nT:b\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\n"
+        "X:3\nM:2/4\nL:1/8\nK:G\nGABc d|d4|]\n"
+    )
     out = tmp_path / "folk.txt"
     stats = build_folk(out, files=files + [dup])
     pieces = split_stream(out.read_text(encoding="utf-8"))
@@ -42,6 +44,8 @@ def test_build_folk_on_a_few_files(tmp_path):
     assert not list(tmp_path.glob(".folk.txt.*"))  # no temp file left behind
 
     stats_c = build_folk(out, files=files, transpose="C")
-    assert all(re.search(r"^K:(C|Cm|Cdor|Cmix|Cphr|Clyd|Cloc|none|C [^\n]*)$", p, flags=re.M)
-               for p in split_stream(out.read_text(encoding="utf-8")))
+    assert all(
+        re.search(r"^K:(C|Cm|Cdor|Cmix|Cphr|Clyd|Cloc|none|C [^\n]*)$", p, flags=re.M)
+        for p in split_stream(out.read_text(encoding="utf-8"))
+    )
     assert stats_c["kept"] == stats_c["written"]

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from encoders import split_stream
 from encoders.abc.normalize import (
     ALL_SHIFTS,
+    bar_problems,
     chord_name,
     interval_to_c,
     normalize,
-    bar_problems,
     normalize_tunes,
     skip_reason,
     transpose_tune,
@@ -47,9 +47,7 @@ W: words at the end
 
 def test_messy_tune_exact_text():
     assert one(MESSY) == (
-        "X:1\nM:6/8\nL:1/8\nR:jig\nK:G\n"
-        "|:GAG GAB|ABA ABd:|\n"
-        '|:~g2e dBG|[1"Am"A3 A2d:|[2"D7"A3 A3|]\n'
+        'X:1\nM:6/8\nL:1/8\nR:jig\nK:G\n|:GAG GAB|ABA ABd:|\n|:~g2e dBG|[1"Am"A3 A2d:|[2"D7"A3 A3|]\n'
     )
 
 
@@ -68,10 +66,11 @@ def test_missing_L_and_M_C_and_continuation():
 
 
 def test_essen_line_end_bar_lines():
-    raw = ("X:1\nT: Renmin\nN: C0002\nR: Wuge, Shuichuan qu. Xin minge]\nM: 2/4\nL: 1/16\nK: C\n"
-           "d4A2c2 | d4d4 | A3cd2g2 | c2A2G4\nA3cd2g2 | d2c4A2 | c3AG2E2 | D8\n")
-    assert one(raw) == ("X:1\nM:2/4\nL:1/16\nK:C\n"
-                        "d4A2c2|d4d4|A3cd2g2|c2A2G4|\nA3cd2g2|d2c4A2|c3AG2E2|D8|\n")
+    raw = (
+        "X:1\nT: Renmin\nN: C0002\nR: Wuge, Shuichuan qu. Xin minge]\nM: 2/4\nL: 1/16\nK: C\n"
+        "d4A2c2 | d4d4 | A3cd2g2 | c2A2G4\nA3cd2g2 | d2c4A2 | c3AG2E2 | D8\n"
+    )
+    assert one(raw) == ("X:1\nM:2/4\nL:1/16\nK:C\nd4A2c2|d4d4|A3cd2g2|c2A2G4|\nA3cd2g2|d2c4A2|c3AG2E2|D8|\n")
 
 
 def test_bar_spellings_lengths_octaves():
@@ -108,11 +107,13 @@ def test_r_field_only_for_rhythms():
 
 
 def test_irregular_and_broken_tunes_are_skipped_with_file_line():
-    raw = ("X:1\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\n"
-           "X:2\nT:Too long\nM:2/4\nL:1/8\nK:G\nGABc|d4 e|]\n\n"
-           "X:3\nT:No music\nM:2/4\nK:G\n\n"
-           "X:4\nM:3/4\nL:1/8\nK:Bn\nABc def|\n\n"
-           "X:5\nM:2/4\nL:1/8\nK:D\nDEFG|A4|]\n")
+    raw = (
+        "X:1\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\n"
+        "X:2\nT:Too long\nM:2/4\nL:1/8\nK:G\nGABc|d4 e|]\n\n"
+        "X:3\nT:No music\nM:2/4\nK:G\n\n"
+        "X:4\nM:3/4\nL:1/8\nK:Bn\nABc def|\n\n"
+        "X:5\nM:2/4\nL:1/8\nK:D\nDEFG|A4|]\n"
+    )
     r = normalize(raw, path="f.abc")
     assert len(r.pieces) == 2 and "K:D" in r.pieces[1]
     msgs = [str(p) for p in r.problems]
@@ -129,14 +130,17 @@ def test_pickups_and_short_bars_before_repeats_are_regular():
     assert len(normalize(raw).pieces) == 1
 
 
-@pytest.mark.parametrize("body,kept", [
-    ("A|dAF DFA|dfe d2:|", True),  # the short last bar and the pickup make one bar on the repeat
-    ("A|dAF DFA|dfe d2A:|", False),  # abc2midi: "Bar 0 has 1 time units ... in repeat"
-    ("A|:dAF DFA|dfe d2:|", False),  # "Bar 1 has 11 ... in repeat"
-    ("dAF DFA|dfe d2|", False),  # a short bar at a plain | (not the first)
-    ("dAF DFA|dfe d2||", True),
-    ("dAF DFA|dfe d2||A dAF|DFA d3|]", False),  # 5 + 4 across ||
-])
+@pytest.mark.parametrize(
+    "body,kept",
+    [
+        ("A|dAF DFA|dfe d2:|", True),  # the short last bar and the pickup make one bar on the repeat
+        ("A|dAF DFA|dfe d2A:|", False),  # abc2midi: "Bar 0 has 1 time units ... in repeat"
+        ("A|:dAF DFA|dfe d2:|", False),  # "Bar 1 has 11 ... in repeat"
+        ("dAF DFA|dfe d2|", False),  # a short bar at a plain | (not the first)
+        ("dAF DFA|dfe d2||", True),
+        ("dAF DFA|dfe d2||A dAF|DFA d3|]", False),  # 5 + 4 across ||
+    ],
+)
 def test_irregular_means_abc2midi_warns(body, kept):
     raw = f"X:1\nM:6/8\nL:1/8\nK:D\n{body}\n"
     assert (len(normalize(raw).pieces) == 1) is kept
@@ -156,9 +160,11 @@ def test_never_raises_on_any_text(text):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(alphabet=ABC_CHARS, max_size=200),
-       st.sampled_from(["C", "G", "Ador", "Bb", "F#m", "Emix", "none", "Hp"]),
-       st.sampled_from(["2/4", "6/8", "C|", "none"]))
+@given(
+    st.text(alphabet=ABC_CHARS, max_size=200),
+    st.sampled_from(["C", "G", "Ador", "Bb", "F#m", "Emix", "none", "Hp"]),
+    st.sampled_from(["2/4", "6/8", "C|", "none"]),
+)
 def test_idempotent_on_generated_tunes(body, key, meter):
     raw = f"X:1\nM:{meter}\nK:{key}\n{body}\n"
     for kw in ({}, {"keep_irregular": True}):

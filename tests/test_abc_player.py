@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools import reference_abc as reference
 from encoders.abc.player import play
+from tools import reference_abc as reference
 
 
 def tune(body: str, head: str = "M:4/4\nL:1/8\n", key: str = "C") -> str:
@@ -28,8 +28,13 @@ def pitches(text: str) -> list[int]:
 def test_basic_lengths_and_header():
     d = play(tune("C D2 E/ F// G3/2 z A4|", head="M:4/4\nL:1/8\nQ:1/4=90\n"))
     assert [(n.pitch, n.onset, n.duration) for n in d.piece.notes] == [
-        (60, 0.0, 0.5), (62, 0.5, 1.0), (64, 1.5, 0.25), (65, 1.75, 0.125), (67, 1.875, 0.75),
-        (69, 3.125, 2.0)]
+        (60, 0.0, 0.5),
+        (62, 0.5, 1.0),
+        (64, 1.5, 0.25),
+        (65, 1.75, 0.125),
+        (67, 1.875, 0.75),
+        (69, 3.125, 2.0),
+    ]
     assert d.piece.tempo == 90.0 and d.piece.meter == (4, 4) and d.piece.title == "test"
     assert d.piece.key == "C"
     assert d.repairs == []
@@ -41,20 +46,23 @@ def test_default_unit_from_meter():
     assert notes(tune("C", head="M:6/8\n")) == [(60, 0.0, 0.5)]
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("G", [60, 62, 64, 66, 67, 69, 71]),
-    ("Ador", [60, 62, 64, 66, 67, 69, 71]),
-    ("Dmix", [60, 62, 64, 66, 67, 69, 71]),
-    ("F", [60, 62, 64, 65, 67, 69, 70]),
-    ("Bb", [60, 62, 63, 65, 67, 69, 70]),
-    ("Em", [60, 62, 64, 66, 67, 69, 71]),
-    ("Cm", [60, 62, 63, 65, 67, 68, 70]),
-    ("E phr", [60, 62, 64, 65, 67, 69, 71]),
-    ("F lyd", [60, 62, 64, 65, 67, 69, 71]),
-    ("B loc", [60, 62, 64, 65, 67, 69, 71]),
-    ("D exp ^f ^c", [61, 62, 64, 66, 67, 69, 71]),
-    ("none", [60, 62, 64, 65, 67, 69, 71]),
-])
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("G", [60, 62, 64, 66, 67, 69, 71]),
+        ("Ador", [60, 62, 64, 66, 67, 69, 71]),
+        ("Dmix", [60, 62, 64, 66, 67, 69, 71]),
+        ("F", [60, 62, 64, 65, 67, 69, 70]),
+        ("Bb", [60, 62, 63, 65, 67, 69, 70]),
+        ("Em", [60, 62, 64, 66, 67, 69, 71]),
+        ("Cm", [60, 62, 63, 65, 67, 68, 70]),
+        ("E phr", [60, 62, 64, 65, 67, 69, 71]),
+        ("F lyd", [60, 62, 64, 65, 67, 69, 71]),
+        ("B loc", [60, 62, 64, 65, 67, 69, 71]),
+        ("D exp ^f ^c", [61, 62, 64, 66, 67, 69, 71]),
+        ("none", [60, 62, 64, 65, 67, 69, 71]),
+    ],
+)
 def test_keys_and_modes(key, expected):
     assert pitches(tune("CDEFGAB|", key=key)) == expected
 
@@ -69,13 +77,22 @@ def test_accidentals_last_to_the_bar_end_in_every_octave():
 def test_tie_merges_notes_and_keeps_accidental_across_the_bar():
     assert notes(tune("^F2-|F2 F2 C-C|")) == [(66, 0.0, 2.0), (65, 2.0, 1.0), (60, 3.0, 1.0)]
     # a tie to another pitch is no tie; a chord tie joins the pitches it names
-    assert notes(tune("C-D [CE]-[CG]")) == [(60, 0.0, 0.5), (62, 0.5, 0.5), (60, 1.0, 1.0),
-                                            (64, 1.0, 0.5), (67, 1.5, 0.5)]
+    assert notes(tune("C-D [CE]-[CG]")) == [
+        (60, 0.0, 0.5),
+        (62, 0.5, 0.5),
+        (60, 1.0, 1.0),
+        (64, 1.0, 0.5),
+        (67, 1.5, 0.5),
+    ]
 
 
 def test_tuplets():
-    assert notes(tune("(3CDE F")) == [(60, 0.0, 0.333333), (62, 0.333333, 0.333333),
-                                      (64, 0.666667, 0.333333), (65, 1.0, 0.5)]
+    assert notes(tune("(3CDE F")) == [
+        (60, 0.0, 0.333333),
+        (62, 0.333333, 0.333333),
+        (64, 0.666667, 0.333333),
+        (65, 1.0, 0.5),
+    ]
     # (p:q:r: 3 notes in the time of 2 for 4 notes
     assert [n[2] for n in notes(tune("(3:2:4CDEF G"))] == [0.333333] * 4 + [0.5]
     # (5 in 6/8 (numerator a multiple of 3) is 5 in the time of 3
@@ -84,8 +101,13 @@ def test_tuplets():
 
 def test_broken_rhythm():
     assert notes(tune("C>D E<F G>>A")) == [
-        (60, 0.0, 0.75), (62, 0.75, 0.25), (64, 1.0, 0.25), (65, 1.25, 0.75),
-        (67, 2.0, 0.875), (69, 2.875, 0.125)]
+        (60, 0.0, 0.75),
+        (62, 0.75, 0.25),
+        (64, 1.0, 0.25),
+        (65, 1.25, 0.75),
+        (67, 2.0, 0.875),
+        (69, 2.875, 0.125),
+    ]
     # between unequal notes abc2midi ignores it, and so do we (with a repair note)
     d = play(tune("C2>D"))
     assert [n.duration for n in d.piece.notes] == [1.0, 0.5] and d.repairs
@@ -100,9 +122,14 @@ def test_hornpipe_swings_like_abc2midi():
 
 def test_chords():
     assert notes(tune("[CEG]2 [C2E4] [CE]/ z")) == [
-        (60, 0.0, 1.0), (64, 0.0, 1.0), (67, 0.0, 1.0),
-        (60, 1.0, 1.0), (64, 1.0, 1.0),  # no length after ]: the first note's
-        (60, 2.0, 0.25), (64, 2.0, 0.25)]
+        (60, 0.0, 1.0),
+        (64, 0.0, 1.0),
+        (67, 0.0, 1.0),
+        (60, 1.0, 1.0),
+        (64, 1.0, 1.0),  # no length after ]: the first note's
+        (60, 2.0, 0.25),
+        (64, 2.0, 0.25),
+    ]
 
 
 def test_inline_fields():
@@ -110,15 +137,18 @@ def test_inline_fields():
     assert [n[2] for n in notes(tune("C [L:1/4] C [M:3/4] C"))] == [0.5, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("|: A B :| c d |]", "ABABcd"),
-    ("A B :| c d :|", "ABABcdcd"),  # no |: : back to the start, then to the last :|
-    ("|: A |1 B :|2 c |]", "ABAc"),
-    ("|: A [1 B :| [2 c |]", "ABAc"),
-    ("|: A |1 B :|2 c :|3 d |]", "ABAcAd"),
-    ("|: A :: B :|", "AABB"),
-    ("|: A :| B || C :|", "AABCC"),  # after a finished repeat a || starts the next one
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("|: A B :| c d |]", "ABABcd"),
+        ("A B :| c d :|", "ABABcdcd"),  # no |: : back to the start, then to the last :|
+        ("|: A |1 B :|2 c |]", "ABAc"),
+        ("|: A [1 B :| [2 c |]", "ABAc"),
+        ("|: A |1 B :|2 c :|3 d |]", "ABAcAd"),
+        ("|: A :: B :|", "AABB"),
+        ("|: A :| B || C :|", "AABCC"),  # after a finished repeat a || starts the next one
+    ],
+)
 def test_repeats_and_endings(body, expected):
     names = {69: "A", 71: "B", 72: "c", 74: "d", 60: "C"}
     assert "".join(names[p] for p in pitches(tune(body))) == expected
@@ -213,15 +243,18 @@ def test_bar_beats_and_end():
     assert d.piece.end == 8.0
 
 
-@pytest.mark.parametrize("text, must_report", [
-    ("", True),
-    ("X:1", True),
-    ("K:C\n", True),
-    ("abc def|", True),  # no header at all
-    ("X:1\nK:Q#\n[CEG|A]]]]]2 (3 >C- {g a|\n", True),
-    ("X:1\nM:4/4\nK:C\nA99999999/0 Z99999 (9999CD [K: ^^^^ \\\n\n", True),
-    ("X:1\nK:C\n|:|:|:|:A:|:|:|2:|3::::\n", False),
-])
+@pytest.mark.parametrize(
+    "text, must_report",
+    [
+        ("", True),
+        ("X:1", True),
+        ("K:C\n", True),
+        ("abc def|", True),  # no header at all
+        ("X:1\nK:Q#\n[CEG|A]]]]]2 (3 >C- {g a|\n", True),
+        ("X:1\nM:4/4\nK:C\nA99999999/0 Z99999 (9999CD [K: ^^^^ \\\n\n", True),
+        ("X:1\nK:C\n|:|:|:|:A:|:|:|2:|3::::\n", False),
+    ],
+)
 def test_broken_text_is_repaired_not_raised(text, must_report):
     d = play(text)
     assert d.text == text
@@ -247,10 +280,57 @@ def test_never_raises_on_any_text(text):
     assert not any(p.message.startswith("player error") for p in d.repairs)
 
 
-ABC_BITS = ["A", "c'", "_B,", "^^f", "=e", "z", "x2", "Z2", "|", "||", "|:", ":|", "::", "|1", ":|2",
-            "[1", "[2", "[", "]", "]2", "(3", "(3:2:4", "(", ")", "{", "}", "-", ">", "<<", '"Am"',
-            "!trill!", "~", "[K:D]", "[M:3/4]", "[L:1/16]", "\n", "\nV:2\n", "\nK:Bb\n", "2", "/",
-            "//", "3/2", " ", "\\\n", "%c\n", "&", "\nP:A\n", "Q:1/4=80\n", "\n\n"]
+ABC_BITS = [
+    "A",
+    "c'",
+    "_B,",
+    "^^f",
+    "=e",
+    "z",
+    "x2",
+    "Z2",
+    "|",
+    "||",
+    "|:",
+    ":|",
+    "::",
+    "|1",
+    ":|2",
+    "[1",
+    "[2",
+    "[",
+    "]",
+    "]2",
+    "(3",
+    "(3:2:4",
+    "(",
+    ")",
+    "{",
+    "}",
+    "-",
+    ">",
+    "<<",
+    '"Am"',
+    "!trill!",
+    "~",
+    "[K:D]",
+    "[M:3/4]",
+    "[L:1/16]",
+    "\n",
+    "\nV:2\n",
+    "\nK:Bb\n",
+    "2",
+    "/",
+    "//",
+    "3/2",
+    " ",
+    "\\\n",
+    "%c\n",
+    "&",
+    "\nP:A\n",
+    "Q:1/4=80\n",
+    "\n\n",
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -278,11 +358,11 @@ def test_never_raises_on_mutated_corpus_tunes(data):
         i = data.draw(st.integers(0, len(text)))
         op = data.draw(st.sampled_from(["cut", "insert", "dup"]))
         if op == "cut":
-            text = text[:i] + text[i + data.draw(st.integers(1, 20)):]
+            text = text[:i] + text[i + data.draw(st.integers(1, 20)) :]
         elif op == "insert":
             text = text[:i] + data.draw(st.sampled_from(ABC_BITS)) + text[i:]
         else:
-            text = text[:i] + text[max(0, i - 30):i] + text[i:]
+            text = text[:i] + text[max(0, i - 30) : i] + text[i:]
     d = play(text)
     assert not any(p.message.startswith("player error") for p in d.repairs)
 

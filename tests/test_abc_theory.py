@@ -68,7 +68,7 @@ def test_tuplet_fills_in_the_defaults():
 def test_broken_factors_and_units():
     for count in (1, 2, 3):
         a, b = broken_factors(">", count)
-        assert a + b == 2 and b == Fraction(1, 2 ** count)
+        assert a + b == 2 and b == Fraction(1, 2**count)
         assert broken_factors("<", count) == (b, a)
     assert default_unit((2, 4)) == Fraction(1, 16) and default_unit((3, 4)) == Fraction(1, 8)
     assert default_unit(None) == Fraction(1, 8)
@@ -80,7 +80,7 @@ def test_signature_adds_sharps_and_flats_in_order(fifths):
     sig = signature(fifths)
     assert sum(sig.values()) == fifths
     order = "FCGDAEB" if fifths > 0 else "BEADGCF"
-    assert sorted(sig, key=order.index) == list(order[:min(abs(fifths), 7)])
+    assert sorted(sig, key=order.index) == list(order[: min(abs(fifths), 7)])
 
 
 @pytest.mark.parametrize("mode", sorted(MODE_FIFTHS))
@@ -93,8 +93,15 @@ def test_spell_tonic_gives_the_pitch_class_with_fewest_accidentals(mode):
 
 # ------------------------------------------------------------------ key signatures
 
-MODE_WORDS = {"maj": ["", "maj", "major", "Ion"], "min": ["m", "min", "minor", "aeo"], "dor": ["dor", "Dorian"],
-              "phr": ["phr"], "lyd": ["lyd", "Lydian"], "mix": ["mix", "Mixolydian"], "loc": ["loc"]}
+MODE_WORDS = {
+    "maj": ["", "maj", "major", "Ion"],
+    "min": ["m", "min", "minor", "aeo"],
+    "dor": ["dor", "Dorian"],
+    "phr": ["phr"],
+    "lyd": ["lyd", "Lydian"],
+    "mix": ["mix", "Mixolydian"],
+    "loc": ["loc"],
+}
 
 
 @st.composite
@@ -138,8 +145,18 @@ def test_key_signatures_agree(key):
 
 # note lengths the grammar may write, in quarters of L (FOLK_LENGTHS)
 LENGTHS = {"/4": 1, "/": 2, "3/4": 3, "": 4, "3/2": 6, "2": 8, "3": 12, "4": 16, "6": 24}
-GRAMMAR_METERS = [((2, 4), 16), ((3, 4), 8), ((4, 4), 8), ((2, 2), 8), ((3, 8), 8), ((6, 8), 8), ((9, 8), 8),
-                  ((12, 8), 8), ((5, 4), 8), ((7, 8), 8)]
+GRAMMAR_METERS = [
+    ((2, 4), 16),
+    ((3, 4), 8),
+    ((4, 4), 8),
+    ((2, 2), 8),
+    ((3, 8), 8),
+    ((6, 8), 8),
+    ((9, 8), 8),
+    ((12, 8), 8),
+    ((5, 4), 8),
+    ((7, 8), 8),
+]
 PITCHES = ["C", "D", "E", "F", "G", "A", "B", "c", "d", "e", "^f", "_B", "=c"]
 
 
@@ -261,7 +278,7 @@ def test_implicit_bar_lines_where_the_player_counts_a_full_bar(tune):
 def test_player_times_tuplets_as_theory(meter, p):
     text = f"X:1\nM:{meter[0]}/{meter[1]}\nL:1/8\nK:C\n({p}" + "c" * p + " C|]\n"
     notes = play(text).piece.notes
-    each = Fraction(tuplet_q(p, meter), p) / 2          # in quarter notes: L is an eighth
+    each = Fraction(tuplet_q(p, meter), p) / 2  # in quarter notes: L is an eighth
     assert [n.duration for n in notes[:p]] == pytest.approx([float(each)] * p)
     assert notes[p].onset == pytest.approx(tuplet_q(p, meter) / 2)
 

@@ -7,8 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from encoders.abc.tokens import (
-    KINDS, MAX_LENGTH_NUMBER, default_unit, header_end, note_midi, parse_key, parse_length,
-    parse_meter, parse_tempo, parse_unit, tokenize,
+    KINDS,
+    MAX_LENGTH_NUMBER,
+    default_unit,
+    header_end,
+    note_midi,
+    parse_key,
+    parse_length,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+    tokenize,
 )
 
 ABC_ALPHABET = "ABCDEFGabcdefgzxZXyHLMOPSTuvKMLQVPwW^_=,'/0123456789|:[]()<>{}\"!+-.~%\\&` \t\n\r"
@@ -63,9 +72,18 @@ def test_absurd_lengths_are_capped_not_raised():
 
 def test_bars_endings_and_fields():
     assert kinds("|:A:|2B|1 [1,3c:: |] [|]") == [
-        ("bar", "|:"), ("note", "A"), ("bar", ":|"), ("ending", "2"), ("note", "B"),
-        ("bar", "|"), ("ending", "1"), ("ending", "[1,3"), ("note", "c"), ("bar", "::"),
-        ("bar", "|]"), ("bar", "[|]"),
+        ("bar", "|:"),
+        ("note", "A"),
+        ("bar", ":|"),
+        ("ending", "2"),
+        ("note", "B"),
+        ("bar", "|"),
+        ("ending", "1"),
+        ("ending", "[1,3"),
+        ("note", "c"),
+        ("bar", "::"),
+        ("bar", "|]"),
+        ("bar", "[|]"),
     ]
     ends = [t for t in tokenize("[1,3 [2-4") if t.kind == "ending"]
     assert [t.numbers for t in ends] == [(1, 3), (2, 3, 4)]
@@ -76,48 +94,79 @@ def test_bars_endings_and_fields():
 def test_field_lines_and_inline_fields():
     toks = tokenize("X:1\nK:G % key\nw:la la\n[K:D] [M:3/4]A")
     fields = [(t.kind, t.name, t.value) for t in toks if t.kind in ("field", "inline_field")]
-    assert fields == [("field", "X", "1"), ("field", "K", "G "), ("field", "w", "la la"),
-                      ("inline_field", "K", "D"), ("inline_field", "M", "3/4")]
+    assert fields == [
+        ("field", "X", "1"),
+        ("field", "K", "G "),
+        ("field", "w", "la la"),
+        ("inline_field", "K", "D"),
+        ("inline_field", "M", "3/4"),
+    ]
     assert [t.kind for t in toks][3] == "comment"
     assert header_end(toks) == 5  # after "K:G ", its comment and the newline
 
 
 def test_other_kinds():
     assert kinds('(3abc (3:2:4 "Am""^up"!trill!~.u{/g}a>b<<c-d)&y\\\n') == [
-        ("tuplet", "(3"), ("note", "a"), ("note", "b"), ("note", "c"), ("tuplet", "(3:2:4"),
-        ("chord_symbol", '"Am"'), ("annotation", '"^up"'), ("decoration", "!trill!"),
-        ("decoration", "~"), ("decoration", "."), ("decoration", "u"), ("grace_start", "{/"),
-        ("note", "g"), ("grace_end", "}"), ("note", "a"), ("broken", ">"), ("note", "b"),
-        ("broken", "<<"), ("note", "c"), ("tie", "-"), ("note", "d"), ("slur_end", ")"),
-        ("overlay", "&"), ("spacer", "y"), ("continuation", "\\"), ("newline", "\n"),
+        ("tuplet", "(3"),
+        ("note", "a"),
+        ("note", "b"),
+        ("note", "c"),
+        ("tuplet", "(3:2:4"),
+        ("chord_symbol", '"Am"'),
+        ("annotation", '"^up"'),
+        ("decoration", "!trill!"),
+        ("decoration", "~"),
+        ("decoration", "."),
+        ("decoration", "u"),
+        ("grace_start", "{/"),
+        ("note", "g"),
+        ("grace_end", "}"),
+        ("note", "a"),
+        ("broken", ">"),
+        ("note", "b"),
+        ("broken", "<<"),
+        ("note", "c"),
+        ("tie", "-"),
+        ("note", "d"),
+        ("slur_end", ")"),
+        ("overlay", "&"),
+        ("spacer", "y"),
+        ("continuation", "\\"),
+        ("newline", "\n"),
     ]
     assert [t.numbers for t in tokenize("(3:2:4(5::2(7") if t.kind == "tuplet"] == [
-        (3, 2, 4), (5, None, 2), (7, None, None)]
+        (3, 2, 4),
+        (5, None, 2),
+        (7, None, None),
+    ]
     chord = kinds("[CEG]2")
     assert chord[0] == ("chord_start", "[") and chord[-1] == ("chord_end", "]2")
     assert tokenize("[CE]3/2")[-1].length == Fraction(3, 2)
-    assert kinds('"unclosed J') [0] == ("unknown", '"')
+    assert kinds('"unclosed J')[0] == ("unknown", '"')
 
 
-@pytest.mark.parametrize("value, sig", [
-    ("G", {"F": 1}),
-    ("Ador", {"F": 1}),
-    ("A Dorian", {"F": 1}),
-    ("Em", {"F": 1}),
-    ("Dmix", {"F": 1}),
-    ("F#m", {"F": 1, "C": 1, "G": 1}),
-    ("Bb", {"B": -1, "E": -1}),
-    ("Bb Mixolydian", {"B": -1, "E": -1, "A": -1}),
-    ("Gm", {"B": -1, "E": -1}),
-    ("E Phrygian", {}),
-    ("F Lydian", {}),
-    ("B loc", {}),
-    ("C# maj", {k: 1 for k in "FCGDAEB"}),
-    ("D exp ^f", {"F": 1}),
-    ("Am ^g", {"G": 1}),
-    ("none", {}),
-    ("G clef=bass", {"F": 1}),
-])
+@pytest.mark.parametrize(
+    "value, sig",
+    [
+        ("G", {"F": 1}),
+        ("Ador", {"F": 1}),
+        ("A Dorian", {"F": 1}),
+        ("Em", {"F": 1}),
+        ("Dmix", {"F": 1}),
+        ("F#m", {"F": 1, "C": 1, "G": 1}),
+        ("Bb", {"B": -1, "E": -1}),
+        ("Bb Mixolydian", {"B": -1, "E": -1, "A": -1}),
+        ("Gm", {"B": -1, "E": -1}),
+        ("E Phrygian", {}),
+        ("F Lydian", {}),
+        ("B loc", {}),
+        ("C# maj", dict.fromkeys("FCGDAEB", 1)),
+        ("D exp ^f", {"F": 1}),
+        ("Am ^g", {"G": 1}),
+        ("none", {}),
+        ("G clef=bass", {"F": 1}),
+    ],
+)
 def test_parse_key(value, sig):
     assert parse_key(value).signature == sig
     assert not parse_key(value).error

@@ -14,10 +14,33 @@ from encoders.abc.tokens import parse_key
 from encoders.abc.transpose import keys_for, signature_fifths, transpose, transpositions
 from musicrnn.data import prepare
 
-KEYS = ["C", "G", "D", "A", "E", "F", "Bb", "Eb", "Ador", "Edor", "Dmix", "Amix", "Em", "Bm", "Gm", "Dm",
-        "F#m", "Glyd", "Ephr"]
-NOTE = st.tuples(st.sampled_from(["", "", "", "^", "_", "=", "^^", "__"]), st.sampled_from("CDEFGABcdefgab"),
-                 st.sampled_from(["", "", ",", "'"]), st.sampled_from(["", "2", "/", "3/2"]))
+KEYS = [
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "F",
+    "Bb",
+    "Eb",
+    "Ador",
+    "Edor",
+    "Dmix",
+    "Amix",
+    "Em",
+    "Bm",
+    "Gm",
+    "Dm",
+    "F#m",
+    "Glyd",
+    "Ephr",
+]
+NOTE = st.tuples(
+    st.sampled_from(["", "", "", "^", "_", "=", "^^", "__"]),
+    st.sampled_from("CDEFGABcdefgab"),
+    st.sampled_from(["", "", ",", "'"]),
+    st.sampled_from(["", "2", "/", "3/2"]),
+)
 
 
 def _tune(key: str, notes: list[tuple[str, str, str, str]], chord: str = "") -> str:
@@ -59,7 +82,7 @@ def test_keys_that_cannot_move_are_left_alone():
     assert transpose("K:none\nCDE|]\n", 2) is None
     assert transpose("K:D exp ^f ^c ^g\nCDE|]\n", 2) is None
     assert transpose("K:HP\nCDE|]\n", 2) is None
-    assert transpose("CDE|]\n", 2) is None      # no key at all
+    assert transpose("CDE|]\n", 2) is None  # no key at all
     assert signature_fifths("Bb") == -2 and signature_fifths("Ador") == 1 and signature_fifths("F#m") == 3
 
 
@@ -70,9 +93,9 @@ def test_copies_take_the_corpus_keys_and_stay_in_range():
     rng = random.Random(0)
     copies = transpositions(_tune("G", [("", "G", ",", "2"), ("", "d", "", "")]), 4, counts, rng)
     keys = sorted(parse_key(c.split("K:")[1].split("\n")[0]).tonic for c in copies)
-    assert keys == ["D", "F"]          # only the corpus's other keys, each once
+    assert keys == ["D", "F"]  # only the corpus's other keys, each once
     for copy in copies:
-        assert min(_pitches(copy)) >= 55 - 1    # the fiddle's G string (a semitone of spelling aside)
+        assert min(_pitches(copy)) >= 55 - 1  # the fiddle's G string (a semitone of spelling aside)
 
 
 def test_prepare_trains_on_copies_and_validates_on_real_tunes(tmp_path):
@@ -84,12 +107,12 @@ def test_prepare_trains_on_copies_and_validates_on_real_tunes(tmp_path):
 
     def augment(text: str) -> list[str]:
         copies[0] += 1
-        return [transpose(text, 2), text.replace("K:", "K:\u00e9")]   # the second has a new character: dropped
+        return [transpose(text, 2), text.replace("K:", "K:\u00e9")]  # the second has a new character: dropped
 
     more = prepare(stream, 0.1, 7, augment, "test")
-    assert copies[0] == plain.meta["train_pieces"]         # held-out tunes are never augmented
-    kept = more.meta["augmented_pieces"]      # copies whose characters the corpus has (not the \u00e9 ones)
+    assert copies[0] == plain.meta["train_pieces"]  # held-out tunes are never augmented
+    kept = more.meta["augmented_pieces"]  # copies whose characters the corpus has (not the \u00e9 ones)
     assert copies[0] // 2 <= kept <= copies[0]
     assert len(more.val) == len(plain.val) and len(more.train) > (1 + kept / copies[0] * 0.9) * len(plain.train)
     assert more.vocab.chars == plain.vocab.chars
-    assert prepare(stream, 0.1, 7).meta["augment"] == ""    # a change of setting makes the files again
+    assert prepare(stream, 0.1, 7).meta["augment"] == ""  # a change of setting makes the files again

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 
 import mido
@@ -25,8 +24,10 @@ SOUNDFONTS = [pytest.param(TIM, id="TimGM6mb")]
 if audio._DEBIAN_SOUNDFONT.is_file():
     SOUNDFONTS.append(pytest.param(audio._DEBIAN_SOUNDFONT, id="FluidR3_GM"))
 
-REEL = ("X:1\nT:Test reel\nM:4/4\nL:1/8\nQ:1/4=180\nK:D\n"
-        "|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n|:fdfa gfed|cABc d2d2:|\n")
+REEL = (
+    "X:1\nT:Test reel\nM:4/4\nL:1/8\nQ:1/4=180\nK:D\n"
+    "|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n|:fdfa gfed|cABc d2d2:|\n"
+)
 TAB = "e|-------|\nB|-------|\nG|-------|\nD|-------|\nA|-------|\nE|0-3-5--|\n"
 
 
@@ -54,7 +55,7 @@ def test_wav_is_loud_unclipped_and_as_long_as_its_midi(tmp_path, soundfont):
     assert abs(loudness - audio.TARGET_LOUDNESS_DBFS) < 0.5 or peak > audio.PEAK_CEILING_DBFS - 0.1
     # Sound all the way through: every second of the tune has something in it.
     blocks = data[: int(midi_seconds) * rate, 0].reshape(-1, rate)
-    assert (np.sqrt((blocks ** 2).mean(axis=1)) > 1e-3).all()
+    assert (np.sqrt((blocks**2).mean(axis=1)) > 1e-3).all()
     assert report.soundfont == Path(soundfont) and abs(report.midi_seconds - midi_seconds) < 1e-6
 
 
@@ -95,8 +96,8 @@ def sustain_ratio(path) -> float:
     data, rate = read(path)
     mono = data.mean(axis=1)
     first = mono[: rate // 2]
-    last = mono[int(2.5 * rate): 3 * rate]
-    return float(np.sqrt((last ** 2).mean()) / np.sqrt((first ** 2).mean()))
+    last = mono[int(2.5 * rate) : 3 * rate]
+    return float(np.sqrt((last**2).mean()) / np.sqrt((first**2).mean()))
 
 
 def held_note(program: int | None = None) -> Piece:
@@ -111,11 +112,11 @@ def test_the_instrument_is_heard(tmp_path):
 
 
 def test_schemes_play_on_their_instruments():
-    assert audio.piece_for_listening(held_note(), "abc").programs == {0: 40}   # folk ABC: fiddle
+    assert audio.piece_for_listening(held_note(), "abc").programs == {0: 40}  # folk ABC: fiddle
     tab = encoders.get("columns").decode(TAB).piece
-    assert audio.piece_for_listening(tab, "columns").programs == {0: 25}      # the tab decoder's guitar
+    assert audio.piece_for_listening(tab, "columns").programs == {0: 25}  # the tab decoder's guitar
     assert audio.piece_for_listening(held_note(19), "abc").programs == {0: 19}  # a named program stays
-    assert audio.piece_for_listening(held_note(), "midi").programs == {}       # MIDI keeps its own
+    assert audio.piece_for_listening(held_note(), "midi").programs == {}  # MIDI keeps its own
 
 
 def midi_file(path, program: int, tempo_change: bool = False) -> Path:
@@ -203,8 +204,10 @@ def pitch_classes(data: np.ndarray, rate: int) -> np.ndarray:
 FLUIDSYNTH = __import__("shutil").which("fluidsynth")
 
 
-@pytest.mark.skipif(FLUIDSYNTH is None and not __import__("os").environ.get("CI"),
-                    reason="FluidSynth (the reference synthesizer) is not installed; .ci/run installs it")
+@pytest.mark.skipif(
+    FLUIDSYNTH is None and not __import__("os").environ.get("CI"),
+    reason="FluidSynth (the reference synthesizer) is not installed; .ci/run installs it",
+)
 def test_our_audio_agrees_with_fluidsynth_on_the_same_midi(tmp_path):
     """FluidSynth, the reference SoundFont player, renders the same MIDI with the same soundfont:
     the notes' timing (loudness envelope) and pitches (energy per pitch class) must agree."""
@@ -213,8 +216,12 @@ def test_our_audio_agrees_with_fluidsynth_on_the_same_midi(tmp_path):
     assert FLUIDSYNTH, "fluidsynth must be installed in CI"
     mid = tmp_path / "reel.mid"
     to_midi(audio.piece_for_listening(reel(), "abc")).save(str(mid))
-    subprocess.run([FLUIDSYNTH, "-ni", "-g", "0.5", "-r", "44100", "-F", str(tmp_path / "ref.wav"), str(TIM), str(mid)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [FLUIDSYNTH, "-ni", "-g", "0.5", "-r", "44100", "-F", str(tmp_path / "ref.wav"), str(TIM), str(mid)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     write_audio(mid, tmp_path / "ours.wav", soundfont=TIM)
     ref, rate = read(tmp_path / "ref.wav")
     ours, _ = read(tmp_path / "ours.wav")
@@ -223,7 +230,11 @@ def test_our_audio_agrees_with_fluidsynth_on_the_same_midi(tmp_path):
     assert np.corrcoef(a[:n], b[:n])[0, 1] > 0.85
     assert np.corrcoef(pitch_classes(ref, rate), pitch_classes(ours, rate))[0, 1] > 0.95
     # A semitone off would show: the same check fails against the tune played a semitone up.
-    write_audio(dataclasses.replace(reel(), notes=[dataclasses.replace(x, pitch=x.pitch + 1) for x in reel().notes]),
-                tmp_path / "up.wav", scheme="abc", soundfont=TIM)
+    write_audio(
+        dataclasses.replace(reel(), notes=[dataclasses.replace(x, pitch=x.pitch + 1) for x in reel().notes]),
+        tmp_path / "up.wav",
+        scheme="abc",
+        soundfont=TIM,
+    )
     up, _ = read(tmp_path / "up.wav")
     assert np.corrcoef(pitch_classes(ref, rate), pitch_classes(up, rate))[0, 1] < 0.6

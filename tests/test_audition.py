@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from musicrnn import audition
 
 TIM = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
-TUNES = ("X:1\nT:Jig\nM:6/8\nL:1/8\nQ:3/8=100\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n\n"
-         "X:2\nT:Reel\nM:4/4\nL:1/8\nQ:1/4=160\nK:D\n|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n")
+TUNES = (
+    "X:1\nT:Jig\nM:6/8\nL:1/8\nQ:3/8=100\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n\n"
+    "X:2\nT:Reel\nM:4/4\nL:1/8\nQ:1/4=160\nK:D\n|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n"
+)
 RIFF = "e|-------|-------|\nB|-------|-------|\nG|-------|-------|\nD|-------|---2---|\nA|-------|-3---0-|\nE|0-3-5--|-------|\n"
 
 
@@ -150,8 +152,10 @@ def test_serve_saves_the_kept_list_into_the_folder(tmp_path):
             assert e.value.code == 400
         # Without the page's token (what a page from another site could send): refused.
         with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(urllib.request.Request(f"{base}/kept", data=body,
-                                                          headers={"Content-Type": "application/json"}), timeout=10)
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/kept", data=body, headers={"Content-Type": "application/json"}),
+                timeout=10,
+            )
         assert e.value.code == 403
         assert (tmp_path / "kept.txt").read_text() == "tune-3\ntune-7\n"
     finally:
@@ -162,9 +166,17 @@ def test_serve_saves_the_kept_list_into_the_folder(tmp_path):
 # ---------------------------------------------------------------- in a real browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture
@@ -184,8 +196,13 @@ def browser(tmp_path):
         pytest.skip(missing)
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            accept_downloads=True, viewport={"width": 1280, "height": 900})
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            accept_downloads=True,
+            viewport={"width": 1280, "height": 900},
+        )
         try:
             yield context
         finally:
@@ -196,11 +213,12 @@ def test_the_page_in_chromium(page, browser, tmp_path):
     folder, report = page
     tab = browser.new_page()
     problems: list[str] = []
-    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    tab.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None
+    )
     tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     tab.goto(report.path.as_uri())
-    tab.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)",
-                          timeout=30000)
+    tab.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)", timeout=30000)
 
     # Every audio element has a source Chromium decodes, as long as the piece.
     audio = tab.evaluate("""Array.from(document.querySelectorAll('audio')).map(a => ({
@@ -269,12 +287,27 @@ def test_save_to_folder_when_served(page, browser):
 
 
 @settings(max_examples=60, deadline=None)
-@given(names=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4, unique=True),
-       texts=st.lists(st.one_of(st.none(), st.text(max_size=60)), min_size=4, max_size=4))
+@given(
+    names=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=4, unique=True),
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=60)), min_size=4, max_size=4),
+)
 def test_any_names_and_texts_survive_the_page(names, texts):
-    cards = [audition.Card(name=n, scheme="abc", notes=1, seconds=1.0, repairs=0, text=t,
-                           audio_uri="data:audio/ogg;base64,", roll_uri="data:image/png;base64,", score_uri=None,
-                           midi_b64="", text_suffix=".abc") for n, t in zip(names, texts)]
+    cards = [
+        audition.Card(
+            name=n,
+            scheme="abc",
+            notes=1,
+            seconds=1.0,
+            repairs=0,
+            text=t,
+            audio_uri="data:audio/ogg;base64,",
+            roll_uri="data:image/png;base64,",
+            score_uri=None,
+            midi_b64="",
+            text_suffix=".abc",
+        )
+        for n, t in zip(names, texts)
+    ]
     parsed = Cards()
     parsed.feed(audition.page_html(cards, title="</script><!--"))
     assert parsed.cards == names  # attribute values escaped and read back

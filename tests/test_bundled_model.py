@@ -44,8 +44,9 @@ def test_generated_tunes_play_in_abc2midi(tunes, tmp_path):
     for i, (text, _) in enumerate(tunes):
         src = tmp_path / f"t{i}.abc"
         src.write_text(text)
-        run = subprocess.run(["abc2midi", str(src), "-o", str(tmp_path / f"t{i}.mid")],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            ["abc2midi", str(src), "-o", str(tmp_path / f"t{i}.mid")], capture_output=True, text=True, timeout=60
+        )
         if "Error" in run.stdout + run.stderr or not (tmp_path / f"t{i}.mid").exists():
             failed.append(text)
     assert len(failed) <= 1, failed

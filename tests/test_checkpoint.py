@@ -21,8 +21,17 @@ def _saved(tmp_path, **meta_extra):
     torch.manual_seed(1)
     model = CharLSTM(ModelConfig(vocab_size=len(VOCAB), hidden=12, layers=2, embed=4))
     out = tmp_path / "m"
-    save(out, model, {"vocab": VOCAB, "scheme": "abc", "scheme_options": {"titles": False},
-                      "metrics": {"best_val_bpc": 1.5}, **meta_extra})
+    save(
+        out,
+        model,
+        {
+            "vocab": VOCAB,
+            "scheme": "abc",
+            "scheme_options": {"titles": False},
+            "metrics": {"best_val_bpc": 1.5},
+            **meta_extra,
+        },
+    )
     return model, out
 
 
@@ -37,7 +46,7 @@ def test_round_trip_gives_equal_outputs(tmp_path):
     idx = torch.randint(0, len(VOCAB), (2, 6))
     model.eval()
     assert torch.equal(loaded.model(idx)[0], model(idx)[0])
-    assert load(str(out / "model.safetensors")).path == str(out)   # a file in the folder works too
+    assert load(str(out / "model.safetensors")).path == str(out)  # a file in the folder works too
     assert sorted(p.name for p in out.iterdir()) == ["meta.json", "model.safetensors"]
 
 
@@ -75,16 +84,19 @@ def test_rejects_pickle_files(tmp_path):
     _one_line_error(out, "model.safetensors")
 
 
-@pytest.mark.parametrize("change, needle", [
-    (lambda m: m.update(vocab=list(VOCAB)), "vocab"),
-    (lambda m: m["model"].update(hidden="12"), "hidden"),
-    (lambda m: m.update(format_version="1"), "format_version"),
-    (lambda m: m.update(format_version=99), "format_version"),
-    (lambda m: m.update(scheme=None), "scheme"),
-    (lambda m: m.update(scheme_options=[]), "scheme_options"),
-    (lambda m: m.update(vocab=VOCAB + "x"), "vocab"),
-    (lambda m: m["model"].update(hidden=10**4, layers=30), "too large"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (lambda m: m.update(vocab=list(VOCAB)), "vocab"),
+        (lambda m: m["model"].update(hidden="12"), "hidden"),
+        (lambda m: m.update(format_version="1"), "format_version"),
+        (lambda m: m.update(format_version=99), "format_version"),
+        (lambda m: m.update(scheme=None), "scheme"),
+        (lambda m: m.update(scheme_options=[]), "scheme_options"),
+        (lambda m: m.update(vocab=VOCAB + "x"), "vocab"),
+        (lambda m: m["model"].update(hidden=10**4, layers=30), "too large"),
+    ],
+)
 def test_rejects_wrong_meta(tmp_path, change, needle):
     _, out = _saved(tmp_path)
     meta = _meta(out)
@@ -183,7 +195,7 @@ def test_a_folder_named_like_a_bundled_model_does_not_hide_it(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folk").mkdir()
     (tmp_path / "folk" / "tune.abc").write_text("X:1\n")
-    assert resolve("folk") == os.path.join(BUNDLED_DIR, "folk")            # a folder of tunes: the bundled model
-    assert resolve("./folk") == "./folk"                                    # a path is always a folder
+    assert resolve("folk") == os.path.join(BUNDLED_DIR, "folk")  # a folder of tunes: the bundled model
+    assert resolve("./folk") == "./folk"  # a path is always a folder
     (tmp_path / "folk" / "meta.json").write_text("{}")
-    assert resolve("folk") == "folk"                                        # a model folder of that name wins
+    assert resolve("folk") == "folk"  # a model folder of that name wins

@@ -33,8 +33,28 @@ def tiny_model(tmp_path_factory):
     corpus = root / "tiny.txt"
     corpus.write_text("\n".join(TUNES * 12))
     out = root / "model"
-    result = run("train", str(corpus), "--out", str(out), "--hidden", "48", "--layers", "1", "--embed", "16",
-                 "--batch-size", "4", "--seq-len", "32", "--max-steps", "60", "--eval-every", "30", "--lr", "0.01")
+    result = run(
+        "train",
+        str(corpus),
+        "--out",
+        str(out),
+        "--hidden",
+        "48",
+        "--layers",
+        "1",
+        "--embed",
+        "16",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "32",
+        "--max-steps",
+        "60",
+        "--eval-every",
+        "30",
+        "--lr",
+        "0.01",
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"chars/s=\d", result.output)
     return out
@@ -48,8 +68,21 @@ def test_train_never_replaces_a_model_without_force(tiny_model):
 
 def test_generate_many_tunes_into_one_abc_file(tiny_model, tmp_path):
     out = tmp_path / "batch.abc"
-    result = run("generate", "--model", str(tiny_model), "--seed", "X:1", "--num", "3", "--length", "300",
-                 "--random-seed", "1", "--out", str(out))
+    result = run(
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--seed",
+        "X:1",
+        "--num",
+        "3",
+        "--length",
+        "300",
+        "--random-seed",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert re.findall(r"^X:(\d+)$", text, flags=re.M) == ["1", "2", "3"]
@@ -57,8 +90,9 @@ def test_generate_many_tunes_into_one_abc_file(tiny_model, tmp_path):
 
 def test_generate_midi_opens_in_mido_and_pretty_midi(tiny_model, tmp_path):
     out = tmp_path / "song.mid"
-    result = run("generate", "--model", str(tiny_model), "--num", "2", "--length", "300", "--random-seed", "2",
-                 "--out", str(out))
+    result = run(
+        "generate", "--model", str(tiny_model), "--num", "2", "--length", "300", "--random-seed", "2", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     for name in ("song-1.mid", "song-2.mid"):
         mido.MidiFile(tmp_path / name)
@@ -73,12 +107,15 @@ def test_generate_to_stdout_is_repeatable(tiny_model):
     assert a.exit_code == 0 and a.stdout == b.stdout and a.stdout.startswith("X:1")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--seed", "X:1€"], "€"),
-    (["--temperature", "0"], "temperature"),
-    (["--num", "0"], "--num"),
-    (["--model", "no/such/model"], "no/such/model"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--seed", "X:1€"], "€"),
+        (["--temperature", "0"], "temperature"),
+        (["--num", "0"], "--num"),
+        (["--model", "no/such/model"], "no/such/model"),
+    ],
+)
 def test_generate_bad_options_are_one_line_errors(tiny_model, args, expected):
     if "--model" not in args:
         args = ["--model", str(tiny_model), *args]
@@ -132,7 +169,7 @@ def test_encode_writes_the_same_music_once(tmp_path):
 def test_encode_in_parallel_writes_the_same_stream_and_its_token_files(tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(10):     # 4 tunes, the same 4 again under other titles, 2 broken files
+    for i in range(10):  # 4 tunes, the same 4 again under other titles, 2 broken files
         text = TUNES[i % 4].replace("X:1", f"X:{i}\nT:Tune {i}") if i < 8 else "no tune here"
         (folder / f"t{i:02}.abc").write_text(text)
     outs = []

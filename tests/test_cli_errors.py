@@ -46,6 +46,7 @@ def one_line_error(result, code: int, *needles: str) -> str:
 
 # ---- encode: a folder of broken, binary, empty, non-UTF-8 and unreadable files
 
+
 def test_encode_a_folder_of_broken_files_encodes_the_rest_and_lists_the_skipped(tmp_path):
     folder = tmp_path / "tunes"
     folder.mkdir()
@@ -58,24 +59,36 @@ def test_encode_a_folder_of_broken_files_encodes_the_rest_and_lists_the_skipped(
     (folder / "binary.abc").write_bytes(bytes(range(256)) * 4)
     (folder / "words.abc").write_text("not a tune, just words\n")
     (folder / "broken.abc").write_text("X:1\nK:Hmajor\n" + "?" * 50 + "\n")
-    os.mkfifo(folder / "fifo.abc")                        # reading it would block forever
+    os.mkfifo(folder / "fifo.abc")  # reading it would block forever
     (folder / "dangling.abc").symlink_to(folder / "nowhere.abc")
     (folder / "loop.abc").symlink_to(folder / "loop.abc")
-    (folder / "x.abc").mkdir()                            # a folder named like a tune file
+    (folder / "x.abc").mkdir()  # a folder named like a tune file
     (folder / "x.abc" / "inner.abc").write_text(HORNPIPE)
     (folder / "notes.txt").write_text("ignored: no codec reads .txt in a folder\n")
     out = tmp_path / "stream.txt"
 
     # a real process: a FIFO read by mistake would hang it, and the timeout would say so
-    proc = subprocess.run([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"},
+    )
     assert proc.returncode == EXIT_PARTIAL, proc.stderr
     assert "Traceback" not in proc.stderr
-    skipped = {Path(m.group(1)).name: m.group(2)
-               for m in re.finditer(r"skipped file (\S+?): (.*)", proc.stderr)}
-    assert skipped.keys() == {"empty.abc", "blank.abc", "binary.abc", "words.abc", "broken.abc", "fifo.abc",
-                              "dangling.abc", "loop.abc"}, proc.stderr
+    skipped = {Path(m.group(1)).name: m.group(2) for m in re.finditer(r"skipped file (\S+?): (.*)", proc.stderr)}
+    assert skipped.keys() == {
+        "empty.abc",
+        "blank.abc",
+        "binary.abc",
+        "words.abc",
+        "broken.abc",
+        "fifo.abc",
+        "dangling.abc",
+        "loop.abc",
+    }, proc.stderr
     assert skipped["empty.abc"] == "empty file" and skipped["blank.abc"] == "empty file"
     assert "binary" in skipped["binary.abc"]
     assert "FIFO" in skipped["fifo.abc"]
@@ -84,14 +97,20 @@ def test_encode_a_folder_of_broken_files_encodes_the_rest_and_lists_the_skipped(
     text = out.read_text(encoding="utf-8")
     for tune in (REEL, POLKA, JIG, HORNPIPE):
         assert tune.split("K:")[1] in text
-    assert "A B c|d2 e|c B A|A3|]" in text          # the Latin-1 file, read as Latin-1
+    assert "A B c|d2 e|c B A|A3|]" in text  # the Latin-1 file, read as Latin-1
 
 
 def test_encode_a_fifo_or_missing_path_given_by_name_is_reported(tmp_path):
     os.mkfifo(tmp_path / "pipe.abc")
     (tmp_path / "ok.abc").write_text(REEL)
-    result = run("encode", str(tmp_path / "pipe.abc"), str(tmp_path / "gone.abc"), str(tmp_path / "ok.abc"),
-                 "--out", str(tmp_path / "s.txt"))
+    result = run(
+        "encode",
+        str(tmp_path / "pipe.abc"),
+        str(tmp_path / "gone.abc"),
+        str(tmp_path / "ok.abc"),
+        "--out",
+        str(tmp_path / "s.txt"),
+    )
     assert result.exit_code == EXIT_PARTIAL
     assert re.search(r"pipe\.abc: not a regular file", result.output)
     assert re.search(r"gone\.abc: no such file or folder", result.output)
@@ -106,24 +125,28 @@ def test_encode_with_nothing_readable_is_an_error(tmp_path):
 
 # ---- generate: seeds, sizes, temperatures, models
 
-@pytest.mark.parametrize("args, needles", [
-    (["--model", "tabs", "--seed", "X:1"], ["'X'", "columns", "'%columns '"]),   # an abc seed to the tabs model
-    (["--seed", "X:1\nK:G\n\u00e9\u20ac"], ["vocabulary", "'€'"]),
-    (["--length", "0"], ["--length"]),
-    (["--length", "2000000"], ["--length"]),
-    (["--num", "0"], ["--num"]),
-    (["--num", "5000"], ["--num"]),
-    (["--num", "4000", "--length", "900000"], ["--num", "characters"]),
-    (["--temperature", "0"], ["--temperature"]),
-    (["--temperature", "-1"], ["--temperature"]),
-    (["--temperature", "nan"], ["--temperature", "nan"]),
-    (["--temperature", "inf"], ["--temperature", "inf"]),
-    (["--temperature", "1e-30"], ["--temperature"]),
-    (["--top-k", "0"], ["--top-k"]),
-    (["--model", "no/such/folder"], ["no/such/folder"]),
-    (["--model", "nosuchname"], ["bundled models", "folk"]),
-    (["--out", "song.xyz"], ["song.xyz", "unknown output type"]),
-])
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--model", "tabs", "--seed", "X:1"], ["'X'", "columns", "'%columns '"]),  # an abc seed to the tabs model
+        (["--seed", "X:1\nK:G\n\u00e9\u20ac"], ["vocabulary", "'€'"]),
+        (["--length", "0"], ["--length"]),
+        (["--length", "2000000"], ["--length"]),
+        (["--num", "0"], ["--num"]),
+        (["--num", "5000"], ["--num"]),
+        (["--num", "4000", "--length", "900000"], ["--num", "characters"]),
+        (["--temperature", "0"], ["--temperature"]),
+        (["--temperature", "-1"], ["--temperature"]),
+        (["--temperature", "nan"], ["--temperature", "nan"]),
+        (["--temperature", "inf"], ["--temperature", "inf"]),
+        (["--temperature", "1e-30"], ["--temperature"]),
+        (["--top-k", "0"], ["--top-k"]),
+        (["--model", "no/such/folder"], ["no/such/folder"]),
+        (["--model", "nosuchname"], ["bundled models", "folk"]),
+        (["--out", "song.xyz"], ["song.xyz", "unknown output type"]),
+    ],
+)
 def test_generate_bad_input_is_one_line(args, needles, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("generate", "--length", "50", *args)
@@ -162,21 +185,32 @@ def test_generate_with_a_pickle_for_a_model(tmp_path):
 
 # ---- --scheme mismatches
 
+
 def test_scheme_mismatch_is_one_line(tmp_path):
     tab = tmp_path / "riff.txt"
     tab.write_text("%columns E2 A2 D3 G3 B3 E4\n-----0 .1 | -----3 .1 |\n")
     tune = tmp_path / "tune.txt"
     tune.write_text(REEL)
-    one_line_error(run("decode", str(tab), "--scheme", "abc", "--out", str(tmp_path / "x.mid")),
-                   EXIT_USER_ERROR, "columns", "--scheme")
-    one_line_error(run("train", str(tune), "--scheme", "columns", "--out", str(tmp_path / "m")),
-                   EXIT_USER_ERROR, "abc text", "tune.txt")
+    one_line_error(
+        run("decode", str(tab), "--scheme", "abc", "--out", str(tmp_path / "x.mid")),
+        EXIT_USER_ERROR,
+        "columns",
+        "--scheme",
+    )
+    one_line_error(
+        run("train", str(tune), "--scheme", "columns", "--out", str(tmp_path / "m")),
+        EXIT_USER_ERROR,
+        "abc text",
+        "tune.txt",
+    )
     one_line_error(run("decode", str(tune), "--scheme", "kazoo", "--out", "-"), EXIT_USER_ERROR, "kazoo", "abc")
-    one_line_error(run("evaluate", str(tab), "--model", "folk", "--samples", "1"), EXIT_USER_ERROR,
-                   "columns text", "abc scheme")
+    one_line_error(
+        run("evaluate", str(tab), "--model", "folk", "--samples", "1"), EXIT_USER_ERROR, "columns text", "abc scheme"
+    )
 
 
 # ---- the exit codes themselves
+
 
 def test_a_bug_exits_1_and_ctrl_c_exits_130(tmp_path, monkeypatch):
     src = tmp_path / "tune.abc"
@@ -190,6 +224,7 @@ def test_a_bug_exits_1_and_ctrl_c_exits_130(tmp_path, monkeypatch):
 
     # a ValueError or KeyError escaping from inside is a bug too, not "your input" (exit 2)
     for exc in (ValueError("math domain error"), KeyError("voice")):
+
         def deep_bug(*a, exc=exc, **k):
             raise exc
 

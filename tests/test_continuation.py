@@ -27,8 +27,9 @@ def untrained(pitches: range, scheme: str = "roll") -> Loaded:
     vocab = Vocab.from_text(chars)
     torch.manual_seed(0)
     model = CharLSTM(ModelConfig(len(vocab), hidden=16, layers=1, embed=8, dropout=0.0)).eval()
-    return Loaded(model=model, vocab=vocab, meta={"scheme_options": {"pitches": list(pitches)}}, scheme=scheme,
-                  path="<test>")
+    return Loaded(
+        model=model, vocab=vocab, meta={"scheme_options": {"pitches": list(pitches)}}, scheme=scheme, path="<test>"
+    )
 
 
 def song(tmp_path, name="song.mid", low=60):
@@ -53,8 +54,14 @@ def test_continued_midi_starts_with_the_seed_and_goes_on(tmp_path, scheme):
     assert {(n.pitch, n.onset, n.duration) for n in source if n.onset + n.duration < 6.0} <= out
     assert {(n.pitch, n.onset) for n in source if n.onset < 6.0} <= {(n.pitch, n.onset) for n in back.notes}
     if scheme == "roll":  # (events: the model ends them, maybe at once)
-        assert all(any(o.pitch == n.pitch and o.onset == n.onset and o.duration >= min(n.duration, 6.0 - n.onset)
-                       for o in back.notes) for n in source if n.onset < 6.0)
+        assert all(
+            any(
+                o.pitch == n.pitch and o.onset == n.onset and o.duration >= min(n.duration, 6.0 - n.onset)
+                for o in back.notes
+            )
+            for n in source
+            if n.onset < 6.0
+        )
     assert not {(n.pitch, n.onset) for n in back.notes if n.onset < 6.0} - {(n.pitch, n.onset) for n in source}
     assert (back.tempo, back.meter, back.key) == (84.0, (3, 4), "G")
     marker = [m for m in mido.MidiFile(tmp_path / "out.mid").tracks[0] if m.type == "marker"]
@@ -78,8 +85,11 @@ def test_seed_seconds_cut_inside_a_bar(tmp_path):
 def test_pitches_the_model_never_saw_give_a_clear_error_or_a_transposition(tmp_path):
     path = song(tmp_path, low=84)  # up to C7 and beyond
     loaded = untrained(range(40, 90))
-    with pytest.raises(InputError, match=r"song\.mid: the seed has pitches the model never saw \(.*\): "
-                                         r"use --transpose-into-range"):
+    with pytest.raises(
+        InputError,
+        match=r"song\.mid: the seed has pitches the model never saw \(.*\): "
+        r"use --transpose-into-range",
+    ):
         continue_midi(loaded, ROLL, str(path), seed_bars=2, bars=1)
     result = continue_midi(loaded, ROLL, str(path), seed_bars=2, bars=1, transpose=True, random_seed=3)
     assert result.opening.shift == -12
@@ -100,5 +110,10 @@ def test_model_pitches_and_key_transposition():
     assert model_pitches(loaded.meta["scheme_options"]["pitches"], knows) == set(range(60, 80))
     # a model trained before pitches were stored: every pitch character it knows
     assert model_pitches(None, knows) > set(range(60, 80)) and 97 in model_pitches(None, knows)  # 'q' of the header
-    assert [transpose_key(k, s) for k, s in [("G", 2), ("F#m", -1), ("Bb", 12), (None, 3), ("Ebm", 1)]] == \
-        ["A", "Fm", "Bb", None, "Em"]
+    assert [transpose_key(k, s) for k, s in [("G", 2), ("F#m", -1), ("Bb", 12), (None, 3), ("Ebm", 1)]] == [
+        "A",
+        "Fm",
+        "Bb",
+        None,
+        "Em",
+    ]

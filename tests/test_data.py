@@ -24,6 +24,7 @@ from musicrnn.data import (
 
 # ---------------------------------------------------------------- Vocab
 
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(min_size=1, max_size=200))
 def test_vocab_round_trip(text):
@@ -67,6 +68,7 @@ def test_vocab_keeps_given_order_and_large_vocab_is_uint16():
 
 # ---------------------------------------------------------------- split_pieces
 
+
 def _stream(n: int) -> str:
     return "\n".join(f"X:1\nT:tune {i}\nK:C\n{'abc' * (i % 5 + 1)}|\n" for i in range(n))
 
@@ -78,8 +80,8 @@ def test_split_pieces_whole_disjoint_deterministic(n, frac):
     pieces = split_stream(text)
     train, val = split_pieces(text, frac, seed=7)
     assert (train, val) == split_pieces(text, frac, seed=7)
-    assert sorted(train + val) == sorted(pieces)          # whole pieces, none lost or cut
-    assert not set(train) & set(val)                        # every piece here is distinct
+    assert sorted(train + val) == sorted(pieces)  # whole pieces, none lost or cut
+    assert not set(train) & set(val)  # every piece here is distinct
     if n >= 2:
         assert len(val) >= 1 and len(train) >= 1
     # both halves keep the stream's order
@@ -94,6 +96,7 @@ def test_split_pieces_seed_changes_choice():
 
 # ---------------------------------------------------------------- prepare
 
+
 def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text(_stream(20), encoding="utf-8")
@@ -104,7 +107,7 @@ def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
     train_text = data.vocab.decode(np.asarray(data.train))
     val_text = data.vocab.decode(np.asarray(data.val))
     train, val = split_pieces(path.read_text(), 0.2, seed=3)
-    assert train_text == "".join(p + "\n" for p in train)   # each piece ends with the blank line
+    assert train_text == "".join(p + "\n" for p in train)  # each piece ends with the blank line
     assert val_text == "".join(p + "\n" for p in val)
     assert split_stream(train_text) == train
     assert data.meta["pieces"] == 20 and data.meta["val_pieces"] == len(val) == 4
@@ -112,10 +115,10 @@ def test_prepare_writes_memmaps_and_reuses_them(tmp_path):
 
     stamp = os.stat(folder / "train.bin").st_mtime_ns
     again = prepare(path, val_fraction=0.2, seed=3)
-    assert os.stat(folder / "train.bin").st_mtime_ns == stamp   # re-used, not rewritten
+    assert os.stat(folder / "train.bin").st_mtime_ns == stamp  # re-used, not rewritten
     assert np.array_equal(again.train, data.train)
 
-    path.write_text(_stream(21), encoding="utf-8")             # a changed stream is prepared anew
+    path.write_text(_stream(21), encoding="utf-8")  # a changed stream is prepared anew
     assert prepare(path, val_fraction=0.2, seed=3).meta["pieces"] == 21
 
 
@@ -127,7 +130,7 @@ class _Reader:
         self.stop_after = stop_after
 
     def __call__(self, pieces):
-        assert not isinstance(pieces, (str, list))       # an iterator: the stream is never all in memory
+        assert not isinstance(pieces, (str, list))  # an iterator: the stream is never all in memory
         seen = []
         for piece in pieces:
             seen.append(piece)
@@ -142,9 +145,9 @@ def test_prepare_reads_corpus_options_in_its_streaming_pass(tmp_path):
     path.write_text(_stream(20), encoding="utf-8")
     reader = _Reader()
     data = prepare(path, val_fraction=0.2, seed=3, corpus_options=reader)
-    assert reader.calls == [list(iter_stream_pieces(path))]       # every piece, once
+    assert reader.calls == [list(iter_stream_pieces(path))]  # every piece, once
     assert data.scheme_options == {"pieces": 20, "first": "X:1\nT:tune 0\nK:C\nabc|\n"}
-    assert prepare(path, val_fraction=0.2, seed=3).scheme_options is None    # not asked
+    assert prepare(path, val_fraction=0.2, seed=3).scheme_options is None  # not asked
     # token files re-used: the options are read from the stream again (never stale)
     again = prepare(path, val_fraction=0.2, seed=3, corpus_options=reader)
     assert again.scheme_options == data.scheme_options and reader.calls[1] == reader.calls[0]
@@ -156,7 +159,7 @@ def test_prepare_counts_every_piece_when_corpus_options_stops_early(tmp_path):
     data = prepare(path, val_fraction=0.2, seed=3, corpus_options=_Reader(stop_after=2))
     assert data.scheme_options["pieces"] == 2
     assert data.meta["pieces"] == 20 and data.meta["val_pieces"] == 4
-    other = tmp_path / "plain" / "corpus.txt"                    # the same stream, without options
+    other = tmp_path / "plain" / "corpus.txt"  # the same stream, without options
     other.parent.mkdir()
     other.write_text(_stream(20), encoding="utf-8")
     plain = prepare(other, val_fraction=0.2, seed=3)
@@ -165,7 +168,7 @@ def test_prepare_counts_every_piece_when_corpus_options_stops_early(tmp_path):
 
 # ---------------------------------------------------------------- Batches
 
-NL = 0   # the newline's id in these token streams
+NL = 0  # the newline's id in these token streams
 
 
 def _pieces_stream(lengths, seed=0):
@@ -178,16 +181,15 @@ def _pieces_stream(lengths, seed=0):
 def test_piece_spans_start_at_the_newline_before_each_piece():
     tokens, parts = _pieces_stream([3, 1, 5])
     starts, stops = piece_spans(tokens, NL)
-    assert tokens[starts[0]:stops[0]].tolist() == parts[0].tolist()          # the first has no newline before it
+    assert tokens[starts[0] : stops[0]].tolist() == parts[0].tolist()  # the first has no newline before it
     for k in (1, 2):
-        assert tokens[starts[k]:stops[k]].tolist() == [NL] + parts[k].tolist()
+        assert tokens[starts[k] : stops[k]].tolist() == [NL] + parts[k].tolist()
     # chunked reading finds the same boundaries, a blank line split across two chunks included
     assert all(np.array_equal(a, b) for a, b in zip(piece_spans(tokens, NL, chunk=3), (starts, stops)))
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(1, 60), min_size=1, max_size=30), st.integers(1, 5), st.integers(1, 9),
-       st.integers(0, 99))
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=30), st.integers(1, 5), st.integers(1, 9), st.integers(0, 99))
 def test_batches_read_every_piece_whole_from_a_reset(lengths, batch_size, seq_len, seed):
     tokens, parts = _pieces_stream(lengths, seed)
     b = Batches(tokens, batch_size=batch_size, seq_len=seq_len, newline=NL, seed=seed)
@@ -202,7 +204,7 @@ def test_batches_read_every_piece_whole_from_a_reset(lengths, batch_size, seq_le
             batch = b.next()
             assert not batch.new_epoch
         assert batch.x.shape == batch.y.shape and batch.x.shape[1] <= seq_len
-        if batch.reset:                      # a new batch of pieces starts from a zero state
+        if batch.reset:  # a new batch of pieces starts from a zero state
             if rows is not None:
                 read.extend(rows)
             rows = [[] for _ in range(batch.x.shape[0])]
@@ -213,7 +215,7 @@ def test_batches_read_every_piece_whole_from_a_reset(lengths, batch_size, seq_le
             rows[r].extend(y)
             # x is y shifted by one inside the piece
             n = len(y)
-            assert batch.x[r, 1:n].tolist() == y[:n - 1]
+            assert batch.x[r, 1:n].tolist() == y[: n - 1]
     read.extend(rows)
     # every piece is read whole, once (pieces left over wait for the next epoch)
     got = sorted(r for r in read if r)
@@ -229,7 +231,7 @@ def test_batches_read_every_piece_whole_from_a_reset(lengths, batch_size, seq_le
 def test_batches_position_restores_the_exact_next_batch():
     tokens, _ = _pieces_stream(list(range(5, 200, 3)), seed=2)
     a = Batches(tokens, batch_size=3, seq_len=16, newline=NL, seed=5)
-    for _ in range(len(a) + 7):      # into the second epoch
+    for _ in range(len(a) + 7):  # into the second epoch
         a.next()
     pos = a.position
     expected = [a.next() for _ in range(3)]
@@ -250,7 +252,7 @@ def test_batches_group_pieces_of_similar_length():
         batch = b.next()
         scored += int((batch.y >= 0).sum())
         total += batch.y.numel()
-    assert scored / total > 0.9              # little padding
+    assert scored / total > 0.9  # little padding
 
 
 def test_batches_validation_reads_every_piece_and_small_sets():
@@ -264,6 +266,7 @@ def test_batches_validation_reads_every_piece_and_small_sets():
 
 
 # ---------------------------------------------------------------- streaming and sharding
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "é", "X:1"]), max_size=40))
@@ -284,7 +287,7 @@ def test_rank_shards_stack_to_the_one_process_batch():
     tokens, _ = _pieces_stream(np.random.default_rng(0).integers(1, 40, 100).tolist())
     whole = Batches(tokens, batch_size=6, seq_len=7, newline=NL, seed=3)
     shards = [Batches(tokens, batch_size=6, seq_len=7, newline=NL, seed=3, rank=r, world=3) for r in range(3)]
-    for _ in range(len(whole) + 5):           # across an epoch boundary
+    for _ in range(len(whole) + 5):  # across an epoch boundary
         want = whole.next()
         got = [s.next() for s in shards]
         assert all(g.x.shape[0] == 2 for g in got)

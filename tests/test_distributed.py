@@ -14,8 +14,16 @@ from musicrnn.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 # The same run as CLI options and as a TrainConfig (the CLI's defaults for the rest).
-OPTIONS = {"hidden": 32, "layers": 2, "embed": 8, "dropout": 0.0, "batch_size": 8, "seq_len": 16, "lr": 0.01,
-           "eval_every": 15}
+OPTIONS = {
+    "hidden": 32,
+    "layers": 2,
+    "embed": 8,
+    "dropout": 0.0,
+    "batch_size": 8,
+    "seq_len": 16,
+    "lr": 0.01,
+    "eval_every": 15,
+}
 
 
 def _cli_args(**kw) -> list[str]:
@@ -26,8 +34,24 @@ def _cli_args(**kw) -> list[str]:
 
 
 def _torchrun(corpus: Path, out: Path, *extra: str, **kw) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "musicrnn", "train", str(corpus), "--out", str(out), "--scheme", "abc", *_cli_args(**kw), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "musicrnn",
+        "train",
+        str(corpus),
+        "--out",
+        str(out),
+        "--scheme",
+        "abc",
+        *_cli_args(**kw),
+        *extra,
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -35,8 +59,9 @@ def _torchrun(corpus: Path, out: Path, *extra: str, **kw) -> subprocess.Complete
 
 
 def _single(corpus: Path, out: Path, **kw):
-    cfg = TrainConfig(corpus=str(corpus), out=str(out), scheme="abc", early_stop_patience=10, threads=1,
-                      **{**OPTIONS, **kw})
+    cfg = TrainConfig(
+        corpus=str(corpus), out=str(out), scheme="abc", early_stop_patience=10, threads=1, **{**OPTIONS, **kw}
+    )
     return train(cfg)
 
 
@@ -57,7 +82,7 @@ def test_two_gloo_ranks_train_and_resume_like_one_process(corpus, tmp_path):
     # the same global batch (8 lanes: 4 per rank) and the same steps give the same weights
     assert _max_difference(one, two) < 1e-5
     state = load_file(str(two / "train_state.safetensors"))
-    assert state["extra.state_h"].shape[1] == 8        # the saved hidden state covers both ranks' lanes
+    assert state["extra.state_h"].shape[1] == 8  # the saved hidden state covers both ranks' lanes
 
     # resume continues both runs the same way
     _single(corpus, one, max_steps=45, resume=True)

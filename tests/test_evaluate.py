@@ -36,11 +36,11 @@ def kneser_ney_reference(train, test, order):
         if k == order:
             counts = defaultdict(int)
             for i in range(len(train) - k + 1):
-                counts[train[i:i + k]] += 1
+                counts[train[i : i + k]] += 1
         else:
             before = defaultdict(set)
             for i in range(1, len(train) - k + 1):
-                before[train[i:i + k]].add(train[i - 1])
+                before[train[i : i + k]].add(train[i - 1])
             counts = {g: len(s) for g, s in before.items()}
         D = discounts(list(counts.values()))
         total, gamma = defaultdict(float), defaultdict(float)
@@ -54,7 +54,7 @@ def kneser_ney_reference(train, test, order):
         p = 1 / (V + 1)
         for k in range(1, min(order, i + 1) + 1):
             counts, total, gamma, D = levels[k]
-            ctx = test[i - k + 1:i]
+            ctx = test[i - k + 1 : i]
             if total.get(ctx, 0) > 0:
                 c = counts.get(ctx + ch, 0)
                 p = max(c - D[min(c, 3)], 0) / total[ctx] + gamma[ctx] / total[ctx] * p
@@ -82,14 +82,16 @@ def test_ngram_matches_plain_reference():
     r = random.Random(0)
     words = ["|:abc", "cba|", "X:1\n", "[ab]", "a2b", " c/2", "::"]
     train = "".join(r.choice(words) for _ in range(600))
-    test = "".join(r.choice(words) for _ in range(80)) + "Zé"     # two chars unseen in training
+    test = "".join(r.choice(words) for _ in range(80)) + "Zé"  # two chars unseen in training
     for order in (1, 2, 3, 5):
-        assert ngram_bits_per_char(train, test, order) == pytest.approx(kneser_ney_reference(train, test, order), rel=1e-9)
+        assert ngram_bits_per_char(train, test, order) == pytest.approx(
+            kneser_ney_reference(train, test, order), rel=1e-9
+        )
 
 
 def test_ngram_hashed_codes_for_big_alphabets():
     r = random.Random(1)
-    alphabet = [chr(0x400 + i) for i in range(300)]                # 301 ** 8 > 2 ** 63: codes are hashed
+    alphabet = [chr(0x400 + i) for i in range(300)]  # 301 ** 8 > 2 ** 63: codes are hashed
     train = "".join(r.choice(alphabet[:30]) + r.choice(alphabet) for _ in range(1500))
     test = "".join(r.choice(alphabet[:30]) + r.choice(alphabet) for _ in range(60))
     assert ngram_bits_per_char(train, test, 8) == pytest.approx(kneser_ney_reference(train, test, 8), rel=1e-9)
@@ -101,8 +103,8 @@ def test_ngram_reaches_markov_entropy():
     order, bpc, by_order = best_ngram(train, test, range(1, 7))
     assert list(by_order) == [1, 2, 3, 4, 5, 6]
     assert by_order[2] == pytest.approx(H, abs=0.03)
-    assert by_order[1] > by_order[2] + 0.2                         # context helps
-    assert all(by_order[k] < H + 0.06 for k in (3, 4, 5, 6))       # and smoothing keeps extra context harmless
+    assert by_order[1] > by_order[2] + 0.2  # context helps
+    assert all(by_order[k] < H + 0.06 for k in (3, 4, 5, 6))  # and smoothing keeps extra context harmless
     assert bpc == min(by_order.values()) and by_order[order] == bpc
 
 
@@ -120,7 +122,7 @@ def test_xz_conditional_tiny_on_repetition():
     assert xz_bits_per_char(unit * 2000, unit * 300) < 0.1
     r = random.Random(0)
     noise = "".join(r.choice("abcdefgh") for _ in range(6000))
-    assert xz_bits_per_char(unit * 2000, noise) > 2.5               # ~3 bits of randomness per char
+    assert xz_bits_per_char(unit * 2000, noise) > 2.5  # ~3 bits of randomness per char
     assert xz_alone_bits_per_char(unit * 300) < xz_alone_bits_per_char(noise)
 
 
@@ -196,21 +198,27 @@ class StubCodec(Scheme):
 
 def test_evaluate_report(vocab):
     r = random.Random(5)
-    pieces = ["X:1\nK:C\n" + "".join(r.choice("abcdefg |") for _ in range(r.randint(40, 120))) + "\n"
-              for _ in range(60)]
+    pieces = [
+        "X:1\nK:C\n" + "".join(r.choice("abcdefg |") for _ in range(r.randint(40, 120))) + "\n" for _ in range(60)
+    ]
     stream = "\n".join(pieces)
-    loaded = SimpleNamespace(model=tiny_model(vocab), vocab=vocab, path="tiny", scheme="stub",
-                             meta={"hyperparameters": {"val_fraction": 0.1, "split_seed": 7}})
+    loaded = SimpleNamespace(
+        model=tiny_model(vocab),
+        vocab=vocab,
+        path="tiny",
+        scheme="stub",
+        meta={"hyperparameters": {"val_fraction": 0.1, "split_seed": 7}},
+    )
     report = evaluate(loaded, StubCodec(), stream, num_samples=6, random_seed=0, length=150, orders=range(1, 5))
     assert isinstance(report, EvalReport)
     assert report.val_pieces == 6 and report.num_samples == 6 and len(report.samples) == 6
     assert all(s.startswith("X:1") for s in report.samples)
     assert report.model_bpc == pytest.approx(math.log2(len(vocab)), abs=0.3)
-    assert 1 <= report.ngram_order <= 4 and report.ngram_bpc < report.model_bpc   # untrained loses
+    assert 1 <= report.ngram_order <= 4 and report.ngram_bpc < report.model_bpc  # untrained loses
     assert report.improvement_vs_ngram_pct < 0
     for share in (report.share_clean, report.share_bars_ok, report.share_novel, report.share_novel_real):
         assert 0.0 <= share <= 1.0
-    assert report.share_novel_real == 1.0                        # random pieces share no 24-char runs
+    assert report.share_novel_real == 1.0  # random pieces share no 24-char runs
     rows = dict(report_rows(report))
     assert rows["model bits/char"] == f"{report.model_bpc:.3f}"
     assert "%" in rows["model vs n-gram"] and "%" in rows["model vs xz given the training text"]

@@ -50,10 +50,12 @@ def monkeypatch_module():
 
 @pytest.mark.parametrize("codec", CODECS, ids=IDS)
 def test_mutated_real_files_never_crash_any_entry_point(codec):
-    seed = 0 if os.environ.get("CI") else random.randrange(10**6)   # CI repeats; elsewhere explore
+    seed = 0 if os.environ.get("CI") else random.randrange(10**6)  # CI repeats; elsewhere explore
     stats = fuzz.fuzz_codec(codec, cases=25, seed=seed, timeout=30.0)
-    crashes = f"fuzz seed {seed}:\n" + "\n".join(f"{f.target}: {f.kind} at {f.where}: {f.message[:200]} (input {f.data[:120]!r})"
-                        for f in stats.findings.values())
+    crashes = f"fuzz seed {seed}:\n" + "\n".join(
+        f"{f.target}: {f.kind} at {f.where}: {f.message[:200]} (input {f.data[:120]!r})"
+        for f in stats.findings.values()
+    )
     assert stats.crashes == 0, crashes
     file_outcomes = stats.outcomes["file"]
     # the pass went through the error paths, not only the happy one
@@ -89,14 +91,15 @@ def test_encode_any_text_gives_pieces_or_an_input_error_naming_the_file(codec):
         assert isinstance(result, EncodeResult)
         for p in result.problems:
             assert p.path == "in" + codec.suffixes[0], p
-        for piece in result.pieces:   # what the encoder writes, the decoder reads
+        for piece in result.pieces:  # what the encoder writes, the decoder reads
             assert isinstance(codec.decode(piece), Decoded)
 
     check()
 
 
-@pytest.mark.parametrize("codec", [c for c in CODECS if c.grammar() is not None],
-                         ids=[c.name for c in CODECS if c.grammar() is not None])
+@pytest.mark.parametrize(
+    "codec", [c for c in CODECS if c.grammar() is not None], ids=[c.name for c in CODECS if c.grammar() is not None]
+)
 def test_grammar_feed_never_raises(codec):
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_texts(codec), _texts(codec))
@@ -134,8 +137,9 @@ def test_files_in_other_encodings_read_as_the_same_tune(tmp_path, encoding):
 
 # ---- the crashes the fuzzer found, each kept as a test
 
+
 def test_superscript_digits_in_a_tab_are_bad_characters_not_a_crash():
-    broken = "e|--0--|\nB|--1--|\nG|--²--|\nD|--2--|\nA|--3--|\nE|-----|\n"   # str.isdigit("²") is True
+    broken = "e|--0--|\nB|--1--|\nG|--²--|\nD|--2--|\nA|--3--|\nE|-----|\n"  # str.isdigit("²") is True
     good = "e|-0-|\nB|---|\nG|---|\nD|---|\nA|---|\nE|---|\n"
     for codec in (encoders.get("rows"), encoders.get("columns")):
         with pytest.raises(InputError, match="x.tab"):
@@ -161,6 +165,7 @@ def test_a_tempo_of_five_thousand_digits_is_ignored_not_a_crash():
 
 
 # ---- the harness itself: it must see a crash when there is one
+
 
 class _Fragile(encoders.Scheme):
     """A scheme that breaks on the letter Q (and hangs on 'hang'), to prove the fuzzer catches it."""
@@ -189,7 +194,7 @@ class _Fragile(encoders.Scheme):
 
 def test_the_fuzzer_reports_crashes_and_hangs(tmp_path, monkeypatch):
     fragile = _Fragile()
-    monkeypatch.setitem(encoders._REGISTRY, fragile.name, fragile)   # encode_file looks codecs up by name
+    monkeypatch.setitem(encoders._REGISTRY, fragile.name, fragile)  # encode_file looks codecs up by name
     stats = fuzz.FuzzStats("fragile")
     for data in (b"abc\n", b"xQx\n", b"", b"hang\n"):
         fuzz.run_case(fragile, data, stats, str(tmp_path), timeout=0.5)
@@ -220,11 +225,14 @@ def test_mutations_break_real_files_in_many_ways():
 FINDINGS = os.path.join(os.path.dirname(__file__), "fuzz_findings")
 
 
-@pytest.mark.parametrize("name, codec, targets", [
-    ("roll-file-slow.mid", "roll", ("file",)),
-    ("events-decode-slow.txt", "events", ("decode", "text")),
-    ("events-decode-slow.txt", "roll", ("decode", "grammar", "text")),
-])
+@pytest.mark.parametrize(
+    "name, codec, targets",
+    [
+        ("roll-file-slow.mid", "roll", ("file",)),
+        ("events-decode-slow.txt", "events", ("decode", "text")),
+        ("events-decode-slow.txt", "roll", ("decode", "grammar", "text")),
+    ],
+)
 def test_inputs_make_fuzz_once_found_too_slow_now_end_cleanly(tmp_path, name, codec, targets):
     # each took 20 s to minutes (a 13-million-beat note; thousands of unison copies);
     # replayed through the fuzzer itself, with its time limit as the hang detector
@@ -268,11 +276,28 @@ def test_sigterm_to_make_fuzz_with_jobs_stops_its_workers_too(tmp_path):
 
     workers: set[int] = set()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tools/ is not installed: run from the repo
-    proc = subprocess.Popen([sys.executable, "-m", "tools.fuzz", "--cases", "1000000", "--jobs", "2",
-                             "--codec", "abc", "--codec", "rows", "--huge-line-mb", "0"],
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tools.fuzz",
+            "--cases",
+            "1000000",
+            "--jobs",
+            "2",
+            "--codec",
+            "abc",
+            "--codec",
+            "rows",
+            "--huge-line-mb",
+            "0",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        for _ in range(600):                      # the pool starts its two workers
+        for _ in range(600):  # the pool starts its two workers
             workers = _children(proc.pid) - {proc.pid}
             if len(workers) >= 2:
                 break
@@ -288,7 +313,7 @@ def test_sigterm_to_make_fuzz_with_jobs_stops_its_workers_too(tmp_path):
             time.sleep(0.1)
         assert not alive, f"workers {alive} outlived the fuzzer"
     finally:
-        for pid in [proc.pid, *workers]:      # leave no orphan behind when the test fails
+        for pid in [proc.pid, *workers]:  # leave no orphan behind when the test fails
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         proc.wait()

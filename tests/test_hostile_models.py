@@ -59,7 +59,7 @@ def _refused(path, *needles) -> str:
 def test_the_payload_would_run_code(tmp_path):
     marker = tmp_path / "pwned"
     pickle.loads(pickle.dumps(Payload(str(marker))))
-    assert marker.is_dir()       # so a test that finds no marker has shown that nothing ran
+    assert marker.is_dir()  # so a test that finds no marker has shown that nothing ran
 
 
 @pytest.mark.parametrize("where", ["model.safetensors", "meta.json", "model.pt", "model.bin", "weights"])
@@ -85,7 +85,7 @@ def test_torch_save_zip_with_a_payload_runs_nothing(tmp_path):
     folder.mkdir()
     torch.save({"w": torch.zeros(2), "x": Payload(str(marker))}, folder / "model.pth")
     _refused(folder, "model.pth", "pickle")
-    os.replace(folder / "model.pth", folder / "model.safetensors")   # the zip under the right name
+    os.replace(folder / "model.pth", folder / "model.safetensors")  # the zip under the right name
     (folder / "meta.json").write_text((_saved(tmp_path)[1] / "meta.json").read_text())
     _refused(folder, "model.safetensors")
     assert not marker.exists()
@@ -95,8 +95,19 @@ def test_resume_from_a_pickled_train_state_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"X:1\nK:C\n{'abc|' * 3}\n" for _ in range(20)))
-    cfg = {"corpus": str(corpus), "out": str(tmp_path / "run"), "hidden": 8, "layers": 1, "embed": 4, "batch_size": 2,
-           "seq_len": 16, "max_steps": 4, "eval_every": 4, "threads": 1, "val_fraction": 0.2}
+    cfg = {
+        "corpus": str(corpus),
+        "out": str(tmp_path / "run"),
+        "hidden": 8,
+        "layers": 1,
+        "embed": 4,
+        "batch_size": 2,
+        "seq_len": 16,
+        "max_steps": 4,
+        "eval_every": 4,
+        "threads": 1,
+        "val_fraction": 0.2,
+    }
     train(TrainConfig(**cfg))
     (tmp_path / "run" / "train_state.safetensors").write_bytes(pickle.dumps(Payload(str(marker))))
     with pytest.raises(TrainError, match="train_state.safetensors"):
@@ -104,22 +115,25 @@ def test_resume_from_a_pickled_train_state_runs_nothing(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("change, needle", [
-    (lambda m: m["model"].update(vocab_size=10**12), "vocab_size"),
-    (lambda m: m["model"].update(hidden=10**9), "hidden"),
-    (lambda m: m["model"].update(layers=-1), "layers"),
-    (lambda m: m["model"].update(layers=True), "layers"),
-    (lambda m: m["model"].update(dropout="0.1"), "dropout"),
-    (lambda m: m["model"].update(extra_code="__import__('os')"), "unknown keys"),
-    (lambda m: m.update(model=[1, 2]), "model config"),
-    (lambda m: m.update(vocab=12345), "vocab"),
-    (lambda m: m.update(vocab="ab"), "vocab"),
-    (lambda m: m.update(vocab="aab" + VOCAB[3:]), "vocab"),
-    (lambda m: m.update(scheme=["abc"]), "scheme"),
-    (lambda m: m.update(metrics="fast"), "metrics"),
-    (lambda m: m.update(format_version=1.0), "format_version"),
-    (lambda m: m.update(format_version=True), "format_version"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (lambda m: m["model"].update(vocab_size=10**12), "vocab_size"),
+        (lambda m: m["model"].update(hidden=10**9), "hidden"),
+        (lambda m: m["model"].update(layers=-1), "layers"),
+        (lambda m: m["model"].update(layers=True), "layers"),
+        (lambda m: m["model"].update(dropout="0.1"), "dropout"),
+        (lambda m: m["model"].update(extra_code="__import__('os')"), "unknown keys"),
+        (lambda m: m.update(model=[1, 2]), "model config"),
+        (lambda m: m.update(vocab=12345), "vocab"),
+        (lambda m: m.update(vocab="ab"), "vocab"),
+        (lambda m: m.update(vocab="aab" + VOCAB[3:]), "vocab"),
+        (lambda m: m.update(scheme=["abc"]), "scheme"),
+        (lambda m: m.update(metrics="fast"), "metrics"),
+        (lambda m: m.update(format_version=1.0), "format_version"),
+        (lambda m: m.update(format_version=True), "format_version"),
+    ],
+)
 def test_metadata_with_wrong_types_or_sizes(tmp_path, change, needle):
     _, out = _saved(tmp_path)
     meta = json.loads((out / "meta.json").read_text())
@@ -128,13 +142,16 @@ def test_metadata_with_wrong_types_or_sizes(tmp_path, change, needle):
     _refused(out, "meta.json", needle)
 
 
-@pytest.mark.parametrize("text, needle", [
-    ('{"format_version": ' + "9" * 5000 + "}", "JSON"),          # int() refuses 4300+ digits
-    ("[" * 100_000 + "]" * 100_000, "JSON"),                        # nested past the recursion limit
-    ('{"format_version": 1, "model": {"vocab_size": NaN}}', "NaN"),  # not JSON, though Python reads it
-    ("\xff\xfe{}", "JSON"),
-    ("", "JSON"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ('{"format_version": ' + "9" * 5000 + "}", "JSON"),  # int() refuses 4300+ digits
+        ("[" * 100_000 + "]" * 100_000, "JSON"),  # nested past the recursion limit
+        ('{"format_version": 1, "model": {"vocab_size": NaN}}', "NaN"),  # not JSON, though Python reads it
+        ("\xff\xfe{}", "JSON"),
+        ("", "JSON"),
+    ],
+)
 def test_metadata_that_is_not_json(tmp_path, text, needle):
     _, out = _saved(tmp_path)
     (out / "meta.json").write_bytes(text.encode("latin-1"))
@@ -170,16 +187,20 @@ def _with_header(header: dict | bytes, body: bytes = b"", length: int | None = N
     return struct.pack("<Q", len(raw) if length is None else length) + raw + body
 
 
-@pytest.mark.parametrize("data", [
-    _with_header({"head.weight": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 4 * 10**18]}}),
-    _with_header({"head.weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 2**62]}}, b"\0" * 16),
-    _with_header({"head.weight": {"dtype": "F32", "shape": [-1, 2], "data_offsets": [0, 8]}}, b"\0" * 8),
-    _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, length=2**63),
-    _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, length=2**20),
-    _with_header(b"[" * 5000 + b"]" * 5000),
-    _with_header({"a": {"dtype": "EVIL", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
-    b"", b"\x00" * 7,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        _with_header({"head.weight": {"dtype": "F32", "shape": [10**9, 10**9], "data_offsets": [0, 4 * 10**18]}}),
+        _with_header({"head.weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 2**62]}}, b"\0" * 16),
+        _with_header({"head.weight": {"dtype": "F32", "shape": [-1, 2], "data_offsets": [0, 8]}}, b"\0" * 8),
+        _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, length=2**63),
+        _with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8, length=2**20),
+        _with_header(b"[" * 5000 + b"]" * 5000),
+        _with_header({"a": {"dtype": "EVIL", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
+        b"",
+        b"\x00" * 7,
+    ],
+)
 def test_safetensors_headers_that_lie(tmp_path, data):
     _, out = _saved(tmp_path)
     (out / "model.safetensors").write_bytes(data)
@@ -198,7 +219,7 @@ def test_truncated_files(tmp_path):
         (out / "meta.json").write_bytes(meta[:cut])
         _refused(out, "meta.json")
     (out / "meta.json").write_bytes(meta)
-    assert load(str(out)).vocab.chars == VOCAB     # whole again: loads
+    assert load(str(out)).vocab.chars == VOCAB  # whole again: loads
 
 
 def test_symbolic_link_tricks(tmp_path):
@@ -206,9 +227,13 @@ def test_symbolic_link_tricks(tmp_path):
     weights = out / "model.safetensors"
     real = tmp_path / "real.safetensors"
     os.replace(weights, real)
-    for target, needle in [("/dev/zero", "not a regular file"), ("/dev/urandom", "not a regular file"),
-                           (str(tmp_path / "nowhere"), "missing"), (str(out), "not a regular file"),
-                           ("/etc/hostname", "safetensors")]:
+    for target, needle in [
+        ("/dev/zero", "not a regular file"),
+        ("/dev/urandom", "not a regular file"),
+        (str(tmp_path / "nowhere"), "missing"),
+        (str(out), "not a regular file"),
+        ("/etc/hostname", "safetensors"),
+    ]:
         if weights.is_symlink() or weights.exists():
             weights.unlink()
         weights.symlink_to(target)
@@ -216,16 +241,16 @@ def test_symbolic_link_tricks(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     weights.unlink()
-    weights.symlink_to(fifo)                         # reading it would block forever
+    weights.symlink_to(fifo)  # reading it would block forever
     _refused(out, "not a regular file")
     meta = out / "meta.json"
     os.replace(meta, tmp_path / "meta.json")
-    meta.symlink_to("/dev/zero")                     # reading it would never end
+    meta.symlink_to("/dev/zero")  # reading it would never end
     _refused(out, "meta.json", "not a regular file")
     meta.unlink()
     meta.symlink_to(tmp_path / "meta.json")
     weights.unlink()
-    weights.symlink_to(real)                         # links to real files are fine (as in model caches)
+    weights.symlink_to(real)  # links to real files are fine (as in model caches)
     assert load(str(out)).vocab.chars == VOCAB
     link = tmp_path / "linked_model"
     link.symlink_to(out)
@@ -235,8 +260,19 @@ def test_symbolic_link_tricks(tmp_path):
 def test_train_state_with_wrong_contents_is_refused_on_resume(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"X:1\nK:C\n{'abc|' * 3}\n" for _ in range(20)))
-    cfg = {"corpus": str(corpus), "out": str(tmp_path / "run"), "hidden": 8, "layers": 1, "embed": 4, "batch_size": 2,
-           "seq_len": 16, "max_steps": 4, "eval_every": 4, "threads": 1, "val_fraction": 0.2}
+    cfg = {
+        "corpus": str(corpus),
+        "out": str(tmp_path / "run"),
+        "hidden": 8,
+        "layers": 1,
+        "embed": 4,
+        "batch_size": 2,
+        "seq_len": 16,
+        "max_steps": 4,
+        "eval_every": 4,
+        "threads": 1,
+        "val_fraction": 0.2,
+    }
     train(TrainConfig(**cfg))
     run = tmp_path / "run"
     from safetensors import safe_open
@@ -249,8 +285,9 @@ def test_train_state_with_wrong_contents_is_refused_on_resume(tmp_path):
     state = json.loads(header["state"])
 
     def write(new_state=None, more=None):
-        (run / "train_state.safetensors").write_bytes(st_save(
-            {**tensors, **(more or {})}, metadata={**header, "state": json.dumps(new_state or state)}))
+        (run / "train_state.safetensors").write_bytes(
+            st_save({**tensors, **(more or {})}, metadata={**header, "state": json.dumps(new_state or state)})
+        )
 
     def refused(needle):
         with pytest.raises(TrainError) as info:
@@ -276,8 +313,11 @@ def test_train_state_with_wrong_contents_is_refused_on_resume(tmp_path):
         write(broken)
         refused(needle)
     # a tensor named so it cannot be parsed, an RNG state or hidden state of the wrong kind
-    for more in ({"optim.notanumber.exp_avg": torch.zeros(1)}, {"extra.rng_cpu": torch.zeros(3)},
-                 {"extra.state_h": torch.zeros(5, 5, 5)}):
+    for more in (
+        {"optim.notanumber.exp_avg": torch.zeros(1)},
+        {"extra.rng_cpu": torch.zeros(3)},
+        {"extra.state_h": torch.zeros(5, 5, 5)},
+    ):
         write(more=more)
         refused("train_state")
     (run / "train_state.safetensors").write_text("{not: json}")

@@ -25,8 +25,18 @@ from musicrnn import checkpoint
 from musicrnn.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parent.parent
-ARGS = {"hidden": 32, "layers": 1, "embed": 8, "batch_size": 8, "seq_len": 32, "max_steps": 500, "eval_every": 20,
-        "lr": 0.01, "threads": 1, "random_seed": 7}
+ARGS = {
+    "hidden": 32,
+    "layers": 1,
+    "embed": 8,
+    "batch_size": 8,
+    "seq_len": 32,
+    "max_steps": 500,
+    "eval_every": 20,
+    "lr": 0.01,
+    "threads": 1,
+    "random_seed": 7,
+}
 
 
 def _cli_args(corpus: Path, out: Path, resume: bool) -> list[str]:
@@ -66,8 +76,9 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(corpu
     while kills < 3:
         resume = checkpoint.has_train_state(out)
         before = _log_lines(out)
-        proc = subprocess.Popen(_cli_args(corpus, out, resume), env=_env(), cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            _cli_args(corpus, out, resume), env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         try:
             # wait until this process is training (it wrote to the log), then a random moment more
             deadline = time.monotonic() + 120
@@ -84,8 +95,9 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(corpu
         saved_steps.append(_check_folder_loads(out))
     assert any(s for s in saved_steps), f"no kill came after a save: {saved_steps}"
 
-    done = subprocess.run(_cli_args(corpus, out, resume=True), env=_env(), cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        _cli_args(corpus, out, resume=True), env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"steps={ARGS['max_steps']}" in done.stdout
 
@@ -104,8 +116,11 @@ def test_kill_9_at_random_moments_then_resume_matches_an_uninterrupted_run(corpu
     for name, t in load_file(str(out / checkpoint.WEIGHTS)).items():
         assert torch.equal(t, ref_weights[name]), name
     # the log of the killed run shows each session starting where the last save was
-    steps = [json.loads(line)["step"] for line in (out / "train_log.jsonl").read_text().splitlines()
-             if line.strip().endswith("}")]
+    steps = [
+        json.loads(line)["step"]
+        for line in (out / "train_log.jsonl").read_text().splitlines()
+        if line.strip().endswith("}")
+    ]
     assert steps[-1] == ARGS["max_steps"]
 
 
@@ -145,7 +160,7 @@ def test_a_nan_loss_is_skipped_and_reported_on_the_command_line(corpus, tmp_path
     real = train_mod.F.cross_entropy
     calls = {"n": 0}
 
-    def poisoned(*args, **kwargs):   # the 5th batch's loss is NaN, as from a poisoned batch
+    def poisoned(*args, **kwargs):  # the 5th batch's loss is NaN, as from a poisoned batch
         calls["n"] += 1
         loss = real(*args, **kwargs)
         return loss * float("nan") if calls["n"] == 5 else loss
@@ -155,12 +170,12 @@ def test_a_nan_loss_is_skipped_and_reported_on_the_command_line(corpus, tmp_path
     result = CliRunner().invoke(app, _cli_args(corpus, out, resume=False)[3:] + ["--max-steps", "20"])
     assert result.exit_code == 0, result.output
     assert "NaN/inf; step skipped, learning rate now x0.5 (1 so far)" in result.output
-    assert "steps=20" in result.output                     # the skipped batch did not count as a step
+    assert "steps=20" in result.output  # the skipped batch did not count as a step
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     nan = [e for e in log if e["event"] == "nan"]
     assert len(nan) == 1 and nan[0]["lr_scale"] == 0.5 and nan[0]["step"] == 4
     state = checkpoint.read_train_state_info(out)
-    assert state["nan_skips"] == 1 and state["lr_scale"] == 0.5   # and --resume keeps the lowered rate
+    assert state["nan_skips"] == 1 and state["lr_scale"] == 0.5  # and --resume keeps the lowered rate
     weights = checkpoint.load(str(out)).model.state_dict()
     assert all(torch.isfinite(t).all() for t in weights.values())
 
@@ -171,7 +186,7 @@ def test_an_exploding_loss_is_skipped_and_reported(corpus, tmp_path, monkeypatch
     real = train_mod.F.cross_entropy
     calls = {"n": 0, "poison": None}
 
-    def spiking(*args, **kwargs):   # one batch's loss 40x the usual: finite, but a diverging run
+    def spiking(*args, **kwargs):  # one batch's loss 40x the usual: finite, but a diverging run
         calls["n"] += 1
         loss = real(*args, **kwargs)
         return loss * 40 if calls["n"] == calls["poison"] else loss
@@ -180,7 +195,7 @@ def test_an_exploding_loss_is_skipped_and_reported(corpus, tmp_path, monkeypatch
     cfg = dict(corpus=str(corpus), scheme="abc", **{**ARGS, "max_steps": 120, "eval_every": 1000})
     clean = []
     result = train(TrainConfig(out=str(tmp_path / "clean"), **cfg), on_progress=clean.append)
-    assert result.nan_skips == 0 and not [e for e in clean if e["event"] == "nan"]   # no false alarm
+    assert result.nan_skips == 0 and not [e for e in clean if e["event"] == "nan"]  # no false alarm
     calls.update(n=0, poison=90)
     events = []
     result = train(TrainConfig(out=str(tmp_path / "spiked"), **cfg), on_progress=events.append)

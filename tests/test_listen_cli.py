@@ -17,8 +17,10 @@ from musicrnn.cli import EXIT_USER_ERROR, app
 
 runner = CliRunner()
 TIM = str(__import__("pathlib").Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))
-TWO_TUNES = ("X:1\nT:One\nM:3/4\nL:1/4\nQ:1/4=120\nK:G\nG A B|c d e|d B G|G3|]\n\n"
-             "X:2\nT:Two\nM:2/4\nL:1/8\nQ:1/4=100\nK:D\nDF AF|dA FD|EG BG|A4|]\n")
+TWO_TUNES = (
+    "X:1\nT:One\nM:3/4\nL:1/4\nQ:1/4=120\nK:G\nG A B|c d e|d B G|G3|]\n\n"
+    "X:2\nT:Two\nM:2/4\nL:1/8\nQ:1/4=100\nK:D\nDF AF|dA FD|EG BG|A4|]\n"
+)
 
 
 def run(*args: str):
@@ -64,11 +66,14 @@ def test_render_a_midi_file_to_audio_and_a_picture(tmp_path):
     assert (tmp_path / "riff.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--out", "x.mp4"], ".mp4"),
-    (["--out", "x.wav", "--instrument", "kazoo"], "kazoo"),
-    (["--out", "x.wav", "--soundfont", "no/such.sf2"], "no/such.sf2"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--out", "x.mp4"], ".mp4"),
+        (["--out", "x.wav", "--instrument", "kazoo"], "kazoo"),
+        (["--out", "x.wav", "--soundfont", "no/such.sf2"], "no/such.sf2"),
+    ],
+)
 def test_render_errors_are_one_line(tmp_path, args, expected):
     src = tmp_path / "tunes.abc"
     src.write_text(TWO_TUNES)
@@ -80,8 +85,9 @@ def test_render_errors_are_one_line(tmp_path, args, expected):
 
 def test_generate_writes_audio_per_piece_and_marks_the_seed_in_the_roll(tmp_path):
     out = tmp_path / "batch" / "tune.wav"
-    result = run("generate", "--num", "2", "--length", "400", "--random-seed", "5", "--soundfont", TIM,
-                 "--out", str(out))
+    result = run(
+        "generate", "--num", "2", "--length", "400", "--random-seed", "5", "--soundfont", TIM, "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     for n in (1, 2):
         assert wav_seconds(tmp_path / "batch" / f"tune-{n}.wav") > 1.0
@@ -111,8 +117,26 @@ def test_train_draws_its_loss_curve_next_to_the_checkpoint(tmp_path):
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("\n".join([TWO_TUNES.split("\n\n")[0] + "\n", TWO_TUNES.split("\n\n")[1]] * 12))
     out = tmp_path / "model"
-    result = run("train", str(corpus), "--out", str(out), "--hidden", "32", "--layers", "1", "--embed", "8",
-                 "--batch-size", "4", "--seq-len", "32", "--max-steps", "40", "--eval-every", "20")
+    result = run(
+        "train",
+        str(corpus),
+        "--out",
+        str(out),
+        "--hidden",
+        "32",
+        "--layers",
+        "1",
+        "--embed",
+        "8",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "32",
+        "--max-steps",
+        "40",
+        "--eval-every",
+        "20",
+    )
     assert result.exit_code == 0, result.output
     with Image.open(out / "loss.png") as im:
         assert im.format == "PNG" and im.size == (700, 400)

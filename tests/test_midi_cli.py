@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from encoders import Note, Piece
 from encoders.midi import read_piece
-from tools.reference_midi import grid_notes, note_f1, round_trip
 from musicrnn.cli import EXIT_PARTIAL, EXIT_USER_ERROR, app
 from musicrnn.render import write_midi
+from tools.reference_midi import grid_notes, note_f1, round_trip
 
 runner = CliRunner()
 
@@ -65,8 +65,9 @@ def test_encode_folder_reports_broken_files_and_encodes_the_rest(midi_folder, tm
 
 def test_encode_events_with_grid_and_track(midi_folder, tmp_path):
     out = tmp_path / "bass.txt"
-    result = run("encode", str(midi_folder / "t1.mid"), "--scheme", "events", "--grid", "8", "--track", "2",
-                 "--out", str(out))
+    result = run(
+        "encode", str(midi_folder / "t1.mid"), "--scheme", "events", "--grid", "8", "--track", "2", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("%events q=101 m=4/4 k=C g=8 p=0\n|7") and "1 pieces" in result.output
     bad = run("encode", str(midi_folder / "t1.mid"), "--scheme", "roll", "--grid", "7", "--out", str(out))
@@ -81,8 +82,28 @@ def roll_model(midi_folder, tmp_path_factory):
     corpus = root / "piano.txt"
     assert run("encode", str(midi_folder), "--scheme", "roll", "--out", str(corpus)).exit_code == EXIT_PARTIAL
     corpus.write_text("\n".join([corpus.read_text()] * 8))
-    result = run("train", str(corpus), "--out", str(root / "m"), "--hidden", "32", "--layers", "1", "--embed", "8",
-                 "--batch-size", "4", "--seq-len", "64", "--max-steps", "30", "--eval-every", "30", "--lr", "0.01")
+    result = run(
+        "train",
+        str(corpus),
+        "--out",
+        str(root / "m"),
+        "--hidden",
+        "32",
+        "--layers",
+        "1",
+        "--embed",
+        "8",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "64",
+        "--max-steps",
+        "30",
+        "--eval-every",
+        "30",
+        "--lr",
+        "0.01",
+    )
     assert result.exit_code == 0, result.output
     return root / "m"
 
@@ -91,24 +112,53 @@ def test_generate_seed_midi_writes_seed_then_continuation(roll_model, tmp_path):
     unseen = tmp_path / "unseen.mid"
     write_midi(Piece([Note((64, 65, 67)[k % 3], k * 1.0, 1.0) for k in range(12)], tempo=90.0, meter=(3, 4)), unseen)
     out = tmp_path / "continued.mid"
-    result = run("generate", "--model", str(roll_model), "--seed-midi", str(unseen), "--seed-bars", "2",
-                 "--bars", "4", "--random-seed", "1", "--out", str(out))
+    result = run(
+        "generate",
+        "--model",
+        str(roll_model),
+        "--seed-midi",
+        str(unseen),
+        "--seed-bars",
+        "2",
+        "--bars",
+        "4",
+        "--random-seed",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert "then 4 bars by the model" in result.output
     back = read_piece(out)
     assert back.meter == (3, 4) and back.tempo == 90.0
-    assert {(n.pitch, n.onset) for n in back.notes if n.onset < 6} == {((64, 65, 67)[k % 3], float(k)) for k in range(6)}
+    assert {(n.pitch, n.onset) for n in back.notes if n.onset < 6} == {
+        ((64, 65, 67)[k % 3], float(k)) for k in range(6)
+    }
     assert (tmp_path / "continued.roll").read_text().count("\n") == 1 + 6
     markers = [m.text for t in mido.MidiFile(out).tracks for m in t if m.type == "marker"]
     assert markers == ["continuation"]
 
 
 def test_generate_seed_midi_user_errors_are_one_line(roll_model, tmp_path, midi_folder):
-    bad = run("generate", "--model", str(roll_model), "--seed-midi", str(midi_folder / "broken.mid"),
-              "--out", str(tmp_path / "x.mid"))
+    bad = run(
+        "generate",
+        "--model",
+        str(roll_model),
+        "--seed-midi",
+        str(midi_folder / "broken.mid"),
+        "--out",
+        str(tmp_path / "x.mid"),
+    )
     assert bad.exit_code == EXIT_USER_ERROR and "broken.mid: not a readable MIDI file" in bad.output
-    text_out = run("generate", "--model", str(roll_model), "--seed-midi", str(midi_folder / "t0.mid"),
-                   "--out", str(tmp_path / "x.abc"))
+    text_out = run(
+        "generate",
+        "--model",
+        str(roll_model),
+        "--seed-midi",
+        str(midi_folder / "t0.mid"),
+        "--out",
+        str(tmp_path / "x.abc"),
+    )
     assert text_out.exit_code == EXIT_USER_ERROR and "give --out NAME.mid" in text_out.output
     high = tmp_path / "high.mid"
     write_midi(Piece([Note(100, 0, 1.0), Note(60, 1, 1.0)]), high)
@@ -119,6 +169,7 @@ def test_generate_seed_midi_user_errors_are_one_line(roll_model, tmp_path, midi_
 
 def test_note_f1_counts_multisets():
     from collections import Counter
+
     a = Counter({(60, 0, 4): 2, (62, 4, 8): 1})
     assert note_f1(a, a) == 1.0 and note_f1(Counter(), Counter()) == 1.0
     assert note_f1(a, Counter({(60, 0, 4): 1, (62, 4, 8): 1})) == pytest.approx(2 * 2 / 5)
@@ -127,10 +178,15 @@ def test_note_f1_counts_multisets():
 @pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian abcmidi) not installed")
 def test_abc2midi_and_music21_midi_keep_their_notes(tmp_path):
     """A small version of `python -m tools.reference_midi` (that one runs hundreds of files)."""
-    (tmp_path / "t.abc").write_text("X:1\nT:Reel\nM:4/4\nL:1/8\nQ:1/4=120\nK:D\n"
-                                    "|:\"D\"DFAF dFAF|\"G\"GBdB \"A\"cAeA|{g}f2 ed cBAG|[1 FDEC D4:|[2 FDEC D2 z2|]\n")
-    subprocess.run(["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "reel.mid")], capture_output=True, check=True)
+    (tmp_path / "t.abc").write_text(
+        "X:1\nT:Reel\nM:4/4\nL:1/8\nQ:1/4=120\nK:D\n"
+        '|:"D"DFAF dFAF|"G"GBdB "A"cAeA|{g}f2 ed cBAG|[1 FDEC D4:|[2 FDEC D2 z2|]\n'
+    )
+    subprocess.run(
+        ["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "reel.mid")], capture_output=True, check=True
+    )
     from music21 import corpus
+
     corpus.parse("bach/bwv66.6").write("midi", fp=str(tmp_path / "bwv66.mid"))
     for name in ("reel.mid", "bwv66.mid"):
         ref = grid_notes(tmp_path / name)
@@ -143,11 +199,22 @@ def test_the_bundled_midi_model_continues_a_tune_it_never_saw(tmp_path):
     """The issue's check: a MIDI the model has never seen is continued: the output starts
     with the seed's notes and goes on for the requested length, with new notes."""
     unseen = tmp_path / "unseen.mid"
-    jig = [67, 69, 71, 74, 71, 67, 69, 71, 69, 69, 67, 64] * 2   # two bars of 6/8 in eighths, twice
+    jig = [67, 69, 71, 74, 71, 67, 69, 71, 69, 69, 67, 64] * 2  # two bars of 6/8 in eighths, twice
     write_midi(Piece([Note(p, k * 0.5, 0.5) for k, p in enumerate(jig)], tempo=120.0, meter=(6, 8), key="G"), unseen)
     out = tmp_path / "continued.mid"
-    result = run("generate", "--seed-midi", str(unseen), "--seed-bars", "4", "--bars", "4", "--random-seed", "0",
-                 "--out", str(out))  # the bundled model 'midi' is the default with --seed-midi
+    result = run(
+        "generate",
+        "--seed-midi",
+        str(unseen),
+        "--seed-bars",
+        "4",
+        "--bars",
+        "4",
+        "--random-seed",
+        "0",
+        "--out",
+        str(out),
+    )  # the bundled model 'midi' is the default with --seed-midi
     assert result.exit_code == 0, result.output
     back = read_piece(out)
     seed = {(p, k * 0.5) for k, p in enumerate(jig)}

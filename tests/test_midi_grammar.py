@@ -13,17 +13,25 @@ from encoders.midi.roll import decode_roll, render_roll
 
 qnotes = st.lists(
     st.builds(lambda p, s, d: QNote(p, s, s + d), st.integers(40, 80), st.integers(0, 60), st.integers(1, 20)),
-    min_size=1, max_size=30)
-headers = st.builds(Header, st.just("roll"), st.sampled_from([60.0, 120.0, 300.0]),
-                    st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 2)]), st.sampled_from([None, "G", "Bbm"]),
-                    st.sampled_from([8, 12, 16, 24]), st.sampled_from([(0,), (40, 0), (127, 1, 2)]))
+    min_size=1,
+    max_size=30,
+)
+headers = st.builds(
+    Header,
+    st.just("roll"),
+    st.sampled_from([60.0, 120.0, 300.0]),
+    st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 2)]),
+    st.sampled_from([None, "G", "Bbm"]),
+    st.sampled_from([8, 12, 16, 24]),
+    st.sampled_from([(0,), (40, 0), (127, 1, 2)]),
+)
 
 
 def accepts(text: str) -> RollGrammar:
     g = RollGrammar()
     for i, ch in enumerate(text):
         allowed = g.allowed()
-        assert allowed is not None and ch in allowed, (i, text[max(0, i - 30):i + 1], allowed)
+        assert allowed is not None and ch in allowed, (i, text[max(0, i - 30) : i + 1], allowed)
         g.feed(ch)
     return g
 
@@ -77,19 +85,19 @@ def test_allowed_sets():
     g.feed("%roll q=90 m=3/4 ")
     assert g.allowed() == "kg"
     g.feed("k=C g=")
-    assert g.allowed() == "12348"           # 4 8 12 16 24 32 48: a 3/4 bar is a whole number of steps of each
+    assert g.allowed() == "12348"  # 4 8 12 16 24 32 48: a 3/4 bar is a whole number of steps of each
     g.feed("16 p=0")
-    assert g.allowed() == ",\n"             # another program, or the header ends
+    assert g.allowed() == ",\n"  # another program, or the header ends
     g.feed("\n")
     first = g.allowed()
-    assert "\n" not in first and "-" not in first and "." in first   # a piece has a step before it may end
+    assert "\n" not in first and "-" not in first and "." in first  # a piece has a step before it may end
     g.feed("LP.")
-    assert g.allowed().endswith("-.")       # strike, hold or rest: the bar is not full yet
+    assert g.allowed().endswith("-.")  # strike, hold or rest: the bar is not full yet
     g.feed("-")
-    assert g.allowed() == "LP"              # only what sounds may be held
+    assert g.allowed() == "LP"  # only what sounds may be held
     g.feed("P.")
     g.feed("." * 10)
-    assert g.allowed() == "\n"              # twelve steps fill a 3/4 bar of sixteenths
+    assert g.allowed() == "\n"  # twelve steps fill a 3/4 bar of sixteenths
     g.feed("\n")
     assert "\n" in g.allowed() and g.can_end()
     g.feed("\n")
@@ -101,14 +109,14 @@ def test_header_fields_come_in_the_codecs_order():
     g.feed("%roll q=")
     assert g.allowed() == "123456789"
     g.feed("3")
-    assert g.allowed() == "0123456789"      # 30-300 are tempos; 3 alone is not
+    assert g.allowed() == "0123456789"  # 30-300 are tempos; 3 alone is not
     g.feed("0")
-    assert g.allowed() == " 0"              # 30 and the next field, or 300
+    assert g.allowed() == " 0"  # 30 and the next field, or 300
     g = RollGrammar()
     g.feed("%roll q=120 m=3/8 g=")
-    assert g.allowed() == "12348"           # 8 16 24 32 48: not 4 or 12, a 3/8 bar is no whole number of those
+    assert g.allowed() == "12348"  # 8 16 24 32 48: not 4 or 12, a 3/8 bar is no whole number of those
     assert check("%roll q=120 m=2/4 g=4 p=0\nL..\n\n") == []
-    assert check("%roll q=120 g=16 p=0\nL.\n\n")        # the meter may not be left out
+    assert check("%roll q=120 g=16 p=0\nL.\n\n")  # the meter may not be left out
 
 
 def test_no_short_bars_a_piece_ends_after_a_full_one():
@@ -125,7 +133,7 @@ def test_bad_text_is_recorded_never_raised_and_recovers():
     g = RollGrammar()
     g.feed("%roll q=100 m=2/4 g=8 p=0\nL.-M")
     assert g.problems == ["2:4: 'M' not allowed here (allowed: 'L')"]
-    assert g.allowed() is None               # recovering until the step ends
+    assert g.allowed() is None  # recovering until the step ends
     g.feed(".")
     assert "." in g.allowed()
     g.feed(".L.\n")
@@ -143,6 +151,7 @@ def test_arbitrary_text_never_raises(text):
 
 def test_the_roll_codec_offers_the_grammar_and_the_sampler_finds_pieces():
     import encoders
+
     assert isinstance(encoders.get("roll").grammar(), RollGrammar)
     assert encoders.get("events").grammar() is None
     text = walk(random.Random(3), 300)

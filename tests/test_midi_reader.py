@@ -46,8 +46,12 @@ notes = st.builds(
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(notes, max_size=30), st.sampled_from([(4, 4), (3, 4), (6, 8), (5, 8), (2, 2)]),
-       st.integers(30, 240), st.sampled_from([None, "D", "F#m", "Bb"]))
+@given(
+    st.lists(notes, max_size=30),
+    st.sampled_from([(4, 4), (3, 4), (6, 8), (5, 8), (2, 2)]),
+    st.integers(30, 240),
+    st.sampled_from([None, "D", "F#m", "Bb"]),
+)
 def test_reads_back_what_render_writes(tmp_path_factory, note_list, meter, tempo, key):
     kept, last_end = [], {}
     for n in sorted(note_list, key=lambda n: n.onset):  # one pitch in one voice may not overlap itself
@@ -55,33 +59,52 @@ def test_reads_back_what_render_writes(tmp_path_factory, note_list, meter, tempo
             kept.append(n)
             last_end[(n.voice, n.pitch)] = n.onset + n.duration
     path = tmp_path_factory.mktemp("m") / "p.mid"
-    write_midi(Piece(notes=kept, tempo=float(tempo), meter=meter, key=key,
-                     programs={0: 40, 1: 0, 2: 73}), path)
+    write_midi(Piece(notes=kept, tempo=float(tempo), meter=meter, key=key, programs={0: 40, 1: 0, 2: 73}), path)
     if not kept:
         with pytest.raises(InputError, match="no notes"):
             read_piece(path)
         return
     piece = read_piece(path)
-    assert sorted((n.pitch, n.onset, n.duration, n.velocity) for n in piece.notes) == \
-        sorted((n.pitch, n.onset, n.duration, n.velocity) for n in kept)
+    assert sorted((n.pitch, n.onset, n.duration, n.velocity) for n in piece.notes) == sorted(
+        (n.pitch, n.onset, n.duration, n.velocity) for n in kept
+    )
     assert piece.meter == meter and abs(piece.tempo - tempo) < 1e-2 and piece.key == key
     used = sorted({n.voice for n in kept})
     assert sorted(piece.programs.values()) == sorted({0: 40, 1: 0, 2: 73}[v] for v in used)
 
 
 def test_drums_are_dropped_and_parts_picked(tmp_path):
-    path = _save(tmp_path, [
-        [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)),
-         mido.MetaMessage("time_signature", numerator=3, denominator=4),
-         mido.MetaMessage("key_signature", key="Em")],
-        [mido.MetaMessage("track_name", name="Flute"), mido.Message("program_change", program=73, channel=0),
-         on(76), off(76, 480), on(79), off(79, 240)],
-        [on(36, channel=9), off(36, 120, channel=9), mido.Message("program_change", program=32, channel=1),
-         on(40, channel=1), off(40, 1440, channel=1)],
-    ])
+    path = _save(
+        tmp_path,
+        [
+            [
+                mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)),
+                mido.MetaMessage("time_signature", numerator=3, denominator=4),
+                mido.MetaMessage("key_signature", key="Em"),
+            ],
+            [
+                mido.MetaMessage("track_name", name="Flute"),
+                mido.Message("program_change", program=73, channel=0),
+                on(76),
+                off(76, 480),
+                on(79),
+                off(79, 240),
+            ],
+            [
+                on(36, channel=9),
+                off(36, 120, channel=9),
+                mido.Message("program_change", program=32, channel=1),
+                on(40, channel=1),
+                off(40, 1440, channel=1),
+            ],
+        ],
+    )
     piece = read_piece(path)
     assert [(n.pitch, n.onset, n.duration, n.program) for n in piece.sorted_notes()] == [
-        (76, 0.0, 1.0, 73), (40, 0.25, 3.0, 32), (79, 1.0, 0.5, 73)]
+        (76, 0.0, 1.0, 73),
+        (40, 0.25, 3.0, 32),
+        (79, 1.0, 0.5, 73),
+    ]
     assert (piece.tempo, piece.meter, piece.key) == (90.0, (3, 4), "Em")
     assert [(n.pitch, n.voice) for n in read_piece(path, track=2).notes] == [(40, 0)]
     assert [n.pitch for n in read_piece(path, track=1).notes] == [76, 79]
@@ -93,8 +116,7 @@ def test_velocity_zero_releases_and_restruck_pitches_end_first_struck_first(tmp_
     path = _save(tmp_path, [[on(60), on(60, 240), on(60, 240, velocity=0), off(60, 240), on(62, 0)]])
     piece = read_piece(path)
     # 60 struck at 0 and 0.5, released at 1.0 and 1.5; 62, struck as the track ends, lasts 0 and is dropped.
-    assert [(n.pitch, n.onset, n.duration) for n in piece.sorted_notes()] == [
-        (60, 0.0, 1.0), (60, 0.5, 1.0)]
+    assert [(n.pitch, n.onset, n.duration) for n in piece.sorted_notes()] == [(60, 0.0, 1.0), (60, 0.5, 1.0)]
 
 
 def test_unreleased_note_ends_with_its_track(tmp_path):
@@ -123,11 +145,14 @@ def test_defaults_without_meta_events(tmp_path):
     assert piece.notes[0].duration == 1.0
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"not a midi file at all", "not a readable MIDI file"),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\x40\x00\x90", "not a readable MIDI file"),
-    (b"", "not a readable MIDI file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a midi file at all", "not a readable MIDI file"),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\x40\x00\x90", "not a readable MIDI file"),
+        (b"", "not a readable MIDI file"),
+    ],
+)
 def test_broken_files_raise_input_error_naming_the_file(tmp_path, content, message):
     path = tmp_path / "broken.mid"
     path.write_bytes(content)
@@ -139,8 +164,7 @@ def test_type2_drum_only_and_missing_files_are_refused(tmp_path):
     with pytest.raises(InputError, match=r"two\.mid: type-2"):
         read_piece(_save(tmp_path, [[on(60), off(60, 480)]], name="two.mid", type=2))
     with pytest.raises(InputError, match=r"drums\.mid: no notes \(2 drum notes"):
-        read_piece(_save(tmp_path, [[on(36, channel=9), off(36, 10, channel=9), on(38, channel=9)]],
-                         name="drums.mid"))
+        read_piece(_save(tmp_path, [[on(36, channel=9), off(36, 10, channel=9), on(38, channel=9)]], name="drums.mid"))
     with pytest.raises(InputError, match=r"nothing\.mid: no notes$"):
         read_piece(_save(tmp_path, [[mido.MetaMessage("set_tempo", tempo=500000)]], name="nothing.mid"))
     with pytest.raises(InputError, match=r"absent\.mid: no such file"):
@@ -150,8 +174,9 @@ def test_type2_drum_only_and_missing_files_are_refused(tmp_path):
 @pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian abcmidi) not installed")
 def test_reads_abc2midi_output(tmp_path):
     (tmp_path / "t.abc").write_text("X:1\nT:Scale\nM:6/8\nL:1/8\nQ:3/8=100\nK:D\nDEF GAB|c3 d3|]\n")
-    subprocess.run(["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "t.mid")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "t.mid")], check=True, capture_output=True
+    )
     piece = read_piece(tmp_path / "t.mid")
     assert [n.pitch for n in piece.sorted_notes()] == [62, 64, 66, 67, 69, 71, 73, 74]
     assert piece.meter == (6, 8) and piece.tempo == pytest.approx(150, abs=0.5)

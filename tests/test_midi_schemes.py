@@ -30,14 +30,25 @@ def nested_only(notes: list[QNote]) -> list[QNote]:
 
 
 qnotes = st.lists(
-    st.builds(lambda p, s, d, v: QNote(p, s, s + d, v),
-              st.integers(21, 108), st.integers(0, 80), st.integers(1, 24), st.integers(1, 127)),
-    min_size=1, max_size=40,
+    st.builds(
+        lambda p, s, d, v: QNote(p, s, s + d, v),
+        st.integers(21, 108),
+        st.integers(0, 80),
+        st.integers(1, 24),
+        st.integers(1, 127),
+    ),
+    min_size=1,
+    max_size=40,
 ).map(nested_only)
 headers = st.builds(
-    Header, st.just("roll"), st.sampled_from([60.0, 96.5, 120.0, 144.0]),
-    st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 2), (5, 8)]), st.sampled_from([None, "G", "F#m", "Bb"]),
-    st.sampled_from([8, 16, 24, 32]), st.sampled_from([(0,), (40, 0), (73,)]))
+    Header,
+    st.just("roll"),
+    st.sampled_from([60.0, 96.5, 120.0, 144.0]),
+    st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 2), (5, 8)]),
+    st.sampled_from([None, "G", "F#m", "Bb"]),
+    st.sampled_from([8, 16, 24, 32]),
+    st.sampled_from([(0,), (40, 0), (73,)]),
+)
 
 
 def key(notes):
@@ -64,27 +75,35 @@ def test_events_text_round_trip_is_exact_with_velocity_to_a_sixteenth(notes, hea
     h, back, repairs, bars_ok, _ = events_module.read_events(text)
     assert h == header and not repairs and bars_ok
     assert key(back) == key(notes)
-    assert sorted((q.pitch, q.start, q.end, q.velocity) for q in back) == \
-        sorted((q.pitch, q.start, q.end, q.velocity // 8 * 8 + 4) for q in notes)  # to within 4
+    assert sorted((q.pitch, q.start, q.end, q.velocity) for q in back) == sorted(
+        (q.pitch, q.start, q.end, q.velocity // 8 * 8 + 4) for q in notes
+    )  # to within 4
     assert decode_events(text).text == text
 
 
 @settings(max_examples=60, deadline=None)
-@given(qnotes, st.sampled_from([(4, 4), (3, 4), (6, 8)]), st.sampled_from([16, 12, 24]),
-       st.sampled_from([ROLL, EVENTS]))
+@given(
+    qnotes, st.sampled_from([(4, 4), (3, 4), (6, 8)]), st.sampled_from([16, 12, 24]), st.sampled_from([ROLL, EVENTS])
+)
 def test_midi_file_round_trip_keeps_notes_tempo_and_meter(tmp_path_factory, notes, meter, grid, codec):
     """MIDI (notes on the grid) -> stream -> MIDI -> the same notes, tempo and time signature."""
     header = Header(codec.name, 100.0, meter, "D", grid, (0,))
     assume(header.bar_steps)
     step = 4 / grid
-    piece = Piece([Note(q.pitch, q.start * step, (q.end - q.start) * step, 90, 0, i % 3)
-                   for i, q in enumerate(notes)], tempo=100.0, meter=meter, key="D")
+    piece = Piece(
+        [Note(q.pitch, q.start * step, (q.end - q.start) * step, 90, 0, i % 3) for i, q in enumerate(notes)],
+        tempo=100.0,
+        meter=meter,
+        key="D",
+    )
     # one MIDI channel cannot hold two sounding copies of a pitch: keep copies in distinct voices
     spread = []
     for n in sorted(piece.notes, key=lambda n: n.onset):
         v = 0
-        while any(o.pitch == n.pitch and o.voice == v and o.onset < n.onset + n.duration and n.onset < o.onset + o.duration
-                  for o in spread):
+        while any(
+            o.pitch == n.pitch and o.voice == v and o.onset < n.onset + n.duration and n.onset < o.onset + o.duration
+            for o in spread
+        ):
             v += 1
         spread.append(Note(n.pitch, n.onset, n.duration, 90, 0, v))
     piece.notes = spread
@@ -154,23 +173,38 @@ def test_notes_outside_the_range_are_reported_and_left_out(tmp_path):
     write_midi(Piece([Note(12, 0, 1), Note(60, 0, 1), Note(120, 1, 1)]), tmp_path / "wide.mid")
     for codec in (ROLL, EVENTS):
         result = codec.encode_file(str(tmp_path / "wide.mid"))
-        assert [str(p) for p in result.problems] == [f"{tmp_path / 'wide.mid'}: 2 note(s) outside MIDI pitches 21-108 left out"]
+        assert [str(p) for p in result.problems] == [
+            f"{tmp_path / 'wide.mid'}: 2 note(s) outside MIDI pitches 21-108 left out"
+        ]
         assert [n.pitch for n in codec.decode(result.pieces[0]).piece.notes] == [60]
 
 
 def test_tracks_merge_by_default_and_one_is_picked_with_track(tmp_path):
     mid = mido.MidiFile(type=1)
     for channel, (program, pitch) in enumerate([(40, 72), (32, 36)]):
-        track = mido.MidiTrack([mido.Message("program_change", program=program, channel=channel),
-                                mido.Message("note_on", note=pitch, velocity=70, channel=channel),
-                                mido.Message("note_off", note=pitch, channel=channel, time=480)])
+        track = mido.MidiTrack(
+            [
+                mido.Message("program_change", program=program, channel=channel),
+                mido.Message("note_on", note=pitch, velocity=70, channel=channel),
+                mido.Message("note_off", note=pitch, channel=channel, time=480),
+            ]
+        )
         mid.tracks.append(track)
-    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=38, velocity=90, channel=9),
-                                      mido.Message("note_off", note=38, channel=9, time=120)]))
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("note_on", note=38, velocity=90, channel=9),
+                mido.Message("note_off", note=38, channel=9, time=120),
+            ]
+        )
+    )
     mid.save(str(tmp_path / "band.mid"))
     merged = ROLL.encode_file(str(tmp_path / "band.mid")).pieces[0]
     assert merged.splitlines()[0].endswith("p=40,32")
-    assert merged.splitlines()[1] == f"{pitch_char(36)}{pitch_char(72)}." + f"-{pitch_char(36)}{pitch_char(72)}." * 3 + "." * 12
+    assert (
+        merged.splitlines()[1]
+        == f"{pitch_char(36)}{pitch_char(72)}." + f"-{pitch_char(36)}{pitch_char(72)}." * 3 + "." * 12
+    )
     bass = EVENTS.encode_file(str(tmp_path / "band.mid"), track=2).pieces[0]
     assert bass.splitlines()[0].endswith("p=32") and pitch_char(72) not in bass.splitlines()[1]
     assert [n.program for n in EVENTS.decode(bass).piece.notes] == [32]
@@ -188,12 +222,18 @@ def test_roll_decoder_repairs_and_says_where():
     ]
     assert d.bars_ok is False
     assert [(n.pitch, n.onset, n.duration) for n in d.piece.sorted_notes()] == [
-        (60, 0.0, 1.0), (61, 1.0, 0.5), (60, 2.0, 0.5), (60, 2.0, 0.5), (60, 2.5, 0.5)]
+        (60, 0.0, 1.0),
+        (61, 1.0, 0.5),
+        (60, 2.0, 0.5),
+        (60, 2.0, 0.5),
+        (60, 2.5, 0.5),
+    ]
     # the canonical text reads back with no repair to the same notes (two copies of C in two voices)
     again = decode_roll(d.text)
     assert not again.repairs and d.text.splitlines()[1:] == ["L.-L.M..", "LL.L."]
-    assert sorted((n.pitch, n.onset, n.duration) for n in again.piece.notes) == \
-        sorted((n.pitch, n.onset, n.duration) for n in d.piece.notes)
+    assert sorted((n.pitch, n.onset, n.duration) for n in again.piece.notes) == sorted(
+        (n.pitch, n.onset, n.duration) for n in d.piece.notes
+    )
     assert sorted(n.voice for n in d.piece.notes if n.onset == 2.0) == [0, 1]
 
 
@@ -208,15 +248,23 @@ def test_events_decoder_repairs_and_says_where():
     ]
     # 'z' (a pitch, 105) after a bad velocity mark is read as a note-on of its own
     assert [(n.pitch, n.onset, n.duration, n.velocity) for n in d.piece.sorted_notes()] == [
-        (60, 0.0, 1.0, 80), (105, 0.0, 4.0, 80), (64, 2.0, 2.0, 84)]
+        (60, 0.0, 1.0, 80),
+        (105, 0.0, 4.0, 80),
+        (64, 2.0, 2.0, 84),
+    ]
 
 
 def test_header_defaults_and_reports():
     header, problems = parse_header("%roll q=0 m=4/5 k=H g=17 p=200 z=1", "roll")
     assert header == Header("roll")
-    assert problems == ["bad header field 'q=0' ignored", "bad header field 'm=4/5' ignored",
-                        "bad header field 'k=H' ignored", "bad header field 'g=17' ignored",
-                        "bad header field 'p=200' ignored", "unknown header field 'z=1' ignored"]
+    assert problems == [
+        "bad header field 'q=0' ignored",
+        "bad header field 'm=4/5' ignored",
+        "bad header field 'k=H' ignored",
+        "bad header field 'g=17' ignored",
+        "bad header field 'p=200' ignored",
+        "unknown header field 'z=1' ignored",
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -285,7 +333,7 @@ def test_thousands_of_unison_copies_get_a_voice_each_and_decoders_keep_sixteen()
 
     piece = to_piece(Header("events"), [QNote(60, 0, 30_000 - k) for k in range(30_000)])
     assert len({n.voice for n in piece.notes}) == 30_000
-    assert len(to_midi(piece).tracks) == 1 + 15       # one track per channel, drums left free
+    assert len(to_midi(piece).tracks) == 1 + 15  # one track per channel, drums left free
 
     text = "%events q=120 m=4/4 g=16 p=0\n" + "L" * 5000 + ".-L" * 2000 + "\n"
     decoded = decode_events(text)
@@ -312,13 +360,13 @@ def test_encoding_keeps_sixteen_unison_copies_and_reports_the_rest(tmp_path, sch
     from encoders.midi.grid import MAX_UNISON
 
     notes = [Note(60, 0.0, 1.0 + k / 4, 80, 0, k) for k in range(20)] + [Note(64, 1.0, 1.0, 80, 0, 0)]
-    path = write_midi(Piece(notes=notes, programs={k: 0 for k in range(20)}), tmp_path / "crowd.mid")
+    path = write_midi(Piece(notes=notes, programs=dict.fromkeys(range(20), 0)), tmp_path / "crowd.mid")
     result = encoders.get(scheme).encode_file(str(path))
     assert any(f"4 note(s) struck while {MAX_UNISON} copies" in p.message for p in result.problems)
     decoded = encoders.get(scheme).decode(result.pieces[0])
-    assert decoded.clean, decoded.repairs           # what the encoder writes decodes without repair
+    assert decoded.clean, decoded.repairs  # what the encoder writes decodes without repair
     kept = sorted(n.duration for n in decoded.piece.notes if n.pitch == 60)
-    assert kept == [1.0 + k / 4 for k in range(4, 20)]   # the longest sixteen
+    assert kept == [1.0 + k / 4 for k in range(4, 20)]  # the longest sixteen
 
 
 @pytest.mark.parametrize("scheme", ["roll", "events"])
@@ -333,7 +381,7 @@ def test_a_text_past_the_length_limit_is_read_up_to_it_and_the_cut_reported(monk
     cut = [r for r in decoded.repairs if "longer than 1,000 characters" in r.message]
     assert len(cut) == 1
     line, column = cut[0].line, cut[0].column
-    assert text.split("\n")[line - 1][:column - 1] == text[:1000].rsplit("\n", 1)[1]   # line and column of the cut
+    assert text.split("\n")[line - 1][: column - 1] == text[:1000].rsplit("\n", 1)[1]  # line and column of the cut
     whole_bars = (1000 - len(text.split("\n")[0]) - 1) // len(bar)
     assert whole_bars <= len(decoded.piece.notes) <= whole_bars + 1
 
@@ -367,5 +415,5 @@ def test_a_megabyte_of_junk_for_a_header_reads_as_the_decoder_reads_it():
 
     g = RollGrammar()
     g.feed("%roll q=90 m=3/4 " + "x" * 1_000_000 + "\n")
-    assert g.bar_steps == 12 and g.allowed() is not None    # the body is checked as 3/4 again
+    assert g.bar_steps == 12 and g.allowed() is not None  # the body is checked as 3/4 again
     assert len(g.problems) == 1

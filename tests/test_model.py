@@ -52,15 +52,15 @@ def test_config_round_trip_and_validation():
     assert ModelConfig.from_dict(c.to_dict()) == c
     assert ModelConfig.from_dict({"vocab_size": 5, "dropout": 0}).dropout == 0.0
     bad = [
-        [],                                              # not an object
-        {"hidden": 8},                                   # no vocab_size
-        {"vocab_size": "90"},                            # wrong type
-        {"vocab_size": 90, "layers": True},              # bool is not an int here
+        [],  # not an object
+        {"hidden": 8},  # no vocab_size
+        {"vocab_size": "90"},  # wrong type
+        {"vocab_size": 90, "layers": True},  # bool is not an int here
         {"vocab_size": 90, "hidden": 2.5},
-        {"vocab_size": 90, "hidden": 10**9},             # out of range
+        {"vocab_size": 90, "hidden": 10**9},  # out of range
         {"vocab_size": 0},
         {"vocab_size": 90, "dropout": 1.5},
-        {"vocab_size": 90, "heads": 4},                  # unknown key
+        {"vocab_size": 90, "heads": 4},  # unknown key
     ]
     for d in bad:
         with pytest.raises(ValueError):

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def pc():
     spec = importlib.util.spec_from_file_location("piano_corpus", ROOT / "corpora" / "piano_corpus.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["piano_corpus"] = module   # its dataclasses look their module up there
+    sys.modules["piano_corpus"] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -45,12 +45,25 @@ def check_two_hands(notes, bars, skip_first=False):
 
 
 # a tune in G, 4/4, with a one-beat pickup: D | G B d B | c A F# A | G B d g | f# d d2 | G4 (ends short)
-FOLK = [(62, 0, 1),
-        (67, 1, 1), (71, 2, 1), (74, 3, 1), (71, 4, 1),
-        (72, 5, 1), (69, 6, 1), (66, 7, 1), (69, 8, 1),
-        (67, 9, 1), (71, 10, 1), (74, 11, 1), (79, 12, 1),
-        (78, 13, 1), (74, 14, 1), (74, 15, 2),
-        (67, 17, 3)]
+FOLK = [
+    (62, 0, 1),
+    (67, 1, 1),
+    (71, 2, 1),
+    (74, 3, 1),
+    (71, 4, 1),
+    (72, 5, 1),
+    (69, 6, 1),
+    (66, 7, 1),
+    (69, 8, 1),
+    (67, 9, 1),
+    (71, 10, 1),
+    (74, 11, 1),
+    (79, 12, 1),
+    (78, 13, 1),
+    (74, 14, 1),
+    (74, 15, 2),
+    (67, 17, 3),
+]
 FOLK_BARS = [1, 5, 9, 13, 17]
 
 
@@ -60,17 +73,17 @@ def test_folk_two_hands_and_a_bass_note_every_bar(pc):
     spans = pc.bar_spans(FOLK_BARS, 20, 4)
     check_two_hands(notes, spans, skip_first=True)
     right, left = hands(notes)
-    assert [(n.pitch, n.onset, n.duration) for n in right] == FOLK      # the tune itself is untouched
-    assert not any(n.onset < 1 for n in left)                           # the pickup is the tune alone
+    assert [(n.pitch, n.onset, n.duration) for n in right] == FOLK  # the tune itself is untouched
+    assert not any(n.onset < 1 for n in left)  # the pickup is the tune alone
 
 
 def test_folk_chords_follow_the_melody(pc):
     spans = pc.bar_spans(FOLK_BARS, 20, 4)
     chords = pc.choose_chords(FOLK, spans, (4, 4), pc.tonic_of("G"))
     G, D = (7, pc.MAJOR), (2, pc.MAJOR)
-    assert chords[1] == G          # G B d B
-    assert chords[2] == D          # c A F# A
-    assert chords[-1] == G         # ends at home
+    assert chords[1] == G  # G B d B
+    assert chords[2] == D  # c A F# A
+    assert chords[-1] == G  # ends at home
 
 
 @pytest.mark.parametrize("meter,beats", [((3, 4), 3), ((6, 8), 2), ((2, 2), 2), ((4, 4), 4)])
@@ -83,7 +96,7 @@ def test_folk_pattern_per_meter(pc, meter, beats):
     check_two_hands(notes, [(bar * k, bar * (k + 1)) for k in range(4)])
     _, left = hands(notes)
     onsets = sorted({n.onset for n in left if n.onset < bar})
-    assert onsets == [k * beat for k in range(beats)]   # bass on the first beat, chords on the others
+    assert onsets == [k * beat for k in range(beats)]  # bass on the first beat, chords on the others
 
 
 def test_low_tune_goes_up_an_octave(pc):
@@ -108,8 +121,8 @@ def test_chorale_soprano_over_left_hand_chords(pc):
     right, left = hands(notes)
     assert [(n.pitch, n.onset, n.duration) for n in right] == CHORALE["s"]
     first = sorted(n.pitch for n in left if n.onset == 0)
-    assert first[0] == 48 and {p % 12 for p in first[1:]} == {4, 7}   # C bass, E and G above it
-    assert max(first) - min(first) < 12                               # one hand's span
+    assert first[0] == 48 and {p % 12 for p in first[1:]} == {4, 7}  # C bass, E and G above it
+    assert max(first) - min(first) < 12  # one hand's span
     # the same chord on beats 3 and 4 of bar 2 is held, not struck again
     assert not any(n.onset == 7 for n in left)
 
@@ -119,8 +132,8 @@ def test_pad_pickup_puts_bar_lines_on_the_grid(pc):
     padded = pc.pad_pickup(notes, pickup, 4)
     right, left = hands(padded)
     assert min(n.onset for n in right) == 3
-    assert min(n.onset for n in left) == 4                                  # bar 2 of the grid
-    assert {4, 8, 12, 16} <= {n.onset for n in left}                        # every bar line the meter's
+    assert min(n.onset for n in left) == 4  # bar 2 of the grid
+    assert {4, 8, 12, 16} <= {n.onset for n in left}  # every bar line the meter's
 
 
 def test_licence_table_complete(pc):
@@ -132,7 +145,7 @@ def test_licence_table_complete(pc):
         assert f"`{source.id}`" in readme, f"{source.id} not in corpora/README.md"
     for what, why in pc.LEFT_OUT:
         assert what and why
-    assert "scarlatti_k027" in readme                 # left out for its non-commercial licence: said so
+    assert "scarlatti_k027" in readme  # left out for its non-commercial licence: said so
     held = [s.id for s in pc.SOURCES if s.held_out]
     assert 1 <= len(held) < len(ids)
     for ident in held:

@@ -77,8 +77,9 @@ def test_abc_engraves_to_svg_with_every_note(tmp_path):
 
 
 def test_any_piece_engraves_through_musicxml(tmp_path):
-    tab = encoders.get("columns").decode("e|-------|\nB|-------|\nG|-------|\nD|-------|\nA|-------|\n"
-                                         "E|0-3-5--|\n").piece
+    tab = (
+        encoders.get("columns").decode("e|-------|\nB|-------|\nG|-------|\nD|-------|\nA|-------|\nE|0-3-5--|\n").piece
+    )
     pictures.score_svg(tab, tmp_path / "tab.svg")
     assert svg_notes(tmp_path / "tab.svg") == 3
 
@@ -124,11 +125,14 @@ def test_loss_curve_without_a_log_says_which_file(tmp_path):
         pictures.loss_curve_png(tmp_path / "m")
 
 
-record = st.fixed_dictionaries({"event": st.sampled_from(["progress", "eval", "start", "done"])}, optional={
-    "step": st.one_of(st.integers(-5, 10**6), st.floats(), st.booleans(), st.text(max_size=3), st.none()),
-    "loss": st.one_of(st.floats(), st.integers(0, 9), st.text(max_size=3), st.none()),
-    "val_loss": st.one_of(st.floats(0, 10), st.booleans(), st.none()),
-})
+record = st.fixed_dictionaries(
+    {"event": st.sampled_from(["progress", "eval", "start", "done"])},
+    optional={
+        "step": st.one_of(st.integers(-5, 10**6), st.floats(), st.booleans(), st.text(max_size=3), st.none()),
+        "loss": st.one_of(st.floats(), st.integers(0, 9), st.text(max_size=3), st.none()),
+        "val_loss": st.one_of(st.floats(0, 10), st.booleans(), st.none()),
+    },
+)
 line = st.one_of(record.map(json.dumps), st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t))
 
 

@@ -51,8 +51,13 @@ def test_midi_round_trip_keeps_every_note(tmp_path_factory, note_list):
 
 
 def test_tempo_meter_key_and_programs_reach_pretty_midi(tmp_path):
-    piece = Piece(notes=[Note(62, 0.0, 1.5), Note(66, 1.5, 0.5), Note(45, 0.0, 2.0, voice=1)],
-                  tempo=90.0, meter=(6, 8), key="Dm", programs={0: 40, 1: 32})
+    piece = Piece(
+        notes=[Note(62, 0.0, 1.5), Note(66, 1.5, 0.5), Note(45, 0.0, 2.0, voice=1)],
+        tempo=90.0,
+        meter=(6, 8),
+        key="Dm",
+        programs={0: 40, 1: 32},
+    )
     path = write_midi(piece, tmp_path / "t.mid")
     pm = pretty_midi.PrettyMIDI(str(path))
     assert abs(pm.get_tempo_changes()[1][0] - 90.0) < 1e-3  # tempo is stored in whole microseconds

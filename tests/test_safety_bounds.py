@@ -63,10 +63,11 @@ def _one_line_error(result, *needles, code=EXIT_USER_ERROR):
 
 # --------------------------------------------------------------------------- vocabulary
 
+
 def test_a_vocabulary_of_repeated_characters_is_refused_at_once():
     start = time.perf_counter()
     with pytest.raises(ValueError, match="too large"):
-        Vocab("ab" * 100_000)       # 200,000 characters took 36 s (a str.count per character)
+        Vocab("ab" * 100_000)  # 200,000 characters took 36 s (a str.count per character)
     with pytest.raises(ValueError, match="repeated: 'a', 'b'$"):
         Vocab("ab" * 2000)
     assert time.perf_counter() - start < 1.0
@@ -81,7 +82,7 @@ def test_a_model_claiming_a_huge_vocabulary_is_refused_at_once(tmp_path):
 
 
 def test_vocabulary_size_is_capped_sanely(tmp_path):
-    Vocab("".join(chr(0x100 + i) for i in range(Vocab.MAX_CHARS)))     # the cap itself is fine
+    Vocab("".join(chr(0x100 + i) for i in range(Vocab.MAX_CHARS)))  # the cap itself is fine
     many = "".join(chr(0x100 + i) for i in range(Vocab.MAX_CHARS + 1))  # all distinct: 65,536 were let in
     with pytest.raises(ValueError, match="too large"):
         Vocab(many)
@@ -93,9 +94,10 @@ def test_vocabulary_size_is_capped_sanely(tmp_path):
 
 # --------------------------------------------------------------------------- model size claims
 
+
 def test_a_config_claiming_a_huge_model_is_refused_before_the_model_is_built(tmp_path, monkeypatch):
     out = _saved(tmp_path)
-    _edit_meta(out, model={"hidden": 1400, "layers": 32})   # 1 KB of JSON that asked for 2.2 GB
+    _edit_meta(out, model={"hidden": 1400, "layers": 32})  # 1 KB of JSON that asked for 2.2 GB
 
     def no_building(config):
         raise AssertionError(f"built a model of {config.num_params():,} parameters")
@@ -108,7 +110,7 @@ def test_a_config_claiming_a_huge_model_is_refused_before_the_model_is_built(tmp
 
 def test_tensor_shapes_are_read_from_the_header_against_the_config(tmp_path, monkeypatch):
     out = _saved(tmp_path)
-    _edit_meta(out, model={"hidden": 13})                    # same names, every LSTM shape wrong
+    _edit_meta(out, model={"hidden": 13})  # same names, every LSTM shape wrong
     monkeypatch.setattr(checkpoint, "CharLSTM", lambda config: pytest.fail("model built"))
     with pytest.raises(CheckpointError, match=r"tensor lstm\.weight_ih_l0 has shape \[48, 4\].*needs \[52, 4\]"):
         load(str(out))
@@ -125,6 +127,7 @@ def test_tensor_shapes_match_the_model_they_describe():
 
 # --------------------------------------------------------------------------- MIDI tempos and audio length
 
+
 def _midi(path, tempo=500_000, beats=2.0):
     """One note of `beats` quarter notes at `tempo` microseconds per quarter note."""
     mid = mido.MidiFile(type=1, ticks_per_beat=480)
@@ -140,7 +143,7 @@ def _midi(path, tempo=500_000, beats=2.0):
 def test_a_tempo_of_zero_is_refused_naming_the_file(tmp_path):
     path = _midi(tmp_path / "zero.mid", tempo=0)
     with pytest.raises(InputError, match=r"zero\.mid: track 1, tick 0: set_tempo 0 is not a tempo"):
-        read_piece(str(path))                                  # was ZeroDivisionError
+        read_piece(str(path))  # was ZeroDivisionError
     with pytest.raises(AudioError, match="set_tempo 0") as info:
         write_audio(path, tmp_path / "x.wav", soundfont=TIM)  # said "the piece has no notes"
     assert "no notes" not in str(info.value)
@@ -148,12 +151,15 @@ def test_a_tempo_of_zero_is_refused_naming_the_file(tmp_path):
         audio.render_samples(mido.MidiFile(str(path)), TIM)
 
 
-@pytest.mark.parametrize("args", [
-    ["render", "{mid}", "--out", "{tmp}/x.wav"],
-    ["render", "{mid}", "--out", "{tmp}/x.png"],
-    ["render", "{mid}", "--out", "{tmp}/x.wav", "--track", "1"],
-    ["generate", "--seed-midi", "{mid}", "--out", "{tmp}/x.mid"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "{mid}", "--out", "{tmp}/x.wav"],
+        ["render", "{mid}", "--out", "{tmp}/x.png"],
+        ["render", "{mid}", "--out", "{tmp}/x.wav", "--track", "1"],
+        ["generate", "--seed-midi", "{mid}", "--out", "{tmp}/x.mid"],
+    ],
+)
 def test_a_tempo_of_zero_is_one_line_in_every_command(tmp_path, args):
     mid = _midi(tmp_path / "zero.mid", tempo=0)
     result = _run(*(a.format(mid=mid, tmp=tmp_path) for a in args))
@@ -187,10 +193,13 @@ def _small_allocations(call, limit_mb):
     return str(info.value)
 
 
-@pytest.mark.parametrize("tempo, beats, minutes", [
-    (0xFFFFFF, 200, 55.9),     # the slowest tempo: 16.8 s a beat (100 beats took 4.7 GB to render)
-    (500_000, 39_000, 325.0),  # one stuck note of 39,000 beats asked for gigabytes
-])
+@pytest.mark.parametrize(
+    "tempo, beats, minutes",
+    [
+        (0xFFFFFF, 200, 55.9),  # the slowest tempo: 16.8 s a beat (100 beats took 4.7 GB to render)
+        (500_000, 39_000, 325.0),  # one stuck note of 39,000 beats asked for gigabytes
+    ],
+)
 def test_audio_longer_than_the_limit_is_refused_before_it_is_allocated(tmp_path, tempo, beats, minutes):
     path = _midi(tmp_path / "long.mid", tempo=tempo, beats=beats)
     msg = _small_allocations(lambda: write_audio(path, tmp_path / "x.wav", soundfont=TIM), 20)
@@ -203,21 +212,28 @@ def test_audio_longer_than_the_limit_is_refused_before_it_is_allocated(tmp_path,
 
 
 def test_max_minutes_moves_the_limit(tmp_path):
-    path = _midi(tmp_path / "short.mid", beats=4)              # 2 s at 120 per minute
+    path = _midi(tmp_path / "short.mid", beats=4)  # 2 s at 120 per minute
     out = tmp_path / "x.wav"
-    _one_line_error(_run("render", str(path), "--out", str(out), "--max-minutes", "0.02", "--soundfont", str(TIM)),
-                    "short.mid", "0.02-minute limit", "--max-minutes 1 ")
-    _one_line_error(_run("render", str(path), "--out", str(out), "--max-minutes", "0", "--soundfont", str(TIM)),
-                    "--max-minutes", "above 0")
+    _one_line_error(
+        _run("render", str(path), "--out", str(out), "--max-minutes", "0.02", "--soundfont", str(TIM)),
+        "short.mid",
+        "0.02-minute limit",
+        "--max-minutes 1 ",
+    )
+    _one_line_error(
+        _run("render", str(path), "--out", str(out), "--max-minutes", "0", "--soundfont", str(TIM)),
+        "--max-minutes",
+        "above 0",
+    )
     result = _run("render", str(path), "--out", str(out), "--max-minutes", "0.1", "--soundfont", str(TIM))
     assert result.exit_code == 0 and out.is_file(), result.output
     with audio_limit(0.01), pytest.raises(AudioTooLong, match="0.01-minute limit"):
         write_audio(read_piece(str(path)), tmp_path / "y.wav", soundfont=TIM)
-    assert audio._max_minutes.get() == audio.MAX_MINUTES     # the limit ends with its block
+    assert audio._max_minutes.get() == audio.MAX_MINUTES  # the limit ends with its block
 
 
 def test_measuring_and_normalizing_long_audio_takes_no_copies():
-    frames = 5_000_000                                            # 113 s of stereo: 40 MB of float32
+    frames = 5_000_000  # 113 s of stereo: 40 MB of float32
     samples = np.zeros((frames, 2), dtype=np.float32)
     samples[::7] = 0.25
     samples[3::7] = -0.5
@@ -231,15 +247,16 @@ def test_measuring_and_normalizing_long_audio_takes_no_copies():
     assert scaled is samples
     assert used < 30e6, f"{used / 1e6:.0f} MB for 40 MB of audio (a float64 copy alone is 80 MB)"
     assert peak_db == pytest.approx(20 * np.log10(0.5))
-    small = samples[:44100 * 3].copy()
+    small = samples[: 44100 * 3].copy()
     mono = small.astype(np.float64).mean(axis=1)
     block = int(0.4 * 44100)
     n = len(mono) // block
-    powers = (mono[:n * block].reshape(n, block) ** 2).mean(axis=1)
+    powers = (mono[: n * block].reshape(n, block) ** 2).mean(axis=1)
     assert measure(small)[1] == pytest.approx(10 * np.log10(powers[powers > 1e-6].mean()))
 
 
 # --------------------------------------------------------------------------- not regular files
+
 
 @pytest.fixture
 def fifo(tmp_path):
@@ -261,14 +278,17 @@ def test_a_fifo_is_named_as_one_and_never_opened(tmp_path, fifo):
         read_piece(str(tmp_path / "absent.mid"))
 
 
-@pytest.mark.parametrize("args", [
-    ["render", "{fifo}", "--out", "{tmp}/x.wav"],
-    ["render", "{fifo}", "--out", "{tmp}/x.png"],
-    ["render", "{ok}", "--out", "{tmp}/x.wav", "--soundfont", "{fifo}"],
-    ["train", "{fifo}", "--out", "{tmp}/m"],
-    ["generate", "--seed-midi", "{fifo}", "--out", "{tmp}/x.mid"],
-    ["generate", "--model", "{fifo}"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "{fifo}", "--out", "{tmp}/x.wav"],
+        ["render", "{fifo}", "--out", "{tmp}/x.png"],
+        ["render", "{ok}", "--out", "{tmp}/x.wav", "--soundfont", "{fifo}"],
+        ["train", "{fifo}", "--out", "{tmp}/m"],
+        ["generate", "--seed-midi", "{fifo}", "--out", "{tmp}/x.mid"],
+        ["generate", "--model", "{fifo}"],
+    ],
+)
 def test_a_fifo_given_to_a_command_is_not_called_missing(tmp_path, fifo, args):
     ok = _midi(tmp_path / "ok.mid")
     result = _run(*(a.format(fifo=fifo, ok=ok, tmp=tmp_path) for a in args))
@@ -278,36 +298,43 @@ def test_a_fifo_given_to_a_command_is_not_called_missing(tmp_path, fifo, args):
 
 # --------------------------------------------------------------------------- options and environment
 
-@pytest.mark.parametrize("args", [
-    ["generate", "--length", "5"],
-    ["evaluate", "{corpus}", "--samples", "0"],
-    ["train", "{corpus}", "--out", "{tmp}/m"],
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "--length", "5"],
+        ["evaluate", "{corpus}", "--samples", "0"],
+        ["train", "{corpus}", "--out", "{tmp}/m"],
+    ],
+)
 @pytest.mark.parametrize("seed", ["100000000000000000000000", "4294967296", "-1"])
 def test_random_seed_out_of_range_is_a_one_line_error(tmp_path, args, seed):
     corpus = tmp_path / "c.txt"
     corpus.write_text("X:1\nK:C\nabc|\n\nX:1\nK:C\ncba|\n")
     result = _run(*(a.format(corpus=corpus, tmp=tmp_path) for a in args), "--random-seed", seed)
-    _one_line_error(result, "--random-seed", "from 0 to 4294967295", seed)   # was an internal error (exit 1)
+    _one_line_error(result, "--random-seed", "from 0 to 4294967295", seed)  # was an internal error (exit 1)
     assert not (tmp_path / "m").exists()
 
 
 def test_the_largest_random_seed_works(tmp_path):
     out = _saved(tmp_path)
-    result = _run("generate", "--model", str(out), "--seed", "ABC", "--length", "20", "--random-seed", "4294967295",
-                  "--out", "-")
+    result = _run(
+        "generate", "--model", str(out), "--seed", "ABC", "--length", "20", "--random-seed", "4294967295", "--out", "-"
+    )
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("value, on", [("0", False), ("", False), ("false", False), ("no", False),
-                                       ("1", True), ("true", True), ("YES", True)])
+@pytest.mark.parametrize(
+    "value, on",
+    [("0", False), ("", False), ("false", False), ("no", False), ("1", True), ("true", True), ("YES", True)],
+)
 def test_only_a_yes_turns_debugging_on(tmp_path, monkeypatch, value, on):
     import encoders
 
     monkeypatch.setenv("MUSICRNN_DEBUG", value)
     assert encoders.debugging() is on
     result = _run("decode", str(tmp_path / "absent.abc"), "--out", "-")
-    if on:                                          # the traceback is wanted: the error is raised
+    if on:  # the traceback is wanted: the error is raised
         assert result.exit_code == 1 and isinstance(result.exception, ValueError)
     else:
         _one_line_error(result, "absent.abc")
@@ -315,8 +342,9 @@ def test_only_a_yes_turns_debugging_on(tmp_path, monkeypatch, value, on):
 
 # --------------------------------------------------------------------------- messages that name the model
 
+
 def test_a_model_whose_scheme_does_not_match_its_vocabulary_is_named(tmp_path):
-    out = _saved(tmp_path, "abc_model", scheme="columns")   # trained on ABC, meta.json says tabs
+    out = _saved(tmp_path, "abc_model", scheme="columns")  # trained on ABC, meta.json says tabs
     result = _run("generate", "--model", str(out), "--length", "5")
     _one_line_error(result, "not in the model's vocabulary: '%'", str(out), "columns")
     (tmp_path / "c.txt").write_text("%columns E2 A2\n-- .1 |\n\n%columns E2 A2\n-- .3 |\n")
@@ -327,10 +355,18 @@ def test_a_model_whose_scheme_does_not_match_its_vocabulary_is_named(tmp_path):
 
 
 def test_a_midi_seed_the_model_cannot_write_names_the_model(tmp_path):
-    out = _saved(tmp_path, "abc_model", scheme="roll")       # an ABC vocabulary under a MIDI scheme
+    out = _saved(tmp_path, "abc_model", scheme="roll")  # an ABC vocabulary under a MIDI scheme
     mid = _midi(tmp_path / "song.mid")
-    result = _run("generate", "--model", str(out), "--seed-midi", str(mid), "--transpose-into-range",
-                  "--out", str(tmp_path / "c.mid"))
+    result = _run(
+        "generate",
+        "--model",
+        str(out),
+        "--seed-midi",
+        str(mid),
+        "--transpose-into-range",
+        "--out",
+        str(tmp_path / "c.mid"),
+    )
     _one_line_error(result, "not in the model's vocabulary: '%'", str(out), "song.mid")
 
 

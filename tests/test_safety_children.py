@@ -20,8 +20,18 @@ from musicrnn import pictures
 
 REPO = Path(__file__).resolve().parent.parent
 TIM = str(Path(pretty_midi.__file__).with_name("TimGM6mb.sf2"))
-TRAPPED = ("verovio", "music21", "numpy", "matplotlib", "mido", "soundfile", "tinysoundfont", "torch",
-           "musicrnn", "encoders")
+TRAPPED = (
+    "verovio",
+    "music21",
+    "numpy",
+    "matplotlib",
+    "mido",
+    "soundfile",
+    "tinysoundfont",
+    "torch",
+    "musicrnn",
+    "encoders",
+)
 TUNE = "X:1\nT:Trap\nM:4/4\nL:1/8\nQ:1/4=120\nK:G\nGABc dedB|dedB dedB|c2ec B2dB|c2A2 A2BA|]\n"
 
 
@@ -31,7 +41,8 @@ def plant_traps(folder: Path, markers: Path) -> None:
         (folder / f"{name}.py").write_text(
             "import pathlib\n"
             f"pathlib.Path({str(markers)!r}, {name!r}).write_text('imported from the working folder')\n"
-            f"raise ImportError('trap: {name}.py in the working folder was imported')\n")
+            f"raise ImportError('trap: {name}.py in the working folder was imported')\n"
+        )
 
 
 def sprung(markers: Path) -> list[str]:
@@ -71,21 +82,34 @@ def _musicrnn(work: Path, *args: str) -> subprocess.CompletedProcess:
     """The CLI as the `musicrnn` command runs it: its own folder, not the working folder, on sys.path
     (-P; PYTHONPATH names this checkout so the test needs no install)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-P", "-m", "musicrnn", *args], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "musicrnn", *args], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
-@pytest.mark.parametrize("args", [
-    ("render", "t.abc", "--out", "t.svg"),
-    ("render", "song.mid", "--out", "s.svg"),           # MusicXML by music21, then engraved
-    ("render", "t.abc", "--out", "t.png"),
-    ("render", "t.abc", "--out", "t.wav", "--soundfont", TIM),
-    ("render", "t.abc", "--out", "t.musicxml"),
-    ("audition", "pieces", "--soundfont", TIM),
-    ("encode", "pieces", "--scheme", "abc", "--jobs", "2", "--no-tokens", "--out", "enc.txt"),
-    ("generate", "--seed", "X:1", "--length", "200", "--random-seed", "3", "--out", "g.svg"),
-], ids=["render-svg", "render-midi-svg", "render-png", "render-wav", "render-musicxml", "audition",
-        "encode-jobs", "generate-svg"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("render", "t.abc", "--out", "t.svg"),
+        ("render", "song.mid", "--out", "s.svg"),  # MusicXML by music21, then engraved
+        ("render", "t.abc", "--out", "t.png"),
+        ("render", "t.abc", "--out", "t.wav", "--soundfont", TIM),
+        ("render", "t.abc", "--out", "t.musicxml"),
+        ("audition", "pieces", "--soundfont", TIM),
+        ("encode", "pieces", "--scheme", "abc", "--jobs", "2", "--no-tokens", "--out", "enc.txt"),
+        ("generate", "--seed", "X:1", "--length", "200", "--random-seed", "3", "--out", "g.svg"),
+    ],
+    ids=[
+        "render-svg",
+        "render-midi-svg",
+        "render-png",
+        "render-wav",
+        "render-musicxml",
+        "audition",
+        "encode-jobs",
+        "generate-svg",
+    ],
+)
 def test_no_command_imports_from_the_working_folder(trapped, args):
     work, markers = trapped
     done = _musicrnn(work, *args)

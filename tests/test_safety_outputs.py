@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli_errors import one_line_error as cli_one_line_error
 from typer.testing import CliRunner
 
 import musicrnn.atomic as atomic
@@ -27,13 +28,26 @@ import musicrnn.train as train_mod
 from musicrnn import checkpoint
 from musicrnn.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, app
 from musicrnn.overwrite import MANIFEST, RUN_LOCK
-from test_cli_errors import one_line_error as cli_one_line_error
 
 REPO = Path(__file__).resolve().parent.parent
 REEL = "X:1\nM:4/4\nL:1/8\nK:D\n|:A2FA dAFA|B2GB dBGB|A2FA dfed|cABc d2d2:|\n"
 JIG = "X:1\nM:6/8\nL:1/8\nK:G\n|:GAG GAB|ABA ABd|edd gdd|edB dBA:|\n"
-TINY = ["--hidden", "16", "--layers", "1", "--embed", "8", "--batch-size", "4", "--seq-len", "16",
-        "--threads", "1", "--lr", "0.01"]
+TINY = [
+    "--hidden",
+    "16",
+    "--layers",
+    "1",
+    "--embed",
+    "8",
+    "--batch-size",
+    "4",
+    "--seq-len",
+    "16",
+    "--threads",
+    "1",
+    "--lr",
+    "0.01",
+]
 
 runner = CliRunner()
 
@@ -56,6 +70,7 @@ def hidden_tmp(folder: Path) -> list[str]:
 
 
 # ---- generate: the text beside the MIDI, numbered files
+
 
 def test_generate_never_replaces_the_users_own_text_beside_the_midi(tmp_path):
     mine = tmp_path / "mine.abc"
@@ -91,7 +106,7 @@ def test_fewer_numbered_files_remove_the_stale_ones_musicrnn_wrote(tmp_path):
     assert generate(out, "--num", "3").exit_code == EXIT_OK
     assert {p.name for p in tmp_path.iterdir()} == {"song-1.mid", "song-2.mid", "song-3.mid", "song.abc", MANIFEST}
     edited = tmp_path / "song-2.mid"
-    edited.write_bytes(edited.read_bytes() + b"\0")   # changed since: the user's now
+    edited.write_bytes(edited.read_bytes() + b"\0")  # changed since: the user's now
 
     result = generate(out, "--num", "1")
     assert result.exit_code == EXIT_OK, result.output
@@ -109,8 +124,10 @@ def test_an_input_is_never_an_output_even_with_force(tmp_path):
     src = tmp_path / "song.mid"
     assert run("decode", write(tmp_path / "t.abc", REEL), "--out", src).exit_code == EXIT_OK
     before = src.read_bytes()
-    one_line_error(run("generate", "--seed-midi", src, "--seed-bars", "1", "--bars", "1", "--out", src, "--force"),
-                   f"{src}: is also an input")
+    one_line_error(
+        run("generate", "--seed-midi", src, "--seed-bars", "1", "--bars", "1", "--out", src, "--force"),
+        f"{src}: is also an input",
+    )
     one_line_error(run("render", src, "--out", src, "--force"), "is also an input")
     assert src.read_bytes() == before
 
@@ -122,21 +139,25 @@ def write(path: Path, text: str) -> Path:
 
 # ---- encode, decode, render
 
+
 def test_encode_refuses_its_input_and_a_file_it_did_not_write(tmp_path):
     tune = write(tmp_path / "t.abc", REEL)
     for out in (tune, tmp_path / "hard.abc"):
         if out.name == "hard.abc":
-            os.link(tune, out)   # the same file under another name
+            os.link(tune, out)  # the same file under another name
         one_line_error(run("encode", tune, "--out", out, "--force"), f"{out}: is also an input")
         assert tune.read_text() == REEL
 
     notes = write(tmp_path / "notes.txt", "my notes\n")
-    one_line_error(run("encode", tune, "--out", notes, "--no-tokens"),
-                   f"{notes}: already exists and musicrnn did not write it", "--force")
+    one_line_error(
+        run("encode", tune, "--out", notes, "--no-tokens"),
+        f"{notes}: already exists and musicrnn did not write it",
+        "--force",
+    )
     assert notes.read_text() == "my notes\n"
     result = run("encode", tune, "--out", notes, "--no-tokens", "--force")
     assert result.exit_code == EXIT_OK and "(--force)" in result.output and notes.read_text().startswith("X:1")
-    result = run("encode", write(tmp_path / "j.abc", JIG), "--out", notes, "--no-tokens")   # ours now
+    result = run("encode", write(tmp_path / "j.abc", JIG), "--out", notes, "--no-tokens")  # ours now
     assert result.exit_code == EXIT_OK and "written by musicrnn before" in result.output
 
     # a folder given as input that holds the output
@@ -156,7 +177,7 @@ def test_encode_keeps_a_token_folder_it_did_not_write(tmp_path):
     assert run("encode", tune, "--out", tmp_path / "s.txt", "--no-tokens").exit_code == EXIT_OK
     assert run("encode", tune, "--out", tmp_path / "s.txt", "--force").exit_code == EXIT_OK
     assert (tmp_path / "s.tokens" / "meta.json").is_file()
-    assert run("encode", tune, "--out", tmp_path / "s.txt").exit_code == EXIT_OK   # musicrnn's tokens now
+    assert run("encode", tune, "--out", tmp_path / "s.txt").exit_code == EXIT_OK  # musicrnn's tokens now
 
 
 def test_decode_and_render_ask_before_replacing(tmp_path):
@@ -168,17 +189,18 @@ def test_decode_and_render_ask_before_replacing(tmp_path):
     one_line_error(run("render", tune, "--out", user), f"{user}: already exists", "--force")
     assert user.read_bytes() == b"mine"
     assert run("decode", tune, "--out", user, "--force").exit_code == EXIT_OK and user.read_bytes() != b"mine"
-    assert run("render", tune, "--out", user).exit_code == EXIT_OK   # musicrnn wrote it now
+    assert run("render", tune, "--out", user).exit_code == EXIT_OK  # musicrnn wrote it now
 
 
 # ---- kill -9 during encode
+
 
 def test_a_stale_temporary_file_is_removed_by_the_next_write_of_the_same_file(tmp_path):
     stale = write(tmp_path / ".s.txt.ab12cd34.tmp", "half a stream")
     live = write(tmp_path / ".s.txt.zz99yy88.tmp", "another writer's")
     other = write(tmp_path / ".other.txt.ab12cd34.tmp", "not this output's")
     with open(live) as held:
-        fcntl.flock(held, fcntl.LOCK_EX)   # a writer still at work
+        fcntl.flock(held, fcntl.LOCK_EX)  # a writer still at work
         result = run("encode", write(tmp_path / "t.abc", REEL), "--out", tmp_path / "s.txt", "--no-tokens")
     assert result.exit_code == EXIT_OK, result.output
     assert not stale.exists() and live.exists() and other.exists()
@@ -197,12 +219,16 @@ def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
     folder = many_tunes(tmp_path)
     out = tmp_path / "out" / "s.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out),
-                             "--jobs", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out), "--jobs", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while not (out.parent.is_dir() and hidden_tmp(out.parent)) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    time.sleep(0.2)   # the workers at work
+    time.sleep(0.2)  # the workers at work
     proc.send_signal(signal.SIGKILL)
     # the workers end with their parent: stderr (which they share) closes soon, with nothing in it
     _, err = proc.communicate(timeout=60)
@@ -218,14 +244,18 @@ def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
 def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_path):
     folder = many_tunes(tmp_path)
     out = tmp_path / "out" / "s.txt"
-    proc = subprocess.Popen([sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out), "--jobs", "2"],
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musicrnn", "encode", str(folder), "--out", str(out), "--jobs", "2"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not (out.parent.is_dir() and hidden_tmp(out.parent)) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGINT)   # Ctrl-C reaches the whole process group: parent and workers
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group: parent and workers
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_INTERRUPTED, err.decode()[-2000:]
     assert err.decode().strip() == "interrupted"
@@ -233,6 +263,7 @@ def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_pat
 
 
 # ---- a full disk
+
 
 def _disk_full_at(monkeypatch, name_part: str) -> None:
     real = atomic._fsync_file
@@ -248,9 +279,12 @@ def _disk_full_at(monkeypatch, name_part: str) -> None:
 def test_a_full_disk_names_the_file_and_what_was_replaced(tmp_path, monkeypatch):
     tunes = write(tmp_path / "two.abc", REEL + "\n" + JIG)
     _disk_full_at(monkeypatch, ".t-2.mid.")
-    out = one_line_error(run("decode", tunes, "--out", tmp_path / "t.mid"),
-                         f"{tmp_path / 't-2.mid'}: could not write: No space left on device",
-                         f"already written: {tmp_path / 't-1.mid'}", f"left as they were: {tmp_path / 't-2.mid'}")
+    out = one_line_error(
+        run("decode", tunes, "--out", tmp_path / "t.mid"),
+        f"{tmp_path / 't-2.mid'}: could not write: No space left on device",
+        f"already written: {tmp_path / 't-1.mid'}",
+        f"left as they were: {tmp_path / 't-2.mid'}",
+    )
     assert "Errno" not in out
     assert (tmp_path / "t-1.mid").exists() and not (tmp_path / "t-2.mid").exists() and hidden_tmp(tmp_path) == []
 
@@ -261,13 +295,16 @@ def test_a_full_disk_during_encode_says_the_stream_was_replaced_and_its_tokens_n
     assert run("encode", tune, "--out", stream, "--no-tokens").exit_code == EXIT_OK
     old = stream.read_text()
 
-    _disk_full_at(monkeypatch, ".s.txt.")   # the stream itself: nothing is replaced
-    one_line_error(run("encode", write(tmp_path / "j.abc", JIG), "--out", stream),
-                   f"{stream}: could not write: No space left on device", "nothing was replaced")
+    _disk_full_at(monkeypatch, ".s.txt.")  # the stream itself: nothing is replaced
+    one_line_error(
+        run("encode", write(tmp_path / "j.abc", JIG), "--out", stream),
+        f"{stream}: could not write: No space left on device",
+        "nothing was replaced",
+    )
     assert stream.read_text() == old
 
     monkeypatch.undo()
-    _disk_full_at(monkeypatch, "s.tokens")   # the stream is written, then its token files fail
+    _disk_full_at(monkeypatch, "s.tokens")  # the stream is written, then its token files fail
     result = run("encode", tmp_path / "j.abc", "--out", stream)
     assert result.exit_code == EXIT_USER_ERROR
     wrote, error = result.output.strip().splitlines()
@@ -275,11 +312,12 @@ def test_a_full_disk_during_encode_says_the_stream_was_replaced_and_its_tokens_n
     for needle in ("s.tokens", "No space left on device", f"already written: {stream}", "left as they were: "):
         assert needle in error, error
     assert stream.read_text() != old
-    monkeypatch.undo()   # the stream is musicrnn's all the same: the next run may replace it
+    monkeypatch.undo()  # the stream is musicrnn's all the same: the next run may replace it
     assert run("encode", tmp_path / "j.abc", "--out", stream).exit_code == EXIT_OK
 
 
 # ---- train
+
 
 def _train(corpus: Path, out: Path, *extra) -> object:
     return run("train", corpus, "--out", out, *TINY, *extra)
@@ -301,14 +339,22 @@ def test_train_force_checks_the_new_corpus_before_clearing_the_old_run(corpus, t
 def test_two_runs_never_share_a_folder(corpus, tmp_path):
     out = tmp_path / "m"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom musicrnn.overwrite import run_lock\n"
-         "with run_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n", str(out)],
-        env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom musicrnn.overwrite import run_lock\n"
+            "with run_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)\n",
+            str(out),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         result = _train(corpus, out, "--max-steps", "10")
         assert result.exit_code == EXIT_USER_ERROR and "Traceback" not in result.output
-        error = result.output.strip().splitlines()[-1]   # under the progress bar's line
+        error = result.output.strip().splitlines()[-1]  # under the progress bar's line
         assert error.startswith(f"error: {out}: another musicrnn train") and f"(pid {holder.pid}," in error, error
         assert sorted(p.name for p in out.iterdir()) == [RUN_LOCK]
     finally:
@@ -316,7 +362,7 @@ def test_two_runs_never_share_a_folder(corpus, tmp_path):
         holder.wait()
     result = _train(corpus, out, "--max-steps", "10", "--eval-every", "10")
     assert result.exit_code == EXIT_OK, result.output
-    assert (out / RUN_LOCK).read_text() == ""   # released: no pid in it
+    assert (out / RUN_LOCK).read_text() == ""  # released: no pid in it
 
 
 @pytest.mark.parametrize("extra", [["--eval-every", "5"], ["--max-minutes", "0.00001"]])
@@ -330,7 +376,7 @@ def test_ctrl_c_in_train_saves_the_run_and_exits_130(corpus, tmp_path, monkeypat
     real = train_mod._piece_loss
     calls = {"n": 0}
 
-    def loss(*args, **kwargs):   # Ctrl-C during the third step, long before the first evaluation
+    def loss(*args, **kwargs):  # Ctrl-C during the third step, long before the first evaluation
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt

@@ -34,6 +34,7 @@ SECRET = "SECRET-KEY-MATERIAL"
 
 # ---------------------------------------------------------------- reading: links stay inside the folder
 
+
 @pytest.fixture
 def linked(tmp_path):
     """A folder of pieces with links: out of it (to a 'private key'), into its .git, to /, and inside it."""
@@ -60,11 +61,13 @@ def test_links_out_of_the_folder_are_skipped_and_named(linked):
     sources, skipped = audition.collect_sources(linked)
     assert [s.name for s in sources] == ["inner", "tune"]
     reasons = {line.split(": ", 1)[0].rsplit("/", 1)[-1]: line.split(": ", 1)[1] for line in skipped}
-    assert reasons == {"bonus.abc": "a symbolic link to outside the folder, not read",
-                       "git.abc": "a symbolic link into a hidden file or folder, not read",
-                       "loop.abc": "a broken or looping symbolic link, not read",
-                       "shadow.abc": "a symbolic link to outside the folder, not read",
-                       "up.abc": "a symbolic link to outside the folder, not read"}
+    assert reasons == {
+        "bonus.abc": "a symbolic link to outside the folder, not read",
+        "git.abc": "a symbolic link into a hidden file or folder, not read",
+        "loop.abc": "a broken or looping symbolic link, not read",
+        "shadow.abc": "a symbolic link to outside the folder, not read",
+        "up.abc": "a symbolic link to outside the folder, not read",
+    }
     assert all(SECRET not in s.text for s in sources)
 
 
@@ -85,22 +88,24 @@ def test_the_command_reports_links_it_skipped(linked):
 
 # ---------------------------------------------------------------- file names: never crash, never raw
 
+
 def _musicrnn(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """The CLI in a child with real pipes and strict UTF-8 output: a lone surrogate cannot slip through."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "PYTHONIOENCODING": "utf-8:strict"}
-    return subprocess.run([sys.executable, "-P", "-m", "musicrnn", *args], cwd=cwd, env=env,
-                          capture_output=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "musicrnn", *args], cwd=cwd, env=env, capture_output=True, timeout=300
+    )
 
 
 def test_names_that_are_not_utf8_or_hold_escapes_are_shown_escaped(tmp_path):
     folder = tmp_path / "names"
     folder.mkdir()
     raw = os.fsencode(folder)
-    with open(raw + b"/caf\xe9.abc", "wb") as fh:           # Latin-1 bytes: not UTF-8
+    with open(raw + b"/caf\xe9.abc", "wb") as fh:  # Latin-1 bytes: not UTF-8
         fh.write(TUNE.format(title="Cafe").encode())
     with open(raw + b"/\x1b]0;owned\x07tune.abc", "wb") as fh:  # sets the terminal's title
         fh.write(TUNE.format(title="Title").encode())
-    with open(raw + b"/\x1b[2Jbroken.abc", "wb") as fh:      # clears the screen, when reported
+    with open(raw + b"/\x1b[2Jbroken.abc", "wb") as fh:  # clears the screen, when reported
         fh.write(b"\x00\x01binary")
     done = _musicrnn(tmp_path, "audition", "names", "--soundfont", TIM)
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
@@ -128,10 +133,21 @@ def test_printable_escapes_what_a_terminal_would_act_on():
 
 # ---------------------------------------------------------------- the server
 
+
 def _page() -> str:
-    card = audition.Card(name="tune", scheme="abc", notes=1, seconds=1.0, repairs=0, text="X:1\nK:C\nC|\n",
-                         audio_uri="data:audio/ogg;base64,", roll_uri="data:image/png;base64,", score_uri=None,
-                         midi_b64="", text_suffix=".abc")
+    card = audition.Card(
+        name="tune",
+        scheme="abc",
+        notes=1,
+        seconds=1.0,
+        repairs=0,
+        text="X:1\nK:C\nC|\n",
+        audio_uri="data:audio/ogg;base64,",
+        roll_uri="data:image/png;base64,",
+        score_uri=None,
+        midi_b64="",
+        text_suffix=".abc",
+    )
     return audition.page_html([card], title="audition: served")
 
 
@@ -180,8 +196,9 @@ def _exchange(server, data: bytes, wait: float = 10.0) -> tuple[int, dict, bytes
     return status, headers, body
 
 
-def _request(server, method: str, path: str, headers: dict | None = None, body: bytes = b"",
-             host: str | None = "own") -> tuple[int, dict, bytes]:
+def _request(
+    server, method: str, path: str, headers: dict | None = None, body: bytes = b"", host: str | None = "own"
+) -> tuple[int, dict, bytes]:
     lines = [f"{method} {path} HTTP/1.1"]
     if host == "own":
         host = f"127.0.0.1:{server.server_port}"
@@ -198,17 +215,33 @@ def _token(server) -> str:
 
 
 def _post_kept(server, body: bytes, **headers) -> tuple[int, dict, bytes]:
-    own = {"Origin": f"http://127.0.0.1:{server.server_port}", "Content-Type": "application/json",
-           "X-Musicrnn-Token": server.token, "Content-Length": str(len(body))}
+    own = {
+        "Origin": f"http://127.0.0.1:{server.server_port}",
+        "Content-Type": "application/json",
+        "X-Musicrnn-Token": server.token,
+        "Content-Length": str(len(body)),
+    }
     own.update({k.replace("_", "-"): v for k, v in headers.items()})
     return _request(server, "POST", "/kept", {k: v for k, v in own.items() if v is not None}, body)
 
 
 def test_only_the_page_is_served(served):
     folder, server, _ = served
-    for path in ("/rootlink/etc/hostname", "/rootlink/etc/passwd", "/.git/config", "/.git/", "/.env",
-                 "/bonus.abc", "/tune.abc", "/kept.txt", "/%2e%2e/%2e%2e/etc/passwd", "//etc/passwd",
-                 "/audition.html/", "/sub/", "/rootlink/"):
+    for path in (
+        "/rootlink/etc/hostname",
+        "/rootlink/etc/passwd",
+        "/.git/config",
+        "/.git/",
+        "/.env",
+        "/bonus.abc",
+        "/tune.abc",
+        "/kept.txt",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "//etc/passwd",
+        "/audition.html/",
+        "/sub/",
+        "/rootlink/",
+    ):
         status, _, body = _request(server, "GET", path)
         assert status == 404, path
         assert SECRET.encode() not in body and b"secret" not in body
@@ -235,17 +268,28 @@ def test_only_its_own_host_names_are_answered(served):
     """DNS rebinding: evil.example resolves to 127.0.0.1, and its page reads the server as its own."""
     folder, server, lines = served
     port = server.server_port
-    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{port + 1}", "127.0.0.1", f"localhost.:{port}",
-                 f"[::1]:{port}", None):
+    for host in (
+        f"evil.example:{port}",
+        "evil.example",
+        f"127.0.0.1:{port + 1}",
+        "127.0.0.1",
+        f"localhost.:{port}",
+        f"[::1]:{port}",
+        None,
+    ):
         status, _, body = _request(server, "GET", "/audition.html", host=host)
         assert status == 421, host
         assert b"musicrnn-token" not in body
     status, _, _ = _post_kept(server, b'{"kept": ["x"]}', Origin=None)
     assert status == 200  # (the same request with the right host works)
-    status, _, _ = _request(server, "POST", "/kept", {"Content-Type": "application/json",
-                                                       "X-Musicrnn-Token": server.token,
-                                                       "Content-Length": "15"}, b'{"kept": ["y"]}',
-                            host=f"evil.example:{port}")
+    status, _, _ = _request(
+        server,
+        "POST",
+        "/kept",
+        {"Content-Type": "application/json", "X-Musicrnn-Token": server.token, "Content-Length": "15"},
+        b'{"kept": ["y"]}',
+        host=f"evil.example:{port}",
+    )
     assert status == 421
     assert (folder / "kept.txt").read_text() == "x\n"
     for host in (f"localhost:{port}", f"LOCALHOST:{port}", f"127.0.0.1:{port}"):
@@ -256,13 +300,17 @@ def test_a_cross_site_post_cannot_write_kept_txt(served):
     folder, server, lines = served
     body = b'{"kept": ["pwned"]}'
     # The classic CSRF: a form or no-cors fetch from another site, text/plain, no token.
-    status, headers, _ = _post_kept(server, body, Origin="http://evil.example", Content_Type="text/plain",
-                                    X_Musicrnn_Token=None)
+    status, headers, _ = _post_kept(
+        server, body, Origin="http://evil.example", Content_Type="text/plain", X_Musicrnn_Token=None
+    )
     assert status == 403 and "access-control-allow-origin" not in headers
     # Even holding the token, another origin (or referer, or a browser's Sec-Fetch-Site) is refused.
-    for extra in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                  {"Origin": None, "Referer": "http://evil.example/page.html"},
-                  {"Origin": f"http://127.0.0.1:{server.server_port}", "Sec-Fetch-Site": "cross-site"}):
+    for extra in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": None, "Referer": "http://evil.example/page.html"},
+        {"Origin": f"http://127.0.0.1:{server.server_port}", "Sec-Fetch-Site": "cross-site"},
+    ):
         assert _post_kept(server, body, **{k.replace("-", "_"): v for k, v in extra.items()})[0] == 403, extra
     # Same origin but no token, or the wrong one.
     assert _post_kept(server, body, X_Musicrnn_Token=None)[0] == 403
@@ -270,14 +318,20 @@ def test_a_cross_site_post_cannot_write_kept_txt(served):
     assert _post_kept(server, body, X_Musicrnn_Token=server.token[:-1] + "\u00e9")[0] == 403
     assert (folder / "kept.txt").read_text() == "original\n"
     # The preflight a cross-site fetch with the token header would need is not granted.
-    status, headers, _ = _request(server, "OPTIONS", "/kept", {"Origin": "http://evil.example",
-                                                               "Access-Control-Request-Method": "POST"})
+    status, headers, _ = _request(
+        server, "OPTIONS", "/kept", {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert status >= 400 and "access-control-allow-origin" not in headers
     # The page's own request: same origin, the token it was served with.
     token = _token(server)
-    status, _, answer = _post_kept(server, b'{"kept": ["tune"]}', X_Musicrnn_Token=token,
-                                   Referer=f"http://localhost:{server.server_port}/audition.html",
-                                   Origin=f"http://localhost:{server.server_port}", Sec_Fetch_Site="same-origin")
+    status, _, answer = _post_kept(
+        server,
+        b'{"kept": ["tune"]}',
+        X_Musicrnn_Token=token,
+        Referer=f"http://localhost:{server.server_port}/audition.html",
+        Origin=f"http://localhost:{server.server_port}",
+        Sec_Fetch_Site="same-origin",
+    )
     assert status == 200 and json.loads(answer)["kept"] == 1
     assert (folder / "kept.txt").read_text() == "tune\n"
 
@@ -294,24 +348,43 @@ def test_each_server_has_its_own_token(tmp_path):
             server.server_close()
 
 
-@pytest.mark.parametrize("headers, body, expected", [
-    ({"Content-Length": "abc"}, b'{"kept": []}', 400),
-    ({"Content-Length": "-1"}, b'{"kept": []}', 400),
-    ({"Content-Length": "1e3"}, b'{"kept": []}', 400),
-    ({"Content-Length": "9" * 5000}, b"", 413),              # int() refuses 4,300+ digits
-    ({"Content-Length": str(2_000_000)}, b"x" * 1024, 413),   # over 1 MB: not read
-    ({"Content-Length": None}, b"", 411),
-    ({"Content-Length": None, "Transfer-Encoding": "chunked"}, b"5\r\nhello\r\n0\r\n\r\n", 411),
-    ({"Content-Length": "0"}, b"", 400),
-    ({}, b'{"kept": ["\\ud800"]}', 400),                     # a lone surrogate kept.txt cannot hold
-    ({}, b'{"kept": ["a\\rb"]}', 400),
-    ({}, b"[" * 200_000, 400),                               # deep enough to break json's recursion
-    ({}, b'{"kept": ["caf\xe9"]}', 400),                     # not UTF-8
-    ({}, b'["kept"]', 400),
-    ({}, b"null", 400),
-    ({"Content-Type": "text/plain"}, b'{"kept": []}', 415),
-], ids=["letters", "negative", "float", "5000-digits", "over-1MB", "missing", "chunked", "empty", "surrogate",
-        "carriage-return", "deep", "latin-1", "list", "null", "text-plain"])
+@pytest.mark.parametrize(
+    "headers, body, expected",
+    [
+        ({"Content-Length": "abc"}, b'{"kept": []}', 400),
+        ({"Content-Length": "-1"}, b'{"kept": []}', 400),
+        ({"Content-Length": "1e3"}, b'{"kept": []}', 400),
+        ({"Content-Length": "9" * 5000}, b"", 413),  # int() refuses 4,300+ digits
+        ({"Content-Length": str(2_000_000)}, b"x" * 1024, 413),  # over 1 MB: not read
+        ({"Content-Length": None}, b"", 411),
+        ({"Content-Length": None, "Transfer-Encoding": "chunked"}, b"5\r\nhello\r\n0\r\n\r\n", 411),
+        ({"Content-Length": "0"}, b"", 400),
+        ({}, b'{"kept": ["\\ud800"]}', 400),  # a lone surrogate kept.txt cannot hold
+        ({}, b'{"kept": ["a\\rb"]}', 400),
+        ({}, b"[" * 200_000, 400),  # deep enough to break json's recursion
+        ({}, b'{"kept": ["caf\xe9"]}', 400),  # not UTF-8
+        ({}, b'["kept"]', 400),
+        ({}, b"null", 400),
+        ({"Content-Type": "text/plain"}, b'{"kept": []}', 415),
+    ],
+    ids=[
+        "letters",
+        "negative",
+        "float",
+        "5000-digits",
+        "over-1MB",
+        "missing",
+        "chunked",
+        "empty",
+        "surrogate",
+        "carriage-return",
+        "deep",
+        "latin-1",
+        "list",
+        "null",
+        "text-plain",
+    ],
+)
 def test_bad_posts_get_a_4xx_and_one_log_line(served, capfd, headers, body, expected):
     folder, server, lines = served
     if "Content-Length" not in headers:
@@ -324,9 +397,16 @@ def test_bad_posts_get_a_4xx_and_one_log_line(served, capfd, headers, body, expe
     assert "Traceback" not in out + err
 
 
-@pytest.mark.parametrize("data", [b"GARBAGE\r\n\r\n", b"GET /audition.html HTTP/9.9\r\n\r\n",
-                                  b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", b"\xff\xfe\r\n\r\n"],
-                         ids=["garbage", "version", "long-line", "bytes"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /audition.html HTTP/9.9\r\n\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n",
+        b"\xff\xfe\r\n\r\n",
+    ],
+    ids=["garbage", "version", "long-line", "bytes"],
+)
 def test_broken_requests_get_a_4xx_and_one_log_line(served, capfd, data):
     folder, server, lines = served
     status, _, _ = _exchange(server, data)
@@ -337,8 +417,10 @@ def test_broken_requests_get_a_4xx_and_one_log_line(served, capfd, data):
 
 def test_a_stalled_body_is_dropped_with_one_log_line(served, capfd):
     folder, server, lines = served
-    head = (f"POST /kept HTTP/1.1\r\nHost: 127.0.0.1:{server.server_port}\r\nContent-Type: application/json\r\n"
-            f"X-Musicrnn-Token: {server.token}\r\nContent-Length: 100\r\n\r\n{{\"kept\": [").encode()
+    head = (
+        f"POST /kept HTTP/1.1\r\nHost: 127.0.0.1:{server.server_port}\r\nContent-Type: application/json\r\n"
+        f'X-Musicrnn-Token: {server.token}\r\nContent-Length: 100\r\n\r\n{{"kept": ['
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as s:
         s.sendall(head)
         ready, _, _ = select.select([s], [], [], 10)  # the server gives up after request_timeout (1 s)
@@ -358,8 +440,12 @@ def test_the_command_serves_the_page_alone(tmp_path):
     (folder / ".git").mkdir()
     (folder / ".git" / "config").write_text("secret\n")
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "musicrnn", "audition", str(folder), "--serve", "--port", "0",
-                             "--soundfont", TIM], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "musicrnn", "audition", str(folder), "--serve", "--port", "0", "--soundfont", TIM],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         port, seen, deadline = None, b"", time.monotonic() + 120
         while port is None and time.monotonic() < deadline and proc.poll() is None:
@@ -371,6 +457,7 @@ def test_the_command_serves_the_page_alone(tmp_path):
 
         class At:
             server_port = port
+
         assert _request(At, "GET", "/audition.html")[0] == 200
         assert _request(At, "GET", "/.git/config")[0] == 404
         assert _request(At, "GET", "/tune.abc")[0] == 404
@@ -391,7 +478,8 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        result = CliRunner().invoke(app, ["audition", str(tmp_path), "--serve", "--port",
-                                          str(taken.getsockname()[1]), "--soundfont", TIM])
+        result = CliRunner().invoke(
+            app, ["audition", str(tmp_path), "--serve", "--port", str(taken.getsockname()[1]), "--soundfont", TIM]
+        )
     assert result.exit_code == EXIT_USER_ERROR
     assert result.output.strip().splitlines()[-1].startswith("error: [Errno 98]")

@@ -37,10 +37,10 @@ def test_texts_start_with_seed_and_stop_or_run_to_length(model):
     assert len(texts) == 20
     for t in texts:
         assert t.startswith("X:1") and len(t) <= 3 + 60
-        assert "\n\n" not in t                  # stopped at the first blank line, which is cut off
+        assert "\n\n" not in t  # stopped at the first blank line, which is cut off
         if len(t) < 63:
             assert t.endswith("\n")
-    assert any(len(t) < 63 for t in texts)       # an untrained model writes blank lines often enough
+    assert any(len(t) < 63 for t in texts)  # an untrained model writes blank lines often enough
 
 
 def test_stop_cut_to_single_newline_also_across_the_seed(model):
@@ -77,12 +77,15 @@ def test_grammar_forces_its_one_char_and_sees_every_char(model):
 
 def test_empty_or_unknown_allowed_set_falls_back_to_no_mask(model):
     for allowed in ("", "Zé"):
-        masked = generate(model, VOCAB, "X:1", num=2, length=30, stop=None, grammar=lambda: Only(allowed), random_seed=4)
+        masked = generate(
+            model, VOCAB, "X:1", num=2, length=30, stop=None, grammar=lambda: Only(allowed), random_seed=4
+        )
         free = generate(model, VOCAB, "X:1", num=2, length=30, stop=None, random_seed=4)
         assert masked == free
     # None from allowed() means anything, and a factory that gives None means no grammar.
-    assert generate(model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: Only(None), random_seed=4) == \
-        generate(model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: None, random_seed=4)
+    assert generate(model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: Only(None), random_seed=4) == generate(
+        model, VOCAB, "X:1", length=30, stop=None, grammar=lambda: None, random_seed=4
+    )
 
 
 def test_mask_keeps_allowed_chars_only(model):
@@ -141,8 +144,8 @@ def test_generate_pieces_wires_grammar_unless_free(model):
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={"scheme_options": {"meters": ["6/8"]}})
     codec = SimpleNamespace(seed="X:1", grammar=lambda options: seen.append(options) or Only("c"))
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
-    assert texts == ["X:1" + "c" * 10] * 2                   # default seed "X:1"
-    assert seen == [{"meters": ["6/8"]}] * 2                 # the model's scheme options reach the grammar
+    assert texts == ["X:1" + "c" * 10] * 2  # default seed "X:1"
+    assert seen == [{"meters": ["6/8"]}] * 2  # the model's scheme options reach the grammar
     free = generate_pieces(loaded, codec, seed="X:1", num=2, length=10, random_seed=0, free=True)
     assert free == generate(model, VOCAB, "X:1", num=2, length=10, random_seed=0)
 
@@ -169,8 +172,9 @@ def test_a_piece_cut_by_the_length_cap_is_cut_back_to_where_it_could_end(model):
         assert body.endswith("b\n") and set(body[:-1]) <= {"a", "b"}, t
         assert len(body) <= 31
     # Without can_end the cap cuts anywhere.
-    assert all(len(t) == 33 for t in generate(model, VOCAB, "X:1", num=4, length=30,
-                                                grammar=lambda: Only("ab"), random_seed=4))
+    assert all(
+        len(t) == 33 for t in generate(model, VOCAB, "X:1", num=4, length=30, grammar=lambda: Only("ab"), random_seed=4)
+    )
 
 
 def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model):
@@ -183,8 +187,8 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
     ids = torch.as_tensor(VOCAB.encode("\n" + texts[0]).astype("int64"))[None]
     with torch.no_grad():
         logp = torch.log_softmax(model(ids)[0][0], -1)
-    new = ids[0, 1 + len("X:1"):]
-    want = logp[len("X:1"):-1].gather(1, new[:, None]).mean().item()
+    new = ids[0, 1 + len("X:1") :]
+    want = logp[len("X:1") : -1].gather(1, new[:, None]).mean().item()
     assert math.isclose(scores[0], want, rel_tol=1e-4, abs_tol=1e-5)
 
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
@@ -216,12 +220,13 @@ class Cadence(Only):
 
 def test_cadence_temperature_sharpens_only_cadence_steps(model):
     plain = generate(model, VOCAB, "X:1", num=64, length=20, grammar=Cadence, random_seed=2)
-    sharp = generate(model, VOCAB, "X:1", num=64, length=20, grammar=Cadence, random_seed=2,
-                     cadence_temperature=0.05)
+    sharp = generate(model, VOCAB, "X:1", num=64, length=20, grammar=Cadence, random_seed=2, cadence_temperature=0.05)
+
     # at a near-zero temperature the cadence steps take the likeliest letter: fewer distinct choices there
     def distinct(texts, parity):
         return len({t[3 + i] for t in texts for i in range(parity, 20, 2)})
+
     assert distinct(sharp, 0) <= distinct(plain, 0)
     column = lambda texts, i: {t[3 + i] for t in texts}  # noqa: E731
-    assert len(column(sharp, 0)) == 1                   # the first step (after the seed) is a cadence step
+    assert len(column(sharp, 0)) == 1  # the first step (after the seed) is a cadence step
     assert len(column(plain, 0)) == 2

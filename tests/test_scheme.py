@@ -32,7 +32,7 @@ class BeatsGrammar(CharGrammar):
     def allowed(self):
         body = self._body()
         if body is None:
-            return "\n" if self._text == "%beats" else None   # the header is the seed, then its line break
+            return "\n" if self._text == "%beats" else None  # the header is the seed, then its line break
         line = body.rsplit("\n", 1)[-1]
         return "\n" if len(line) == 16 else "x."
 
@@ -72,8 +72,12 @@ class Beats(Scheme):
     def _decode(self, text, path, pitch=60):
         if "boom" in text:
             raise RuntimeError("the toy decoder fell over")
-        notes = [Note(pitch, 0.25 * (16 * row + col), 0.25)
-                 for row, line in enumerate(text.splitlines()[1:]) for col, ch in enumerate(line) if ch == "x"]
+        notes = [
+            Note(pitch, 0.25 * (16 * row + col), 0.25)
+            for row, line in enumerate(text.splitlines()[1:])
+            for col, ch in enumerate(line)
+            if ch == "x"
+        ]
         return Decoded(Piece(notes=notes), text, [], True)
 
     def grammar(self, options=None):
@@ -121,8 +125,9 @@ def test_decode_never_raises_but_says_what_failed(toy, monkeypatch):
     monkeypatch.delenv("MUSICRNN_DEBUG", raising=False)
     decoded = toy.decode("%beats\nboom\n", path="b.beats")
     assert decoded.piece.notes == [] and decoded.text == "%beats\nboom\n"
-    assert [str(p) for p in decoded.repairs] == ["b.beats: internal error, nothing played: RuntimeError: "
-                                                 "the toy decoder fell over"]
+    assert [str(p) for p in decoded.repairs] == [
+        "b.beats: internal error, nothing played: RuntimeError: the toy decoder fell over"
+    ]
     monkeypatch.setenv("MUSICRNN_DEBUG", "1")
     with pytest.raises(RuntimeError):
         toy.decode("%beats\nboom\n")
@@ -150,11 +155,17 @@ def test_defaults_say_the_scheme_has_no_such_capability(toy):
 
 
 def test_what_the_built_in_schemes_say_about_themselves():
-    said = {s.name: (s.program, s.engraving, s.supports_continuation, s.grammar() is not None)
-            for s in encoders.all_schemes()}
-    assert said == {"abc": (40, "abc", False, True), "rows": (25, ENGRAVE_TAB, False, False),
-                    "columns": (25, ENGRAVE_TAB, False, True), "roll": (None, ENGRAVE_NOTES, True, True),
-                    "events": (None, ENGRAVE_NOTES, True, False)}
+    said = {
+        s.name: (s.program, s.engraving, s.supports_continuation, s.grammar() is not None)
+        for s in encoders.all_schemes()
+    }
+    assert said == {
+        "abc": (40, "abc", False, True),
+        "rows": (25, ENGRAVE_TAB, False, False),
+        "columns": (25, ENGRAVE_TAB, False, True),
+        "roll": (None, ENGRAVE_NOTES, True, True),
+        "events": (None, ENGRAVE_NOTES, True, False),
+    }
     assert encoders.Codec is Scheme
 
 
@@ -192,7 +203,7 @@ def test_generate_render_and_audition_a_toy_scheme(toy, tmp_path):
     for text in texts:
         head, _, body = text.partition("\n")
         assert head == "%beats" and set(body) <= set("x.\n")
-        assert all(len(line) == 16 for line in body.splitlines())   # capped: cut back to a whole line
+        assert all(len(line) == 16 for line in body.splitlines())  # capped: cut back to a whole line
     decoded = toy.decode(PATTERN)
     assert piece_for_listening(decoded.piece, "toybeats").programs == {0: 115}
     write_piece(decoded.piece, tmp_path / "b.mid", text=decoded.text, scheme=toy)

@@ -6,8 +6,17 @@ from hypothesis import strategies as st
 
 from encoders import InputError
 from encoders.tab import (
-    BARS, COLUMNS, DEFAULT_TUNINGS, ROWS, SYMBOLS, Tab, canonical, columns_to_rows, header_tuning,
-    render_columns, rows_to_columns,
+    BARS,
+    COLUMNS,
+    DEFAULT_TUNINGS,
+    ROWS,
+    SYMBOLS,
+    Tab,
+    canonical,
+    columns_to_rows,
+    header_tuning,
+    render_columns,
+    rows_to_columns,
 )
 
 DROP_D = """Heavy Thing - The Band
@@ -96,8 +105,7 @@ def test_drop_d_file():
     assert "C----- " in col  # fret 12 on the low string is one symbol
     d = ROWS.decode(text)
     assert d.piece.programs == {0: 25} and all(n.program == 25 for n in d.piece.notes)
-    assert notes(d)[:5] == [(38, 0.0, 0.5), (38, 0.5, 0.5), (38, 1.0, 0.5), (41, 1.5, 0.5),
-                            (43, 2.0, 0.75)]
+    assert notes(d)[:5] == [(38, 0.0, 0.5), (38, 0.5, 0.5), (38, 1.0, 0.5), (41, 1.5, 0.5), (43, 2.0, 0.75)]
     ps = [n.pitch for n in d.piece.notes]
     assert 50 in ps  # low D fret 12
     assert {62, 64} <= set(ps)  # G string 7b9r7: 62, 64, 62
@@ -121,8 +129,7 @@ def test_standard_pitches_and_chord():
     assert (76, 3.25, 1.25) in got
     assert d.piece.bar_beats == [2.75, 6.5, 12.5]
     chord = ROWS.decode("%rows E2 A2 D3 G3 B3 E4\ne|0--|\nB|1--|\nG|0--|\nD|2--|\nA|3--|\nE|---|\n")
-    assert notes(chord) == [(48, 0.0, 0.75), (52, 0.0, 0.75), (55, 0.0, 0.75), (60, 0.0, 0.75),
-                            (64, 0.0, 0.75)]
+    assert notes(chord) == [(48, 0.0, 0.75), (52, 0.0, 0.75), (55, 0.0, 0.75), (60, 0.0, 0.75), (64, 0.0, 0.75)]
 
 
 def test_bass_and_mute():
@@ -212,6 +219,7 @@ def test_module_docstring_examples_are_exact():
 
 # ---------------------------------------------------------------- property tests
 
+
 def tabs():
     def system(n):
         sym = st.sampled_from(SYMBOLS)
@@ -220,8 +228,8 @@ def tabs():
         return st.lists(ev, min_size=1, max_size=25)
 
     return st.sampled_from(sorted(DEFAULT_TUNINGS)).flatmap(
-        lambda n: st.lists(system(n), min_size=1, max_size=3).map(
-            lambda systems: Tab(DEFAULT_TUNINGS[n], systems)))
+        lambda n: st.lists(system(n), min_size=1, max_size=3).map(lambda systems: Tab(DEFAULT_TUNINGS[n], systems))
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -239,8 +247,7 @@ def test_random_column_streams_round_trip(tab):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("-|0123456789hpbx/\\()~:*eBGDAE \n%columnsrow.A")),
-               max_size=300))
+@given(st.text(alphabet=st.sampled_from(list("-|0123456789hpbx/\\()~:*eBGDAE \n%columnsrow.A")), max_size=300))
 def test_decode_never_raises(text):
     for codec in (ROWS, COLUMNS):
         d = codec.decode(text)

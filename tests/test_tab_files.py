@@ -53,10 +53,10 @@ def test_a_saved_tab_is_one_piece_with_its_capo_and_tempo(tmp_path, suffix):
     path.write_text(SONG)
     (piece,) = COLUMNS.encode_file(path).pieces
     assert piece.startswith("%columns E2 A2 D3 G3 B3 E4 capo 2 tempo 87\n")
-    assert piece.count("\n") == 3          # the header and the two systems, joined into one piece
+    assert piece.count("\n") == 3  # the header and the two systems, joined into one piece
     d = COLUMNS.decode(piece)
     assert d.clean and d.piece.tempo == 87
-    assert first_pitches(d) == [40 + 0 + 2, 55 + 0 + 2, 59 + 3 + 2]   # every pitch 2 above open string + fret
+    assert first_pitches(d) == [40 + 0 + 2, 55 + 0 + 2, 59 + 3 + 2]  # every pitch 2 above open string + fret
     (rows,) = ROWS.encode_file(path).pieces
     assert rows.startswith("%rows E2 A2 D3 G3 B3 E4 capo 2 tempo 87\n")
     assert ROWS.encode_text(ROWS.decode(rows).text).pieces == [rows]
@@ -100,8 +100,11 @@ def test_a_folder_of_tabs_and_guitar_pro_files(tmp_path):
     stream = (tmp_path / "t.txt").read_text()
     pieces = COLUMNS.split(stream)
     assert [p.split("\n", 1)[0] for p in pieces] == [
-        "%columns E2 A2 D3 G3 B3 E4 capo 2 tempo 87", "%columns E2 A2 D3 G3 B3 E4 capo 5 tempo 87",
-        "%columns E2 A2 D3 G3 B3 E4 capo 2", "%columns E2 A2 D3 G3 B3 E4 tempo 165"]
+        "%columns E2 A2 D3 G3 B3 E4 capo 2 tempo 87",
+        "%columns E2 A2 D3 G3 B3 E4 capo 5 tempo 87",
+        "%columns E2 A2 D3 G3 B3 E4 capo 2",
+        "%columns E2 A2 D3 G3 B3 E4 tempo 165",
+    ]
 
 
 def test_guitar_pro_through_the_scheme_and_its_track_option():
@@ -119,16 +122,23 @@ def test_guitar_pro_through_the_scheme_and_its_track_option():
 
 # ---------------------------------------------------------------- parsers, as properties
 
+
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 24), st.sampled_from(["Capo: {}", "capo {}", "CAPO {}th fret", "Capo on fret {}",
-                                            "Put a capo on the {}th fret", "capo={}"]))
+@given(
+    st.integers(0, 24),
+    st.sampled_from(
+        ["Capo: {}", "capo {}", "CAPO {}th fret", "Capo on fret {}", "Put a capo on the {}th fret", "capo={}"]
+    ),
+)
 def test_capo_lines(n, form):
     assert sheet_capo(form.format(n)) == n
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(10, 999), st.sampled_from(["Tempo: {}", "tempo {}", "BPM: {}", "{} bpm", "{}BPM",
-                                              "Tempo: q={}", "Tempo = {}.4"]))
+@given(
+    st.integers(10, 999),
+    st.sampled_from(["Tempo: {}", "tempo {}", "BPM: {}", "{} bpm", "{}BPM", "Tempo: q={}", "Tempo = {}.4"]),
+)
 def test_tempo_lines(n, form):
     assert sheet_tempo(form.format(n)) == n
 
@@ -142,8 +152,12 @@ def test_any_line_gives_a_capo_a_tempo_or_nothing(line):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(sorted(DEFAULT_TUNINGS)), st.integers(0, 24), st.one_of(st.none(), st.integers(10, 999)),
-       st.lists(st.sampled_from(["0", "5", "C", "-", "h", "|"]), min_size=1, max_size=30))
+@given(
+    st.sampled_from(sorted(DEFAULT_TUNINGS)),
+    st.integers(0, 24),
+    st.one_of(st.none(), st.integers(10, 999)),
+    st.lists(st.sampled_from(["0", "5", "C", "-", "h", "|"]), min_size=1, max_size=30),
+)
 def test_headers_with_capo_and_tempo_round_trip(n, capo, tempo, syms):
     events = [s if s == "|" else (s,) + ("-",) * (n - 1) for s in syms] + [("3",) + ("-",) * (n - 1)]
     tab = canonical(Tab(DEFAULT_TUNINGS[n], [events], capo, tempo))[0]
@@ -158,9 +172,23 @@ def test_headers_with_capo_and_tempo_round_trip(n, capo, tempo, syms):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(["", "Capo: 4", "Tempo: 100", "[Chorus]", "C   G   Am", "la la la",
-                                 "e|--0--|\nB|--1--|\nG|--0--|\nD|--2--|\nA|--3--|\nE|-----|"]),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "",
+                "Capo: 4",
+                "Tempo: 100",
+                "[Chorus]",
+                "C   G   Am",
+                "la la la",
+                "e|--0--|\nB|--1--|\nG|--0--|\nD|--2--|\nA|--3--|\nE|-----|",
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_raw_files_with_blank_lines_and_labels(lines):
     text = "\n".join(lines) + "\n"
     tab, _ = parse_tab(text)
@@ -183,9 +211,14 @@ def test_the_staff_never_runs_frets_together():
     steps = [("7",), ("7",), ("8",), ("A",), ("A",), ("-",), ("1",), ("2",)]
     tab = Tab(DEFAULT_TUNINGS[6], [[s + ("-",) * 5 for s in steps] + ["|"]], capo=1, tempo=140)
     text = render_staff(tab, "Riff")
-    assert staff_scale(tab) == 3      # a two-digit fret followed at once by another fret
-    assert text.splitlines()[:5] == ["Riff", "Tuning: E2 A2 D3 G3 B3 E4", "Capo: 1", "Tempo: 140",
-                                     "Time: 3 characters = 1/16"]
+    assert staff_scale(tab) == 3  # a two-digit fret followed at once by another fret
+    assert text.splitlines()[:5] == [
+        "Riff",
+        "Tuning: E2 A2 D3 G3 B3 E4",
+        "Capo: 1",
+        "Tempo: 140",
+        "Time: 3 characters = 1/16",
+    ]
     low = text.splitlines()[-1]
     assert low == "E|7--7--8--10-10----1--2--|"
     lines = text.splitlines()[-6:]
@@ -202,13 +235,21 @@ def test_a_staff_without_touching_frets_is_the_rows_text():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(sorted(DEFAULT_TUNINGS)), st.integers(0, 24), st.one_of(st.none(), st.integers(10, 999)),
-       st.data())
+@given(
+    st.sampled_from(sorted(DEFAULT_TUNINGS)), st.integers(0, 24), st.one_of(st.none(), st.integers(10, 999)), st.data()
+)
 def test_any_tab_printed_as_a_staff_reads_back_the_same(n, capo, tempo, data):
     sym = st.sampled_from(list("-----0123456789ACFKO") + list("hpb/\\~x()<>vts^r"))
     step = st.tuples(*[sym] * n)
-    systems = data.draw(st.lists(st.lists(st.one_of(step, step, step, st.sampled_from(["|", "||", "|:", ":|", ":|:"])),
-                                          min_size=1, max_size=30), min_size=1, max_size=3))
+    systems = data.draw(
+        st.lists(
+            st.lists(
+                st.one_of(step, step, step, st.sampled_from(["|", "||", "|:", ":|", ":|:"])), min_size=1, max_size=30
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
     tab = canonical(Tab(DEFAULT_TUNINGS[n], systems, capo, tempo))[0]
     if not tab.systems:
         return

@@ -12,7 +12,7 @@ import encoders.tab.fretting as fretting_module
 from encoders.abc.player import play
 from encoders.piece import Note, Piece
 from encoders.tab import COLUMNS, ROWS, render_columns, render_rows, symbol_fret
-from encoders.tab.fretting import (STANDARD, TUNINGS, Unfrettable, build_tabs, fret, fretting)
+from encoders.tab.fretting import STANDARD, TUNINGS, Unfrettable, build_tabs, fret, fretting
 
 FOLK = Path(__file__).resolve().parent.parent / "corpora" / "folk.txt"
 
@@ -124,8 +124,8 @@ def test_build_tabs_reencodes_exactly_and_rotates_tunings(folk_tunes, scheme, co
 
 
 melodies = st.lists(
-    st.tuples(st.integers(1, 8), st.lists(st.integers(40, 83), min_size=1, max_size=3)),
-    min_size=1, max_size=30)
+    st.tuples(st.integers(1, 8), st.lists(st.integers(40, 83), min_size=1, max_size=3)), min_size=1, max_size=30
+)
 
 
 @settings(max_examples=60, deadline=None)

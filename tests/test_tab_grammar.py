@@ -7,12 +7,12 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_tab import BASS, DROP_D, STANDARD, tabs
 
 import encoders.tab as tab
 from encoders import END_OF_PIECE
 from encoders.tab import COLUMNS, FRET_LETTERS, SYMBOLS, canonical, render_columns
 from encoders.tab.grammar import ColumnsGrammar, check
-from test_tab import BASS, DROP_D, STANDARD, tabs
 
 GUITAR = "%columns E2 A2 D3 G3 B3 E4\n"
 BASS_HEADER = "%columns E1 A1 D2 G2\n"
@@ -52,6 +52,7 @@ def accepts_each_char(text: str) -> ColumnsGrammar:
 
 # ---------------------------------------------------------------- codec-written pieces
 
+
 @pytest.mark.parametrize("piece", written_pieces())
 def test_codec_written_pieces_accepted_char_by_char(piece):
     assert COLUMNS.decode(piece).clean
@@ -74,8 +75,11 @@ def test_random_canonical_tabs_accepted(t):
     if not t.systems:
         return
     text = render_columns(t)
-    has_fret = any(isinstance(e, tuple) and any(s in "0123456789" + FRET_LETTERS for s in e)
-                   for system in t.systems for e in system)
+    has_fret = any(
+        isinstance(e, tuple) and any(s in "0123456789" + FRET_LETTERS for s in e)
+        for system in t.systems
+        for e in system
+    )
     if has_fret:
         assert check(text) == []
         assert check(text + "\n") == []
@@ -84,6 +88,7 @@ def test_random_canonical_tabs_accepted(t):
 
 
 # ---------------------------------------------------------------- masked random walks
+
 
 def walk(rnd: random.Random, budget: int) -> str:
     """Sample from allowed() ∩ VOCAB; past the budget, head for the end."""
@@ -129,6 +134,7 @@ def test_fifty_walks_all_clean():
 
 
 # ---------------------------------------------------------------- never raises
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(VOCAB + ["é", "\t", "\r"]), max_size=300))
@@ -183,6 +189,7 @@ def test_copy_is_independent():
 
 
 # ---------------------------------------------------------------- targeted masks
+
 
 def test_group_has_exactly_n_symbols():
     g = fed(GUITAR + "0-----")
@@ -258,15 +265,15 @@ def test_header():
     assert fed("%columns E2 A2 D3").allowed() == " "
     assert fed("%columns E1 A1 D2 G2").allowed() == " \n"
     assert fed("%columns E2 A2 D3 G3 B3").allowed() == " "
-    assert fed("%columns B1 E2 A2 D3 G3 B3 E4").allowed() == " \n"   # a capo or tempo may follow
+    assert fed("%columns B1 E2 A2 D3 G3 B3 E4").allowed() == " \n"  # a capo or tempo may follow
     assert fed("%columns B1 E2 A2 D3 G3 B3 E4 ").allowed() == "ct"
     assert fed("%columns E2 A2 D3 G3 B3 E4 ").allowed() == "ABCDEFGct"
-    assert fed("%columns E2 A2 D3 ").allowed() == "ABCDEFG"   # no capo on a 3-string header
+    assert fed("%columns E2 A2 D3 ").allowed() == "ABCDEFG"  # no capo on a 3-string header
     assert fed("%columns E2 A2 D3 G3 B3 E4 capo ").allowed() == "123456789"
     assert fed("%columns E2 A2 D3 G3 B3 E4 capo 2").allowed() == "01234 \n"
     assert fed("%columns E2 A2 D3 G3 B3 E4 capo 3").allowed() == " \n"
     assert fed("%columns E2 A2 D3 G3 B3 E4 capo 3 ").allowed() == "t"
-    assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 9").allowed() == "0123456789"   # 10-999
+    assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 9").allowed() == "0123456789"  # 10-999
     assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 96").allowed() == "0123456789\n"
     assert fed("%columns E2 A2 D3 G3 B3 E4 tempo 960").allowed() == "\n"
     text = "%columns D2 A2 D3 G3 B3 E4 capo 2 tempo 140\n5----- |\n"

@@ -82,7 +82,7 @@ def test_effects_become_the_tab_marks(name):
     read = read_guitar_pro(DATA / name)
     low = "".join(e[0] for system in canonical(read.tab)[0].systems for e in system if not isinstance(e, str))
     # dead note, hammer-on, bend, slides, vibrato on the low E string
-    for mark in "xhb/~" if name == "effects.gp3" else "xhb/\\~":   # GP3 has no slide out or in from above
+    for mark in "xhb/~" if name == "effects.gp3" else "xhb/\\~":  # GP3 has no slide out or in from above
         assert mark in low, mark
     assert note_set(through_stream(read.tab).piece) == gp_notes(DATA / name)
     if name != "effects.gp3":  # GP3 has no ghost notes
@@ -147,8 +147,11 @@ _SYMS = st.sampled_from(list("-----------0123457ACFO") + list("hpb/\\~x()<>"))
 @st.composite
 def tabs(draw):
     n = draw(st.sampled_from([4, 6, 7]))
-    tuning = {4: (28, 33, 38, 43), 6: draw(st.sampled_from([(40, 45, 50, 55, 59, 64), (38, 45, 50, 55, 59, 64)])),
-              7: (35, 40, 45, 50, 55, 59, 64)}[n]
+    tuning = {
+        4: (28, 33, 38, 43),
+        6: draw(st.sampled_from([(40, 45, 50, 55, 59, 64), (38, 45, 50, 55, 59, 64)])),
+        7: (35, 40, 45, 50, 55, 59, 64),
+    }[n]
     systems = []
     for _ in range(draw(st.integers(1, 3))):
         events = []
@@ -182,7 +185,7 @@ def test_damaged_files_raise_input_error_or_read(data):
     for _ in range(data.draw(st.integers(1, 6))):
         i = data.draw(st.integers(0, len(raw) - 1))
         raw[i] = data.draw(st.integers(0, 255))
-    raw = raw[:data.draw(st.integers(0, len(raw)))]
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
     try:
         song = parse_song(bytes(raw), "damaged.gp5")
     except InputError as e:
@@ -209,8 +212,21 @@ def test_any_bytes_raise_input_error_or_read(raw):
 
 
 def test_a_written_song_is_a_plain_guitar_pro_5_file():
-    tab = canonical(Tab((40, 45, 50, 55, 59, 64), [[("3", "-", "-", "-", "-", "-"), ("-",) * 6, "|",
-                                                   ("-", "-", "-", "-", "0", "7"), ("h",) + ("-",) * 5, "|"]]))[0]
+    tab = canonical(
+        Tab(
+            (40, 45, 50, 55, 59, 64),
+            [
+                [
+                    ("3", "-", "-", "-", "-", "-"),
+                    ("-",) * 6,
+                    "|",
+                    ("-", "-", "-", "-", "0", "7"),
+                    ("h",) + ("-",) * 5,
+                    "|",
+                ]
+            ],
+        )
+    )[0]
     tab.tempo = 96
     song = tab_to_song(tab)
     assert song.tempo == 96

@@ -15,9 +15,24 @@ from musicrnn.train import OutputExistsError, TrainConfig, TrainError, summary_l
 
 
 def _cfg(corpus, out, **kw):
-    base = {"corpus": str(corpus), "out": str(out), "hidden": 48, "layers": 2, "embed": 8, "dropout": 0.0,
-            "batch_size": 8, "seq_len": 32, "lr": 1e-2, "warmup_steps": 5, "max_steps": 120, "eval_every": 40,
-            "eval_batches": None, "threads": 1, "progress_every": 10, "val_fraction": 0.1}
+    base = {
+        "corpus": str(corpus),
+        "out": str(out),
+        "hidden": 48,
+        "layers": 2,
+        "embed": 8,
+        "dropout": 0.0,
+        "batch_size": 8,
+        "seq_len": 32,
+        "lr": 1e-2,
+        "warmup_steps": 5,
+        "max_steps": 120,
+        "eval_every": 40,
+        "eval_batches": None,
+        "threads": 1,
+        "progress_every": 10,
+        "val_fraction": 0.1,
+    }
     base.update(kw)
     return TrainConfig(**base)
 
@@ -28,7 +43,7 @@ def test_tiny_run_learns_and_writes_a_loadable_model(corpus, tmp_path):
     assert not result.interrupted and result.steps == 120 and result.stop_reason == "max_steps"
     evals = [e["val_loss"] for e in events if e["event"] == "eval"]
     assert evals[0] > result.best_val_bpc
-    assert result.best_val_bpc < 0.9, result.best_val_bpc        # uniform over 10 chars is 3.3 bits
+    assert result.best_val_bpc < 0.9, result.best_val_bpc  # uniform over 10 chars is 3.3 bits
     progress = [e for e in events if e["event"] == "progress"]
     assert {"step", "max_steps", "loss", "val_loss", "chars_per_s", "eta_s", "lr"} <= set(progress[-1])
     assert "chars/s=" in summary_line(result) and str(result.steps) in summary_line(result)
@@ -54,10 +69,15 @@ def test_scheme_options_are_read_from_the_corpus_while_it_is_prepared(corpus, tm
         return real(pieces)
 
     monkeypatch.setattr(abc, "corpus_options", corpus_options)
-    monkeypatch.setattr(encoders, "read_text", None)        # the stream is never read whole
+    monkeypatch.setattr(encoders, "read_text", None)  # the stream is never read whole
     tunes = tmp_path / "tunes.txt"
-    tunes.write_text("\n".join(f"X:{i}\nM:{'6/8' if i % 2 else '2/4'}\nR:{'jig' if i % 2 else 'polka'}\nK:C\n"
-                               f"{'abc|' * 3}\n" for i in range(20)), encoding="utf-8")
+    tunes.write_text(
+        "\n".join(
+            f"X:{i}\nM:{'6/8' if i % 2 else '2/4'}\nR:{'jig' if i % 2 else 'polka'}\nK:C\n{'abc|' * 3}\n"
+            for i in range(20)
+        ),
+        encoding="utf-8",
+    )
     train(_cfg(tunes, tmp_path / "out", max_steps=2, eval_every=2))
     assert len(given) == 1 and not isinstance(given[0], str)  # the pieces, streamed
     meta = checkpoint.load(str(tmp_path / "out")).meta
@@ -74,10 +94,14 @@ def test_scheme_options_are_read_from_the_corpus_while_it_is_prepared(corpus, tm
 
 def test_transpose_trains_on_more_keys_where_the_scheme_can(corpus, tmp_path):
     tunes = tmp_path / "keys.txt"
-    tunes.write_text("\n".join(f"X:{i}\nT:A tune, it's\nM:6/8\nK:{'GDA'[i % 3]}\nDEF GAB|cde fga|bag fed|cBA GFE|\n"
-                               for i in range(20)), encoding="utf-8")
+    tunes.write_text(
+        "\n".join(
+            f"X:{i}\nT:A tune, it's\nM:6/8\nK:{'GDA'[i % 3]}\nDEF GAB|cde fga|bag fed|cBA GFE|\n" for i in range(20)
+        ),
+        encoding="utf-8",
+    )
     train(_cfg(tunes, tmp_path / "out", max_steps=2, eval_every=2, transpose=2))
-    data = prepare(tunes, 0.1, 1234, augment_name="transpose=2")   # the files that run made
+    data = prepare(tunes, 0.1, 1234, augment_name="transpose=2")  # the files that run made
     assert 0 < data.meta["augmented_pieces"] <= 2 * data.meta["train_pieces"]
     with pytest.raises(TrainError, match="roll scheme cannot transpose"):
         train(_cfg(corpus, tmp_path / "roll", scheme="roll", transpose=2))
@@ -121,7 +145,7 @@ def test_interrupt_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
 
     events = []
     resumed = train(_cfg(corpus, tmp_path / "part", resume=True, **cfg), on_progress=events.append)
-    assert events[0]["step"] == 40 and resumed.steps == 60            # carried on from step 30
+    assert events[0]["step"] == 40 and resumed.steps == 60  # carried on from step 30
     a = load_file(str(tmp_path / "full" / "train_state.safetensors"))
     b = load_file(str(tmp_path / "part" / "train_state.safetensors"))
     for name in a:
@@ -144,8 +168,9 @@ def test_nan_loss_skips_the_step_and_lowers_lr(corpus, tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_mod.F, "cross_entropy", flaky)
     events = []
-    result = train(_cfg(corpus, tmp_path / "out", max_steps=20, eval_every=20, warmup_steps=0),
-                   on_progress=events.append)
+    result = train(
+        _cfg(corpus, tmp_path / "out", max_steps=20, eval_every=20, warmup_steps=0), on_progress=events.append
+    )
     assert result.nan_skips == 1 and result.steps == 20
     nan = [e for e in events if e["event"] == "nan"]
     assert len(nan) == 1 and nan[0]["lr_scale"] == 0.5

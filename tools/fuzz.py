@@ -50,9 +50,9 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import encoders
 from encoders import Codec, Decoded, InputError
@@ -65,9 +65,50 @@ MIDI_SUFFIXES = (".mid", ".midi")
 OUTCOMES = ("ok", "repaired", "rejected", "crash", "hang")
 TARGETS = ("file", "decode", "grammar", "text")
 
-TRICKY = ["\x00", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\ufeff", "\ufffd", "\u200b",
-          "\u0301", "\u202e", "²", "³", "¹", "½", "٣", "１", "Ⅻ", "🎵", "ß", "İ", "ﬀ", "\t", "\r",
-          "\\", "%", "\"", "|", ":", "[", "]", "{", "}", "(", ")", "/", "-", "^", "_", "=", ","]
+TRICKY = [
+    "\x00",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\ufffd",
+    "\u200b",
+    "\u0301",
+    "\u202e",
+    "²",
+    "³",
+    "¹",
+    "½",
+    "٣",
+    "１",
+    "Ⅻ",
+    "🎵",
+    "ß",
+    "İ",
+    "ﬀ",
+    "\t",
+    "\r",
+    "\\",
+    "%",
+    '"',
+    "|",
+    ":",
+    "[",
+    "]",
+    "{",
+    "}",
+    "(",
+    ")",
+    "/",
+    "-",
+    "^",
+    "_",
+    "=",
+    ",",
+]
 """Characters that have broken parsers: digits int() refuses, line ends str.splitlines
 sees and '\\n' does not, characters whose upper/lower case changes length, format characters."""
 
@@ -103,7 +144,7 @@ class FuzzStats:
     cases: int = 0
     outcomes: dict[str, Counter] = field(default_factory=lambda: {t: Counter() for t in TARGETS})
     findings: dict[tuple, Finding] = field(default_factory=dict)
-    slowest: dict[str, float] = field(default_factory=lambda: {t: 0.0 for t in TARGETS})
+    slowest: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TARGETS, 0.0))
     seconds: float = 0.0
     huge_line_s: float | None = None
 
@@ -121,11 +162,12 @@ class FuzzStats:
             self.findings[finding.key()] = finding
         else:
             old.count += 1
-            if len(finding.data) < len(old.data):   # keep the smallest input that does it
+            if len(finding.data) < len(old.data):  # keep the smallest input that does it
                 old.data = finding.data
 
 
 # --------------------------------------------------------------------------- seeds
+
 
 def _is_midi_codec(codec: Codec) -> bool:
     return any(s in MIDI_SUFFIXES for s in codec.suffixes + getattr(codec, "binary_suffixes", ()))
@@ -156,7 +198,7 @@ def seed_files(codec: Codec, max_pieces: int = 300, rng: random.Random | None = 
     i = 0
     while i < len(pieces):
         n = rng.randint(1, 4)
-        files.append(encoders.join_stream(pieces[i:i + n]).encode("utf-8"))
+        files.append(encoders.join_stream(pieces[i : i + n]).encode("utf-8"))
         i += n
     return files
 
@@ -177,6 +219,7 @@ def _midi_seeds(max_pieces: int) -> list[bytes]:
 
 # --------------------------------------------------------------------------- mutations
 
+
 def _lines_op(text: str, rng: random.Random) -> str:
     lines = text.split("\n")
     if len(lines) < 2:
@@ -195,8 +238,21 @@ def _lines_op(text: str, rng: random.Random) -> str:
 
 
 def _huge_number(text: str, rng: random.Random) -> str:
-    digits = rng.choice(["9" * 20, "9" * 400, "1" + "0" * 5000, "0" * 30, "-" + "9" * 25, "4294967296",
-                         "18446744073709551616", "1e308", "0.0000000001", "NaN", "inf"])
+    digits = rng.choice(
+        [
+            "9" * 20,
+            "9" * 400,
+            "1" + "0" * 5000,
+            "0" * 30,
+            "-" + "9" * 25,
+            "4294967296",
+            "18446744073709551616",
+            "1e308",
+            "0.0000000001",
+            "NaN",
+            "inf",
+        ]
+    )
     spans = [m.span() for m in re.finditer(r"\d+", text)]
     if spans and rng.random() < 0.8:
         a, b = rng.choice(spans)
@@ -223,16 +279,16 @@ def _char_ops(text: str, rng: random.Random) -> str:
         elif op == 1:
             chars.insert(k, rng.choice(alphabet))
         elif chars:
-            del chars[k:k + rng.randint(1, 20)]
+            del chars[k : k + rng.randint(1, 20)]
     return "".join(chars)
 
 
 def _splice(text: str, other: str, rng: random.Random) -> str:
-    return text[:rng.randrange(len(text) + 1)] + other[rng.randrange(len(other) + 1):]
+    return text[: rng.randrange(len(text) + 1)] + other[rng.randrange(len(other) + 1) :]
 
 
 TEXT_MUTATIONS: dict[str, Callable[[str, random.Random], str]] = {
-    "truncate": lambda t, r: t[:r.randrange(len(t) + 1)],
+    "truncate": lambda t, r: t[: r.randrange(len(t) + 1)],
     "chars": _char_ops,
     "lines": _lines_op,
     "huge number": _huge_number,
@@ -244,8 +300,19 @@ TEXT_MUTATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "case": lambda t, r: t.swapcase() if r.random() < 0.5 else t.upper(),
 }
 
-ENCODINGS = ["utf-8", "utf-8", "utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "utf-16-le",
-             "utf-16-be", "utf-32", "mac-roman"]
+ENCODINGS = [
+    "utf-8",
+    "utf-8",
+    "utf-8",
+    "utf-8-sig",
+    "latin-1",
+    "cp1252",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "mac-roman",
+]
 
 
 def _encode(text: str, rng: random.Random) -> bytes:
@@ -265,7 +332,7 @@ def _byte_ops(data: bytes, rng: random.Random) -> bytes:
         elif op == 1:
             b[k:k] = rng.randbytes(rng.randint(1, 8))
         elif op == 2:
-            del b[k:k + rng.randint(1, 64)]
+            del b[k : k + rng.randint(1, 64)]
         else:
             b[k:k] = bytes([rng.choice([0x00, 0x80, 0xC3, 0xE2, 0xF0, 0xFF, 0xFE, 0xEF, 0x0D])])
     return bytes(b)
@@ -273,7 +340,7 @@ def _byte_ops(data: bytes, rng: random.Random) -> bytes:
 
 BYTE_MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
     "bytes": _byte_ops,
-    "truncate bytes": lambda d, r: d[:r.randrange(len(d) + 1)],
+    "truncate bytes": lambda d, r: d[: r.randrange(len(d) + 1)],
     "junk": lambda d, r: r.randbytes(r.choice([1, 7, 100, 4096, 70_000])),
     "junk prefix": lambda d, r: r.randbytes(r.randint(1, 64)) + d,
 }
@@ -286,7 +353,7 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes], binary: bool = 
         if binary or rng.random() < 0.3:
             name = rng.choice(sorted(BYTE_MUTATIONS) + ["splice"])
             if name == "splice":
-                data = data[:rng.randrange(len(data) + 1)] + rng.choice(others)[rng.randrange(64):]
+                data = data[: rng.randrange(len(data) + 1)] + rng.choice(others)[rng.randrange(64) :]
             else:
                 data = BYTE_MUTATIONS[name](data, rng)
         else:
@@ -315,6 +382,7 @@ def huge_line_case(seed: bytes, size: int = 50 << 20) -> bytes:
 
 
 # --------------------------------------------------------------------------- running one case
+
 
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
@@ -430,8 +498,9 @@ def _target_text(codec: Codec, text: str) -> str:
     return outcome
 
 
-def run_case(codec: Codec, data: bytes, stats: FuzzStats, tmpdir: str, timeout: float = 20.0,
-             targets: tuple[str, ...] = TARGETS) -> None:
+def run_case(
+    codec: Codec, data: bytes, stats: FuzzStats, tmpdir: str, timeout: float = 20.0, targets: tuple[str, ...] = TARGETS
+) -> None:
     """Feed one input to every target; count outcomes and keep what crashed."""
     text = data.decode("utf-8", errors="replace")
     for target in targets:
@@ -453,15 +522,16 @@ def run_case(codec: Codec, data: bytes, stats: FuzzStats, tmpdir: str, timeout: 
         except Hang as e:
             outcome = "hang"
             stats.add_finding(Finding(codec.name, target, "Hang", str(e), _where(e), data))
-        except (Exception, RecursionError) as e:  # noqa: BLE001 - every other exception is a finding
+        except (Exception, RecursionError) as e:
             outcome = "crash"
             stats.add_finding(Finding(codec.name, target, type(e).__name__, str(e)[:300], _where(e), data))
         if outcome is not None:
             stats.record(target, outcome, time.perf_counter() - t0)
 
 
-def fuzz_codec(codec: Codec, cases: int, seed: int = 0, timeout: float = 20.0,
-               progress: Callable[[int], None] | None = None) -> FuzzStats:
+def fuzz_codec(
+    codec: Codec, cases: int, seed: int = 0, timeout: float = 20.0, progress: Callable[[int], None] | None = None
+) -> FuzzStats:
     """`cases` mutated inputs through every target of one codec (plus the unmutated seeds
     first when there are fewer seeds than cases)."""
     rng = random.Random(f"{seed}:{codec.name}")
@@ -503,6 +573,7 @@ def fuzz_codec(codec: Codec, cases: int, seed: int = 0, timeout: float = 20.0,
 
 # --------------------------------------------------------------------------- make fuzz
 
+
 def summary_table(all_stats: list[FuzzStats]) -> str:
     head = ["codec", "target", "cases", *OUTCOMES, "slowest ms"]
     rows = []
@@ -527,8 +598,9 @@ def _save(findings: list[Finding], folder: Path) -> None:
 def _fuzz_one(name: str, cases: int, seed: int, timeout: float, huge_line_mb: int) -> FuzzStats:
     """One codec's cases, then the file with one huge line; prints a line when done."""
     codec = encoders.get(name)
-    stats = fuzz_codec(codec, cases, seed, timeout,
-                       progress=lambda i: i % 1000 or print(f"{name}: {i}/{cases}", flush=True))
+    stats = fuzz_codec(
+        codec, cases, seed, timeout, progress=lambda i: i % 1000 or print(f"{name}: {i}/{cases}", flush=True)
+    )
     print(f"{name}: {stats.cases} cases in {stats.seconds:.0f} s, {stats.crashes} crashes", flush=True)
     if huge_line_mb:
         seeds = seed_files(codec, max_pieces=4) or [codec.seed.encode()]
@@ -578,8 +650,10 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_table(all_stats))
     findings = [f for s in all_stats for f in s.findings.values()]
     huge_mb = args.huge_line_mb
-    print(f"\n{sum(s.cases for s in all_stats)} cases, {len(findings)} distinct crashes, "
-          f"{sum(s.crashes for s in all_stats)} crashing cases")
+    print(
+        f"\n{sum(s.cases for s in all_stats)} cases, {len(findings)} distinct crashes, "
+        f"{sum(s.crashes for s in all_stats)} crashing cases"
+    )
     for s in all_stats:
         if s.huge_line_s is not None:
             print(f"  {s.codec}: the file with one {huge_mb} MB line took {s.huge_line_s:.1f} s")

@@ -118,7 +118,7 @@ def _with_directives(text: str) -> str:
     directive = "%%MIDI chordattack 0\n"
     if m is None:
         return directive + text
-    return text[:m.start()] + directive + text[m.start():]
+    return text[: m.start()] + directive + text[m.start() :]
 
 
 def read_midi_notes(path: str) -> dict[int, list[tuple[int, float, float]]]:
@@ -165,9 +165,13 @@ def abc2midi_run(text: str, timeout: float = 20.0, prepare: bool = True) -> Abc2
         with open(src, "w", encoding="utf-8", errors="replace") as fh:
             fh.write(text)
         try:
-            proc = subprocess.run([ABC2MIDI, src, "-o", out, "-NGUI", "-NGRA", "-NFER"],
-                                  capture_output=True, text=True, timeout=timeout,
-                                  errors="replace")
+            proc = subprocess.run(
+                [ABC2MIDI, src, "-o", out, "-NGUI", "-NGRA", "-NFER"],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                errors="replace",
+            )
             res.output = proc.stdout + proc.stderr
         except (OSError, subprocess.TimeoutExpired) as e:
             res.errors.append(Problem(f"abc2midi failed: {e}"))
@@ -210,6 +214,7 @@ def _key(n) -> tuple[int, int, int]:
 def note_f1(ref_notes, our_notes) -> float:
     """F1 of two multisets of (pitch, onset, duration) notes (beats), times rounded to
     1/GRID beat.  Both empty -> 1.0.  Accepts tuples or objects with pitch/onset/duration."""
+
     def norm(ns):
         out = []
         for n in ns:
@@ -334,15 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     bad.sort()
     for f1, f, i, text in bad[: args.show]:
         title = re.search(r"^T:(.*)$", text, flags=re.M)
-        print(f"  F1 {f1:.3f} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i} "
-              f"{title.group(1).strip() if title else ''}")
+        print(
+            f"  F1 {f1:.3f} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i} "
+            f"{title.group(1).strip() if title else ''}"
+        )
     if bars_n:
-        print(f"bars_ok agrees with abc2midi's bar warnings: {100.0 * bars_same / bars_n:.1f}% "
-              f"({bars_same} of {bars_n}); (bars_ok, abc2midi warned): "
-              + ", ".join(f"{k}: {v}" for k, v in sorted(bars_confusion.items(), key=str)))
+        print(
+            f"bars_ok agrees with abc2midi's bar warnings: {100.0 * bars_same / bars_n:.1f}% "
+            f"({bars_same} of {bars_n}); (bars_ok, abc2midi warned): "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(bars_confusion.items(), key=str))
+        )
     for f, i, text, ok, msgs in bars_bad[: args.show]:
-        print(f"  bars_ok {ok} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i}: "
-              f"{'; '.join(msgs[:2]) or 'no warning'}")
+        print(
+            f"  bars_ok {ok} {os.path.basename(os.path.dirname(f))}/{os.path.basename(f)}#{i}: "
+            f"{'; '.join(msgs[:2]) or 'no warning'}"
+        )
     if args.dump:
         os.makedirs(args.dump, exist_ok=True)
         for k, (f1, f, i, text) in enumerate(bad):

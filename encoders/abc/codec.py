@@ -28,13 +28,15 @@ class AbcScheme(Scheme):
     engraving = "abc"
     encode_options = (
         Option("titles", bool, False, "keep tune titles (T:)"),
-        Option("transpose", str, "none", "none | C (every tune to tonic C) | all (all 12 keys)",
-               choices=TRANSPOSE_CHOICES),
+        Option(
+            "transpose", str, "none", "none | C (every tune to tonic C) | all (all 12 keys)", choices=TRANSPOSE_CHOICES
+        ),
         Option("keep_irregular", bool, False, "keep tunes whose bars do not fit the meter"),
     )
 
-    def _encode_text(self, text: str, path: str, titles: bool = False, transpose: str = "none",
-                     keep_irregular: bool = False) -> EncodeResult:
+    def _encode_text(
+        self, text: str, path: str, titles: bool = False, transpose: str = "none", keep_irregular: bool = False
+    ) -> EncodeResult:
         from encoders.abc.normalize import normalize
 
         return normalize(text, path=path, titles=titles, transpose=transpose, keep_irregular=keep_irregular)
@@ -93,7 +95,7 @@ class AbcScheme(Scheme):
     def body(self, text: str) -> str:
         """The music lines: everything after the first K: header line."""
         m = re.search(r"^K:[^\n]*\n", text, flags=re.M)
-        return text[m.end():] if m else text
+        return text[m.end() :] if m else text
 
     def music_key(self, text: str) -> str:
         """What makes two tunes the same music (for de-duplication): no X:, T:, Q:, R:."""

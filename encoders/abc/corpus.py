@@ -101,9 +101,14 @@ def _write_atomic(path: pathlib.Path, text: str) -> None:
         pass
 
 
-def build_folk(out_path: str | os.PathLike, titles: bool = False, transpose: str = "none",
-               progress: Callable[[pathlib.Path], None] | None = None,
-               files: Iterable[pathlib.Path] | None = None, keep_irregular: bool = False) -> dict:
+def build_folk(
+    out_path: str | os.PathLike,
+    titles: bool = False,
+    transpose: str = "none",
+    progress: Callable[[pathlib.Path], None] | None = None,
+    files: Iterable[pathlib.Path] | None = None,
+    keep_irregular: bool = False,
+) -> dict:
     """Normalize the folk files into one stream at `out_path` (written atomically).
 
     Returns counts: files, files_unreadable, tunes (seen), written (pieces in the stream),
@@ -113,8 +118,16 @@ def build_folk(out_path: str | os.PathLike, titles: bool = False, transpose: str
     files = folk_files() if files is None else list(files)
     seen: set[str] = set()
     pieces: list[str] = []
-    stats: dict = {"files": 0, "files_unreadable": 0, "tunes": 0, "kept": 0, "duplicates": 0,
-                   "skipped": {}, "written": 0, "chars": 0}
+    stats: dict = {
+        "files": 0,
+        "files_unreadable": 0,
+        "tunes": 0,
+        "kept": 0,
+        "duplicates": 0,
+        "skipped": {},
+        "written": 0,
+        "chars": 0,
+    }
     for f in files:
         if progress is not None:
             progress(f)
@@ -166,8 +179,9 @@ def abc2midi_check(text: str, timeout: float = 20.0) -> tuple[bool, bool]:
         with open(src, "w", encoding="utf-8", errors="replace") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
         try:
-            proc = subprocess.run([ABC2MIDI, src, "-o", out], capture_output=True, text=True,
-                                  timeout=timeout, errors="replace")
+            proc = subprocess.run(
+                [ABC2MIDI, src, "-o", out], capture_output=True, text=True, timeout=timeout, errors="replace"
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False, False
         output = proc.stdout + proc.stderr
@@ -193,24 +207,30 @@ def _measure(sample: int, seed: int, corpus: str | None) -> None:
     picked = rng.sample(raw, min(sample, len(raw)))
     print(f"raw tunes in the folk files: {len(raw)}")
     r = measure_abc2midi([t for _, _, t in picked])
-    print(f"raw sample: {r['tunes']} tunes, plays without error {r['plays']:.1%}, "
-          f"every bar the meter's length {r['bars_ok']:.1%}, both {r['both']:.1%}")
+    print(
+        f"raw sample: {r['tunes']} tunes, plays without error {r['plays']:.1%}, "
+        f"every bar the meter's length {r['bars_ok']:.1%}, both {r['both']:.1%}"
+    )
     same = []
     for _, _, t in picked:
         for res in normalize_tunes(t):
             if res.text is not None:
                 same.append(res.text)
     r = measure_abc2midi(same)
-    print(f"the same raw tunes normalized (kept {len(same)} of {len(picked)}): plays {r['plays']:.1%}, "
-          f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}")
+    print(
+        f"the same raw tunes normalized (kept {len(same)} of {len(picked)}): plays {r['plays']:.1%}, "
+        f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}"
+    )
     if corpus:
         from encoders import split_stream
 
         pieces = split_stream(read_text(corpus))
         picked = rng.sample(pieces, min(sample, len(pieces)))
         r = measure_abc2midi(picked)
-        print(f"normalized corpus {corpus}: sample of {r['tunes']} tunes: plays {r['plays']:.1%}, "
-              f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}")
+        print(
+            f"normalized corpus {corpus}: sample of {r['tunes']} tunes: plays {r['plays']:.1%}, "
+            f"bars {r['bars_ok']:.1%}, both {r['both']:.1%}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,11 +110,11 @@ def written_bars(text: str) -> tuple[list[float], list[bool]] | None:
         import music21
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            score = music21.converter.parse(text, format="abc")   # (it prints warnings about beams)
+            score = music21.converter.parse(text, format="abc")  # (it prints warnings about beams)
         part = score.parts[0] if getattr(score, "parts", None) else score
         measures = list(part.getElementsByClass("Measure"))
         if not measures:
-            return None     # music21 makes no measures of some one-line tunes
+            return None  # music21 makes no measures of some one-line tunes
         repeat = music21.bar.Repeat
         ends = [isinstance(m.rightBarline, repeat) for m in measures]
         starts = [isinstance(m.leftBarline, repeat) for m in measures]

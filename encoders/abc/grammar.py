@@ -273,8 +273,28 @@ def _lengths() -> dict:
 
 
 def _chord_symbols() -> dict:
-    quals = ("", "m", "7", "m7", "maj7", "M7", "6", "m6", "9", "m9", "dim", "dim7",
-             "aug", "+", "sus", "sus4", "sus2", "7sus4", "m7b5", "5")
+    quals = (
+        "",
+        "m",
+        "7",
+        "m7",
+        "maj7",
+        "M7",
+        "6",
+        "m6",
+        "9",
+        "m9",
+        "dim",
+        "dim7",
+        "aug",
+        "+",
+        "sus",
+        "sus4",
+        "sus2",
+        "7sus4",
+        "m7b5",
+        "5",
+    )
     roots = [t + a for t in _UPPER for a in ("", "#", "b")]
     out = {}
     for r in roots:
@@ -311,8 +331,15 @@ def _header_tries(meters: list[str] | None, rhythms: list[str] | None) -> dict:
         known = _meters()
         tries["M"] = _trie({m: known[m] for m in meters if m in known} or {"none": "none"})
     if rhythms is not None:
-        words = [r for r in rhythms if r and len(r) <= _MAX_RHYTHM and r == r.strip()
-                 and all(c in _RHYTHM_CHARS + " " for c in r) and "  " not in r]
+        words = [
+            r
+            for r in rhythms
+            if r
+            and len(r) <= _MAX_RHYTHM
+            and r == r.strip()
+            and all(c in _RHYTHM_CHARS + " " for c in r)
+            and "  " not in r
+        ]
         if words:
             tries["R"] = _trie({r: r for r in words})
         else:
@@ -327,9 +354,14 @@ _TITLE_FIRST = "".join(c for c in _TEXT_CHARS if c.isalnum() or c in "'(")
 
 # Bar tokens: text -> (may end a short bar, opens a section, ending number).
 _BARS = {
-    "|": (False, False, 0), "||": (False, False, 0), "|]": (True, False, 0),
-    "|:": (False, True, 0), ":|": (True, False, 0), "::": (True, True, 0),
-    "|1": (False, False, 1), ":|2": (True, False, 2),
+    "|": (False, False, 0),
+    "||": (False, False, 0),
+    "|]": (True, False, 0),
+    "|:": (False, True, 0),
+    ":|": (True, False, 0),
+    "::": (True, True, 0),
+    "|1": (False, False, 1),
+    ":|2": (True, False, 2),
 }
 _BAR_TRIE = _trie({k: k for k in _BARS})
 
@@ -338,22 +370,23 @@ _BAR_TRIE = _trie({k: k for k in _BARS})
 _P_CSYM, _P_GRACE, _P_DECO, _P_SLUR, _P_BROKEN = 1, 2, 4, 8, 16
 
 # Modes (AbcGrammar._mode): what the next character continues.
-(_H_LINE,       # the start of a header line: its field letter
- _H_COLON,      # the colon after it
- _H_VALUE,      # a header value from a closed list (X M L Q K, and R: held to the corpus)
- _H_TEXT,       # a free-text header value (T:, R:)
- _ITEM,         # the music, between items
- _ACC,          # a note's accidental, before its letter
- _NOTE,         # a note's octave marks and length, a rest's or a chord's length
- _PAREN,        # after '(': a tuplet's number or a slur
- _BROKEN,       # after '>' or '<'
- _LBRACK,       # after '[': an ending's number or a chord
- _CHORD,        # inside [...]
- _GRACE,        # inside {...}
- _CSYM,         # inside a chord symbol "..."
- _BAR,          # a bar line being written
- _RECOVER,      # after a character outside the grammar: anything, up to a line end or bar line
- ) = range(15)
+(
+    _H_LINE,  # the start of a header line: its field letter
+    _H_COLON,  # the colon after it
+    _H_VALUE,  # a header value from a closed list (X M L Q K, and R: held to the corpus)
+    _H_TEXT,  # a free-text header value (T:, R:)
+    _ITEM,  # the music, between items
+    _ACC,  # a note's accidental, before its letter
+    _NOTE,  # a note's octave marks and length, a rest's or a chord's length
+    _PAREN,  # after '(': a tuplet's number or a slur
+    _BROKEN,  # after '>' or '<'
+    _LBRACK,  # after '[': an ending's number or a chord
+    _CHORD,  # inside [...]
+    _GRACE,  # inside {...}
+    _CSYM,  # inside a chord symbol "..."
+    _BAR,  # a bar line being written
+    _RECOVER,  # after a character outside the grammar: anything, up to a line end or bar line
+) = range(15)
 
 # Repeat states, as abc2midi sees them: the tune start opens a repeat
 # implicitly; |: (not allowed while open) and :: (not after :|) open one; :|
@@ -384,6 +417,7 @@ def _tuplet_fits(w: int, k: int, q: int, p: int, room: int) -> bool:
         if ((w + s) * q) % p == 0:
             return (w + s) * q * _STEP * G // p <= room
     return False
+
 
 def _broken_steps() -> dict:
     """(sign, signs written after the note so far, at most 2) -> (num, den, next_num,
@@ -423,9 +457,9 @@ def _copier(cls):
 class _Config:
     """What a grammar is made with; never changes (copies share it)."""
 
-    min_bars: int   # full bars a tune needs before it may end
-    phrase: int     # a short bar carried on may end a strain of a multiple of this many bars
-    tries: dict     # header field -> trie of its values (M: and R: held to the model's corpus; R: None: no R:)
+    min_bars: int  # full bars a tune needs before it may end
+    phrase: int  # a short bar carried on may end a strain of a multiple of this many bars
+    tries: dict  # header field -> trie of its values (M: and R: held to the model's corpus; R: None: no R:)
 
 
 @_copier
@@ -433,12 +467,12 @@ class _Config:
 class _Header:
     """The header lines read so far."""
 
-    field: str | None = None            # the last field line finished (X T M L Q R K); None before X:
-    writing: str = ""                   # the letter of the field line being written
-    text: str = ""                      # the free text of the T: or R: value being written
+    field: str | None = None  # the last field line finished (X T M L Q R K); None before X:
+    writing: str = ""  # the letter of the field line being written
+    text: str = ""  # the free text of the T: or R: value being written
     meter: tuple[int, int] | None = None  # M: as (n, d); None for M:none (and before M:)
-    unit: int = 8                       # L: as the d of 1/d
-    in_body: bool = False               # K: was read: the music is being written
+    unit: int = 8  # L: as the d of 1/d
+    in_body: bool = False  # K: was read: the music is being written
 
 
 @_copier
@@ -446,14 +480,14 @@ class _Header:
 class _Bar:
     """The bar being written, in ticks."""
 
-    full: int = _FREE       # a full bar: the meter's length (`_FREE` under M:none: never full)
-    room: int = _FREE       # ticks still free: `full` less the time carried in and written
-    carry: int = 0          # time carried in from a short bar closed by || |] |: :: (abc2midi counts on)
-    shave: int = 0          # time held back past the soft cap, so that the bar is what :| needs
-    held: bool = False      # `shave` is in force: only :| may close this bar (`_cap_target`)
-    music: bool = False     # a note, rest or chord was written in it
-    first: bool = True      # the tune's first bar (or the first after bad text): it may be short
-    forced: bool = False    # it is closed by the bar line that ends bad text: any bar line, nothing counted
+    full: int = _FREE  # a full bar: the meter's length (`_FREE` under M:none: never full)
+    room: int = _FREE  # ticks still free: `full` less the time carried in and written
+    carry: int = 0  # time carried in from a short bar closed by || |] |: :: (abc2midi counts on)
+    shave: int = 0  # time held back past the soft cap, so that the bar is what :| needs
+    held: bool = False  # `shave` is in force: only :| may close this bar (`_cap_target`)
+    music: bool = False  # a note, rest or chord was written in it
+    first: bool = True  # the tune's first bar (or the first after bad text): it may be short
+    forced: bool = False  # it is closed by the bar line that ends bad text: any bar line, nothing counted
 
 
 @_copier
@@ -461,8 +495,8 @@ class _Bar:
 class _Tuplet:
     """The tuplet being written: `p` notes in the time of `q`, `left` of them still to come."""
 
-    left: int = 0       # its notes still to come (0: no tuplet open)
-    written: int = 0    # its notes' written lengths so far, in L/32
+    left: int = 0  # its notes still to come (0: no tuplet open)
+    written: int = 0  # its notes' written lengths so far, in L/32
     q: int = 1
     p: int = 1
 
@@ -472,10 +506,10 @@ class _Tuplet:
 class _Broken:
     """Broken rhythm (``a>b``): the signs after a note and what they do to the next one."""
 
-    signs: str = ""             # the signs written since the last note: '' '>' '>>' '<' '<<'
-    num: int = 1                # the next note's time is its written length times num/den
-    den: int = 1                # (1/2 after >, 3/2 after <, 1/4 after >>, 7/4 after <<)
-    prev: int | None = None     # the last note's written length (L/32) if a sign may follow it, else None
+    signs: str = ""  # the signs written since the last note: '' '>' '>>' '<' '<<'
+    num: int = 1  # the next note's time is its written length times num/den
+    den: int = 1  # (1/2 after >, 3/2 after <, 1/4 after >>, 7/4 after <<)
+    prev: int | None = None  # the last note's written length (L/32) if a sign may follow it, else None
 
 
 @_copier
@@ -483,16 +517,16 @@ class _Broken:
 class _Note:
     """The note, rest, chord or grace group being written, and the last note's spelling."""
 
-    kind: str = ""          # 'note', 'rest' or 'chord'
-    letter: str = ""        # the note's letter as written
-    accidental: str = ""    # the accidental written (so far) before the letter
-    mark: str = ""          # the octave mark the letter just written may take: ',' (upper case) or "'"
-    marks: int = 0          # octave marks written after it (2: none may follow; rests and chords start at 2)
-    group: int = 0          # notes written in the chord or grace group
-    at: int = 0             # where in a group: -1 right after '{' (a '/' may come), 0 before a note,
-                            # 1 after an accidental, 2 after a letter
-    deco: str = ""          # the decoration in front of the note: '~' '.' or ''
-    spelling: tuple | None = None   # the last note's (accidental, letter, octave marks) if a tie may follow it
+    kind: str = ""  # 'note', 'rest' or 'chord'
+    letter: str = ""  # the note's letter as written
+    accidental: str = ""  # the accidental written (so far) before the letter
+    mark: str = ""  # the octave mark the letter just written may take: ',' (upper case) or "'"
+    marks: int = 0  # octave marks written after it (2: none may follow; rests and chords start at 2)
+    group: int = 0  # notes written in the chord or grace group
+    at: int = 0  # where in a group: -1 right after '{' (a '/' may come), 0 before a note,
+    # 1 after an accidental, 2 after a letter
+    deco: str = ""  # the decoration in front of the note: '~' '.' or ''
+    spelling: tuple | None = None  # the last note's (accidental, letter, octave marks) if a tie may follow it
 
 
 @_copier
@@ -500,13 +534,13 @@ class _Note:
 class _Flow:
     """The item written last and what the music so far leaves open."""
 
-    last: str = "start"     # the last item: start linestart space note rest slurclose tie tuplet slur
-                            # csym grace deco broken ending bar openbar (a line's first bar line)
-    pending: int = 0        # what waits for a note: the bits _P_CSYM _P_GRACE _P_DECO _P_SLUR _P_BROKEN
-    slurs: int = 0          # slurs open
-    tie: tuple | None = None    # a tie is open: the spelling (as `_Note.spelling`) the next note repeats
-    body_start: bool = True     # no bar with music was closed yet in the body
-    in_quotes: bool = False     # recovering from bad text inside a quoted string ('|' is no bar line there)
+    last: str = "start"  # the last item: start linestart space note rest slurclose tie tuplet slur
+    # csym grace deco broken ending bar openbar (a line's first bar line)
+    pending: int = 0  # what waits for a note: the bits _P_CSYM _P_GRACE _P_DECO _P_SLUR _P_BROKEN
+    slurs: int = 0  # slurs open
+    tie: tuple | None = None  # a tie is open: the spelling (as `_Note.spelling`) the next note repeats
+    body_start: bool = True  # no bar with music was closed yet in the body
+    in_quotes: bool = False  # recovering from bad text inside a quoted string ('|' is no bar line there)
 
 
 @_copier
@@ -514,12 +548,12 @@ class _Flow:
 class _Counts:
     """Bars counted, for the tune's length and its strains."""
 
-    bars: int = 0           # bars closed with music in them
-    full: int = 0           # of those, the full ones (every one under M:none)
-    pickup: int = 0         # the tune's short first bar's length (0: it has none)
-    strain: int = 0         # bars of the strain (section) so far: a pickup and the bar that completes a
-                            # short bar not counted
-    strain_at_first: int = 0    # `strain` where the first ending began: the second ending counts on from it
+    bars: int = 0  # bars closed with music in them
+    full: int = 0  # of those, the full ones (every one under M:none)
+    pickup: int = 0  # the tune's short first bar's length (0: it has none)
+    strain: int = 0  # bars of the strain (section) so far: a pickup and the bar that completes a
+    # short bar not counted
+    strain_at_first: int = 0  # `strain` where the first ending began: the second ending counts on from it
 
 
 @_copier
@@ -527,17 +561,17 @@ class _Counts:
 class _Repeats:
     """Repeats and endings as abc2midi plays them, and the section a ``:|`` replays."""
 
-    state: int = _R_IMPLICIT    # _R_IMPLICIT (the tune start only), _R_OPEN (|: or :: open), _R_CLOSED (after :|)
-    ending: int = _E_NONE       # _E_NONE, _E_FIRST (in [1), _E_NEED2 ([1 closed by :|: [2 next), _E_SECOND (in [2)
-    after_endings: int = 0      # 0: no endings since the last |: or ::; 1: a second ending began; 2: a :| closed
-                                # one, or a short bar came after one (no :| without |: now); 3: a second ending
-                                # ended short (no repeat or ending at all now)
-    no_replay: bool = False     # no :| may close the second ending (abc2midi would replay a section that
-                                # began with carried time from an empty count)
-    start_carry: int = 0        # the time carried into the section's first bar
-    start_short: int = 0        # the section's first bar's length when it was the tune's short first bar
-    at_start: bool = True       # the bar being written would be the section's first
-    bar_line_first: bool = False    # the section starts with a line's first plain bar line (the replay meets it)
+    state: int = _R_IMPLICIT  # _R_IMPLICIT (the tune start only), _R_OPEN (|: or :: open), _R_CLOSED (after :|)
+    ending: int = _E_NONE  # _E_NONE, _E_FIRST (in [1), _E_NEED2 ([1 closed by :|: [2 next), _E_SECOND (in [2)
+    after_endings: int = 0  # 0: no endings since the last |: or ::; 1: a second ending began; 2: a :| closed
+    # one, or a short bar came after one (no :| without |: now); 3: a second ending
+    # ended short (no repeat or ending at all now)
+    no_replay: bool = False  # no :| may close the second ending (abc2midi would replay a section that
+    # began with carried time from an empty count)
+    start_carry: int = 0  # the time carried into the section's first bar
+    start_short: int = 0  # the section's first bar's length when it was the tune's short first bar
+    at_start: bool = True  # the bar being written would be the section's first
+    bar_line_first: bool = False  # the section starts with a line's first plain bar line (the replay meets it)
 
 
 class AbcGrammar(CharGrammar):
@@ -550,23 +584,32 @@ class AbcGrammar(CharGrammar):
 
     __slots__ = (
         # the driver's (CharGrammar): where the next character goes, the answer of allowed(), the end
-        "problems", "_line", "_col", "_cache", "_done",
-        "_mode",    # what is being read: one of _H_LINE .. _RECOVER
-        "_node",    # the trie node reached in the value being written (header value, length, chord
-                    # symbol or bar line)
-        "_cfg",     # _Config: how the grammar was made (shared by copies)
-        "_head",    # _Header: the header so far
-        "_bar",     # _Bar: the bar being written
+        "problems",
+        "_line",
+        "_col",
+        "_cache",
+        "_done",
+        "_mode",  # what is being read: one of _H_LINE .. _RECOVER
+        "_node",  # the trie node reached in the value being written (header value, length, chord
+        # symbol or bar line)
+        "_cfg",  # _Config: how the grammar was made (shared by copies)
+        "_head",  # _Header: the header so far
+        "_bar",  # _Bar: the bar being written
         "_tuplet",  # _Tuplet: the tuplet in progress
         "_broken",  # _Broken: broken rhythm after the last note
-        "_note",    # _Note: the note, rest, chord or grace group being written
-        "_flow",    # _Flow: the last item and what is left open (slurs, a tie, prefixes)
-        "_count",   # _Counts: bars of the tune and of its strain
-        "_rep",     # _Repeats: repeats, endings and the section a :| replays
+        "_note",  # _Note: the note, rest, chord or grace group being written
+        "_flow",  # _Flow: the last item and what is left open (slurs, a tie, prefixes)
+        "_count",  # _Counts: bars of the tune and of its strain
+        "_rep",  # _Repeats: repeats, endings and the section a :| replays
     )
 
-    def __init__(self, min_bars: int = MIN_BARS, meters: list[str] | None = None,
-                 rhythms: list[str] | None = None, phrase: int = PHRASE) -> None:
+    def __init__(
+        self,
+        min_bars: int = MIN_BARS,
+        meters: list[str] | None = None,
+        rhythms: list[str] | None = None,
+        phrase: int = PHRASE,
+    ) -> None:
         """`meters` and `rhythms`: the M: and R: values the model's corpus has (the
         model's scheme options); a tune may write only those.  None: any meter of
         the closed list, any lower-case words for R:.  `phrase`: a short bar may end
@@ -637,8 +680,13 @@ class AbcGrammar(CharGrammar):
     def cadence(self) -> bool:
         """Whether the music being written is a phrase's last bar: the 4th, 8th, 12th... bar
         of its strain (where tunes cadence), for lower-entropy sampling there."""
-        return (self._head.in_body and self._mode != _RECOVER and self._bar.full != _FREE and not self._done
-                and (self._count.strain + 1) % PHRASE == 0)
+        return (
+            self._head.in_body
+            and self._mode != _RECOVER
+            and self._bar.full != _FREE
+            and not self._done
+            and (self._count.strain + 1) % PHRASE == 0
+        )
 
     def can_end(self) -> bool:
         """Whether the tune could end here (a line break, or a blank line, next)."""
@@ -671,7 +719,7 @@ class AbcGrammar(CharGrammar):
             tie = self._flow.tie
             acc = self._note.accidental
             if tie is not None:
-                return tie[1] if acc == tie[0] else tie[0][len(acc):][:1]
+                return tie[1] if acc == tie[0] else tie[0][len(acc) :][:1]
             return (acc if len(acc) == 1 and acc != "=" else "") + _LETTERS
         if m == _PAREN:
             return self._paren_allowed()
@@ -698,8 +746,9 @@ class AbcGrammar(CharGrammar):
             if h.writing == "L" and h.meter is not None:
                 # only units whose bar is a whole number of L/4 (M:3/8 L:1/4, not L:1/1)
                 ok = self._unit_ok
-                return ("".join(ch for ch, kid in n.kids.items() if any(map(ok, kid.vals)))
-                        + ("\n" if n.val is not None and ok(n.val) else ""))
+                return "".join(ch for ch, kid in n.kids.items() if any(map(ok, kid.vals))) + (
+                    "\n" if n.val is not None and ok(n.val) else ""
+                )
             return n.chars + ("\n" if n.val is not None else "")
         if m == _H_TEXT:
             return self._text_allowed()
@@ -747,11 +796,17 @@ class AbcGrammar(CharGrammar):
         fl, rep = self._flow, self._rep
         ending = rep.ending
         if fl.last in ("bar", "linestart", "space") and self._bar.music is False:
-            if (ending == _E_NONE and fl.last != "space" and not fl.body_start
-                    and (rep.state != _R_CLOSED or rep.after_endings == 1)
-                    and fl.tie is None and not self._bar.carry
-                    and self._target() is not None and self._count.bars < MAX_BARS):
-                out += "1"          # (past the soft cap: no new first ending)
+            if (
+                ending == _E_NONE
+                and fl.last != "space"
+                and not fl.body_start
+                and (rep.state != _R_CLOSED or rep.after_endings == 1)
+                and fl.tie is None
+                and not self._bar.carry
+                and self._target() is not None
+                and self._count.bars < MAX_BARS
+            ):
+                out += "1"  # (past the soft cap: no new first ending)
             if ending == _E_NEED2:
                 out += "2"
         if ending != _E_NEED2:
@@ -778,9 +833,15 @@ class AbcGrammar(CharGrammar):
 
     def _end_ok(self) -> bool:
         fl = self._flow
-        return (self._count.full >= self._cfg.min_bars and fl.slurs == 0 and fl.tie is None
-                and self._rep.ending not in (_E_FIRST, _E_NEED2) and self._rep.state != _R_OPEN
-                and fl.pending == 0 and not self._tuplet.left)
+        return (
+            self._count.full >= self._cfg.min_bars
+            and fl.slurs == 0
+            and fl.tie is None
+            and self._rep.ending not in (_E_FIRST, _E_NEED2)
+            and self._rep.state != _R_OPEN
+            and fl.pending == 0
+            and not self._tuplet.left
+        )
 
     def _item_allowed(self) -> str:
         fl = self._flow
@@ -792,7 +853,7 @@ class AbcGrammar(CharGrammar):
         capped = bars >= MAX_BARS and self._end_ok()
         if self._rep.ending == _E_NEED2:
             # after the :| that closes a first ending: only [2 (or a break, a space)
-            return ("\n [" if last == "bar" else "[")
+            return "\n [" if last == "bar" else "["
         if capped and (last == "bar" or last == "linestart" and self._last_bar_ok()):
             return "\n"
         if fl.tie is not None:
@@ -802,23 +863,24 @@ class AbcGrammar(CharGrammar):
             ap("\n")
         if last == "bar":
             ap("\n")
-        elif (last in ("note", "rest", "slurclose") and not pend and not in_tup
-              and (0 < self._bar.room or self._end_ok())):
-            ap("\n")           # a line break inside a bar, or the tune's last line
+        elif (
+            last in ("note", "rest", "slurclose") and not pend and not in_tup and (0 < self._bar.room or self._end_ok())
+        ):
+            ap("\n")  # a line break inside a bar, or the tune's last line
         if out and self._col >= _MAX_LINE:
-            return "\n"        # long lines: abc2midi can overflow a buffer on them
+            return "\n"  # long lines: abc2midi can overflow a buffer on them
         if pend:
             return self._pending_allowed(out, last, pend, in_tup)
         if last in ("note", "rest", "slurclose", "tie", "ending", "bar", "openbar") and not in_tup:
             ap(" ")
         slur_ok = fl.slurs < _MAX_SLURS and bars < MAX_BARS
         if self._note_room():
-            ap(('{.' if in_tup else '{~.') + _PITCH + "z[\"")
+            ap(("{." if in_tup else "{~.") + _PITCH + 'z["')
             if slur_ok or not in_tup and self._tuplet_any():
                 ap("(")
         if last in ("note", "slurclose") and fl.slurs > 0:
             if bars >= MAX_BARS:
-                return ")"          # past the cap: close slurs first
+                return ")"  # past the cap: close slurs first
             ap(")")
         if last == "note" and self._note.spelling is not None and bars < MAX_BARS:
             ap("-")
@@ -848,9 +910,9 @@ class AbcGrammar(CharGrammar):
                 s += "("
             if pend == _P_GRACE and not in_tup:
                 if last == "grace":
-                    s += "\n"        # the grace group's note on the next line
+                    s += "\n"  # the grace group's note on the next line
                     if self._flow.slurs:
-                        s += ")"      # (B4{AB}) A4
+                        s += ")"  # (B4{AB}) A4
                 elif last == "slurclose":
                     s += " "
             return s
@@ -868,9 +930,9 @@ class AbcGrammar(CharGrammar):
         if pend == _P_CSYM and not in_tup and (slur_ok or self._tuplet_any()):
             ap("(")
         elif pend & _P_SLUR and not in_tup and self._tuplet_any():
-            ap("(")         # a slur over a tuplet: ((3abc)
+            ap("(")  # a slur over a tuplet: ((3abc)
         # abc2midi miscounts a roll (~) inside a tuplet
-        ap(('{.' if in_tup else '{~.') + _PITCH + "[")
+        ap(("{." if in_tup else "{~.") + _PITCH + "[")
         return "".join(out)
 
     def _tie_allowed(self) -> str:
@@ -878,7 +940,7 @@ class AbcGrammar(CharGrammar):
         acc, letter, _ = self._flow.tie
         last = self._flow.last
         if self._tuplet.left:
-            return acc[:1] or letter    # inside a tuplet: the note right away
+            return acc[:1] or letter  # inside a tuplet: the note right away
         out = ""
         if last not in ("space", "linestart"):
             out += " "
@@ -900,21 +962,28 @@ class AbcGrammar(CharGrammar):
         rep = self._rep
         r = rep.state
         after = rep.after_endings
-        if (tok == "|:" and r == _R_OPEN) or (tok == "::" and r == _R_CLOSED) \
-                or (ending == 1 and r == _R_CLOSED and after != 1):
+        if (
+            (tok == "|:" and r == _R_OPEN)
+            or (tok == "::" and r == _R_CLOSED)
+            or (ending == 1 and r == _R_CLOSED and after != 1)
+        ):
             return False
         if after == 3 and (tok[0] == ":" or opens or ending):
             return False
         if tok[0] == ":" and r != _R_OPEN and after == 2:
-            return False            # abc2midi miscounts a :| without |: after endings
+            return False  # abc2midi miscounts a :| without |: after endings
             # and a short bar
         if self._flow.tie is not None and tok not in ("|", "||"):
             return False
         bars = self._count.bars
         if bars >= MAX_BARS and (
-                opens or ending == 1 or (r == _R_OPEN or rep.ending == _E_FIRST)
-                and tok not in (":|", ":|2") and (bar.held or tok != "|")):
-            return False            # past the cap: no new section or ending; close the repeat
+            opens
+            or ending == 1
+            or (r == _R_OPEN or rep.ending == _E_FIRST)
+            and tok not in (":|", ":|2")
+            and (bar.held or tok != "|")
+        ):
+            return False  # past the cap: no new section or ending; close the repeat
         if not bar.music:
             return self._opening_bar_ok(tok)
         if rep.ending == _E_FIRST:
@@ -924,18 +993,17 @@ class AbcGrammar(CharGrammar):
             return False
         if rep.ending == _E_SECOND and tok[0] == ":" and rep.no_replay:
             return False
-        if ending == 1 and (rep.ending != _E_NONE
-                            or not rep.at_start and self._target() is None):
+        if ending == 1 and (rep.ending != _E_NONE or not rep.at_start and self._target() is None):
             return False
         meter = bar.full
         if meter == _FREE:
             return True
         t = meter - bar.shave - bar.room
         if t != meter and bars >= MAX_BARS and not self._count.full:
-            return False            # past the cap with no full bar yet: fill one
+            return False  # past the cap with no full bar yet: fill one
         if tok[0] == ":":
             if r != _R_OPEN and after and t != meter:
-                return False        # (after endings abc2midi replays from an empty count)
+                return False  # (after endings abc2midi replays from an empty count)
             return t == self._target()
         if tok in ("|", "|1"):
             return t == meter or (bar.first and tok == "|")
@@ -950,10 +1018,10 @@ class AbcGrammar(CharGrammar):
         even there)."""
         rep = self._rep
         if tok in ("||", "|]") and rep.at_start and (rep.start_carry or rep.state == _R_OPEN):
-            return False        # (the repeat would replay it with a count abc2midi rejects)
-        return (tok in ("|:", "||", "|]") and rep.ending not in (_E_FIRST, _E_NEED2)
-                or tok == "|" and not self._bar.carry) \
-            and self._flow.last in ("start", "linestart")
+            return False  # (the repeat would replay it with a count abc2midi rejects)
+        return (
+            tok in ("|:", "||", "|]") and rep.ending not in (_E_FIRST, _E_NEED2) or tok == "|" and not self._bar.carry
+        ) and self._flow.last in ("start", "linestart")
 
     def _bar_allowed(self) -> str:
         n = self._node
@@ -973,16 +1041,16 @@ class AbcGrammar(CharGrammar):
                     out.append(d)
         pend = self._flow.pending
         if pend & _P_BROKEN:
-            return _PITCH + "["     # a slur over the second note of a>b
+            return _PITCH + "["  # a slur over the second note of a>b
         if self._flow.slurs < _MAX_SLURS and not pend & _P_SLUR and self._count.bars < MAX_BARS:
             if pend & _P_GRACE:
                 out.append("." + _PITCH + "[")
             else:
-                out.append(('{.' if in_tup else '{~.') + _PITCH + "[")
+                out.append(("{." if in_tup else "{~.") + _PITCH + "[")
                 if not pend & _P_CSYM:
                     out.append('"')
             if not in_tup and self._tuplet_any():
-                out.append("(")     # ((3abc): a slur over a tuplet
+                out.append("(")  # ((3abc): a slur over a tuplet
         return "".join(out)
 
     def _group_allowed(self) -> str:
@@ -1014,7 +1082,7 @@ class AbcGrammar(CharGrammar):
         tie_oct = tie[2] if tie is not None else None
         if n is _LEN_TRIE and note.kind == "note":
             if tie_oct is not None and note.marks < tie_oct:
-                return note.mark     # the tied note again: same octave marks
+                return note.mark  # the tied note again: same octave marks
             if note.marks < 2 and tie_oct is None:
                 out.append(note.mark)
         for ch, kid in n.kids.items():
@@ -1237,11 +1305,11 @@ class AbcGrammar(CharGrammar):
         no bar in this one can close the repeat."""
         meter = self._bar.full
         rep = self._rep
-        if rep.bar_line_first:      # the replay meets a plain | first: full, then no pickup
+        if rep.bar_line_first:  # the replay meets a plain | first: full, then no pickup
             return None if rep.start_short and not rep.at_start else meter
-        if rep.at_start:            # this bar would be the section's first: full, no carry in
+        if rep.at_start:  # this bar would be the section's first: full, no carry in
             return meter if rep.start_carry == 0 else None
-        if rep.start_short:         # the tune's short first bar follows: complement it
+        if rep.start_short:  # the tune's short first bar follows: complement it
             return meter - rep.start_short
         # the section began with carry start_carry: the replay must begin with the same
         return meter if rep.start_carry == 0 else rep.start_carry
@@ -1251,8 +1319,11 @@ class AbcGrammar(CharGrammar):
         ``|:`` or a first ending), hold the bar to the length that ``:|`` needs
         (a short one only once a bar was full: till then, a full bar and ``|``)."""
         bar = self._bar
-        if (self._count.bars >= MAX_BARS and bar.full != _FREE
-                and (self._rep.state == _R_OPEN or self._rep.ending == _E_FIRST)):
+        if (
+            self._count.bars >= MAX_BARS
+            and bar.full != _FREE
+            and (self._rep.state == _R_OPEN or self._rep.ending == _E_FIRST)
+        ):
             t = self._target()
             if t is not None and t > bar.carry and (self._count.full or t == bar.full):
                 bar.held = True
@@ -1358,11 +1429,10 @@ class AbcGrammar(CharGrammar):
             self._bar.room -= m * br.num // br.den * G
             br.prev = m if br.den == 1 else None
         if note.deco:
-            br.prev = None     # abc2midi: no broken rhythm on a staccato or rolled note
+            br.prev = None  # abc2midi: no broken rhythm on a staccato or rolled note
         kind = note.kind
         # abc2midi ties only plain notes (no chord, rest, staccato or rolled note)
-        note.spelling = ((note.accidental, note.letter, note.marks)
-                         if kind == "note" and not note.deco else None)
+        note.spelling = (note.accidental, note.letter, note.marks) if kind == "note" and not note.deco else None
         note.deco = ""
         br.num = br.den = 1
         br.signs = ""
@@ -1420,7 +1490,7 @@ class AbcGrammar(CharGrammar):
         if ending == 1:
             count.strain_at_first = count.strain
         elif tok == ":|" and rep.ending == _E_NEED2:
-            count.strain = count.strain_at_first     # the second ending goes on from before the first
+            count.strain = count.strain_at_first  # the second ending goes on from before the first
         elif tok in ("||", "|]", "|:", "::", ":|", ":|2"):
             count.strain = 0
         self._flow.last = "ending" if ending else "bar" if closed else "openbar"
@@ -1464,14 +1534,14 @@ class AbcGrammar(CharGrammar):
             rep.after_endings = 3 if was_second and tok in ("||", "|]") else max(rep.after_endings, 2)
         carry = 0
         if short and not bar.first and tok not in ("|", "|1") and ending != 2:
-            carry = t           # abc2midi counts on into the next bar played
+            carry = t  # abc2midi counts on into the next bar played
         if rep.at_start:
             rep.at_start = False
             rep.start_short = t if short and bar.first else 0
         if bar.first and count.bars == 1:
             count.pickup = t if short else 0
         if not (short and bar.first) and not bar.carry:
-            count.strain += 1     # (a pickup, or the bar completing a short one: not counted)
+            count.strain += 1  # (a pickup, or the bar completing a short one: not counted)
         if new_section:
             rep.start_carry, rep.start_short, rep.at_start, rep.bar_line_first = carry, 0, True, False
         self._new_bar(first=False, carry=carry)
@@ -1480,9 +1550,10 @@ class AbcGrammar(CharGrammar):
 
     def _recover(self, ch: str) -> None:
         in_body = self._head.in_body
-        if ch == "\n" and ((not in_body and self._mode == _H_LINE)
-                           or (self._mode == _ITEM and self._flow.last == "linestart")):
-            self._done = True           # a blank line always ends a tune
+        if ch == "\n" and (
+            (not in_body and self._mode == _H_LINE) or (self._mode == _ITEM and self._flow.last == "linestart")
+        ):
+            self._done = True  # a blank line always ends a tune
             return
         if not in_body and self._mode == _H_LINE:
             self._head.writing = ch

@@ -100,8 +100,16 @@ from encoders.abc.tokens import (
 from encoders.piece import Problem, UsageError
 
 __all__ = [
-    "SKIP_REASONS", "TRANSPOSE_MODES", "TuneResult", "bar_problems", "normalize", "normalize_tunes",
-    "skip_reason", "split_tunes", "transpose_tune", "interval_to_c",
+    "SKIP_REASONS",
+    "TRANSPOSE_MODES",
+    "TuneResult",
+    "bar_problems",
+    "normalize",
+    "normalize_tunes",
+    "skip_reason",
+    "split_tunes",
+    "transpose_tune",
+    "interval_to_c",
 ]
 
 TRANSPOSE_MODES = ("none", "C", "all")
@@ -118,6 +126,7 @@ _RHYTHM_RE = re.compile(r"[a-z]+(?: [a-z]+){0,2}")
 
 
 # ============================================================================ results
+
 
 @dataclass(slots=True)
 class TuneResult:
@@ -142,8 +151,10 @@ def skip_reason(problem: Problem) -> str:
 
 # ============================================================================ entry points
 
-def normalize(text: str, path: str = "", titles: bool = False, transpose: str = "none",
-              keep_irregular: bool = False) -> EncodeResult:
+
+def normalize(
+    text: str, path: str = "", titles: bool = False, transpose: str = "none", keep_irregular: bool = False
+) -> EncodeResult:
     """The normalized tunes of a file's text (see the module docstring); never raises on
     any text (a `transpose` other than none, C or all is a ValueError)."""
     if transpose not in TRANSPOSE_MODES:
@@ -166,9 +177,15 @@ def normalize(text: str, path: str = "", titles: bool = False, transpose: str = 
         except Exception as e:
             if debugging():
                 raise
-            result.problems.append(Problem(
-                f"tune X:{tune.number}{_title_part(tune.title)}: internal error while transposing: "
-                f"{type(e).__name__}: {e}", tune.line, 1, path))
+            result.problems.append(
+                Problem(
+                    f"tune X:{tune.number}{_title_part(tune.title)}: internal error while transposing: "
+                    f"{type(e).__name__}: {e}",
+                    tune.line,
+                    1,
+                    path,
+                )
+            )
     return result
 
 
@@ -206,8 +223,7 @@ def split_tunes(text: str) -> tuple[list[tuple[int, list[str]]], dict[str, str]]
     return tunes, defaults
 
 
-def normalize_tunes(text: str, path: str = "", titles: bool = False,
-                    keep_irregular: bool = False) -> list[TuneResult]:
+def normalize_tunes(text: str, path: str = "", titles: bool = False, keep_irregular: bool = False) -> list[TuneResult]:
     """Every tune of a file's text, normalized or with the reason it was skipped."""
     if not isinstance(text, str):
         text = str(text)
@@ -218,20 +234,36 @@ def normalize_tunes(text: str, path: str = "", titles: bool = False,
         size = sum(len(line) + 1 for line in lines)
         try:
             if size > MAX_TUNE_CHARS:
-                res = TuneResult(None, first_line, reason="unreadable", problem=Problem(
-                    f"unreadable: {size:,} characters, more than any tune (at most {MAX_TUNE_CHARS:,} are read)",
-                    first_line, 1, path))
+                res = TuneResult(
+                    None,
+                    first_line,
+                    reason="unreadable",
+                    problem=Problem(
+                        f"unreadable: {size:,} characters, more than any tune (at most {MAX_TUNE_CHARS:,} are read)",
+                        first_line,
+                        1,
+                        path,
+                    ),
+                )
             else:
                 res = _normalize_tune(lines, first_line, path, defaults, titles, keep_irregular)
         except Exception as e:
             if debugging():
                 raise
-            res = TuneResult(None, first_line, reason="internal error",
-                             problem=Problem(f"internal error: {type(e).__name__}: {e}", first_line, 1, path))
+            res = TuneResult(
+                None,
+                first_line,
+                reason="internal error",
+                problem=Problem(f"internal error: {type(e).__name__}: {e}", first_line, 1, path),
+            )
         res.number = number
         if res.problem is not None:
-            res.problem = Problem(f"tune X:{number}{_title_part(res.title)}: {res.problem.message}",
-                                  res.problem.line, res.problem.column, path)
+            res.problem = Problem(
+                f"tune X:{number}{_title_part(res.title)}: {res.problem.message}",
+                res.problem.line,
+                res.problem.column,
+                path,
+            )
         out.append(res)
     return out
 
@@ -241,6 +273,7 @@ def _title_part(title: str) -> str:
 
 
 # ============================================================================ header fields
+
 
 def canonical_meter(value: str) -> tuple[str, tuple[int, int] | None]:
     """M: value -> (canonical text, (num, den) or None): ``C`` -> 4/4, ``C|`` -> 2/2,
@@ -310,19 +343,62 @@ def canonical_key(value: str) -> tuple[str | None, Key, dict[str, int]]:
     key = parse_key(v)
     if key.error:
         return None, key, key.signature
-    if not key.tonic and v and not v.lower().startswith(("none", "clef", "treble", "bass", "alto",
-                                                         "tenor", "perc", "exp")):
+    if (
+        not key.tonic
+        and v
+        and not v.lower().startswith(("none", "clef", "treble", "bass", "alto", "tenor", "perc", "exp"))
+    ):
         return None, key, key.signature
     sig = key.signature
     return render_key(key.tonic, key.mode, sig), key, sig
 
 
-CHORD_QUALITIES = ("", "m", "7", "m7", "maj7", "M7", "6", "m6", "aug", "+", "aug7", "dim", "dim7", "9",
-                   "m9", "maj9", "M9", "11", "dim9", "sus", "sus9", "7sus4", "7sus9", "5", "sus4", "sus2",
-                   "7sus2", "m7b5")
+CHORD_QUALITIES = (
+    "",
+    "m",
+    "7",
+    "m7",
+    "maj7",
+    "M7",
+    "6",
+    "m6",
+    "aug",
+    "+",
+    "aug7",
+    "dim",
+    "dim7",
+    "9",
+    "m9",
+    "maj9",
+    "M9",
+    "11",
+    "dim9",
+    "sus",
+    "sus9",
+    "7sus4",
+    "7sus9",
+    "5",
+    "sus4",
+    "sus2",
+    "7sus2",
+    "m7b5",
+)
 """Chord-symbol qualities abc2midi knows (others make it stop with an error)."""
-_QUALITY_ALIASES = {"min": "m", "mi": "m", "-": "m", "maj": "", "M": "", "min7": "m7", "mi7": "m7",
-                    "-7": "m7", "o": "dim", "o7": "dim7", "dim.": "dim", "min6": "m6", "ma7": "maj7"}
+_QUALITY_ALIASES = {
+    "min": "m",
+    "mi": "m",
+    "-": "m",
+    "maj": "",
+    "M": "",
+    "min7": "m7",
+    "mi7": "m7",
+    "-7": "m7",
+    "o": "dim",
+    "o7": "dim7",
+    "dim.": "dim",
+    "min6": "m6",
+    "ma7": "maj7",
+}
 _CHORD_RE = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?")
 
 
@@ -351,8 +427,17 @@ def _rhythm(value: str) -> str | None:
 
 _KEEP_DECORATIONS = ("~", ".")
 _SPACE_AFTER_OK = {"note", "rest", "measure_rest", "chord_end", "slur_end"}
-_SPACE_BEFORE_OK = {"note", "rest", "measure_rest", "chord_start", "chord_symbol", "decoration",
-                    "slur_start", "tuplet", "grace_start"}
+_SPACE_BEFORE_OK = {
+    "note",
+    "rest",
+    "measure_rest",
+    "chord_start",
+    "chord_symbol",
+    "decoration",
+    "slur_start",
+    "tuplet",
+    "grace_start",
+}
 _DECORATED_OK = {"note", "chord_start", "grace_start", "decoration", "chord_symbol"}
 
 
@@ -479,8 +564,9 @@ def _read_header(tlines: list[list[Token]], titles: bool) -> _Header:
     return head
 
 
-def _header_text(head: _Header, defaults: dict[str, str], titles: bool
-                 ) -> tuple[list[str], tuple[int, int] | None] | None:
+def _header_text(
+    head: _Header, defaults: dict[str, str], titles: bool
+) -> tuple[list[str], tuple[int, int] | None] | None:
     """The normalized header lines and the meter; None when the key is not understood."""
     fields = head.fields
     m_value = fields.get("M", defaults.get("M"))
@@ -604,8 +690,7 @@ class _Body:
         k = t.kind
         if k == "note":
             self.notes += 1
-            return ("note", _note_text(t.accidental, t.letter.upper(), octave_number(t.letter, t.octave),
-                                       t.length))
+            return ("note", _note_text(t.accidental, t.letter.upper(), octave_number(t.letter, t.octave), t.length))
         if k == "rest":
             return ("rest", "z" + _length_text(t.length))
         if k == "measure_rest":
@@ -636,15 +721,15 @@ class _Body:
         return None  # annotation, spacer, unknown, field (cannot happen here): dropped
 
 
-def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict[str, str],
-                    titles: bool, keep_irregular: bool) -> TuneResult:
+def _normalize_tune(
+    lines: list[str], first_line: int, path: str, defaults: dict[str, str], titles: bool, keep_irregular: bool
+) -> TuneResult:
     tlines = _token_lines(lines)
     head = _read_header(tlines, titles)
     title = head.title
 
     def skip(reason: str, message: str, line: int = first_line, col: int = 1) -> TuneResult:
-        return TuneResult(None, first_line, title=title, reason=reason,
-                          problem=Problem(message, line, col, path))
+        return TuneResult(None, first_line, title=title, reason=reason, problem=Problem(message, line, col, path))
 
     header = _header_text(head, defaults, titles)
     if header is None:
@@ -653,7 +738,7 @@ def _normalize_tune(lines: list[str], first_line: int, path: str, defaults: dict
         return skip("unreadable", f"unreadable: unknown key K:{head.fields['K'].strip()!r}", line, col)
     head_lines, meter = header
     body = _Body(head.first_voice, meter)
-    body.read(tlines[head.body_start:])
+    body.read(tlines[head.body_start :])
     if body.notes == 0:
         return skip("no notes", "no notes")
     if body.unknown > max(3, body.notes // 10):
@@ -679,7 +764,7 @@ def _has_notes(text: str) -> bool:
     toks = tokenize(text)
     from encoders.abc.tokens import header_end
 
-    return any(t.kind == "note" for t in toks[header_end(toks):])
+    return any(t.kind == "note" for t in toks[header_end(toks) :])
 
 
 def _balance(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -691,8 +776,9 @@ def _balance(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if k not in ("chord_start", "grace_start"):
             continue
         close = "chord_end" if k == "chord_start" else "grace_end"
-        inside = (("note", "tie", "space") if k == "chord_start"
-                  else ("note", "space", "chord_start", "chord_end", "tie"))
+        inside = (
+            ("note", "tie", "space") if k == "chord_start" else ("note", "space", "chord_start", "chord_end", "tie")
+        )
         j, notes = i + 1, 0
         while j < n and items[j][0] in inside and not (k == "chord_start" and items[j][0] == close):
             if k == "grace_start" and items[j][0] == "chord_end":
@@ -761,6 +847,7 @@ def _render_line(items: list[tuple[str, str]]) -> str:
 
 
 # ============================================================================ ties, broken rhythm
+
 
 class _PitchReader:
     """Reads notes' MIDI pitches as abc2midi does: the key signature, and an accidental
@@ -915,6 +1002,7 @@ def _with_length(t: Token, length: Fraction) -> str:
 
 # ============================================================================ bars
 
+
 class _Walker:
     """Walks a tune's body tokens and measures the bar so far (notes, chords, tuplets,
     broken rhythm), for the bar lines Essen leaves implicit at line ends."""
@@ -1051,8 +1139,11 @@ def _finish_bars(text: str, first_line: int, key_line: int) -> tuple[str, tuple[
         n, line, col = w.ending_inside
         bad = (f"an ending starts inside bar {n}, not after a bar line", line, col)
     elif play(text).bars_ok is False:
-        bad = ("a bar does not have the meter's length where abc2midi checks it "
-               "(see encoders.abc.player, bars_ok)", 1, 1)
+        bad = (
+            "a bar does not have the meter's length where abc2midi checks it (see encoders.abc.player, bars_ok)",
+            1,
+            1,
+        )
     return text, bad
 
 
@@ -1064,6 +1155,7 @@ def bar_problems(text: str) -> str | None:
 
 
 # ============================================================================ transposition
+
 
 def _header_key(text: str) -> tuple[str, str, str]:
     """(tonic, mode, raw K value) of a normalized tune's header key."""
@@ -1118,7 +1210,7 @@ class _Transposer:
             return new_letter, acc
         pc = (NATURAL_SEMITONES[LETTERS.index(letter)] + alter + self.semis) % 12
         for li, nat in enumerate(NATURAL_SEMITONES):
-            for a in ((-1, 0, 1) if self.prefer_flats else (1, 0, -1)):
+            for a in (-1, 0, 1) if self.prefer_flats else (1, 0, -1):
                 if (nat + a) % 12 == pc and a == 0:
                     return LETTERS[li], 0
         for li, nat in enumerate(NATURAL_SEMITONES):

@@ -106,10 +106,12 @@ MAX_EVENTS = 200_000
 MAX_TEXT_CHARS = 200_000
 """Text after this many characters is not played (and reported): no tune is that long."""
 
-_LETTER_PITCH = {**{k: MIDDLE_C + v for k, v in LETTER_SEMITONES.items()},
-                 **{k.lower(): MIDDLE_C + 12 + v for k, v in LETTER_SEMITONES.items()}}
+_LETTER_PITCH = {
+    **{k: MIDDLE_C + v for k, v in LETTER_SEMITONES.items()},
+    **{k.lower(): MIDDLE_C + 12 + v for k, v in LETTER_SEMITONES.items()},
+}
 """A letter as written (its case gives the octave) -> MIDI pitch without octave marks."""
-TPQ = 2 ** 8 * 3 ** 3 * 5 * 7 * 11 * 13
+TPQ = 2**8 * 3**3 * 5 * 7 * 11 * 13
 """Ticks per quarter note inside the player: times are exact integers (tuplets of
 up to 16, lengths down to 1/256 divide it); anything else falls back to Fraction."""
 WHOLE = 4 * TPQ
@@ -133,6 +135,7 @@ def _den_in_whole(pos) -> int:
     """Denominator of a tick position as a reduced fraction of a whole note."""
     return (Fraction(pos) / WHOLE).denominator
 
+
 # Element kinds of the textual pass (one list per voice).
 _GROUP, _REST, _BAR, _ENDING, _PART, _MREST, _METER = range(7)
 
@@ -140,8 +143,9 @@ _GROUP, _REST, _BAR, _ENDING, _PART, _MREST, _METER = range(7)
 # what ends the stretch after a meter change in which a plain bar line still takes the old meter
 # (abc2midi 4.84 as observed: notes outside grace groups, rests, chords, tuplets, slurs,
 # a key change, a line end; not chord symbols, decorations, grace notes or [L:])
-_METER_TAIL_ENDS = frozenset(("note", "rest", "chord_start", "measure_rest", "bar", "tuplet",
-                              "slur_start", "slur_end", "newline", "field"))
+_METER_TAIL_ENDS = frozenset(
+    ("note", "rest", "chord_start", "measure_rest", "bar", "tuplet", "slur_start", "slur_end", "newline", "field")
+)
 
 _SECTION_BARS = frozenset(("||", "|]", "[|", "[|]", ".|"))
 
@@ -166,9 +170,26 @@ class _Group:
 class _Voice:
     """One voice's state in the textual pass and the elements it collected."""
 
-    __slots__ = ("elems", "key", "unit", "unit_t", "meter", "bar_accs", "tie_carry", "number", "name",
-                 "last_group", "broken", "tuplet_left", "tuplet_factor", "overlay",
-                 "bar_len", "hp_pos", "hp_last", "meter_tail")
+    __slots__ = (
+        "elems",
+        "key",
+        "unit",
+        "unit_t",
+        "meter",
+        "bar_accs",
+        "tie_carry",
+        "number",
+        "name",
+        "last_group",
+        "broken",
+        "tuplet_left",
+        "tuplet_factor",
+        "overlay",
+        "bar_len",
+        "hp_pos",
+        "hp_last",
+        "meter_tail",
+    )
 
     def __init__(self, number: int, name: str, key: dict, unit: Fraction, meter):
         self.number = number
@@ -231,9 +252,19 @@ def _parse_parts(order: str) -> list[str]:
 class _Reader:
     """The textual pass: tokens -> per-voice element lists, pitches and lengths resolved."""
 
-    def __init__(self, toks: list[Token], start: int, key: Key, unit: Fraction, meter,
-                 voice_names: list[str], rep, tempo_set: bool, hornpipe: bool = False,
-                 swing: bool = False):
+    def __init__(
+        self,
+        toks: list[Token],
+        start: int,
+        key: Key,
+        unit: Fraction,
+        meter,
+        voice_names: list[str],
+        rep,
+        tempo_set: bool,
+        hornpipe: bool = False,
+        swing: bool = False,
+    ):
         self.toks = toks
         self.start = start
         self.sig = key.signature
@@ -286,8 +317,13 @@ class _Reader:
             prev, fa, fb, bt = b
             # like abc2midi: the two lengths as they are now (tuplets and earlier broken
             # rhythm applied) must be equal; a chord on either side always passes
-            if prev.dur == g.dur or prev.pitches is not None and len(prev.pitches) > 1 \
-                    or g.pitches is not None and len(g.pitches) > 1:
+            if (
+                prev.dur == g.dur
+                or prev.pitches is not None
+                and len(prev.pitches) > 1
+                or g.pitches is not None
+                and len(g.pitches) > 1
+            ):
                 prev.dur = _mul(prev.dur, *fa)
                 g.dur = _mul(g.dur, *fb)
             elif bt is not None:
@@ -297,25 +333,29 @@ class _Reader:
         v.bar_len += g.dur
         v.tie_carry = {}
 
-    def hornpipe_swing(self, v: _Voice, g: _Group, single: bool, mult: int,
-                       in_tuplet: bool) -> None:
+    def hornpipe_swing(self, v: _Voice, g: _Group, single: bool, mult: int, in_tuplet: bool) -> None:
         """abc2midi's hornpipe rule: a single note of length 1/8 (4/4) or 1/16 (2/4)
         written with numerator 1, after a note of the same length that started on
         the first half of the pair (bar position with denominator 8 / 16), gets a
         pending 2:1 broken rhythm with it; rests, chords and tuplet notes break pairs."""
         whole = g.written
         if single and not in_tuplet and mult == 1:
-            if whole == self.hp_swing and v.hp_last == whole and v.last_group is not None \
-                    and _last(v.elems) is v.last_group \
-                    and _den_in_whole(v.hp_pos) == self.hp_den:
+            if (
+                whole == self.hp_swing
+                and v.hp_last == whole
+                and v.last_group is not None
+                and _last(v.elems) is v.last_group
+                and _den_in_whole(v.hp_pos) == self.hp_den
+            ):
                 v.broken = (v.last_group, (4, 3), (2, 3), None)
             v.hp_last = whole
         elif single and not in_tuplet:
             v.hp_last = whole
         else:
             v.hp_last = None
-        v.hp_pos += (g.dur if in_tuplet else g.written) if g.pitches is None or single \
-            else self.chord_first_dur(g, in_tuplet)
+        v.hp_pos += (
+            (g.dur if in_tuplet else g.written) if g.pitches is None or single else self.chord_first_dur(g, in_tuplet)
+        )
 
     def chord_first_dur(self, g: _Group, in_tuplet: bool):
         d = self.chord_first if self.chord_first is not None else g.written
@@ -334,8 +374,7 @@ class _Reader:
                 self.rep(tok.error, tok)
         else:
             dur = self.chord_first if self.chord_first is not None else v.unit_t
-        self.add_group(_Group(self.chord_pitches, self.chord_ties, self.chord_alts, dur,
-                              ct.line, ct.column))
+        self.add_group(_Group(self.chord_pitches, self.chord_ties, self.chord_alts, dur, ct.line, ct.column))
 
     def close_open(self, why: str) -> None:
         if self.in_chord:
@@ -348,8 +387,7 @@ class _Reader:
     # -- fields
     def set_key(self, value: str, tok: Token) -> None:
         stripped = value.split("%", 1)[0].strip()
-        if not stripped or re.match(r"(clef|middle|transpose|octave|stafflines|treble|bass|alto|tenor)\b",
-                                    stripped):
+        if not stripped or re.match(r"(clef|middle|transpose|octave|stafflines|treble|bass|alto|tenor)\b", stripped):
             return  # only clef or other clauses: the key stays
         kk = parse_key(value)
         if kk.error:
@@ -414,8 +452,9 @@ class _Reader:
             i += 1
             v = self.cur
             swap = False
-            if v.meter_tail and (k in _METER_TAIL_ENDS and not (k == "note" and self.in_grace)
-                                 or k == "inline_field" and t.name == "K"):
+            if v.meter_tail and (
+                k in _METER_TAIL_ENDS and not (k == "note" and self.in_grace) or k == "inline_field" and t.name == "K"
+            ):
                 v.meter_tail = False
                 # abc2midi: a meter change right before a plain bar line applies after
                 # it (that bar is checked against the old meter)
@@ -435,7 +474,7 @@ class _Reader:
             else:
                 handler = handlers.get(k)
                 if handler is not None:  # (decorations, chord symbols, annotations, slurs,
-                    handler(t, v)        # spacers, comments: nothing to play)
+                    handler(t, v)  # spacers, comments: nothing to play)
         self.close_open("at the end")
         for v in self.order:
             if v.broken is not None:
@@ -446,11 +485,23 @@ class _Reader:
     @property
     def handlers(self) -> dict:
         """Token kind -> the method that reads it (bars, line ends and spaces aside)."""
-        return {"note": self.note, "rest": self.rest, "tie": self.tie, "chord_start": self.chord_start,
-                "chord_end": self.chord_end, "broken": self.broken, "tuplet": self.tuplet_mark,
-                "field": self.field_line, "inline_field": self.inline_field, "ending": self.ending,
-                "measure_rest": self.measure_rest, "grace_start": self.grace_start,
-                "grace_end": self.grace_end, "overlay": self.overlay, "unknown": self.unknown}
+        return {
+            "note": self.note,
+            "rest": self.rest,
+            "tie": self.tie,
+            "chord_start": self.chord_start,
+            "chord_end": self.chord_end,
+            "broken": self.broken,
+            "tuplet": self.tuplet_mark,
+            "field": self.field_line,
+            "inline_field": self.inline_field,
+            "ending": self.ending,
+            "measure_rest": self.measure_rest,
+            "grace_start": self.grace_start,
+            "grace_end": self.grace_end,
+            "overlay": self.overlay,
+            "unknown": self.unknown,
+        }
 
     def newline(self, t: Token, i: int) -> bool:
         """A line end; True when it is a blank line, which ends the tune."""
@@ -686,27 +737,45 @@ class _Playback:
     """One pass of `_perform` over a voice's elements: the time, the repeat being played
     (where it starts, which pass, whether an ending is being played) and the ties open."""
 
-    __slots__ = ("elems", "i", "t", "voice", "out", "bar_beats", "in_part", "bc", "warn",
-                 "saved_barno", "rep_start", "pass_", "in_ending", "done", "open_rep", "used", "open_ties")
+    __slots__ = (
+        "elems",
+        "i",
+        "t",
+        "voice",
+        "out",
+        "bar_beats",
+        "in_part",
+        "bc",
+        "warn",
+        "saved_barno",
+        "rep_start",
+        "pass_",
+        "in_ending",
+        "done",
+        "open_rep",
+        "used",
+        "open_ties",
+    )
 
-    def __init__(self, elems: list, t0, voice: int, out: list, bar_beats: list | None, in_part: bool,
-                 bc: _BarCheck, warn: bool):
+    def __init__(
+        self, elems: list, t0, voice: int, out: list, bar_beats: list | None, in_part: bool, bc: _BarCheck, warn: bool
+    ):
         self.elems = elems
-        self.i = 0                      # the element played next
-        self.t = t0                     # its onset
+        self.i = 0  # the element played next
+        self.t = t0  # its onset
         self.voice = voice
         self.out = out
         self.bar_beats = bar_beats
         self.in_part = in_part
         self.bc = bc
         self.warn = warn
-        self.saved_barno = bc.barno     # the bar number at the repeat's start (abc2midi goes back to it)
-        self.rep_start = 0              # where the repeat being played starts (-1: nowhere)
-        self.pass_ = 1                  # which time through it
-        self.in_ending = False          # playing an ending ([1 [2)
-        self.done = False               # a repeat was finished and no |: since
-        self.open_rep = False           # a |: is open
-        self.used: set[int] = set()     # repeat bar lines that already jumped back
+        self.saved_barno = bc.barno  # the bar number at the repeat's start (abc2midi goes back to it)
+        self.rep_start = 0  # where the repeat being played starts (-1: nowhere)
+        self.pass_ = 1  # which time through it
+        self.in_ending = False  # playing an ending ([1 [2)
+        self.done = False  # a repeat was finished and no |: since
+        self.open_rep = False  # a |: is open
+        self.used: set[int] = set()  # repeat bar lines that already jumped back
         self.open_ties: dict[int, list] = {}  # pitch -> the note a tie will lengthen
 
     def group(self, g: _Group) -> None:
@@ -735,8 +804,13 @@ class _Playback:
         """abc2midi's check at a bar line that checks: a warning unless the bar is empty or
         full (bar 0 only on a second pass), then a new bar."""
         bc = self.bc
-        if bc.full is not None and self.warn and bc.acc != bc.full and bc.acc != 0 \
-                and (self.pass_ == 2 or bc.barno != 0):
+        if (
+            bc.full is not None
+            and self.warn
+            and bc.acc != bc.full
+            and bc.acc != 0
+            and (self.pass_ == 2 or bc.barno != 0)
+        ):
             bc.bad = True
         if bc.acc > 0:
             bc.barno += 1
@@ -851,9 +925,18 @@ class _Playback:
             bc.checked = True
 
 
-def _perform(elems: list, t0, voice: int, out: list, bar_beats: list | None,
-             rep, budget: list, in_part: bool = False, bc: _BarCheck | None = None,
-             warn: bool = True):
+def _perform(
+    elems: list,
+    t0,
+    voice: int,
+    out: list,
+    bar_beats: list | None,
+    rep,
+    budget: list,
+    in_part: bool = False,
+    bc: _BarCheck | None = None,
+    warn: bool = True,
+):
     """Playback of one voice's elements from time t0 with abc2midi's repeat rules;
     appends [pitch, onset, duration, voice] lists to out; returns the end time.
 
@@ -925,8 +1008,11 @@ def play(text: str, path: str = "") -> Decoded:
         text = str(text)
     cut = None
     if len(text) > MAX_TEXT_CHARS:
-        cut = Problem(f"the tune is {len(text):,} characters long; only the first {MAX_TEXT_CHARS:,} are played",
-                      *position(text, MAX_TEXT_CHARS), path)
+        cut = Problem(
+            f"the tune is {len(text):,} characters long; only the first {MAX_TEXT_CHARS:,} are played",
+            *position(text, MAX_TEXT_CHARS),
+            path,
+        )
         text = text[:MAX_TEXT_CHARS]
     try:
         decoded = _play(text, path)
@@ -936,28 +1022,41 @@ def play(text: str, path: str = "") -> Decoded:
     except Exception as e:  # a bug must not take the sampler down; say what happened
         if debugging():
             raise
-        return Decoded(piece=Piece(), text=text,
-                       repairs=[Problem(f"player error, nothing played: {type(e).__name__}: {e}",
-                                        path=path)], bars_ok=None)
+        return Decoded(
+            piece=Piece(),
+            text=text,
+            repairs=[Problem(f"player error, nothing played: {type(e).__name__}: {e}", path=path)],
+            bars_ok=None,
+        )
 
 
 class _Header:
     """What a tune's header says (`_read_header`)."""
 
-    __slots__ = ("title", "meter", "unit", "tempo", "key", "key_text", "parts_order", "voice_names",
-                 "hornpipe", "body_start")
+    __slots__ = (
+        "title",
+        "meter",
+        "unit",
+        "tempo",
+        "key",
+        "key_text",
+        "parts_order",
+        "voice_names",
+        "hornpipe",
+        "body_start",
+    )
 
     def __init__(self) -> None:
         self.title: str | None = None
-        self.meter: tuple[int, int] | None = (4, 4)   # M: (4/4 when there is none), None for M:none
-        self.unit: Fraction | None = None              # L:
-        self.tempo: float | None = None                # Q: in quarter notes a minute
+        self.meter: tuple[int, int] | None = (4, 4)  # M: (4/4 when there is none), None for M:none
+        self.unit: Fraction | None = None  # L:
+        self.tempo: float | None = None  # Q: in quarter notes a minute
         self.key = Key()
         self.key_text = "C"
-        self.parts_order: list[str] = []               # P: play order
-        self.voice_names: list[str] = []               # V: voices named in the header
-        self.hornpipe = False                          # R:hornpipe
-        self.body_start = 0                            # the index of the music's first token
+        self.parts_order: list[str] = []  # P: play order
+        self.voice_names: list[str] = []  # V: voices named in the header
+        self.hornpipe = False  # R:hornpipe
+        self.body_start = 0  # the index of the music's first token
 
 
 def _read_header(toks: list[Token], rep) -> _Header:
@@ -1035,8 +1134,7 @@ def _header_field(h: _Header, name: str, v: str, t: Token, rep) -> None:
             h.voice_names.append(words[0])
 
 
-def _perform_voices(reader: _Reader, parts_order: list[str], meter, rep
-                    ) -> tuple[list[list], list, list[_BarCheck]]:
+def _perform_voices(reader: _Reader, parts_order: list[str], meter, rep) -> tuple[list[list], list, list[_BarCheck]]:
     """Every voice played (the first in its P: part order): the notes as [pitch, onset,
     duration, voice] lists, the first voice's bar-line times and each voice's bar check."""
     raw: list[list] = []
@@ -1054,8 +1152,18 @@ def _perform_voices(reader: _Reader, parts_order: list[str], meter, rep
         checks.append(bc)
         played: set[int] = set()
         for seg in segments:
-            t = _perform(seg, t, v.number, raw, bar_beats if v is reader.order[0] else None,
-                         rep, budget, in_part and v is reader.order[0], bc, id(seg) not in played)
+            t = _perform(
+                seg,
+                t,
+                v.number,
+                raw,
+                bar_beats if v is reader.order[0] else None,
+                rep,
+                budget,
+                in_part and v is reader.order[0],
+                bc,
+                id(seg) not in played,
+            )
             played.add(id(seg))
     return raw, bar_beats, checks
 
@@ -1070,22 +1178,41 @@ def _play(text: str, path: str) -> Decoded:
 
     h = _read_header(toks, rep)
     meter = h.meter
-    reader = _Reader(toks, h.body_start, h.key, h.unit, meter, h.voice_names, rep, h.tempo is not None,
-                     h.hornpipe, h.hornpipe and meter in ((2, 4), (4, 4)))
+    reader = _Reader(
+        toks,
+        h.body_start,
+        h.key,
+        h.unit,
+        meter,
+        h.voice_names,
+        rep,
+        h.tempo is not None,
+        h.hornpipe,
+        h.hornpipe and meter in ((2, 4), (4, 4)),
+    )
     reader.run()
     tempo = reader.tempo if h.tempo is None else h.tempo
     raw, bar_beats, checks = _perform_voices(reader, h.parts_order, meter, rep)
     if not raw:
         rep("no notes to play")
     raw.sort(key=lambda r: (r[1], r[3], r[0]))
-    notes = [Note(pitch=p, onset=float(o) / TPQ, duration=float(d) / TPQ, velocity=VELOCITY, voice=vn)
-             for p, o, d, vn in raw if d > 0]
+    notes = [
+        Note(pitch=p, onset=float(o) / TPQ, duration=float(d) / TPQ, velocity=VELOCITY, voice=vn)
+        for p, o, d, vn in raw
+        if d > 0
+    ]
     seen: set = set()
     beats = []
     for b in bar_beats:
         if b not in seen:
             seen.add(b)
             beats.append(float(b) / TPQ)
-    piece = Piece(notes=notes, tempo=float(tempo) if tempo else 120.0, meter=meter,
-                  key=h.key_text, title=h.title, bar_beats=sorted(beats))
+    piece = Piece(
+        notes=notes,
+        tempo=float(tempo) if tempo else 120.0,
+        meter=meter,
+        key=h.key_text,
+        title=h.title,
+        bar_beats=sorted(beats),
+    )
     return Decoded(piece=piece, text=text, repairs=repairs, bars_ok=_check_bars(checks))

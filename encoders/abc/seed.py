@@ -39,7 +39,7 @@ _FIELD = re.compile(r"([A-Za-z]):(.*)")
 def complete_seed(seed: str) -> str:
     """The seed with its header in the stream's order and completed (see the module docstring)."""
     if "\n" not in seed and "\\n" in seed:
-        seed = seed.replace("\\n", "\n")          # typed as 'X:1\nM:6/8' in a shell
+        seed = seed.replace("\\n", "\n")  # typed as 'X:1\nM:6/8' in a shell
     lines = seed.split("\n")
     fields: dict[str, str] = {}
     body_at = len(lines)
@@ -52,19 +52,23 @@ def complete_seed(seed: str) -> str:
             continue
         name, value = m.group(1), m.group(2).strip()
         if "K" in fields and (name not in HEADER_ORDER or name in fields):
-            body_at = i                           # music after the key line
+            body_at = i  # music after the key line
             break
         if name not in HEADER_ORDER:
-            raise UsageError(f"the seed's header field {name}: is not one the model writes "
-                             f"(it writes {', '.join(f + ':' for f in HEADER_ORDER)} in that order)")
+            raise UsageError(
+                f"the seed's header field {name}: is not one the model writes "
+                f"(it writes {', '.join(f + ':' for f in HEADER_ORDER)} in that order)"
+            )
         if name in fields:
             raise UsageError(f"the seed has {name}: twice")
         fields[name] = value
     if not fields:
-        return seed                               # music only: the model's own header comes first
+        return seed  # music only: the model's own header comes first
     if "K" in fields and "M" not in fields:
-        raise UsageError("a seed with K: needs M: too (the model writes M: and L: before K:); "
-                         "give the meter, e.g. M:6/8, or leave K: out")
+        raise UsageError(
+            "a seed with K: needs M: too (the model writes M: and L: before K:); "
+            "give the meter, e.g. M:6/8, or leave K: out"
+        )
     fields.setdefault("X", "1")
     if "M" in fields and "L" not in fields:
         meter = parse_meter(fields["M"]) if fields["M"] != "none" else None
@@ -74,5 +78,5 @@ def complete_seed(seed: str) -> str:
     if "K" in fields:
         return header + "\n" + "\n".join(lines[body_at:])
     if "M" in fields:
-        return header + "\n"                     # the model goes on with Q:, R: or K:
+        return header + "\n"  # the model goes on with Q:, R: or K:
     return header + ("\n" if seed.endswith("\n") else "")

@@ -53,11 +53,35 @@ from __future__ import annotations
 from fractions import Fraction
 
 __all__ = [
-    "ACCIDENTAL_SEMITONES", "ACCIDENTAL_TEXT", "LETTERS", "LETTER_SEMITONES", "MAX_KEY_FIFTHS",
-    "MODE_FIFTHS", "MODES", "NATURAL_SEMITONES", "PIPES_SIGNATURE", "SHARP_ORDER", "TONIC_ALTER",
-    "TONIC_FIFTHS", "TUPLET_Q", "bar_units", "broken_factors", "compound", "default_unit",
-    "key_fifths", "meter_length", "mode_name", "mode_text", "note_pitch", "octave_number",
-    "signature", "spell_tonic", "tonic_fifths", "tonic_pitch_class", "tuplet", "tuplet_q",
+    "ACCIDENTAL_SEMITONES",
+    "ACCIDENTAL_TEXT",
+    "LETTERS",
+    "LETTER_SEMITONES",
+    "MAX_KEY_FIFTHS",
+    "MODE_FIFTHS",
+    "MODES",
+    "NATURAL_SEMITONES",
+    "PIPES_SIGNATURE",
+    "SHARP_ORDER",
+    "TONIC_ALTER",
+    "TONIC_FIFTHS",
+    "TUPLET_Q",
+    "bar_units",
+    "broken_factors",
+    "compound",
+    "default_unit",
+    "key_fifths",
+    "meter_length",
+    "mode_name",
+    "mode_text",
+    "note_pitch",
+    "octave_number",
+    "signature",
+    "spell_tonic",
+    "tonic_fifths",
+    "tonic_pitch_class",
+    "tuplet",
+    "tuplet_q",
 ]
 
 # ----------------------------------------------------------------------------- pitches
@@ -94,8 +118,7 @@ TONIC_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
 """A natural tonic's place on the line of fifths (its major key's sharps, flats negative)."""
 TONIC_ALTER = {"": 0, "#": 1, "b": -1}
 """A tonic's sharp or flat sign -> semitones (each moves the key 7 fifths)."""
-MODE_FIFTHS = {"maj": 0, "ion": 0, "m": -3, "min": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1,
-               "mix": -1, "loc": -5}
+MODE_FIFTHS = {"maj": 0, "ion": 0, "m": -3, "min": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
 """A mode's shift on the line of fifths from the major key of the same tonic (every
 spelling a K: field may use: ``m`` ``min`` ``aeo`` are the same mode)."""
 MODES = ("maj", "min", "dor", "phr", "lyd", "mix", "loc")
@@ -127,15 +150,15 @@ def signature(fifths: int) -> dict[str, int]:
     alteration (only altered letters); past 7 the same letters get a second one (at most 14)."""
     sig: dict[str, int] = {}
     if fifths > 0:
-        for ch in SHARP_ORDER[:min(fifths, 7)]:
+        for ch in SHARP_ORDER[: min(fifths, 7)]:
             sig[ch] = 1
-        for ch in SHARP_ORDER[:max(0, fifths - 7)]:
+        for ch in SHARP_ORDER[: max(0, fifths - 7)]:
             sig[ch] = 2
     elif fifths < 0:
         flats = SHARP_ORDER[::-1]
-        for ch in flats[:min(-fifths, 7)]:
+        for ch in flats[: min(-fifths, 7)]:
             sig[ch] = -1
-        for ch in flats[:max(0, -fifths - 7)]:
+        for ch in flats[: max(0, -fifths - 7)]:
             sig[ch] = -2
     return sig
 
@@ -173,6 +196,7 @@ def spell_tonic(pc: int, mode: str) -> str:
 
 
 # ----------------------------------------------------------------------------- meters, units, bars
+
 
 def meter_length(meter: tuple[int, int] | None) -> Fraction | None:
     """A bar's length in whole notes (``(6, 8)`` -> 3/4); None for no meter (``M:none``)."""
@@ -232,5 +256,5 @@ def tuplet(numbers: tuple, meter: tuple[int, int] | None) -> tuple[int, int, int
 def broken_factors(sign: str, count: int) -> tuple[Fraction, Fraction]:
     """What broken rhythm multiplies the lengths of the notes before and after it by:
     ``>`` (count 1) 3/2 and 1/2, ``>>`` 7/4 and 1/4, ``>>>`` 15/8 and 1/8; ``<`` the other way."""
-    short = Fraction(1, 2 ** count)
+    short = Fraction(1, 2**count)
     return (2 - short, short) if sign == ">" else (short, 2 - short)

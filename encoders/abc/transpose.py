@@ -133,13 +133,13 @@ def _moved_key(value: str, interval: _Interval) -> str | None:
     tonic = interval.tonic(m.group(2), m.group(3))
     if tonic is None:
         return None
-    return m.group(1) + tonic + value[m.end():]
+    return m.group(1) + tonic + value[m.end() :]
 
 
 def _moved_chord(value: str, interval: _Interval) -> str | None:
     m = _CHORD_RE.match(value)
     if m is None:
-        return value            # not a chord name: left as written
+        return value  # not a chord name: left as written
     root = interval.tonic(m.group(1), m.group(2))
     if root is None:
         return None
@@ -166,7 +166,7 @@ def _moved_token(tok: Token, interval: _Interval) -> str | None:
         if key is None:
             return None
         start = tok.text.index(":") + 1
-        return tok.text[:start] + key + tok.text[start + len(tok.value):]
+        return tok.text[:start] + key + tok.text[start + len(tok.value) :]
     if kind == "chord_symbol":
         chord = _moved_chord(tok.value, interval)
         if chord is None:
@@ -198,7 +198,7 @@ def transpose(text: str, semis: int) -> str | None:
 
 def _opening(text: str) -> tuple[str | None, int, int]:
     """The first K: value and the lowest and highest written note, in letter steps from C."""
-    key, low, high = None, 10 ** 6, -10 ** 6
+    key, low, high = None, 10**6, -(10**6)
     for tok in tokenize(text):
         if key is None and tok.kind in ("field", "inline_field") and tok.name == "K":
             key = tok.value
@@ -242,7 +242,7 @@ def transpositions(text: str, copies: int, key_counts: Counter, rng: random.Rand
         choices = sorted(targets)
         target = rng.choices(choices, weights=[targets[f] for f in choices])[0]
         del targets[target]
-        near = (7 * (target - fifths)) % 12     # each fifth is 7 semitones
+        near = (7 * (target - fifths)) % 12  # each fifth is 7 semitones
         if near > 6:
             near -= 12
         for semis in (near, near - 12 if near > 0 else near + 12):

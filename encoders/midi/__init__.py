@@ -37,6 +37,13 @@ from encoders.midi.codec import EVENTS, ROLL, EventsScheme, GridScheme, RollSche
 from encoders.midi.reader import DRUM_CHANNEL, MidiPart, read_parts, read_piece
 
 __all__ = [
-    "DRUM_CHANNEL", "EVENTS", "EventsScheme", "GridScheme", "MidiPart", "ROLL", "RollScheme", "read_parts",
+    "DRUM_CHANNEL",
+    "EVENTS",
+    "EventsScheme",
+    "GridScheme",
+    "MidiPart",
+    "ROLL",
+    "RollScheme",
+    "read_parts",
     "read_piece",
 ]

@@ -18,10 +18,19 @@ from encoders.scheme import Continuation, Option, Scheme
 
 __all__ = ["EVENTS", "EventsScheme", "GridScheme", "ROLL", "RollScheme"]
 
-GRID_OPTION = Option("grid", str, DEFAULT_GRID, "MIDI: steps per whole note, 16 (default), 8, 32, 12 or 8t "
-                     "(eighth triplets), 24 or 16t (sixteenth triplets)", parse=parse_grid)
-TRACK_OPTION = Option("track", int, None, "MIDI: only this track (counted from 1 among the tracks with notes); "
-                      "default: all tracks merged, drums dropped")
+GRID_OPTION = Option(
+    "grid",
+    str,
+    DEFAULT_GRID,
+    "MIDI: steps per whole note, 16 (default), 8, 32, 12 or 8t (eighth triplets), 24 or 16t (sixteenth triplets)",
+    parse=parse_grid,
+)
+TRACK_OPTION = Option(
+    "track",
+    int,
+    None,
+    "MIDI: only this track (counted from 1 among the tracks with notes); default: all tracks merged, drums dropped",
+)
 
 
 class GridScheme(Scheme):
@@ -43,8 +52,9 @@ class GridScheme(Scheme):
     def _piece_text(self, piece: Piece, path: str, problems: list[Problem], **options: Any) -> str:
         """A Piece read from MIDI as this scheme's text (InputError when no note is left)."""
 
-    def _encode_file(self, path: str, grid: int = DEFAULT_GRID, track: int | None = None,
-                     **options: Any) -> EncodeResult:
+    def _encode_file(
+        self, path: str, grid: int = DEFAULT_GRID, track: int | None = None, **options: Any
+    ) -> EncodeResult:
         """A MIDI file -> one piece (InputError naming the file when it cannot be read);
         a text file of this scheme -> its canonical pieces."""
         if not path.lower().endswith(self.binary_suffixes):
@@ -74,14 +84,32 @@ class GridScheme(Scheme):
         """A grammar holding a piece to at least `bars` bar lines (None: the scheme has no grammar)."""
         return None
 
-    def continuation(self, path: str, *, options: dict | None = None, knows: Callable[[str], bool] = lambda s: True,
-                     bars_before: float | None = None, seconds: float | None = None, bars: int = 8,
-                     track: int | None = None, transpose: bool = False) -> Continuation:
+    def continuation(
+        self,
+        path: str,
+        *,
+        options: dict | None = None,
+        knows: Callable[[str], bool] = lambda s: True,
+        bars_before: float | None = None,
+        seconds: float | None = None,
+        bars: int = 8,
+        track: int | None = None,
+        transpose: bool = False,
+    ) -> Continuation:
         """A MIDI file's opening as a seed (see `encoders.midi.opening`)."""
         from encoders.midi.opening import MidiContinuation
 
-        return MidiContinuation.of(self, path, options=options or {}, knows=knows, bars_before=bars_before,
-                                   seconds=seconds, bars=bars, track=track, transpose=transpose)
+        return MidiContinuation.of(
+            self,
+            path,
+            options=options or {},
+            knows=knows,
+            bars_before=bars_before,
+            seconds=seconds,
+            bars=bars,
+            track=track,
+            transpose=transpose,
+        )
 
 
 class RollScheme(GridScheme):
@@ -113,10 +141,12 @@ class EventsScheme(GridScheme):
     name = "events"
     suffixes = (".events",)
     encode_options = GridScheme.encode_options + (
-        Option("velocity", bool, True, "events: keep note velocities (to 1/16 of their range)"),)
+        Option("velocity", bool, True, "events: keep note velocities (to 1/16 of their range)"),
+    )
 
-    def _piece_text(self, piece: Piece, path: str, problems: list[Problem], grid: int = DEFAULT_GRID,
-                    velocity: bool = True) -> str:
+    def _piece_text(
+        self, piece: Piece, path: str, problems: list[Problem], grid: int = DEFAULT_GRID, velocity: bool = True
+    ) -> str:
         return piece_to_events(piece, grid, velocity, path, problems)
 
     def _decode(self, text: str, path: str) -> Decoded:

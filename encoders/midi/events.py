@@ -91,8 +91,8 @@ def render_events(header: Header, notes: list[QNote], velocity: bool = True, end
     times = sorted(t for t in set(offs) | set(ons) if end is None or t < end)
     lines = [header.render()]
     line = ""
-    bar = 0   # the bar the current line holds
-    pos = 0   # steps from the start of that bar
+    bar = 0  # the bar the current line holds
+    pos = 0  # steps from the start of that bar
     level = None
     for t in times:
         target_bar, target_pos = divmod(t, bar_steps)
@@ -119,8 +119,9 @@ def render_events(header: Header, notes: list[QNote], velocity: bool = True, end
     return "\n".join(lines) + "\n"
 
 
-def piece_to_events(piece: Piece, grid: int = DEFAULT_GRID, velocity: bool = True, path: str = "",
-                    problems: list[Problem] | None = None) -> str:
+def piece_to_events(
+    piece: Piece, grid: int = DEFAULT_GRID, velocity: bool = True, path: str = "", problems: list[Problem] | None = None
+) -> str:
     """A Piece (e.g. from `read_piece`) as events text; InputError when no note is left to write."""
     header = header_for(piece, "events", grid, path)
     notes = quantize(piece, grid, path, problems)
@@ -144,8 +145,14 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
         if index:
             if pos > bar_start + bar_steps:
                 bars_ok = False
-                repairs.append(Problem(f"the bar before ran {pos - bar_start - bar_steps} step(s) past "
-                                       f"the meter: kept as written", line_no, 1, path))
+                repairs.append(
+                    Problem(
+                        f"the bar before ran {pos - bar_start - bar_steps} step(s) past the meter: kept as written",
+                        line_no,
+                        1,
+                        path,
+                    )
+                )
             bar_start = max(bar_start + bar_steps, pos)
             pos = bar_start
         col = 0
@@ -160,8 +167,14 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                 if ch == OFF:
                     pitch = char_pitch(arg)
                     if pitch is not None and perf.take_back(pitch, pos):
-                        repairs.append(Problem(f"note-off {arg!r} at the moment it was struck: the note, "
-                                               "which lasts no time, dropped", line_no, col - 1, path))
+                        repairs.append(
+                            Problem(
+                                f"note-off {arg!r} at the moment it was struck: the note, which lasts no time, dropped",
+                                line_no,
+                                col - 1,
+                                path,
+                            )
+                        )
                     elif pitch is None or not perf.release(pitch, pos):
                         what = f"note-off {arg!r}" if pitch is not None else f"'-' before {arg!r}"
                         repairs.append(Problem(f"{what}: no such note sounding, dropped", line_no, col - 1, path))
@@ -180,8 +193,11 @@ def read_events(text: str, path: str = "") -> tuple[Header, list[QNote], list[Pr
                 else:
                     velocity = bin_velocity(level) if level is not None else DEFAULT_VELOCITY
                     if not perf.start(pitch, pos, velocity):
-                        repairs.append(Problem(f"note-on {ch!r} while {MAX_UNISON} copies of it sound: dropped",
-                                               line_no, col, path))
+                        repairs.append(
+                            Problem(
+                                f"note-on {ch!r} while {MAX_UNISON} copies of it sound: dropped", line_no, col, path
+                            )
+                        )
     if perf.sounding:
         line_no = body[-1][0] if body else 1
         left = perf.release_all(pos)

@@ -49,8 +49,38 @@ __all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
 
 MAX_SOUNDING = 16
 MAX_COPIES = 4
-_KEYS = ("C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb",
-         "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m", "Dm", "Gm", "Cm", "Fm", "Bbm", "Ebm", "Abm")
+_KEYS = (
+    "C",
+    "G",
+    "D",
+    "A",
+    "E",
+    "B",
+    "F#",
+    "C#",
+    "F",
+    "Bb",
+    "Eb",
+    "Ab",
+    "Db",
+    "Gb",
+    "Cb",
+    "Am",
+    "Em",
+    "Bm",
+    "F#m",
+    "C#m",
+    "G#m",
+    "D#m",
+    "A#m",
+    "Dm",
+    "Gm",
+    "Cm",
+    "Fm",
+    "Bbm",
+    "Ebm",
+    "Abm",
+)
 _TEMPOS = tuple(f"q={t}" for t in range(20, 301))
 _METERS = tuple(f"m={n}/{d}" for d in (2, 4, 8) for n in range(1, 13))
 _KEY_WORDS = tuple(f"k={k}" for k in _KEYS)
@@ -122,8 +152,23 @@ class RollGrammar(CharGrammar):
     """The parse of one generated ``roll`` piece so far (see the module docstring)."""
 
     __slots__ = (
-        "_mode", "_done", "_line", "_col", "problems", "_cache", "_header", "bar_steps",
-        "_sounding", "_starts", "_held", "_last", "_steps", "_struck", "_bars", "min_bars", "_chars",
+        "_mode",
+        "_done",
+        "_line",
+        "_col",
+        "problems",
+        "_cache",
+        "_header",
+        "bar_steps",
+        "_sounding",
+        "_starts",
+        "_held",
+        "_last",
+        "_steps",
+        "_struck",
+        "_bars",
+        "min_bars",
+        "_chars",
     )
 
     def __init__(self, min_bars: int = 0) -> None:
@@ -196,9 +241,14 @@ class RollGrammar(CharGrammar):
                 out += "-"
             return out + "."
         # _HELD: pitches that sounded, ascending, each at most as often as it sounded
-        out = "".join(PITCH_CHARS[i] for i in sorted(self._sounding)
-                      if i >= self._last and self._held[i] < self._sounding[i]
-                      and self._starts[i] + self._held[i] < MAX_COPIES and total < MAX_SOUNDING)
+        out = "".join(
+            PITCH_CHARS[i]
+            for i in sorted(self._sounding)
+            if i >= self._last
+            and self._held[i] < self._sounding[i]
+            and self._starts[i] + self._held[i] < MAX_COPIES
+            and total < MAX_SOUNDING
+        )
         if self._held:
             out += "."
         return out
@@ -206,7 +256,7 @@ class RollGrammar(CharGrammar):
     @staticmethod
     def _pitches_from(first: int, counts: Counter) -> str:
         """Pitches from index `first` up (the same one again while it has fewer than MAX_COPIES)."""
-        out = PITCH_CHARS[max(first, 0):]
+        out = PITCH_CHARS[max(first, 0) :]
         for i, count in counts.items():
             if count >= MAX_COPIES and i >= first:
                 out = out.replace(PITCH_CHARS[i], "")
@@ -226,8 +276,10 @@ class RollGrammar(CharGrammar):
         self._chars += 1
         if self._chars <= MAX_PIECE_CHARS:
             return False
-        self.problems.append(f"{self._line}:{self._col + 1}: the piece is longer than the {MAX_PIECE_CHARS:,} "
-                             "characters the decoder reads: not checked further")
+        self.problems.append(
+            f"{self._line}:{self._col + 1}: the piece is longer than the {MAX_PIECE_CHARS:,} "
+            "characters the decoder reads: not checked further"
+        )
         self._mode = _BEYOND
         return True
 

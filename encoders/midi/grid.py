@@ -59,8 +59,17 @@ from encoders import EncodeResult
 from encoders.piece import Piece, Problem, UsageError, position
 
 __all__ = [
-    "GRIDS", "Header", "PITCH_CHARS", "PITCH_HI", "PITCH_LO", "QNote", "char_pitch", "parse_grid",
-    "parse_header", "pitch_char", "quantize",
+    "GRIDS",
+    "Header",
+    "PITCH_CHARS",
+    "PITCH_HI",
+    "PITCH_LO",
+    "QNote",
+    "char_pitch",
+    "parse_grid",
+    "parse_header",
+    "pitch_char",
+    "quantize",
 ]
 
 PITCH_LO, PITCH_HI = 21, 108
@@ -104,8 +113,10 @@ def parse_grid(value: str | int) -> int:
         if m.group(2):  # triplets: three in the time of two
             grid = grid * 3 // 2
     if grid not in GRIDS:
-        raise UsageError(f"grid {value!r} not understood: give steps per whole note, one of "
-                         f"{', '.join(map(str, GRIDS))} (16 = sixteenths; 8t = eighth triplets = 12)")
+        raise UsageError(
+            f"grid {value!r} not understood: give steps per whole note, one of "
+            f"{', '.join(map(str, GRIDS))} (16 = sixteenths; 8t = eighth triplets = 12)"
+        )
     return grid
 
 
@@ -181,8 +192,10 @@ def parse_header(line: str, scheme: str) -> tuple[Header, list[str]]:
         except ValueError:
             problems.append(f"bad header field {word!r} ignored")
     if header.bar_steps is None:
-        problems.append(f"a {header.meter[0]}/{header.meter[1]} bar is not a whole number of steps "
-                        f"of grid {header.grid}: read as 4/4")
+        problems.append(
+            f"a {header.meter[0]}/{header.meter[1]} bar is not a whole number of steps "
+            f"of grid {header.grid}: read as 4/4"
+        )
         header.meter = (4, 4)
     return header, problems
 
@@ -193,9 +206,14 @@ def split_header(text: str, path: str = "") -> tuple[str, list[tuple[int, str]],
     when the text ran past `MAX_PIECE_CHARS` (read up to there)."""
     problems = []
     if len(text) > MAX_PIECE_CHARS:
-        problems.append(Problem(f"piece longer than {MAX_PIECE_CHARS:,} characters: read up to here, the "
-                                f"other {len(text) - MAX_PIECE_CHARS:,} left out", *position(text, MAX_PIECE_CHARS),
-                                path))
+        problems.append(
+            Problem(
+                f"piece longer than {MAX_PIECE_CHARS:,} characters: read up to here, the "
+                f"other {len(text) - MAX_PIECE_CHARS:,} left out",
+                *position(text, MAX_PIECE_CHARS),
+                path,
+            )
+        )
         text = text[:MAX_PIECE_CHARS]
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
@@ -209,8 +227,11 @@ def text_within_limit(text: str, path: str) -> str:
     from encoders.piece import InputError
 
     if len(text) > MAX_PIECE_CHARS:
-        raise InputError(f"the piece would take {len(text):,} characters, more than the {MAX_PIECE_CHARS:,} a "
-                         f"piece may have (a coarser --grid, or --track to take one part)", path=path)
+        raise InputError(
+            f"the piece would take {len(text):,} characters, more than the {MAX_PIECE_CHARS:,} a "
+            f"piece may have (a coarser --grid, or --track to take one part)",
+            path=path,
+        )
     return text
 
 
@@ -269,7 +290,7 @@ def corpus_options(pieces: Iterable[str]) -> dict:
                 continue
             skip = False
             for ch in line:
-                if skip:              # the hex digit of an events velocity mark
+                if skip:  # the hex digit of an events velocity mark
                     skip = False
                 elif ch == "|":
                     skip = True
@@ -307,7 +328,7 @@ def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | 
     # the order the decoders strike in (longest copy first), so they keep the same copies
     on_grid.sort(key=lambda q: (q.start, q.pitch, -q.end))
     out = []
-    sounding: dict[int, list[int]] = {}   # pitch -> heap of end steps
+    sounding: dict[int, list[int]] = {}  # pitch -> heap of end steps
     crowded = 0
     for q in on_grid:
         ends = sounding.setdefault(q.pitch, [])
@@ -320,11 +341,15 @@ def quantize(piece: Piece, grid: int, path: str = "", problems: list[Problem] | 
         out.append(q)
     if problems is not None:
         if outside:
-            problems.append(Problem(f"{outside} note(s) outside MIDI pitches {PITCH_LO}-{PITCH_HI} left out",
-                                    path=path))
+            problems.append(
+                Problem(f"{outside} note(s) outside MIDI pitches {PITCH_LO}-{PITCH_HI} left out", path=path)
+            )
         if crowded:
-            problems.append(Problem(f"{crowded} note(s) struck while {MAX_UNISON} copies of their pitch "
-                                    f"sounded left out", path=path))
+            problems.append(
+                Problem(
+                    f"{crowded} note(s) struck while {MAX_UNISON} copies of their pitch sounded left out", path=path
+                )
+            )
     out.sort(key=lambda q: (q.start, q.pitch, q.end))
     return out
 
@@ -334,12 +359,19 @@ def header_for(piece: Piece, scheme: str, grid: int, path: str = "") -> Header:
     from encoders.piece import InputError
 
     meter = piece.meter or (4, 4)
-    header = Header(scheme, tempo=min(max(piece.tempo or 120.0, 1.0), MAX_TEMPO), meter=meter,
-                    key=piece.key if piece.key and _KEY_RE.fullmatch(piece.key) else None, grid=grid,
-                    programs=tuple(dict.fromkeys(piece.programs[v] for v in sorted(piece.programs))) or (0,))
+    header = Header(
+        scheme,
+        tempo=min(max(piece.tempo or 120.0, 1.0), MAX_TEMPO),
+        meter=meter,
+        key=piece.key if piece.key and _KEY_RE.fullmatch(piece.key) else None,
+        grid=grid,
+        programs=tuple(dict.fromkeys(piece.programs[v] for v in sorted(piece.programs))) or (0,),
+    )
     if header.bar_steps is None:
-        raise InputError(f"a {meter[0]}/{meter[1]} bar is not a whole number of steps of grid {grid} "
-                         f"(choose another --grid)", path=path)
+        raise InputError(
+            f"a {meter[0]}/{meter[1]} bar is not a whole number of steps of grid {grid} (choose another --grid)",
+            path=path,
+        )
     return header
 
 
@@ -405,9 +437,9 @@ def to_piece(header: Header, notes: list[QNote], title: str | None = None) -> Pi
 
     step = header.step_beats
     program = header.programs[0] if header.programs else 0
-    busy: dict[int, list[tuple[int, int]]] = {}   # pitch -> heap of (end step, voice)
-    free: dict[int, list[int]] = {}               # pitch -> heap of voices silent again
-    used: dict[int, int] = {}                     # pitch -> voices it has used so far
+    busy: dict[int, list[tuple[int, int]]] = {}  # pitch -> heap of (end step, voice)
+    free: dict[int, list[int]] = {}  # pitch -> heap of voices silent again
+    used: dict[int, int] = {}  # pitch -> voices it has used so far
     voices = 0
     out = []
     for q in sorted(notes, key=lambda q: (q.start, q.pitch, -q.end)):
@@ -424,7 +456,13 @@ def to_piece(header: Header, notes: list[QNote], title: str | None = None) -> Pi
         out.append(Note(q.pitch, q.start * step, (q.end - q.start) * step, q.velocity, program, voice))
     bar_steps = header.bar_steps or header.grid
     end = max((q.end for q in notes), default=0)
-    piece = Piece(notes=out, tempo=header.tempo, meter=header.meter, key=header.key, title=title,
-                  programs=dict.fromkeys(range(max(1, voices)), program))
+    piece = Piece(
+        notes=out,
+        tempo=header.tempo,
+        meter=header.meter,
+        key=header.key,
+        title=title,
+        programs=dict.fromkeys(range(max(1, voices)), program),
+    )
     piece.bar_beats = [i * bar_steps * step for i in range(end // bar_steps + 1)]
     return piece

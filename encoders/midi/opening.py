@@ -97,17 +97,30 @@ def _fit(pitches: set[int], known: set[int], transpose: bool, path: str) -> int:
         for shift in octaves + semitones:
             if all(p + shift in known for p in pitches):
                 return shift
-        raise InputError(f"no transposition fits the seed's pitches ({pitch_name(min(pitches))}-"
-                         f"{pitch_name(max(pitches))}) into the model's", path=path)
+        raise InputError(
+            f"no transposition fits the seed's pitches ({pitch_name(min(pitches))}-"
+            f"{pitch_name(max(pitches))}) into the model's",
+            path=path,
+        )
     low, high = min(known), max(known)
     shown = ", ".join(pitch_name(p) for p in outside[:6]) + (" ..." if len(outside) > 6 else "")
-    raise InputError(f"the seed has pitches the model never saw ({shown}; it knows {pitch_name(low)}-"
-                     f"{pitch_name(high)}): use --transpose-into-range", path=path)
+    raise InputError(
+        f"the seed has pitches the model never saw ({shown}; it knows {pitch_name(low)}-"
+        f"{pitch_name(high)}): use --transpose-into-range",
+        path=path,
+    )
 
 
-def opening(path: str, scheme: str, bars: float | None = None, seconds: float | None = None,
-            grid: int = DEFAULT_GRID, track: int | None = None, pitches: set[int] | None = None,
-            transpose: bool = False) -> Opening:
+def opening(
+    path: str,
+    scheme: str,
+    bars: float | None = None,
+    seconds: float | None = None,
+    grid: int = DEFAULT_GRID,
+    track: int | None = None,
+    pitches: set[int] | None = None,
+    transpose: bool = False,
+) -> Opening:
     """The first `bars` bars (or `seconds` seconds) of a MIDI file as seed text (see the module docstring)."""
     if scheme not in ("roll", "events"):
         raise UsageError(f"a MIDI seed needs a model of a MIDI scheme (roll, events), not {scheme}")
@@ -166,7 +179,7 @@ def fit_header(start: Opening, knows: Callable[[str], bool]) -> None:
         header.key = None
     if not knows("p=" + ",".join(map(str, header.programs))):
         header.programs = (0,)
-    start.text = header.render() + start.text[start.text.index("\n"):]
+    start.text = header.render() + start.text[start.text.index("\n") :]
 
 
 def cut_at_bar_line(text: str, lines: int) -> str:
@@ -185,16 +198,34 @@ class MidiContinuation(Continuation):
         self.length = length
 
     @classmethod
-    def of(cls, scheme: GridScheme, path: str, *, options: dict, knows: Callable[[str], bool],
-           bars_before: float | None, seconds: float | None, bars: int, track: int | None,
-           transpose: bool) -> MidiContinuation:
+    def of(
+        cls,
+        scheme: GridScheme,
+        path: str,
+        *,
+        options: dict,
+        knows: Callable[[str], bool],
+        bars_before: float | None,
+        seconds: float | None,
+        bars: int,
+        track: int | None,
+        transpose: bool,
+    ) -> MidiContinuation:
         """The opening of `path` for `scheme`, fitted to a model with scheme `options` that `knows` some text."""
         if bars < 1:
             raise UsageError(f"--bars must be at least 1, not {bars}")
         if seconds is not None:
             bars_before = None
-        start = opening(path, scheme.name, bars=bars_before, seconds=seconds, grid=int(options.get("grid", 16)),
-                        track=track, pitches=model_pitches(options.get("pitches"), knows), transpose=transpose)
+        start = opening(
+            path,
+            scheme.name,
+            bars=bars_before,
+            seconds=seconds,
+            grid=int(options.get("grid", 16)),
+            track=track,
+            pitches=model_pitches(options.get("pitches"), knows),
+            transpose=transpose,
+        )
         fit_header(start, knows)
         lines = bars_after(start, bars)
         seed_lines = [line for line in start.text.split("\n")[1:] if line]

@@ -93,8 +93,11 @@ def check_tempos(mid: mido.MidiFile, path: str = "") -> None:
         for msg in track:
             now += msg.time
             if msg.type == "set_tempo" and msg.tempo <= 0:
-                raise InputError(f"track {t_index + 1}, tick {now}: set_tempo {msg.tempo} is not a tempo "
-                                 f"(microseconds per quarter note must be at least 1)", path=path)
+                raise InputError(
+                    f"track {t_index + 1}, tick {now}: set_tempo {msg.tempo} is not a tempo "
+                    f"(microseconds per quarter note must be at least 1)",
+                    path=path,
+                )
 
 
 def read_parts(path: str | os.PathLike) -> tuple[mido.MidiFile, list[MidiPart], int]:
@@ -144,9 +147,12 @@ def read_parts(path: str | os.PathLike) -> tuple[mido.MidiFile, list[MidiPart], 
         too_long = [n for n in part.notes if n[1] + n[2] > MAX_BEATS]
         if too_long:
             pitch, onset, duration, _ = min(too_long, key=lambda n: n[1])
-            raise InputError(f"track {part.track + 1}, channel {part.channel + 1}: a note (pitch {pitch}) at "
-                             f"beat {onset:,.0f} lasts to beat {onset + duration:,.0f}, past the "
-                             f"{MAX_BEATS:,}-beat limit (a stuck note or a corrupt time in the file?)", path=p)
+            raise InputError(
+                f"track {part.track + 1}, channel {part.channel + 1}: a note (pitch {pitch}) at "
+                f"beat {onset:,.0f} lasts to beat {onset + duration:,.0f}, past the "
+                f"{MAX_BEATS:,}-beat limit (a stuck note or a corrupt time in the file?)",
+                path=p,
+            )
         if part.notes:
             part.number = len(kept) + 1
             part.notes.sort(key=lambda n: (n[1], n[0]))
@@ -205,8 +211,9 @@ def read_piece(path: str | os.PathLike, track: int | None = None) -> Piece:
             if msg.type == "track_name" and msg.name.strip():
                 title = msg.name.strip()
                 break
-    piece = Piece(notes=notes, tempo=tempo, meter=meter, key=key_msg.key if key_msg else None,
-                  title=title, programs=programs)
+    piece = Piece(
+        notes=notes, tempo=tempo, meter=meter, key=key_msg.key if key_msg else None, title=title, programs=programs
+    )
     bar = meter[0] * 4 / meter[1]
     if bar > 0:
         count = int(piece.end // bar) + 1

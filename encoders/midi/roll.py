@@ -90,8 +90,7 @@ def render_roll(header: Header, notes: list[QNote], end: int | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
-def piece_to_roll(piece: Piece, grid: int = DEFAULT_GRID, path: str = "",
-                  problems: list[Problem] | None = None) -> str:
+def piece_to_roll(piece: Piece, grid: int = DEFAULT_GRID, path: str = "", problems: list[Problem] | None = None) -> str:
     """A Piece (e.g. from `read_piece`) as roll text; InputError when no note is left to write."""
     header = header_for(piece, "roll", grid, path)
     notes = quantize(piece, grid, path, problems)
@@ -114,7 +113,7 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
 
     def play(starts: list[tuple[int, int]], held: list[int], line_no: int, held_cols: dict[int, int]) -> None:
         want = Counter(held)
-        for pitch in [p for p in perf.sounding if p not in want]:   # not held: ends here
+        for pitch in [p for p in perf.sounding if p not in want]:  # not held: ends here
             while perf.release(pitch, t):
                 pass
         for pitch, count in want.items():
@@ -122,18 +121,27 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
             for _ in range(have - count):
                 perf.release(pitch, t)
             if count > have:
-                repairs.append(Problem(f"{pitch_char(pitch)!r} held but not sounding: struck here",
-                                       line_no, held_cols[pitch], path))
+                repairs.append(
+                    Problem(
+                        f"{pitch_char(pitch)!r} held but not sounding: struck here", line_no, held_cols[pitch], path
+                    )
+                )
                 for _ in range(count - have):
                     perf.start(pitch, t)
         for pitch, col in starts:
             if not perf.start(pitch, t):
-                repairs.append(Problem(f"{pitch_char(pitch)!r} struck while {MAX_UNISON} copies of it sound: "
-                                       "dropped", line_no, col, path))
+                repairs.append(
+                    Problem(
+                        f"{pitch_char(pitch)!r} struck while {MAX_UNISON} copies of it sound: dropped",
+                        line_no,
+                        col,
+                        path,
+                    )
+                )
 
     for index, (line_no, line) in enumerate(body):
         steps = 0
-        starts: list[tuple[int, int]] = []   # (pitch, column)
+        starts: list[tuple[int, int]] = []  # (pitch, column)
         held: list[int] = []
         held_cols: dict[int, int] = {}
         in_held = False
@@ -157,17 +165,23 @@ def read_roll(text: str, path: str = "") -> tuple[Header, list[QNote], int, list
                 else:
                     starts.append((pitch, col))
         if starts or held or in_held:
-            repairs.append(Problem("step not ended by '.' at the end of the line: ended there",
-                                   line_no, len(line) + 1, path))
+            repairs.append(
+                Problem("step not ended by '.' at the end of the line: ended there", line_no, len(line) + 1, path)
+            )
             play(starts, held, line_no, held_cols)
             t += 1
             steps += 1
         last = index == len(body) - 1
         if steps > bar_steps or (steps < bar_steps and not last):
             bars_ok = False
-            repairs.append(Problem(f"bar of {steps} steps, the meter's bar has {bar_steps}: "
-                                   "its steps kept, bar lines redrawn",
-                                   line_no, 1, path))
+            repairs.append(
+                Problem(
+                    f"bar of {steps} steps, the meter's bar has {bar_steps}: its steps kept, bar lines redrawn",
+                    line_no,
+                    1,
+                    path,
+                )
+            )
     perf.release_all(t)
     return header, perf.notes, t, repairs, bars_ok
 

@@ -17,8 +17,16 @@ from encoders.tab.reading import parse_columns, parse_tab, read_any
 from encoders.tab.symbols import DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical, symbol_fret
 from encoders.tab.writing import render_columns, render_rows
 
-__all__ = ["COLUMNS", "ColumnsScheme", "MAX_TEXT_CHARS", "ROWS", "RowsScheme", "TabScheme", "columns_to_rows",
-           "rows_to_columns"]
+__all__ = [
+    "COLUMNS",
+    "ColumnsScheme",
+    "MAX_TEXT_CHARS",
+    "ROWS",
+    "RowsScheme",
+    "TabScheme",
+    "columns_to_rows",
+    "rows_to_columns",
+]
 
 MAX_TEXT_CHARS = 500_000
 """A tab text longer than this is not read whole (the longest piece of the tab corpora has
@@ -77,10 +85,21 @@ class TabScheme(Scheme):
     binary_suffixes = GP_SUFFIXES
     program = PROGRAM_GUITAR
     engraving = ENGRAVE_TAB
-    encode_options = (Option("track", int, None, "Guitar Pro: the track to read (counted from 1); default: the "
-                             "first that is not drums and has 4, 6 or 7 strings", parse=parse_track),)
-    decode_options = (Option("step", float, STEP_BEATS, "tabs: beats per tab column (a quarter of a beat by "
-                             "default)", parse=parse_step),)
+    encode_options = (
+        Option(
+            "track",
+            int,
+            None,
+            "Guitar Pro: the track to read (counted from 1); default: the "
+            "first that is not drums and has 4, 6 or 7 strings",
+            parse=parse_track,
+        ),
+    )
+    decode_options = (
+        Option(
+            "step", float, STEP_BEATS, "tabs: beats per tab column (a quarter of a beat by default)", parse=parse_step
+        ),
+    )
 
     @property
     def seed(self) -> str:
@@ -102,15 +121,17 @@ class TabScheme(Scheme):
 
         read = read_guitar_pro(path, track)
         tab, repairs = canonical(read.tab, path)
-        if not any(symbol_fret(x) is not None for system in tab.systems for e in system
-                   if not isinstance(e, str) for x in e):
+        if not any(
+            symbol_fret(x) is not None for system in tab.systems for e in system if not isinstance(e, str) for x in e
+        ):
             raise InputError(f"track {read.track} has no notes", path=path)
         return EncodeResult([self._render(tab)], read.problems + repairs)
 
     def _encode_text(self, text: str, path: str, track: int | None = None) -> EncodeResult:
         if len(text) > MAX_TEXT_CHARS:
-            raise InputError(f"{len(text):,} characters is more than any tab (at most {MAX_TEXT_CHARS:,} are read)",
-                             path=path)
+            raise InputError(
+                f"{len(text):,} characters is more than any tab (at most {MAX_TEXT_CHARS:,} are read)", path=path
+            )
         tab, problems = read_any(text, path)
         if tab is None or not tab.systems:
             raise InputError("no tab staff found (4, 6 or 7 string lines)", path=path)
@@ -122,8 +143,14 @@ class TabScheme(Scheme):
         cut = []
         if len(text) > MAX_TEXT_CHARS:
             end = text.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS
-            cut = [Problem(f"the tab is {len(text):,} characters long; only the first {end:,} are read",
-                           text.count("\n", 0, end) + 1, 1, path)]
+            cut = [
+                Problem(
+                    f"the tab is {len(text):,} characters long; only the first {end:,} are read",
+                    text.count("\n", 0, end) + 1,
+                    1,
+                    path,
+                )
+            ]
             text = text[:end]
         tab, repairs = read_any(text, path)
         repairs = cut + repairs
@@ -135,8 +162,12 @@ class TabScheme(Scheme):
 
     def _unreadable(self, text: str, path: str, error: Exception, step: float = STEP_BEATS) -> Decoded:
         tab = Tab(DEFAULT_TUNINGS[6])
-        return Decoded(tab_to_piece(tab, step=step), render_rows(tab),
-                       [Problem(f"unreadable tab ({type(error).__name__}: {error}); empty piece", 0, 0, path)], None)
+        return Decoded(
+            tab_to_piece(tab, step=step),
+            render_rows(tab),
+            [Problem(f"unreadable tab ({type(error).__name__}: {error}); empty piece", 0, 0, path)],
+            None,
+        )
 
     def split(self, stream: str) -> list[str]:
         """Pieces: a stream's pieces each start with a header line (``%rows``, ``%columns``)

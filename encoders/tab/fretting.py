@@ -247,9 +247,14 @@ def fret(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.25) -
 
 # ---------------------------------------------------------------- corpus
 
-def build_tabs(folk_stream_text: str, scheme: str = "columns",
-               tunings: list[tuple[int, ...]] | None = None, limit: int | None = None,
-               stats: Counter | None = None) -> list[str]:
+
+def build_tabs(
+    folk_stream_text: str,
+    scheme: str = "columns",
+    tunings: list[tuple[int, ...]] | None = None,
+    limit: int | None = None,
+    stats: Counter | None = None,
+) -> list[str]:
     """Piece texts (``scheme`` rows or columns) of the folk tunes of a stream,
     in order, each fretted in one tuning: the tunings are taken in turn (the
     k-th tab written gets tunings[k % len]); a tune that cannot be fretted in
@@ -300,8 +305,9 @@ def build_tabs(folk_stream_text: str, scheme: str = "columns",
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m encoders.tab.fretting",
-                                 description="Fret the folk corpus into a tab corpus.")
+    ap = argparse.ArgumentParser(
+        prog="python -m encoders.tab.fretting", description="Fret the folk corpus into a tab corpus."
+    )
     ap.add_argument("--folk", default="corpora/folk.txt")
     ap.add_argument("--out", required=True)
     ap.add_argument("--scheme", choices=("columns", "rows"), default="columns")

@@ -94,10 +94,30 @@ class ColumnsGrammar(CharGrammar):
     characters fed that were not allowed, as "line:col: ..." strings."""
 
     __slots__ = (
-        "_mode", "_done", "_line", "_col", "problems", "_cache",
-        "_hpos", "_hpc", "_hcount", "_hword", "_hnum", "_hdig", "_hstage",
-        "n", "_prev", "_cur", "_gpos", "_gdash", "_run", "_rund", "_bar",
-        "_kind", "_line_step", "_has_fret",
+        "_mode",
+        "_done",
+        "_line",
+        "_col",
+        "problems",
+        "_cache",
+        "_hpos",
+        "_hpc",
+        "_hcount",
+        "_hword",
+        "_hnum",
+        "_hdig",
+        "_hstage",
+        "n",
+        "_prev",
+        "_cur",
+        "_gpos",
+        "_gdash",
+        "_run",
+        "_rund",
+        "_bar",
+        "_kind",
+        "_line_step",
+        "_has_fret",
     )
 
     def __init__(self) -> None:
@@ -115,7 +135,7 @@ class ColumnsGrammar(CharGrammar):
         self._hword = ""
         self._hnum = 0
         self._hdig = 0
-        self._hstage = 0   # 0: no capo or tempo yet, 1: after the capo, 2: after the tempo
+        self._hstage = 0  # 0: no capo or tempo yet, 1: after the capo, 2: after the tempo
         self.n = 0
         self._prev: tuple = ()
         self._cur: list = []
@@ -189,7 +209,7 @@ class ColumnsGrammar(CharGrammar):
                 return "123456789"
             a = ""
             if d == 1 and v * 10 <= MAX_RUN:
-                a = _DIGITS[:min(10, MAX_RUN - v * 10 + 1)]
+                a = _DIGITS[: min(10, MAX_RUN - v * 10 + 1)]
             return a + " \n"
         if m == _BAR:
             a = _BAR_NEXT.get(self._bar, "")
@@ -210,16 +230,16 @@ class ColumnsGrammar(CharGrammar):
             v, d = self._hnum, self._hdig
             if d == 0:
                 return "123456789"
-            if self._hword == _CAPO:   # 1-24, then the tempo or the line's end
+            if self._hword == _CAPO:  # 1-24, then the tempo or the line's end
                 return ("0123456789" if (d, v) == (1, 1) else "01234" if (d, v) == (1, 2) else "") + " \n"
-            return _DIGITS + "\n" if d == 2 else _DIGITS if d == 1 else "\n"   # tempo 10-999
+            return _DIGITS + "\n" if d == 2 else _DIGITS if d == 1 else "\n"  # tempo 10-999
         if m == _H_ACC or m == _H_MINUS:
             # an octave digit (pitch <= 103), '-1', or a flat right after the letter
             pc = self._hpc
             if m == _H_MINUS:
                 return "1"
             top = (_MAX_PITCH - pc) // 12 - 1
-            a = _DIGITS[:top + 1] + "-"
+            a = _DIGITS[: top + 1] + "-"
             if self._hpos == 0 and NAMES[pc] in _FLATTABLE:
                 a += "b"
             return a
@@ -354,7 +374,7 @@ class ColumnsGrammar(CharGrammar):
             return
         if ch == "\n":
             if m == _LINE:
-                self._done = True       # a blank line always ends a piece
+                self._done = True  # a blank line always ends a piece
             else:
                 self._new_line()
             return

@@ -7,6 +7,7 @@ from encoders.tab.symbols import PROGRAM_BASS, PROGRAM_GUITAR, STEP_BEATS, Tab, 
 
 __all__ = ["tab_to_piece"]
 
+
 def tab_to_piece(tab: Tab, title: str | None = None, step: float = STEP_BEATS) -> Piece:
     """The notes of a tab, `step` beats per column (a quarter of a beat by default), at
     the tab's tempo (120 when it states none), `capo` semitones above the frets."""

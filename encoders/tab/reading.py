@@ -32,13 +32,29 @@ _LINE = re.compile(r"^(\s*)([A-Ga-g][#b]?(?=[|:\-]))?(\S*)")
 _HEADER = re.compile(r"^%(rows|columns)((?:\s+[A-G][#b]?-?\d)+)(?:\s+capo\s+(\d{1,2}))?(?:\s+tempo\s+(\d{1,3}))?\s*$")
 _TUNING_LINE = re.compile(r"(?i)\btuning\b\s*[:=\-]?\s*(.*)")
 _TIME_LINE = re.compile(r"(?i)^\s*time\s*:\s*([1-9])\s*char(?:acter)?s?\s*=\s*1/16\s*$")
-_CAPO_LINE = re.compile(r"(?i)(?<![a-z])capo(?![a-z])\s*(?:[:=\-]\s*)?(?:(?:on|at)\s+)?(?:(?:the|fret)\s+)*"
-                        r"(?:(\d{1,2})(?!\d)(?:st|nd|rd|th)?|([ivx]{1,5})(?![a-z])|(none|no|off)(?![a-z]))")
+_CAPO_LINE = re.compile(
+    r"(?i)(?<![a-z])capo(?![a-z])\s*(?:[:=\-]\s*)?(?:(?:on|at)\s+)?(?:(?:the|fret)\s+)*"
+    r"(?:(\d{1,2})(?!\d)(?:st|nd|rd|th)?|([ivx]{1,5})(?![a-z])|(none|no|off)(?![a-z]))"
+)
 _NO_CAPO = re.compile(r"(?i)\b(?:no|without)\s+capo\b")
-_TEMPO_LINE = re.compile(r"(?i)(?<![a-z])(?:tempo|bpm)(?![a-z])\s*(?:[:=\-]\s*)?(?:(?:q|quarter|\u2669)\s*=\s*)?"
-                         r"(\d{1,4}(?:[.,]\d+)?)(?![\d])|(?<![\d.])(\d{1,4}(?:[.,]\d+)?)\s*bpm(?![a-z])")
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11,
-          "xii": 12}
+_TEMPO_LINE = re.compile(
+    r"(?i)(?<![a-z])(?:tempo|bpm)(?![a-z])\s*(?:[:=\-]\s*)?(?:(?:q|quarter|\u2669)\s*=\s*)?"
+    r"(\d{1,4}(?:[.,]\d+)?)(?![\d])|(?<![\d.])(\d{1,4}(?:[.,]\d+)?)\s*bpm(?![a-z])"
+)
+_ROMAN = {
+    "i": 1,
+    "ii": 2,
+    "iii": 3,
+    "iv": 4,
+    "v": 5,
+    "vi": 6,
+    "vii": 7,
+    "viii": 8,
+    "ix": 9,
+    "x": 10,
+    "xi": 11,
+    "xii": 12,
+}
 
 
 class Header(NamedTuple):
@@ -119,8 +135,8 @@ def _tokenize(body: str):
     while i < len(body):
         c = body[i]
         if "0" <= c <= "9":  # not str.isdigit: it takes "²", which int() refuses
-            if i + 1 < len(body) and "0" <= body[i + 1] <= "9" and int(body[i:i + 2]) <= 24:
-                cells += [("fret", int(body[i:i + 2])), ("cont", None)]
+            if i + 1 < len(body) and "0" <= body[i + 1] <= "9" and int(body[i : i + 2]) <= 24:
+                cells += [("fret", int(body[i : i + 2])), ("cont", None)]
                 i += 2
                 continue
             cells.append(("fret", int(c)))
@@ -149,8 +165,9 @@ def _read_staff(lines: list[tuple[int, str]], path: str, problems: list[Problem]
         cells = _tokenize(m.group(3))
         for pos, (kind, value) in enumerate(cells):
             if kind == "bad":
-                problems.append(Problem(f"unexpected {value!r} in a staff line; staff skipped",
-                                        lineno, m.start(3) + pos + 1, path))
+                problems.append(
+                    Problem(f"unexpected {value!r} in a staff line; staff skipped", lineno, m.start(3) + pos + 1, path)
+                )
                 return None
         rows.append(cells)
     # a closing bar on every line: cut it off, pad the rest, put it back at the end
@@ -180,8 +197,7 @@ def _read_staff(lines: list[tuple[int, str]], path: str, problems: list[Problem]
 
     def dots(p: int) -> bool:
         col = [r[p] for r in rows]
-        return all(k == "dash" or (k == "bar" and v == ":") for k, v in col) and any(
-            k == "bar" for k, _ in col)
+        return all(k == "dash" or (k == "bar" and v == ":") for k, v in col) and any(k == "bar" for k, _ in col)
 
     events: list = []
     p = 0
@@ -210,8 +226,9 @@ def _read_staff(lines: list[tuple[int, str]], path: str, problems: list[Problem]
                 step.append(v)
             else:
                 if k == "bar":
-                    problems.append(Problem(f"stray {v!r} off the bar line, read as '-'",
-                                            lines[i][0], offsets[i] + p + 1, path))
+                    problems.append(
+                        Problem(f"stray {v!r} off the bar line, read as '-'", lines[i][0], offsets[i] + p + 1, path)
+                    )
                 step.append("-")
         events.append(tuple(reversed(step)))  # low string first
         p += 1
@@ -230,7 +247,7 @@ def _columns_of(events: list, scale: int, n: int, lineno: int, path: str, proble
     def flush() -> None:
         nonlocal crowded
         for j in range(0, len(run), scale):
-            group = run[j:j + scale]
+            group = run[j : j + scale]
             step = []
             for s in range(n):
                 syms = [g[s] for g in group if g[s] != "-"]
@@ -247,8 +264,15 @@ def _columns_of(events: list, scale: int, n: int, lineno: int, path: str, proble
             run.append(e)
     flush()
     if crowded:
-        problems.append(Problem(f"{crowded} times the staff has two symbols on a string within {scale} characters "
-                                "(one column); the first kept", lineno, 1, path))
+        problems.append(
+            Problem(
+                f"{crowded} times the staff has two symbols on a string within {scale} characters "
+                "(one column); the first kept",
+                lineno,
+                1,
+                path,
+            )
+        )
     return out
 
 
@@ -287,8 +311,15 @@ def parse_tab(text: str, path: str = "", tuning: tuple[int, ...] | None = None) 
                 if tempo is None:
                     t = sheet_tempo(lines[i])
                     if isinstance(t, str):
-                        problems.append(Problem(f"{t!r} is no tempo of {TEMPO_RANGE[0]}-{TEMPO_RANGE[1]} quarter "
-                                                "notes a minute; ignored", i + 1, 1, path))
+                        problems.append(
+                            Problem(
+                                f"{t!r} is no tempo of {TEMPO_RANGE[0]}-{TEMPO_RANGE[1]} quarter "
+                                "notes a minute; ignored",
+                                i + 1,
+                                1,
+                                path,
+                            )
+                        )
                     else:
                         tempo = t
             i += 1
@@ -303,10 +334,11 @@ def parse_tab(text: str, path: str = "", tuning: tuple[int, ...] | None = None) 
         elif size > 7 and any(size % k == 0 for k in (6, 7, 4)):
             # staves written one under another with no line between: guitar first, then 7-string, bass
             k = next(k for k in (6, 7, 4) if size % k == 0)
-            staves += [run[j:j + k] for j in range(0, size, k)]
+            staves += [run[j : j + k] for j in range(0, size, k)]
         elif size >= 3:
-            problems.append(Problem(f"{size} tab lines in a row are no staff of 4, 6 or 7 strings; skipped",
-                                    i + 1, 1, path))
+            problems.append(
+                Problem(f"{size} tab lines in a row are no staff of 4, 6 or 7 strings; skipped", i + 1, 1, path)
+            )
         i = j
     tab: Tab | None = None
     for staff in staves:
@@ -318,19 +350,22 @@ def parse_tab(text: str, path: str = "", tuning: tuple[int, ...] | None = None) 
         if tab is None:
             tun = fixed if fixed is not None and len(fixed) == n else None
             if fixed is not None and tun is None:
-                problems.append(Problem(f"the header's tuning has {len(fixed)} strings, the staff {n}",
-                                        staff[0][0], 1, path))
+                problems.append(
+                    Problem(f"the header's tuning has {len(fixed)} strings, the staff {n}", staff[0][0], 1, path)
+                )
             if tun is None and header_value is not None:
                 tun = header_tuning(header_value, n)
                 if tun is None:
-                    problems.append(Problem(f"unknown tuning {header_value!r}; taken from the labels",
-                                            staff[0][0], 1, path))
+                    problems.append(
+                        Problem(f"unknown tuning {header_value!r}; taken from the labels", staff[0][0], 1, path)
+                    )
             if tun is None and all(labels):
                 tun = from_names(list(reversed(labels)), n)
             tab = Tab(tun or DEFAULT_TUNINGS[n], capo=capo or 0, tempo=tempo)
         elif n != len(tab.tuning):
-            problems.append(Problem(f"a staff of {n} strings in a piece of {len(tab.tuning)}; skipped",
-                                    staff[0][0], 1, path))
+            problems.append(
+                Problem(f"a staff of {n} strings in a piece of {len(tab.tuning)}; skipped", staff[0][0], 1, path)
+            )
             continue
         if any(not isinstance(e, str) for e in events):
             tab.systems.append(events)
@@ -367,8 +402,9 @@ def parse_columns(text: str, path: str = "") -> tuple[Tab, list[Problem]]:
             elif len(tok) >= max(1, n // 2) or set(tok) <= set(SYMBOLS):
                 syms = list(tok[:n])
                 if len(tok) != n:
-                    repairs.append(Problem(f"group {tok!r} has {len(tok)} symbols, not {n}; "
-                                           "cut or padded", li, col, path))
+                    repairs.append(
+                        Problem(f"group {tok!r} has {len(tok)} symbols, not {n}; cut or padded", li, col, path)
+                    )
                     syms += ["-"] * (n - len(syms))
                 for i, c in enumerate(syms):
                     if c not in SYMBOLS:

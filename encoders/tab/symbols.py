@@ -11,9 +11,30 @@ from dataclasses import dataclass, field
 from encoders.piece import Problem
 
 __all__ = [
-    "BARS", "DEFAULT_TUNINGS", "FRET_LETTERS", "MAX_CAPO", "MAX_RUN", "NAMES", "PROGRAM_BASS", "PROGRAM_GUITAR",
-    "STEP_BEATS", "STRING_COUNTS", "SYMBOLS", "TECHNIQUES", "TEMPO_RANGE", "Tab", "bar_token", "canonical",
-    "fret_symbol", "from_names", "header_tuning", "nearest", "pitch_class", "pitch_name", "symbol_fret", "symbol_text",
+    "BARS",
+    "DEFAULT_TUNINGS",
+    "FRET_LETTERS",
+    "MAX_CAPO",
+    "MAX_RUN",
+    "NAMES",
+    "PROGRAM_BASS",
+    "PROGRAM_GUITAR",
+    "STEP_BEATS",
+    "STRING_COUNTS",
+    "SYMBOLS",
+    "TECHNIQUES",
+    "TEMPO_RANGE",
+    "Tab",
+    "bar_token",
+    "canonical",
+    "fret_symbol",
+    "from_names",
+    "header_tuning",
+    "nearest",
+    "pitch_class",
+    "pitch_name",
+    "symbol_fret",
+    "symbol_text",
 ]
 
 STEP_BEATS = 0.25
@@ -170,12 +191,15 @@ def canonical(tab: Tab, path: str = "") -> tuple[Tab, list[Problem]]:
                 last_fret = [None] * n
                 continue
             clash = any(
-                last_fret[s] is not None and symbol_fret(e[s]) is not None
+                last_fret[s] is not None
+                and symbol_fret(e[s]) is not None
                 and int(last_fret[s] + symbol_text(e[s])[0]) <= 24
-                for s in range(n))
+                for s in range(n)
+            )
             if clash:
-                repairs.append(Problem("two frets in a row would read as one; an empty step put between",
-                                       si + 2, 0, path))
+                repairs.append(
+                    Problem("two frets in a row would read as one; an empty step put between", si + 2, 0, path)
+                )
                 out.append(("-",) * n)
             out.append(e)
             last_fret = [e[s] if e[s].isascii() and e[s].isdigit() else None for s in range(n)]

@@ -6,6 +6,7 @@ from encoders.tab.symbols import MAX_RUN, NAMES, Tab, pitch_name, symbol_text
 
 __all__ = ["render_columns", "render_rows"]
 
+
 def _header(kind: str, tab: Tab) -> str:
     """``%rows`` or ``%columns``, the tuning, then ``capo N`` and ``tempo N`` where the tab has them."""
     extra = (f" capo {tab.capo}" if tab.capo else "") + (f" tempo {tab.tempo}" if tab.tempo is not None else "")
