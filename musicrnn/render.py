@@ -18,43 +18,10 @@ from pathlib import Path
 import mido
 
 from encoders import Piece
+from encoders.midi.grid import KEY_NAMES
 from musicrnn.atomic import atomic_path
 
 TICKS_PER_BEAT = 480
-
-# Key names mido accepts in key_signature meta messages.
-_MIDO_KEYS = {
-    "C",
-    "G",
-    "D",
-    "A",
-    "E",
-    "B",
-    "F#",
-    "C#",
-    "F",
-    "Bb",
-    "Eb",
-    "Ab",
-    "Db",
-    "Gb",
-    "Cb",
-    "Am",
-    "Em",
-    "Bm",
-    "F#m",
-    "C#m",
-    "G#m",
-    "D#m",
-    "A#m",
-    "Dm",
-    "Gm",
-    "Cm",
-    "Fm",
-    "Bbm",
-    "Ebm",
-    "Abm",
-}
 
 
 def _mido_key(key: str | None) -> str | None:
@@ -65,7 +32,7 @@ def _mido_key(key: str | None) -> str | None:
     if not m:
         return None
     name = m.group(1).upper() + m.group(2) + ("m" if m.group(3) in ("m", "min", "minor") else "")
-    return name if name in _MIDO_KEYS else None
+    return name if name in KEY_NAMES else None
 
 
 def to_midi(piece: Piece) -> mido.MidiFile:

@@ -43,47 +43,15 @@ from __future__ import annotations
 from collections import Counter
 
 from encoders import CharGrammar
-from encoders.midi.grid import GRIDS, MAX_PIECE_CHARS, PITCH_CHARS, Header, parse_header
+from encoders.midi.grid import GRIDS, KEY_NAMES, MAX_PIECE_CHARS, PITCH_CHARS, Header, parse_header
 
 __all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
 
 MAX_SOUNDING = 16
 MAX_COPIES = 4
-_KEYS = (
-    "C",
-    "G",
-    "D",
-    "A",
-    "E",
-    "B",
-    "F#",
-    "C#",
-    "F",
-    "Bb",
-    "Eb",
-    "Ab",
-    "Db",
-    "Gb",
-    "Cb",
-    "Am",
-    "Em",
-    "Bm",
-    "F#m",
-    "C#m",
-    "G#m",
-    "D#m",
-    "A#m",
-    "Dm",
-    "Gm",
-    "Cm",
-    "Fm",
-    "Bbm",
-    "Ebm",
-    "Abm",
-)
 _TEMPOS = tuple(f"q={t}" for t in range(20, 301))
 _METERS = tuple(f"m={n}/{d}" for d in (2, 4, 8) for n in range(1, 13))
-_KEY_WORDS = tuple(f"k={k}" for k in _KEYS)
+_KEY_WORDS = tuple(f"k={k}" for k in KEY_NAMES)
 _PROGRAMS = tuple(str(p) for p in range(128))
 _MAX_PROGRAMS = 8
 _MAX_HEADER_CHARS = 200

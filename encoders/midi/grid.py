@@ -61,6 +61,7 @@ from encoders.piece import Piece, Problem, UsageError, position
 __all__ = [
     "GRIDS",
     "Header",
+    "KEY_NAMES",
     "PITCH_CHARS",
     "PITCH_HI",
     "PITCH_LO",
@@ -90,6 +91,15 @@ about 40 characters a beat in ``roll`` (so 50,000 beats), dense piano music abou
 150 (13,000 beats, nearly two hours at 120).  Decoding reads a longer text up to
 there and reports the cut; encoding refuses a MIDI file that would need more."""
 _KEY_RE = re.compile(r"[A-G][#b]?m?")
+
+# fmt: off
+KEY_NAMES = (
+    "C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb",
+    "Am", "Em", "Bm", "F#m", "C#m", "G#m", "D#m", "A#m", "Dm", "Gm", "Cm", "Fm", "Bbm", "Ebm", "Abm",
+)
+# fmt: on
+"""The key names MIDI key-signature messages carry (as mido spells them): what a header's
+``k=`` may hold, and what render writes into a MIDI file."""
 
 
 def pitch_char(pitch: int) -> str:
