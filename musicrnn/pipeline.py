@@ -527,20 +527,22 @@ def generate(
     instrument: str | int | None = None,
     log: Log = None,
 ) -> Pieces:
-    """`num` new pieces from a model (a folder, or a bundled model's name; default folk),
+    """`num` new pieces from a model (a folder, a bundled model's name, or a model already
+    loaded by musicrnn.checkpoint.load; default folk),
     each starting with `seed` (default: how the model's scheme starts a piece).
 
     With `out` they are written too: .abc/.txt (all pieces in one file), "-" (stdout), or a
     music file (.mid, .wav, .svg ...: one per piece, tune-1.mid ..., and their text beside
     them, tune.abc).  Where a seed has notes, each piece marks where the model took over
     (piece.marks["continuation"])."""
-    from musicrnn.checkpoint import load
+    from musicrnn.checkpoint import Loaded, load
     from musicrnn.sample import generate_pieces
 
     _check_sampling(num, length, temperature, random_seed, top_k)
     dev = pick_device(device)
     prog = program(instrument)
-    loaded = load(model or DEFAULT_MODEL, device=dev)
+    # a model already loaded (musicrnn.checkpoint.Loaded) is used as it is: a server loads it once
+    loaded = model if isinstance(model, Loaded) else load(model or DEFAULT_MODEL, device=dev)
     codec = model_codec(loaded)
     seed = _complete_seed(loaded, codec, seed, log)
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
@@ -606,7 +608,7 @@ def continue_file(
     """Continue a MIDI file: its first `seed_bars` bars (or `seed_seconds`) prime a model of a
     MIDI scheme (default: the bundled midi model), which writes `bars` more (musicrnn.continuation).
     With `out` (a music file: .mid, .wav ...) the result is written, and its text beside it."""
-    from musicrnn.checkpoint import load
+    from musicrnn.checkpoint import Loaded, load
     from musicrnn.continuation import continue_midi
     from musicrnn.data import UnknownCharacters
 
@@ -618,7 +620,7 @@ def continue_file(
             f"--seed-midi writes music: give --out NAME.mid (or {', '.join(RENDER_SUFFIXES)}), not {out!r}"
         )
     path = Path(path)
-    loaded = load(model or CONTINUATION_MODEL, device=dev)
+    loaded = model if isinstance(model, Loaded) else load(model or CONTINUATION_MODEL, device=dev)
     codec = model_codec(loaded)
     outputs = check_outputs(out, force, codec, 1, inputs=[path], side_text=True)
     try:
