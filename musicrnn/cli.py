@@ -361,6 +361,29 @@ def evaluate(
         kit.table(title, ("measure", "generated", "held-out real", "training real"), report.music)
 
 
+@app.command()
+@friendly_errors
+def studio(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+    models: Annotated[
+        list[Path] | None, typer.Option("--models", help="Also offer this model folder (or a folder of them).")
+    ] = None,
+    folder: Annotated[Path, typer.Option(help="The studio's folder: the tunebook is kept there.")] = Path(
+        "outputs/studio"
+    ),
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+) -> None:
+    """A local web app to generate, hear, continue and keep pieces (Ctrl-C stops it).
+
+    Example: musicrnn studio --open
+    Example: musicrnn studio --models outputs/models --folder my_tunes/studio
+    """
+    from musicrnn.studio import serve_studio
+
+    ready = lambda url: show(f"musicrnn studio at {url} (Ctrl-C stops)")  # noqa: E731
+    serve_studio(port, models or [], folder, open_browser, on_ready=ready)
+
+
 def main() -> None:
     if int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1:
         app()
