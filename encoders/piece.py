@@ -81,6 +81,8 @@ class Piece:
     title: str | None = None
     programs: dict[int, int] = field(default_factory=dict)
     """Voice number -> General MIDI program, where the source names one."""
+    names: dict[int, str] = field(default_factory=dict)
+    """Voice number -> track name, where the source names one (a MIDI file's tracks)."""
     bar_beats: list[float] = field(default_factory=list)
     """Onsets (in beats) of the bar lines as played, for pictures; may be empty."""
     marks: dict[str, float] = field(default_factory=dict)

@@ -84,11 +84,14 @@ def continue_midi(
     text, written = start.finish(text)
     decoded = codec.decode(text, path="<continuation>")
     piece = decoded.piece
-    if start.shift:
-        piece.notes = [
-            Note(min(127, max(0, n.pitch - start.shift)), n.onset, n.duration, n.velocity, n.program, n.voice)
-            for n in piece.notes
-        ]
+    notes = [
+        Note(min(127, max(0, n.pitch - start.shift)), n.onset, n.duration, n.velocity, n.program, n.voice)
+        for n in piece.notes
+    ]
+    arrange = getattr(start, "arrange", None)  # a continuation that puts notes back in the file's tracks
+    piece.notes = arrange(notes) if arrange is not None else notes
+    piece.programs = dict(start.piece.programs)
+    piece.names = dict(start.piece.names)
     piece.tempo = start.piece.tempo
     piece.key = start.piece.key
     piece.title = start.piece.title

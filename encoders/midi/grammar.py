@@ -41,11 +41,12 @@ decoder stops reading) it says None and checks nothing until a blank line.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from encoders import CharGrammar
 from encoders.midi.grid import GRIDS, KEY_NAMES, MAX_PIECE_CHARS, PITCH_CHARS, Header, parse_header
 
-__all__ = ["MAX_SOUNDING", "RollGrammar", "check"]
+__all__ = ["MAX_SOUNDING", "Keep", "RollGrammar", "check", "header_lists"]
 
 MAX_SOUNDING = 16
 MAX_COPIES = 4
@@ -59,6 +60,36 @@ _MAX_HEADER_CHARS = 200
 this much is kept for parse_header, so a megabyte-long line costs no more."""
 _HEADER_CHARS = "%rolqmkgp=/,# \n0123456789ABCDEFGbm"
 _PITCH_INDEX = {c: i for i, c in enumerate(PITCH_CHARS)}
+_LOW_INDEX = 60 - 21
+"""Pitch characters below this index are below middle C."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """What a continuation keeps of its seed, from the `after`-th character of the piece on
+    (the seed's own text is never held to it): new pitches only from `pitches` (the pitch
+    characters of the seed's key and of the pitch classes the seed plays); in a bar where no
+    pitch below middle C has sounded by step `low_step` (None: no rule), that step starts
+    with one of `low`; at most `max_sounding` pitches struck and held in a step, and on the
+    first step of every beat (`beat_steps` long) at least `min_sounding` where it can."""
+
+    after: int
+    pitches: frozenset[str]
+    low: frozenset[str]
+    low_step: int | None
+    max_sounding: int = MAX_SOUNDING
+    min_sounding: int = 0
+    beat_steps: int = 4
+
+
+def header_lists(options: dict | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tempo and meter words a header may have: a model's corpus's (its scheme options'
+    "tempos" and "meters", kept by training), else every valid one."""
+    options = options or {}
+    tempos = tuple(f"q={t}" for t in options.get("tempos") or () if f"q={t}" in _TEMPOS)
+    meters = tuple(f"m={m}" for m in options.get("meters") or () if f"m={m}" in _METERS)
+    return tempos or _TEMPOS, meters or _METERS
+
 
 _HEADER, _HEADER_BAD, _LINE, _STARTS, _HELD, _BAR_FULL, _AFTER_SHORT, _RECOVER, _BEYOND = range(9)
 
@@ -85,9 +116,9 @@ def _program_word_ok(word: str, complete: bool) -> bool:
     return True
 
 
-def _header_ok(text: str, complete: bool) -> bool:
+def _header_ok(text: str, complete: bool, lists: tuple = (_TEMPOS, _METERS)) -> bool:
     """Whether a header line so far (without its line break) can still become a
-    valid one, or with `complete`, is one."""
+    valid one, or with `complete`, is one (tempos and meters from `lists`)."""
     words = text.split(" ")
     if words[0] != "%roll":
         return not complete and len(words) == 1 and "%roll".startswith(words[0])
@@ -105,7 +136,7 @@ def _header_ok(text: str, complete: bool) -> bool:
             continue
         if slot == 5:
             return False
-        options = (_TEMPOS, _METERS, _KEY_WORDS, _grids(meter) if meter else ())[slot]
+        options = (lists[0], lists[1], _KEY_WORDS, _grids(meter) if meter else ())[slot]
         if partial:
             return any(o.startswith(word) for o in options)
         if word not in options:
@@ -137,10 +168,15 @@ class RollGrammar(CharGrammar):
         "_bars",
         "min_bars",
         "_chars",
+        "_lists",
+        "keep",
+        "_low",
     )
 
-    def __init__(self, min_bars: int = 0) -> None:
+    def __init__(self, min_bars: int = 0, options: dict | None = None, keep: Keep | None = None) -> None:
         self.min_bars = min_bars  # the piece may not end before this many bar lines
+        self._lists = header_lists(options)  # the tempos and meters a header may have
+        self.keep = keep  # what a continuation keeps of its seed (key, left hand, polyphony)
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
@@ -159,6 +195,7 @@ class RollGrammar(CharGrammar):
         self._struck = False
         self._bars = 0
         self._chars = 0  # characters of this piece so far; past MAX_PIECE_CHARS, _BEYOND
+        self._low = False  # a pitch below middle C has sounded in this bar
 
     @property
     def done(self) -> bool:
@@ -186,8 +223,8 @@ class RollGrammar(CharGrammar):
         if self._done:
             return "%"
         if m == _HEADER:
-            out = "".join(c for c in _HEADER_CHARS if c != "\n" and _header_ok(self._header + c, False))
-            if _header_ok(self._header, True):
+            out = "".join(c for c in _HEADER_CHARS if c != "\n" and _header_ok(self._header + c, False, self._lists))
+            if _header_ok(self._header, True, self._lists):
                 out += "\n"
             return out
         if m == _AFTER_SHORT:
@@ -195,8 +232,15 @@ class RollGrammar(CharGrammar):
         if m == _BAR_FULL:
             return "\n"
         total = sum(self._starts.values()) + sum(self._held.values())
+        keep = self.keep if self.keep is not None and self._chars >= self.keep.after else None
+        if keep is not None:
+            return self._kept(self._allowed_body(m, total, keep.max_sounding), keep)
+        return self._allowed_body(m, total, MAX_SOUNDING)
+
+    def _allowed_body(self, m: int, total: int, most: int) -> str:
+        """What may follow inside a bar, with at most `most` pitches sounding in a step."""
         if m == _LINE:
-            out = self._pitches_from(0, self._starts) if total < MAX_SOUNDING else ""
+            out = self._pitches_from(0, self._starts) if total < most else ""
             if self._may_hold(total):
                 out += "-"
             out += "."
@@ -204,7 +248,7 @@ class RollGrammar(CharGrammar):
                 out += "\n"  # the blank line: the piece ends after a whole bar
             return out
         if m == _STARTS:
-            out = self._pitches_from(self._last, self._starts) if total < MAX_SOUNDING else ""
+            out = self._pitches_from(self._last, self._starts) if total < most else ""
             if self._may_hold(total):
                 out += "-"
             return out + "."
@@ -215,10 +259,24 @@ class RollGrammar(CharGrammar):
             if i >= self._last
             and self._held[i] < self._sounding[i]
             and self._starts[i] + self._held[i] < MAX_COPIES
-            and total < MAX_SOUNDING
+            and total < max(most, MAX_SOUNDING)
         )
         if self._held:
             out += "."
+        return out
+
+    def _kept(self, out: str, keep: Keep) -> str:
+        """`out` held to the seed: new pitches in its pitch classes; at the bar's `keep.low_step`,
+        with no pitch below middle C yet, a step starts with one (the left hand goes on)."""
+        out = "".join(c for c in out if c not in PITCH_CHARS or c in keep.pitches or self._mode == _HELD)
+        if self._steps % keep.beat_steps == 0 and "." in out and len(out) > 1:
+            sounding = sum(self._starts.values()) + sum(self._held.values())
+            if sounding < keep.min_sounding:
+                out = out.replace(".", "")  # on a beat, the seed's texture: more pitches first
+        if keep.low_step is not None and self._mode == _LINE and not self._low and self._steps == keep.low_step:
+            forced = "".join(c for c in out if c in keep.low)
+            if forced:
+                return forced
         return out
 
     @staticmethod
@@ -275,6 +333,8 @@ class RollGrammar(CharGrammar):
             self._mode, self._last = _HELD, -1
         else:
             i = _PITCH_INDEX[ch]
+            if i < _LOW_INDEX:
+                self._low = True
             if m == _HELD:
                 self._held[i] += 1
             else:
@@ -308,6 +368,7 @@ class RollGrammar(CharGrammar):
         short = 0 < self._steps < self.bar_steps
         self._bars += self._steps > 0
         self._steps = 0
+        self._low = False
         self._starts, self._held = Counter(), Counter()
         self._last = -1
         self._mode = _AFTER_SHORT if short else _LINE

@@ -290,13 +290,19 @@ def corpus_options(pieces: Iterable[str]) -> dict:
     """What a model trained on roll or events pieces needs to know about them later
     (stored in its checkpoint as "scheme_options"), read in one pass: the pitches its
     pieces play (not merely characters it has seen: some pitch characters are also
-    header letters) and the grid most of them use."""
+    header letters), the grid most of them use, and the tempos (whole, as a sampled header
+    writes them) and meters of their headers (a roll grammar holds a header to those)."""
     pitches: set[int] = set()
     grids: Counter = Counter()
+    tempos: set[int] = set()
+    meters: set[tuple[int, int]] = set()
     for piece in pieces:
         for line in piece.split("\n"):
             if line.startswith("%"):
-                grids[parse_header(line, line[1:].split(" ", 1)[0])[0].grid] += 1
+                header = parse_header(line, line[1:].split(" ", 1)[0])[0]
+                grids[header.grid] += 1
+                tempos.add(min(300, max(20, round(header.tempo))))
+                meters.add(header.meter)
                 continue
             skip = False
             for ch in line:
@@ -306,7 +312,12 @@ def corpus_options(pieces: Iterable[str]) -> dict:
                     skip = True
                 elif ch in _CHAR_PITCH:
                     pitches.add(_CHAR_PITCH[ch])
-    return {"pitches": sorted(pitches), "grid": grids.most_common(1)[0][0] if grids else DEFAULT_GRID}
+    return {
+        "pitches": sorted(pitches),
+        "grid": grids.most_common(1)[0][0] if grids else DEFAULT_GRID,
+        "tempos": sorted(tempos),
+        "meters": [f"{n}/{d}" for n, d in sorted(meters, key=lambda m: (m[1], m[0]))],
+    }
 
 
 @dataclass(frozen=True, slots=True)

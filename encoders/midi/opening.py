@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from encoders.midi.events import render_events
 from encoders.midi.grid import DEFAULT_GRID, PITCH_HI, PITCH_LO, Header, QNote, header_for, pitch_char, quantize
+from encoders.midi.keep import carry_on, seed_keep
 from encoders.midi.reader import read_piece
 from encoders.midi.roll import render_roll
-from encoders.piece import InputError, Piece, UsageError
+from encoders.piece import InputError, Note, Piece, UsageError
 from encoders.scheme import Continuation, GrammarState
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class Opening:
     """Grid steps in the opening (where the model takes over)."""
     shift: int = 0
     """Semitones the opening was moved to fit the model's pitches."""
+    notes: list[QNote] = field(default_factory=list)
+    """The opening's notes on the grid as the text has them (moved by `shift`)."""
 
     @property
     def beats(self) -> float:
@@ -150,7 +153,7 @@ def opening(
     text = render_roll(header, kept, steps) if scheme == "roll" else render_events(header, kept, end=steps)
     if steps % (header.bar_steps or grid):
         text = text[:-1]  # inside a bar: the model finishes it
-    return Opening(text, piece, header, steps, shift)
+    return Opening(text, piece, header, steps, shift, kept)
 
 
 def bars_after(opening: Opening, bars: int) -> int:
@@ -192,10 +195,13 @@ def cut_at_bar_line(text: str, lines: int) -> str:
 class MidiContinuation(Continuation):
     """A MIDI file's opening, to go on for some bars (see `Continuation` and the module docstring)."""
 
-    def __init__(self, scheme: GridScheme, start: Opening, lines: int, length: int):
+    def __init__(
+        self, scheme: GridScheme, start: Opening, lines: int, length: int, options: dict | None = None, keep=None
+    ):
         self.scheme, self.opening, self.lines = scheme, start, lines
         self.seed, self.piece, self.beats, self.shift = start.text, start.piece, start.beats, start.shift
         self.length = length
+        self.options, self.keep = options, keep
 
     @classmethod
     def of(
@@ -230,11 +236,20 @@ class MidiContinuation(Continuation):
         lines = bars_after(start, bars)
         seed_lines = [line for line in start.text.split("\n")[1:] if line]
         per_bar = max(64, 3 * sum(map(len, seed_lines)) // max(1, len(seed_lines)))  # room for busier bars
-        return cls(scheme, start, lines, min(MAX_CHARS, per_bar * (lines - len(seed_lines) + 2)))
+        known = model_pitches(options.get("pitches"), knows)
+        keep = seed_keep(start.notes, start.header, start.steps, len(start.text), known)
+        length = min(MAX_CHARS, per_bar * (lines - len(seed_lines) + 2))
+        return cls(scheme, start, lines, length, options, keep)
 
     def grammar(self) -> GrammarState | None:
-        """The scheme's grammar, held to the bar lines asked for (roll; events has none)."""
-        return self.scheme.bars_grammar(self.lines)
+        """The scheme's grammar, held to the bar lines asked for and to the seed's key, hands
+        and polyphony (`encoders.midi.keep`; roll; events has none)."""
+        return self.scheme.bars_grammar(self.lines, self.options, self.keep)
+
+    def arrange(self, notes: list[Note]) -> list[Note]:
+        """The decoded notes (moved back by `shift`) in the file's own tracks, programs and
+        velocities (`encoders.midi.keep.carry_on`; events keeps the velocities it wrote)."""
+        return carry_on(self.piece, notes, self.beats, keep_velocity=self.scheme.name == "events")
 
     def finish(self, text: str) -> tuple[str, float]:
         text = cut_at_bar_line(text, self.lines)

@@ -194,8 +194,11 @@ def read_piece(path: str | os.PathLike, track: int | None = None) -> Piece:
         parts = [parts[track - 1]]
     notes = []
     programs = {}
+    names = {}
     for voice, part in enumerate(parts):
         programs[voice] = part.program
+        if part.name:
+            names[voice] = part.name
         for pitch, onset, duration, velocity in part.notes:
             notes.append(Note(pitch, onset, duration, velocity, part.program, voice))
     notes.sort(key=lambda n: (n.onset, n.pitch, n.voice))
@@ -212,7 +215,13 @@ def read_piece(path: str | os.PathLike, track: int | None = None) -> Piece:
                 title = msg.name.strip()
                 break
     piece = Piece(
-        notes=notes, tempo=tempo, meter=meter, key=key_msg.key if key_msg else None, title=title, programs=programs
+        notes=notes,
+        tempo=tempo,
+        meter=meter,
+        key=key_msg.key if key_msg else None,
+        title=title,
+        programs=programs,
+        names=names,
     )
     bar = meter[0] * 4 / meter[1]
     if bar > 0:
