@@ -211,9 +211,12 @@ async def _json(request: Request, limit: int = MAX_BODY) -> Any:
         if len(body) > limit:
             raise StudioError(f"the request is over {limit:,} bytes", status=413)
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except (ValueError, RecursionError):
         raise StudioError("the request is not JSON") from None
+    if not isinstance(data, dict):
+        raise StudioError("expected a JSON object")
+    return data
 
 
 # ---- generating: the plan is checked before the answer starts, then each piece is one line
