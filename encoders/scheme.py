@@ -29,6 +29,7 @@ No module here imports torch.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from abc import ABC, abstractmethod
@@ -41,6 +42,8 @@ from encoders.piece import Decoded, Piece, Problem, UsageError
 __all__ = [
     "ENGRAVE_NOTES",
     "ENGRAVE_TAB",
+    "HEADER_FIELDS",
+    "BarsGrammar",
     "Continuation",
     "EncodeResult",
     "GrammarState",
@@ -96,6 +99,57 @@ class GrammarState:
     def cadence(self) -> bool:
         """True while the piece is in a phrase's last bar (the sampler may sharpen there)."""
         return False
+
+    def segment(self) -> int | None:
+        """Which part of the piece is being written, for sampling bar by bar: 0 in the header,
+        then one more for every bar closed; None: this grammar does not count bars."""
+        return None
+
+    def copy(self) -> GrammarState:
+        """An independent copy of this state (the sampler forks states when it chooses bars)."""
+        return copy.deepcopy(self)
+
+
+class BarsGrammar(GrammarState):
+    """A scheme's grammar held to a length in bars: the piece may not end before its
+    `bars`-th bar line, and right after that bar line (once the scheme's own grammar lets
+    it end) only the end may come: a line break, then the blank line that ends a piece.
+
+    A scheme counts its bar lines in `closed()` (what the inner grammar has seen, and
+    `last`, the last character fed); everything else is the inner grammar's."""
+
+    def __init__(self, inner: GrammarState, bars: int):
+        if bars < 1:
+            raise UsageError(f"--bars must be at least 1, not {bars}")
+        self.inner, self.bars, self.last = inner, bars, ""
+
+    def closed(self) -> int:
+        """Bar lines written so far, one just written included."""
+        raise NotImplementedError(f"{type(self).__name__} must define closed")
+
+    def feed(self, text: str) -> None:
+        self.inner.feed(text)
+        if text:
+            self.last = text[-1]
+
+    def allowed(self) -> str | None:
+        inner = self.inner.allowed()
+        if self.closed() >= self.bars and (self.inner.can_end() or (self.last != "\n" and "\n" in (inner or ""))):
+            return "\n"  # the line ends with the bar line, then the piece
+        if self.last == "\n" and inner is not None and self.closed() < self.bars:
+            fewer = inner.replace("\n", "")  # a blank line would end the piece too soon
+            return fewer or inner
+        return inner
+
+    def can_end(self) -> bool | None:
+        return self.inner.can_end()
+
+    def cadence(self) -> bool:
+        return self.inner.cadence()
+
+
+HEADER_FIELDS = ("meter", "key", "unit", "tempo", "tuning", "capo")
+"""The choices a piece's header may hold (`Scheme.header`), as `generate` names them."""
 
 
 _YES = ("1", "true", "yes", "on")
@@ -219,6 +273,7 @@ class Scheme(ABC):
       `encode_file` and `decode` take; a command line makes flags of them.
     * ``supports_continuation``: whether `continuation` can prime a model with a
       file's opening.
+    * ``header_fields``: which of `HEADER_FIELDS` its pieces' header holds (`header`).
 
     What it does (methods; the defaults are working answers for a scheme without
     the capability):
@@ -249,6 +304,9 @@ class Scheme(ABC):
     * `figures(text, header_only)` -> dict for the music table (meter, mode,
       tonic_pc, rhythm, written bars...), or None: the table uses the notes alone.
     * `continuation(path, ...)` -> `Continuation` (see `supports_continuation`).
+    * `header(meter=, key=, ...)` -> how a piece with those choices starts (a seed);
+      `titled(text, title)`: the piece with a title; `grammar_in_bars(bars, options)`:
+      a grammar that ends the piece at its `bars`-th bar line (`BarsGrammar`), or None.
 
     A subclass writes `_encode_text(text, path, **options)` and `_decode(text, path,
     **options)`, which receive every declared option (defaults filled in), and may
@@ -264,6 +322,7 @@ class Scheme(ABC):
     encode_options: tuple[Option, ...] = ()
     decode_options: tuple[Option, ...] = ()
     supports_continuation: bool = False
+    header_fields: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<scheme {self.name}>"
@@ -431,3 +490,49 @@ class Scheme(ABC):
         raise UsageError(
             f"continuing a file needs a model of a MIDI scheme ({', '.join(able)}); this one writes {self.name}"
         )
+
+    # ------------------------------------------------------------ asking in music's terms
+
+    def header(
+        self,
+        *,
+        meter: str | None = None,
+        key: str | None = None,
+        unit: str | None = None,
+        tempo: float | None = None,
+        tuning: str | None = None,
+        capo: int | None = None,
+        options: dict | None = None,
+    ) -> str | None:
+        """How a piece with these choices starts, its header in the scheme's order: a seed
+        the model goes on from (music may follow it).  None when no choice is given.
+        `options` are the model's scheme options (what its corpus had): a choice outside
+        them, one this scheme has no place for, or a bad value is a UsageError naming the
+        flag (and listing what the model knows)."""
+        given = {
+            name: value
+            for name, value in zip(HEADER_FIELDS, (meter, key, unit, tempo, tuning, capo))
+            if value is not None
+        }
+        if not given:
+            return None
+        foreign = [name for name in given if name not in self.header_fields]
+        if foreign:
+            flags = ", ".join("--" + name for name in foreign)
+            mine = ", ".join("--" + name for name in self.header_fields) or "none of them"
+            raise UsageError(f"{flags}: {self.name} pieces have no place for it (their header takes {mine})")
+        return self._header(given, options or {})
+
+    def _header(self, given: dict[str, Any], options: dict) -> str:
+        """Write this with `header_fields`: the header text for the choices `given`."""
+        raise UsageError(f"the {self.name} scheme cannot write a header from choices")
+
+    def titled(self, text: str, title: str) -> str:
+        """A piece's text with `title` in it where the scheme keeps one; default unchanged
+        (the title then names the music files only)."""
+        return text
+
+    def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState | None:
+        """A grammar (see `grammar`) that ends the piece at its `bars`-th bar line
+        (a `BarsGrammar`); None: this scheme cannot count bars."""
+        return None

@@ -198,17 +198,32 @@ def train(
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
-NEW_PIECES_ONLY = ("seed", "num", "length", "rerank", "cadence_temperature")
-CONTINUATION_ONLY = ("seed_midi", "seed_bars", "seed_seconds", "bars", "transpose_into_range", "track")
+NEW_PIECES_ONLY = ("seed", "seed_file", "num", "length", "rerank", "cadence_temperature", *pipeline.ASKED)
+CONTINUATION_ONLY = ("seed_midi", "seed_bars", "seed_seconds", "transpose_into_range", "track")
 
 
 @app.command()
 @friendly_errors
 def generate(
-    seed: Annotated[str | None, typer.Option(help="Text that starts every piece (default: the scheme's).")] = None,
-    model: Annotated[str | None, typer.Option(help="A model folder or a bundled model (folk; midi).")] = None,
+    meter: Annotated[str | None, typer.Option(help="Meter: 6/8, 3/4, 4/4, C ... (ABC, MIDI).")] = None,
+    key: Annotated[str | None, typer.Option(help="Key: D, Em, Dmix, Ador, Bb, 'A dorian' ... (ABC, MIDI).")] = None,
+    unit: Annotated[str | None, typer.Option(help="ABC note unit, 1/8 or 1/16 (default: the meter's).")] = None,
+    tempo: Annotated[float | None, typer.Option(help="Tempo in quarter notes a minute (ABC, tabs, MIDI).")] = None,
+    title: Annotated[str | None, typer.Option(help="A title for every piece.")] = None,
+    bars: Annotated[
+        int | None, typer.Option(help="End each piece at its N-th bar line (with --seed-midi: 8 after it).")
+    ] = None,
+    tuning: Annotated[str | None, typer.Option(help="Tabs: standard, 'drop D', DADGAD, 'D A D G B E' ...")] = None,
+    capo: Annotated[int | None, typer.Option(help="Tabs: the capo's fret.")] = None,
+    seed: Annotated[
+        str | None, typer.Option(help="Text that starts every piece; after --meter/--key, a motif.")
+    ] = None,
+    seed_file: Annotated[str | None, typer.Option(help="Read the seed from this file (- reads stdin).")] = None,
+    model: Annotated[str | None, typer.Option(help="A model folder or a bundled model (folk, tabs, midi).")] = None,
     num: Annotated[int | None, typer.Option(help="How many pieces, sampled in one batch (1).")] = None,
-    length: Annotated[int | None, typer.Option(help="At most this many characters a piece (2000).")] = None,
+    length: Annotated[
+        int | None, typer.Option(help="At most this many characters a piece, cut at a bar line (2000).")
+    ] = None,
     temperature: kit.Temperature = 1.0,
     top_k: Annotated[int | None, typer.Option(help="Sample among the k likeliest characters only.")] = None,
     free: kit.Free = False,
@@ -224,30 +239,37 @@ def generate(
     seed_midi: Annotated[Path | None, typer.Option(help="Continue this MIDI file (a MIDI scheme's model).")] = None,
     seed_bars: Annotated[float | None, typer.Option(help="--seed-midi: bars that prime the model (8).")] = None,
     seed_seconds: Annotated[float | None, typer.Option(help="--seed-midi: prime with seconds instead.")] = None,
-    bars: Annotated[int | None, typer.Option(help="--seed-midi: bars to write after the opening (8).")] = None,
     transpose_into_range: Annotated[bool, typer.Option(help="--seed-midi: move the seed into range.")] = False,
     track: Annotated[int | None, typer.Option(help="--seed-midi: only this track of the file (from 1).")] = None,
     force: kit.Force = False,
 ) -> None:
     """Write new pieces with a trained model (the bundled folk model by default), or continue a MIDI file.
 
-    Example: musicrnn generate --seed "X:1" --num 24 --out outputs/batch/tune.wav
-    Example: musicrnn generate --seed "X:1" --num 20 --out batch.abc
+    Example: musicrnn generate --meter 6/8 --key Dmix --num 4 --out jig.mid     # four jigs in D mixolydian
+    Example: musicrnn generate --meter 4/4 --key D --bars 16 --seed 'FAAB A2FA' --out reel.wav
+    Example: musicrnn generate --model tabs --tuning 'drop D' --bars 8 --out riff.tab
     Example: musicrnn generate --seed-midi song.mid --seed-bars 8 --bars 16 --out continued.mid
     """
     args = {k: v for k, v in kit.use_case_args(locals()).items() if v is not False}  # the options given
     if seed_midi is None:
         _refuse(args, CONTINUATION_ONLY, "for --seed-midi (continuing a MIDI file)")
+        if seed_file is not None:
+            if seed is not None:
+                raise CliError("give --seed or --seed-file, not both")
+            args["seed"] = pipeline.read_seed(args.pop("seed_file"))
         pieces = pipeline.generate(**args, log=say)
-        if written := pieces.written:
-            shown = ", ".join(map(str, written[:4])) + (f" ... ({len(written)} files)" if len(written) > 4 else "")
-            say(f"wrote {shown}: {len(pieces)} piece(s), {pieces.note_count} notes, {pieces.repaired} needed repair")
+        for path in pieces.written:
+            show(str(path))
+        if pieces.written:
+            say(f"{len(pieces)} piece(s), {pieces.note_count} notes, {pieces.repaired} needed repair")
         return say(*pieces.notes)
     _refuse(args, NEW_PIECES_ONLY, "for new pieces, not for --seed-midi, which continues one file for --bars bars")
     done = pipeline.continue_file(args.pop("seed_midi"), **args)
     begin, moved = done.opening.beats, done.opening.shift
     moved = f", transposed by {moved:+d} semitones to prime the model" if moved else ""
-    wrote = f"wrote {done.written[0]}, {done.written[-1]}: {begin:g} beats of {seed_midi.name}{moved}"
+    for path in done.written:
+        show(str(path))
+    wrote = f"{begin:g} beats of {seed_midi.name}{moved}"
     notes = f"{len(done.source.piece.notes)} notes, {len(done.source.repairs)} repairs"
     say(f"{wrote}, then {done.bars:g} bars by the model (marker 'continuation' at beat {begin:g}); {notes}")
     say(*done.notes)

@@ -36,7 +36,10 @@ from musicrnn.outputs import (
     Source,
     mark_continuation,
     numbered,
+    piece_files,
+    piece_suffixes,
     read_pieces,
+    side_texts,
     write_piece,
 )
 
@@ -53,6 +56,7 @@ __all__ = [
     "encode_files",
     "evaluate_model",
     "generate",
+    "read_seed",
     "render_file",
     "serve_page",
     "train_model",
@@ -253,12 +257,12 @@ def check_outputs(out: str | None, force: bool, codec, count: int, inputs=(), si
         return None
     path = Path(out)
     suffix = path.suffix.lower()
-    if suffix in RENDER_SUFFIXES:
+    if suffix in piece_suffixes(codec):
         files = [numbered(path, i, count) for i in range(count)]
         named, others = (files, []) if count == 1 else ([], files)
         if side_text:
-            others.append(path.with_suffix(codec.suffixes[0]))
-    elif suffix in TEXT_SUFFIXES or suffix in codec.suffixes:
+            others += side_texts(path, codec, count)
+    elif suffix in TEXT_SUFFIXES or (suffix in codec.suffixes and suffix not in codec.binary_suffixes):
         named, others = [path], []
     else:
         raise OptionError(
@@ -298,7 +302,7 @@ def write_pieces(
         return []
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() not in RENDER_SUFFIXES:
+    if path.suffix.lower() not in piece_suffixes(codec):
         outputs.write(path, lambda: write_text(path, _stream(texts, codec)))
         return [path]
     written = []
@@ -312,9 +316,13 @@ def write_pieces(
         )
         written.append(target)
     if side_text:
-        text_path = path.with_suffix(codec.suffixes[0])
-        outputs.write(text_path, lambda: write_text(text_path, _stream(texts, codec)))
-        written.append(text_path)
+        for i, text_path in enumerate(side_texts(path, codec, len(pieces))):
+            if text_path.suffix.lower() in piece_files(codec):  # each piece's own text file (a tab's staff)
+                writer = functools.partial(write_piece, pieces[i].piece, text_path, text=pieces[i].text, scheme=codec)
+            else:
+                writer = functools.partial(write_text, text_path, _stream(texts, codec))
+            outputs.write(text_path, writer)
+            written.append(text_path)
     return written
 
 
@@ -512,8 +520,16 @@ def generate(
     model: str | os.PathLike | None = None,
     *,
     seed: str | None = None,
+    meter: str | None = None,
+    key: str | None = None,
+    unit: str | None = None,
+    tempo: float | None = None,
+    title: str | None = None,
+    bars: int | None = None,
+    tuning: str | None = None,
+    capo: int | None = None,
     num: int = 1,
-    length: int = 2000,
+    length: int | None = None,
     temperature: float = 1.0,
     top_k: int | None = None,
     free: bool = False,
@@ -531,6 +547,13 @@ def generate(
     loaded by musicrnn.checkpoint.load; default folk),
     each starting with `seed` (default: how the model's scheme starts a piece).
 
+    Asked in music's terms: `meter` ("6/8"), `key` ("Ador", "D", "Em"), `unit` ("1/8"),
+    `tempo` (quarter notes a minute), `tuning` ("drop D") and `capo` make the header in the
+    scheme's order (`Scheme.header`; what the model never saw is a one-line error listing what
+    it knows), and `seed` is then a motif of music after it; `title` names each piece; `bars`
+    ends each piece at its N-th bar line (else at most `length` characters, 2000, cut back to
+    the last place a piece may end).
+
     With `out` they are written too: .abc/.txt (all pieces in one file), "-" (stdout), or a
     music file (.mid, .wav, .svg ...: one per piece, tune-1.mid ..., and their text beside
     them, tune.abc).  Where a seed has notes, each piece marks where the model took over
@@ -538,19 +561,22 @@ def generate(
     from musicrnn.checkpoint import Loaded, load
     from musicrnn.sample import generate_pieces
 
+    length = _length_for(length, bars)
     _check_sampling(num, length, temperature, random_seed, top_k)
     dev = pick_device(device)
     prog = program(instrument)
     # a model already loaded (musicrnn.checkpoint.Loaded) is used as it is: a server loads it once
     loaded = model if isinstance(model, Loaded) else load(model or DEFAULT_MODEL, device=dev)
     codec = model_codec(loaded)
-    seed = _complete_seed(loaded, codec, seed, log)
+    asked = {"meter": meter, "key": key, "unit": unit, "tempo": tempo, "tuning": tuning, "capo": capo}
+    seed = _asked_seed(loaded, codec, seed, asked, log)
+    sampled = _in_bars(loaded, codec, bars, free)
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
     check_rerank(rerank, num)
     check_temperature(cadence_temperature, "--cadence-temperature")
     texts = generate_pieces(
         loaded,
-        codec,
+        sampled,
         seed=seed,
         num=num,
         length=length,
@@ -562,14 +588,110 @@ def generate(
         rerank=rerank,
         cadence_temperature=cadence_temperature,
     )
-    decoded = [codec.decode(t) for t in texts]
-    if seed:
-        seed_piece = codec.decode(seed).piece
-        for d in decoded:
-            mark_continuation(d.piece, seed_piece)
-    pieces = [Source(d.piece, d.text, codec.name, str(i + 1), list(d.repairs)) for i, d in enumerate(decoded)]
+    if title is not None:
+        texts = [codec.titled(t, title) for t in texts]
+    pieces = _sources(codec, texts, seed, title)
     written = write_pieces(pieces, texts, codec, out, outputs, soundfont=soundfont, program=prog, side_text=True)
     return Pieces(pieces, written, _done(outputs))
+
+
+MAX_BARS = 1000
+"""generate --bars: at most this many bars a piece."""
+CHARS_PER_BAR = 200
+"""generate --bars without --length: room for this many characters a bar (a tab bar in
+``columns`` takes about 80, an ABC bar 10 to 30)."""
+
+
+def _length_for(length: int | None, bars: int | None) -> int:
+    """The length cap: as given, else 2000 characters, or room for `bars` bars."""
+    if bars is not None and not 1 <= bars <= MAX_BARS:
+        raise OptionError(f"--bars must be from 1 to {MAX_BARS}, not {bars}")
+    if length is not None:
+        return length
+    return max(2000, CHARS_PER_BAR * bars) if bars else 2000
+
+
+def _sources(codec, texts: list[str], seed: str | None, title: str | None) -> list[Source]:
+    """The sampled texts decoded, each marked where the model took over from the seed."""
+    decoded = [codec.decode(t) for t in texts]
+    seed_piece = codec.decode(seed).piece if seed else None
+    for d in decoded:
+        if seed_piece is not None:
+            mark_continuation(d.piece, seed_piece)
+        if title is not None and not d.piece.title:
+            d.piece.title = " ".join(title.split())
+    return [Source(d.piece, d.text, codec.name, str(i + 1), list(d.repairs)) for i, d in enumerate(decoded)]
+
+
+def _asked_seed(loaded, codec, seed: str | None, asked: dict[str, Any], log: Log) -> str | None:
+    """The seed: the header of the choices `asked` (meter, key ...) followed by the motif
+    `seed`, or without choices the seed completed (`_complete_seed`)."""
+    options = loaded.meta.get("scheme_options") or {}
+    header = codec.header(**asked, options=options)
+    if header is None:
+        return _complete_seed(loaded, codec, seed, log)
+    motif = (seed or "").replace("\\n", "\n") if seed and "\n" not in seed else seed or ""
+    if motif and codec.sniff(motif):
+        raise OptionError(
+            "--seed starts a whole piece (its own header); with --meter, --key ... give --seed as music only"
+        )
+    text = header + motif
+    check = codec.grammar(options)
+    if check is not None and motif:
+        check.feed(text)
+        if check.problems:
+            raise OptionError(f"the motif cannot follow the header {header.strip()!r}: {check.problems[0]}")
+    missing = loaded.vocab.missing(text)
+    if missing:
+        from musicrnn.data import UnknownCharacters
+
+        raise UnknownCharacters(missing).with_hint(f"{loaded.path} never saw them: it cannot write {header.strip()!r}")
+    return text
+
+
+class _InBars:
+    """A model's scheme whose grammar ends each piece at its `bars`-th bar line
+    (`Scheme.grammar_in_bars`); everything else is the scheme's own."""
+
+    def __init__(self, codec, bars: int):
+        self._codec, self._bars = codec, bars
+
+    def grammar(self, options: dict | None = None):
+        return self._codec.grammar_in_bars(self._bars, options)
+
+    def __getattr__(self, name: str):
+        return getattr(self._codec, name)
+
+
+def _in_bars(loaded, codec, bars: int | None, free: bool):
+    """The scheme to sample with: for `bars`, one whose grammar ends each piece there."""
+    if bars is None:
+        return codec
+    if free:
+        raise OptionError("--bars counts bars with the grammar; leave out --free")
+    if codec.grammar_in_bars(bars, loaded.meta.get("scheme_options") or {}) is None:
+        raise OptionError(f"--bars: the {codec.name} scheme cannot count bars (its pieces run to --length)")
+    return _InBars(codec, bars)
+
+
+def read_seed(path: str | os.PathLike) -> str:
+    """The text of a seed file (`--seed-file`; "-" reads standard input), at most
+    MAX_SEED_CHARS characters."""
+    if str(path) == "-":
+        text = sys.stdin.read(MAX_SEED_CHARS + 1)
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise OptionError(f"--seed-file {path}: {encoders.not_a_file(path)}")
+        text = encoders.read_text(path)
+    if len(text) > MAX_SEED_CHARS:
+        raise OptionError(f"--seed-file {path}: longer than {MAX_SEED_CHARS:,} characters; give the opening only")
+    return text
+
+
+MAX_SEED_CHARS = 100_000
+ASKED = ("meter", "key", "unit", "tempo", "title", "tuning", "capo")
+"""generate's choices in music's terms (the command line refuses them with --seed-midi)."""
 
 
 @dataclass(slots=True)
@@ -659,7 +781,7 @@ def decode(
     music files (one per piece), .abc/.txt, or "-" (stdout).  `options` are the scheme's
     decode options (tabs: step=0.5 beats per column; see its `decode_options`)."""
     file = Path(file)
-    if scheme:  # the text must look like the scheme given
+    if scheme and file.suffix.lower() not in encoders.get(scheme).binary_suffixes:  # the text must look like it
         codec_for_text(encoders.read_text(file), scheme, str(file))
     else:  # the file's extension names its scheme (a .mid file is no text), else its text
         codec = encoders.codec_for_path(file)
@@ -694,9 +816,9 @@ def render_file(
     from musicrnn.audio import audio_limit, write_audio
 
     file, out = Path(file), Path(out)
-    if out.suffix.lower() not in RENDER_SUFFIXES:
+    if out.suffix.lower() not in piece_suffixes():
         raise OptionError(
-            f"{out}: unknown output type {out.suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}"
+            f"{out}: unknown output type {out.suffix or '(none)'}; use one of {', '.join(piece_suffixes())}"
         )
     prog = program(instrument)
     if not file.is_file():

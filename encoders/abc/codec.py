@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from encoders import EncodeResult, GrammarState, register, split_stream
-from encoders.piece import Decoded
-from encoders.scheme import Option, Scheme
+from encoders.piece import Decoded, UsageError
+from encoders.scheme import BarsGrammar, Option, Scheme
 
 __all__ = ["AbcScheme", "CODEC"]
 
@@ -26,6 +26,7 @@ class AbcScheme(Scheme):
     program = 40
     """General MIDI 40, the violin: folk ABC plays on the fiddle."""
     engraving = "abc"
+    header_fields = ("meter", "key", "unit", "tempo")
     encode_options = (
         Option("titles", bool, False, "keep tune titles (T:)"),
         Option(
@@ -85,12 +86,46 @@ class AbcScheme(Scheme):
 
         meters: set[str] = set()
         rhythms: set[str] = set()
+        modes: set[str] = set()
         for tune in self._pieces(pieces):
             head = figures(tune, header_only=True)
             meters.add(head["meter"])
             if head["rhythm"]:
                 rhythms.add(head["rhythm"])
-        return {"meters": sorted(meters), "rhythms": sorted(rhythms)}
+            if head["mode"]:
+                modes.add(head["mode"])
+        return {"meters": sorted(meters), "rhythms": sorted(rhythms), "modes": sorted(modes)}
+
+    def _header(self, given: dict, options: dict) -> str:
+        """The header of `given` choices (see `seed.header_text`), held to the meters and
+        modes of the model's corpus, and checked by the grammar the model samples with."""
+        from encoders.abc.seed import header_text
+
+        text = header_text(**given, meters=options.get("meters"), modes=options.get("modes"))
+        check = self.grammar(options)
+        check.feed(text)
+        if check.problems:
+            raise UsageError(f"the model cannot write this header ({text.strip()!r}): {check.problems[0]}")
+        return text
+
+    def titled(self, text: str, title: str) -> str:
+        """The tune with a T: line after its X: line (one line of text: line breaks become spaces)."""
+        line = " ".join(title.split())[:200]
+        if not line:
+            return text
+        if re.match(r"X:[^\n]*\n", text):
+            return re.sub(r"^(X:[^\n]*\n)(T:[^\n]*\n)?", lambda m: f"{m.group(1)}T:{line}\n", text, count=1)
+        return f"T:{line}\n{text}"
+
+    def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
+        """The grammar, ending the tune at its `bars`-th bar line (see `BarsGrammar`)."""
+        from encoders.abc.grammar import MAX_BARS, MIN_BARS, AbcGrammar
+
+        if not 1 <= bars <= MAX_BARS:
+            raise UsageError(f"--bars must be from 1 to {MAX_BARS} for an ABC tune, not {bars}")
+        options = options or {}
+        inner = AbcGrammar(min(MIN_BARS, bars), meters=options.get("meters"), rhythms=options.get("rhythms"))
+        return _AbcBars(inner, bars)
 
     def body(self, text: str) -> str:
         """The music lines: everything after the first K: header line."""
@@ -129,6 +164,65 @@ class AbcScheme(Scheme):
         if re.match(r"X:[^\n]*", text):
             return re.sub(r"^X:[^\n]*", f"X:{number}", text, count=1)
         return f"X:{number}\n{text}"
+
+
+class _AbcBars(BarsGrammar):
+    """An ABC tune held to a length in bars.  A bar is counted at the bar line that closes
+    it (``|``, ``||``, ``:|`` ...) once it has music, a pickup included; where the last bar
+    line is written, only the bar lines after which the tune may end are allowed when there
+    are any (``:|`` where a repeat is open), looking one or two characters ahead."""
+
+    _MUSIC = frozenset("ABCDEFGabcdefgz")
+
+    def __init__(self, inner, bars: int):
+        super().__init__(inner, bars)
+        self.count, self.music, self.body, self.line, self.quoted = 0, False, False, "", False
+
+    def feed(self, text: str) -> None:
+        super().feed(text)
+        for ch in text:
+            if not self.body:
+                self.line = "" if ch == "\n" else self.line + ch
+                self.body = ch == "\n" and self._was_key
+                self._was_key = self.line.startswith("K:")
+            elif ch == '"':
+                self.quoted = not self.quoted
+            elif self.quoted:
+                continue
+            elif ch in "|:" and self.music:
+                self.count, self.music = self.count + 1, False
+            elif ch in self._MUSIC:
+                self.music = True
+
+    _was_key = False
+
+    def closed(self) -> int:
+        return self.count
+
+    def allowed(self) -> str | None:
+        base = super().allowed()
+        if base is None or base == "\n" or not self.body:
+            return base
+        closing = self.closed() == self.bars - 1 and self.music
+        if not closing and not (self.closed() >= self.bars and not self.inner.can_end()):
+            return base
+        marks = [c for c in base if c in "|]:"]
+        ending = [c for c in marks if self._ends_after(c)]
+        return "".join(c for c in base if c not in marks or c in ending) if ending else base
+
+    def _ends_after(self, ch: str) -> bool:
+        """Whether the tune may end after `ch`, or after `ch` and one more bar-line character."""
+        after = self.inner.copy()
+        after.feed(ch)
+        if after.can_end():
+            return True
+        for more in (after.allowed() or "").replace(" ", ""):
+            if more in "|]:":
+                further = after.copy()
+                further.feed(more)
+                if further.can_end():
+                    return True
+        return False
 
 
 CODEC = register(AbcScheme())

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 
-from encoders.abc.theory import default_unit
+from encoders.abc.theory import MAX_KEY_FIFTHS, MODES, default_unit, key_fifths, mode_name, mode_text
 from encoders.abc.tokens import parse_meter
 from encoders.piece import UsageError
 
-__all__ = ["complete_seed", "HEADER_ORDER"]
+__all__ = ["complete_seed", "header_text", "key_text", "meter_text", "HEADER_ORDER"]
 
 HEADER_ORDER = "XTMLQRK"
 """The header fields of the abc stream, in the order every tune writes them."""
@@ -80,3 +80,107 @@ def complete_seed(seed: str) -> str:
     if "M" in fields:
         return header + "\n"  # the model goes on with Q:, R: or K:
     return header + ("\n" if seed.endswith("\n") else "")
+
+
+# ---- a header from choices a musician names (generate --meter --key --unit --tempo)
+
+_MODE_WORDS = {
+    "": "maj",
+    "maj": "maj",
+    "ion": "maj",
+    "m": "min",
+    "min": "min",
+    "aeo": "min",
+    "dor": "dor",
+    "phr": "phr",
+    "lyd": "lyd",
+    "mix": "mix",
+    "loc": "loc",
+}
+_KEY = re.compile(r"\s*([A-Ga-g])\s*(#|b|sharp|flat)?\s*([A-Za-z]*)\s*")
+_METER = re.compile(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*")
+_UNIT = re.compile(r"\s*1\s*/\s*(\d{1,2})\s*")
+MIN_TEMPO, MAX_TEMPO = 20, 400
+"""Q: tempos the grammar lets a tune write (quarter notes a minute)."""
+
+
+def key_text(key: str, modes: list[str] | None = None) -> str:
+    """A key as the stream writes it (``Ador``, ``Em``, ``Bb``, ``F#m``) from how a musician
+    names it (``A dorian``, ``E minor``, ``Bb major``, ``f# m``); `modes`: the modes the
+    model knows (None: any).  UsageError naming --key for anything else."""
+    m = _KEY.fullmatch(key)
+    word = m.group(3).lower() if m else ""
+    mode = _MODE_WORDS.get(word if word in ("", "m") else word[:3]) if m else None
+    if mode is None or (len(word) > 3 and not _full_mode_word(word)):
+        raise UsageError(
+            f"--key {key!r}: give a tonic and a mode, e.g. D, Em, Dmix, Ador, Bb, F#m (modes: {', '.join(MODES)})"
+        )
+    tonic = m.group(1).upper() + {"sharp": "#", "flat": "b"}.get(m.group(2) or "", m.group(2) or "")
+    if abs(key_fifths(tonic, mode)) > MAX_KEY_FIFTHS:
+        raise UsageError(f"--key {key!r} needs more than {MAX_KEY_FIFTHS} sharps or flats; spell it the other way")
+    if modes is not None and mode_name(mode) not in modes:
+        raise UsageError(
+            f"--key {key!r}: the model never saw the {mode_name(mode)} mode (it knows {', '.join(sorted(modes))})"
+        )
+    return tonic + mode_text(mode)
+
+
+def _full_mode_word(word: str) -> bool:
+    return word in ("major", "minor", "ionian", "aeolian", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
+
+
+def meter_text(meter: str, meters: list[str] | None = None) -> str:
+    """A meter as the stream writes it (``6/8``; ``C`` is ``4/4``, ``C|`` is ``2/2``);
+    `meters`: the ones the model knows (None: any).  UsageError naming --meter otherwise."""
+    text = {"C": "4/4", "C|": "2/2"}.get(meter.strip(), meter.strip())
+    m = _METER.fullmatch(text)
+    if text != "none":
+        den = int(m.group(2)) if m else 0
+        if not m or not 1 <= int(m.group(1)) <= 16 or den not in (1, 2, 4, 8, 16):
+            raise UsageError(f"--meter {meter!r}: give a time signature such as 6/8, 3/4, 4/4, 2/2 or C")
+        text = f"{int(m.group(1))}/{den}"
+    if meters is not None and text not in meters:
+        raise UsageError(f"--meter {text}: the model never saw that meter (it knows {', '.join(_by_size(meters))})")
+    return text
+
+
+def _by_size(meters: list[str]) -> list[str]:
+    def size(m: str) -> tuple:
+        n, _, d = m.partition("/")
+        return (0, int(d), int(n)) if n.isdigit() and d.isdigit() else (1, 0, 0)
+
+    return sorted(meters, key=size)
+
+
+def header_text(
+    meter: str | None = None,
+    key: str | None = None,
+    unit: str | None = None,
+    tempo: float | None = None,
+    meters: list[str] | None = None,
+    modes: list[str] | None = None,
+) -> str:
+    """A tune's header from a musician's choices, in the stream's order (X:, M:, L:, Q:,
+    K:): ``header_text("6/8", "A dorian")`` is ``'X:1\\nM:6/8\\nL:1/8\\nK:Ador\\n'``.
+    Without a key it ends before K: (the model picks the key); the unit is the meter's
+    default unless given.  `meters` and `modes` are what the model knows (None: any)."""
+    if meter is None:
+        flags = ", ".join(f for f, v in (("--key", key), ("--unit", unit), ("--tempo", tempo)) if v is not None)
+        raise UsageError(f"{flags} needs --meter too (an ABC header writes M: first), e.g. --meter 6/8")
+    m = meter_text(meter, meters)
+    lines = ["X:1", f"M:{m}"]
+    if unit is None:
+        default = default_unit(parse_meter(m) if m != "none" else None)
+        lines.append(f"L:{default.numerator}/{default.denominator}")
+    else:
+        u = _UNIT.fullmatch(unit)
+        if not u or int(u.group(1)) not in (1, 2, 4, 8, 16, 32):
+            raise UsageError(f"--unit {unit!r}: give a note length such as 1/8 or 1/16")
+        lines.append(f"L:1/{int(u.group(1))}")
+    if tempo is not None:
+        if not MIN_TEMPO <= tempo <= MAX_TEMPO or tempo != int(tempo):
+            raise UsageError(f"--tempo must be a whole number of quarter notes a minute, {MIN_TEMPO}-{MAX_TEMPO}")
+        lines.append(f"Q:1/4={int(tempo)}")
+    if key is not None:
+        lines.append(f"K:{key_text(key, modes)}")
+    return "\n".join(lines) + "\n"

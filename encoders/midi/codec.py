@@ -13,7 +13,7 @@ from encoders.midi.events import decode_events, piece_to_events
 from encoders.midi.grid import DEFAULT_GRID, corpus_options, encode_stream_text, parse_grid, parse_header
 from encoders.midi.reader import read_piece
 from encoders.midi.roll import decode_roll, piece_to_roll
-from encoders.piece import Decoded, Piece, Problem
+from encoders.piece import Decoded, Piece, Problem, UsageError
 from encoders.scheme import Continuation, Option, Scheme
 
 __all__ = ["EVENTS", "EventsScheme", "GridScheme", "ROLL", "RollScheme"]
@@ -80,16 +80,25 @@ class GridScheme(Scheme):
         header, _ = parse_header(text.split("\n", 1)[0], self.name)
         return f"{header.meter} {header.grid}\n{self.body(text)}"
 
-    def bars_grammar(self, bars: int, options: dict | None = None, keep: Any = None) -> GrammarState | None:
-        """A grammar holding a piece to at least `bars` bar lines, and what it keeps of its seed
-        (`keep`, an `encoders.midi.grammar.Keep`); None: the scheme has no grammar."""
+    def bars_grammar(self, bars: int) -> GrammarState | None:
+        """A grammar holding a piece to at least `bars` bar lines (None: the scheme has no grammar)."""
         return None
 
-    def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
-        """For training: each piece in `copies` other keys, -5..+6 semitones (see `encoders.midi.augment`)."""
-        from encoders.midi.augment import augmenter
+    header_fields = ("tempo", "meter", "key")
 
-        return augmenter(copies, seed)
+    def _header(self, given: dict[str, Any], options: dict) -> str:
+        """The start of the header line (see `encoders.midi.asking`), checked by the grammar."""
+        from encoders.midi.asking import header_text
+
+        text = header_text(self.name, **given)
+        _, problems = parse_header(text + f"g={options.get('grid', DEFAULT_GRID)}", self.name)
+        check = self.grammar(options)
+        if check is not None:
+            check.feed(text)
+            problems += check.problems
+        if problems:
+            raise UsageError(f"the model cannot write {text.strip()!r}: {problems[0]}")
+        return text
 
     def continuation(
         self,
@@ -132,15 +141,20 @@ class RollScheme(GridScheme):
         return decode_roll(text, path)
 
     def grammar(self, options: dict | None = None) -> GrammarState | None:
-        """The roll grammar; a header only with the tempos and meters of the model's corpus (`options`)."""
         from encoders.midi.grammar import RollGrammar
 
-        return RollGrammar(options=options)
+        return RollGrammar()
 
-    def bars_grammar(self, bars: int, options: dict | None = None, keep: Any = None) -> GrammarState | None:
+    def bars_grammar(self, bars: int) -> GrammarState | None:
         from encoders.midi.grammar import RollGrammar
 
-        return RollGrammar(min_bars=bars, options=options, keep=keep)
+        return RollGrammar(min_bars=bars)
+
+    def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
+        """The grammar, ending the piece at its `bars`-th bar (`encoders.midi.asking`)."""
+        from encoders.midi.asking import RollBars
+
+        return RollBars(self.bars_grammar(bars), bars)
 
 
 class EventsScheme(GridScheme):

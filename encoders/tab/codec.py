@@ -109,6 +109,22 @@ class TabScheme(Scheme):
     def _render(self, tab: Tab) -> str:
         """This scheme's text of a canonical Tab."""
 
+    header_fields = ("tuning", "capo", "tempo")
+
+    def _header(self, given: dict[str, Any], options: dict) -> str:
+        """The header line of a tuning, capo and tempo (see `encoders.tab.asking`)."""
+        from encoders.tab.asking import header_text
+
+        text = header_text(self.name, **given)
+        check = self.grammar(options)
+        if check is not None:
+            check.feed(text)
+            if check.problems:
+                known = "; ".join(options.get("tunings") or [])
+                known = f" (its tunings: {known})" if known else ""
+                raise UsageError(f"the model cannot write {text.strip()!r}{known}")
+        return text
+
     def reads(self, path: str | os.PathLike) -> bool:
         """Tab files (.tab, .crd), Guitar Pro files, and .txt files (tab sites save tabs as .txt)."""
         return super().reads(path) or os.fspath(path).lower().endswith(SHEET_SUFFIXES)
@@ -212,6 +228,12 @@ class ColumnsScheme(TabScheme):
         from encoders.tab.grammar import ColumnsGrammar
 
         return ColumnsGrammar()
+
+    def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
+        """The grammar, ending the piece at its `bars`-th bar line (`encoders.tab.asking`)."""
+        from encoders.tab.asking import ColumnsBars
+
+        return ColumnsBars(self.grammar(options), bars)
 
 
 ROWS = register(RowsScheme())
