@@ -80,9 +80,16 @@ class GridScheme(Scheme):
         header, _ = parse_header(text.split("\n", 1)[0], self.name)
         return f"{header.meter} {header.grid}\n{self.body(text)}"
 
-    def bars_grammar(self, bars: int) -> GrammarState | None:
-        """A grammar holding a piece to at least `bars` bar lines (None: the scheme has no grammar)."""
+    def bars_grammar(self, bars: int, options: dict | None = None, keep: Any = None) -> GrammarState | None:
+        """A grammar holding a piece to at least `bars` bar lines, and what it keeps of its seed
+        (`keep`, an `encoders.midi.grammar.Keep`); None: the scheme has no grammar."""
         return None
+
+    def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
+        """For training: each piece in `copies` other keys, -5..+6 semitones (see `encoders.midi.augment`)."""
+        from encoders.midi.augment import augmenter
+
+        return augmenter(copies, seed)
 
     header_fields = ("tempo", "meter", "key")
 
@@ -141,14 +148,15 @@ class RollScheme(GridScheme):
         return decode_roll(text, path)
 
     def grammar(self, options: dict | None = None) -> GrammarState | None:
+        """The roll grammar; a header only with the tempos and meters of the model's corpus (`options`)."""
         from encoders.midi.grammar import RollGrammar
 
-        return RollGrammar()
+        return RollGrammar(options=options)
 
-    def bars_grammar(self, bars: int) -> GrammarState | None:
+    def bars_grammar(self, bars: int, options: dict | None = None, keep: Any = None) -> GrammarState | None:
         from encoders.midi.grammar import RollGrammar
 
-        return RollGrammar(min_bars=bars)
+        return RollGrammar(min_bars=bars, options=options, keep=keep)
 
     def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
         """The grammar, ending the piece at its `bars`-th bar (`encoders.midi.asking`)."""
