@@ -162,7 +162,7 @@ class RollScheme(GridScheme):
         """The grammar, ending the piece at its `bars`-th bar (`encoders.midi.asking`)."""
         from encoders.midi.asking import RollBars
 
-        return RollBars(self.bars_grammar(bars), bars)
+        return RollBars(self.bars_grammar(bars, options), bars)
 
 
 class EventsScheme(GridScheme):
