@@ -4,7 +4,7 @@
 files) and writes ``DIR/audition.html``, one card per piece:
 
     +-- tune-3 . abc . 142 notes . 31.2 s . 0 repairs -----------------+
-    | sheet music (SVG; ABC and MIDI) or the tab itself (tabs)         |
+    | sheet music (SVG; ABC and MIDI) or the tab staff (tabs; verovio) |
     | audio player (OGG Vorbis through the General MIDI soundfont)     |
     | piano roll (PNG)                                                 |
     | > text                                                           |
@@ -25,9 +25,11 @@ host names, serves the page alone (no listing, no other file) and takes the list
 with the token it put in the page, from its own origin (`AuditionServer`).  Only
 regular files in DIR are read: links out of DIR are skipped and reported.
 
-A MIDI file written beside its text (``tune-3.mid`` or ``tune.mid`` next to
-``tune.abc``, as ``generate``/``decode`` write them) is the same piece and is
-shown once, from its text.  A file that cannot be read is reported and skipped.
+A MIDI or Guitar Pro file written beside its text (``tune-3.mid`` or ``tune.mid``
+next to ``tune.abc``, ``riff-1.gp5`` next to ``riff-1.tab``, as ``generate``/``decode``
+write them) is the same piece and is shown once, from its text.  A tab's card shows
+its staff engraved by verovio (MEI tablature, `encoders.tab.mei`) and, as its text
+(and the file "download kept" writes), the aligned staff of a ``.tab`` file.  A file that cannot be read is reported and skipped.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
         raise AuditionError(f"{printable(folder)}: {what}")
     root = folder.resolve()
     text_suffixes = ({s for c in encoders.all_codecs() for s in c.suffixes} | {".txt"}) - set(_MIDI)
+    binary = {s for c in encoders.all_codecs() for s in c.binary_suffixes} | set(_MIDI)  # MIDI, Guitar Pro
     wanted = text_suffixes | set(_MIDI)
     sources, skipped = [], []
     files = []
@@ -152,12 +155,12 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
             continue
         if path.is_file():
             files.append(path)
-    text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes and p.name != KEPT_NAME}
+    text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes - binary and p.name != KEPT_NAME}
     for path in files:
         suffix = path.suffix.lower()
         if path.name == KEPT_NAME or suffix not in wanted:
             continue
-        if suffix in _MIDI and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
+        if suffix in binary and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
             continue  # the same piece as in its text file beside it
         try:
             found = read_pieces(path)
@@ -192,8 +195,10 @@ def make_card(source, soundfont: str | os.PathLike | None = None, program: int |
             compression=AUDIO_COMPRESSION,
         )
         piano_roll_png(source.piece, tmp_path / "roll.png", title=source.name)
-        score_uri = None
-        if engraving(source.scheme) != ENGRAVE_TAB:  # a tab card shows the tab itself
+        score_uri, text = None, source.text
+        if engraving(source.scheme) == ENGRAVE_TAB and source.text is not None:
+            score_uri, text = _tab_card(source, tmp_path)
+        elif engraving(source.scheme) != ENGRAVE_TAB:
             try:
                 score_svg(source.piece, tmp_path / "score.svg", text=source.text, scheme=source.scheme)
                 score_uri = _data_uri("image/svg+xml", (tmp_path / "score.svg").read_bytes())
@@ -208,13 +213,29 @@ def make_card(source, soundfont: str | os.PathLike | None = None, program: int |
             notes=len(source.piece.notes),
             seconds=report.seconds,
             repairs=len(source.repairs),
-            text=source.text,
+            text=text,
             audio_uri=_data_uri("audio/ogg", (tmp_path / "a.ogg").read_bytes()),
             roll_uri=_data_uri("image/png", (tmp_path / "roll.png").read_bytes()),
             score_uri=score_uri,
             midi_b64=base64.b64encode(midi.getvalue()).decode("ascii"),
             text_suffix=codec_suffix,
         )
+
+
+def _tab_card(source, tmp_path: Path) -> tuple[str | None, str]:
+    """A tab's card: its staff engraved by verovio (MEI tablature, `Scheme.engrave_mei`)
+    and, as its text, the aligned staff a guitarist prints (what a ``.tab`` file holds)."""
+    from musicrnn.pictures import PictureError, _engrave
+
+    codec = encoders.get(source.scheme)
+    if not hasattr(codec, "engrave_mei") or ".tab" not in getattr(codec, "piece_files", ()):
+        return None, source.text  # a tab scheme without a staff of its own: its text is the picture
+    data, _ = codec.piece_file(source.text, ".tab", title=source.name)
+    try:
+        svg = _engrave(codec.engrave_mei(source.text, source.name), "mei")
+    except PictureError:
+        return None, data.decode("utf-8")
+    return _data_uri("image/svg+xml", svg.encode("utf-8")), data.decode("utf-8")
 
 
 def build_page(

@@ -5,6 +5,8 @@
     .svg              engraved sheet music                        (musicrnn.pictures)
     .musicxml .xml    a score for MuseScore, Finale, Sibelius     (musicrnn.pictures)
     .mid .midi        Standard MIDI File                          (musicrnn.render)
+    .tab .gp5         a tab piece's own files, written by its scheme (`Scheme.piece_files`
+                      where a scheme declares them: the guitar tab staff, Guitar Pro 5)
 
 `render`, `generate --out` and `decode --out` all write through `write_piece`, so
 every command can write every kind:
@@ -29,12 +31,44 @@ __all__ = [
     "Source",
     "mark_continuation",
     "numbered",
+    "piece_files",
+    "piece_suffixes",
     "read_pieces",
+    "side_texts",
     "write_piece",
 ]
 
 AUDIO = (".wav", ".flac", ".ogg")
 RENDER_SUFFIXES = AUDIO + (".png", ".svg", ".musicxml", ".xml", ".mid", ".midi")
+
+
+def piece_files(codec: str | Scheme | None) -> tuple[str, ...]:
+    """The file kinds a scheme writes a piece of its own as, one file per piece, from the
+    piece's text (tabs: ``.tab`` staff, ``.gp5``): its ``piece_files`` and ``piece_file``."""
+    codec = encoders.lookup(codec)
+    return tuple(getattr(codec, "piece_files", ())) if codec is not None else ()
+
+
+def piece_suffixes(codec: str | Scheme | None = None) -> tuple[str, ...]:
+    """Outputs written one file per piece: music files, and `codec`'s own piece files (with
+    no codec, any scheme's: a file to render may be of any scheme)."""
+    if codec is None:
+        own = {s for c in encoders.all_schemes() for s in piece_files(c)}
+        return RENDER_SUFFIXES + tuple(sorted(own))
+    return RENDER_SUFFIXES + piece_files(codec)
+
+
+def side_texts(path: str | os.PathLike, codec: Scheme, count: int) -> list[Path]:
+    """Where the pieces' text goes beside music files written to `path`: one stream file
+    (NAME.abc), or, for a scheme that writes its text as a file per piece (tabs: the staff),
+    one per piece (NAME-1.tab ...), none when `path` is that kind itself."""
+    path = Path(path)
+    suffix = codec.suffixes[0]
+    if suffix not in piece_files(codec):
+        return [path.with_suffix(suffix)]
+    if path.suffix.lower() == suffix:
+        return []
+    return [numbered(path.with_suffix(suffix), i, count) for i in range(count)]
 
 
 def write_piece(
@@ -79,7 +113,27 @@ def write_piece(
 
         write_midi(piece_for_listening(piece, scheme), path)
         return f"{path}: MIDI, {len(piece.notes)} notes"
+    if suffix in piece_suffixes():
+        return _write_own_file(piece, path, text, scheme)
     raise UsageError(f"{path}: unknown output type {suffix or '(none)'}; use one of {', '.join(RENDER_SUFFIXES)}")
+
+
+def _write_own_file(piece: Piece, path: Path, text: str | None, scheme: str | Scheme | None) -> str:
+    """A file a scheme writes from a piece's text (`piece_files`): a tab's staff or Guitar Pro file."""
+    from musicrnn.atomic import write_bytes
+
+    codec = encoders.lookup(scheme)
+    suffix = path.suffix.lower()
+    if text is None or suffix not in piece_files(codec):
+        writers = [c.name for c in encoders.all_schemes() if suffix in piece_files(c)]
+        raise UsageError(
+            f"{path}: a {suffix} file is written from {' or '.join(writers)} text (a tab), "
+            f"not from {getattr(codec, 'name', None) or 'a MIDI file'}"
+        )
+    data, _ = codec.piece_file(text, suffix, title=path.stem, source=str(path))
+    write_bytes(path, data)
+    kind = "tab staff" if suffix == ".tab" else "Guitar Pro 5" if suffix == ".gp5" else suffix
+    return f"{path}: {kind}, {len(piece.notes)} notes"
 
 
 def numbered(path: str | os.PathLike, index: int, count: int) -> Path:
@@ -128,8 +182,11 @@ def read_pieces(
         from encoders.midi import read_piece
 
         return [Source(read_piece(path, track=track), None, MIDI_SOURCE, path.stem)]
+    named = encoders.get(scheme) if scheme else encoders.codec_for_path(path)
+    if named is not None and path.suffix.lower() in named.binary_suffixes and path.suffix.lower() not in MIDI_SUFFIXES:
+        return _read_binary(path, named, track, options)
     text = encoders.read_text(path)
-    codec = encoders.get(scheme) if scheme else (encoders.codec_for_path(path) or encoders.sniff(text))
+    codec = named or encoders.sniff(text)
     if codec is None:
         raise encoders.InputError(
             f"cannot tell the scheme of this text; give --scheme ({', '.join(c.name for c in encoders.all_schemes())})",
@@ -144,4 +201,21 @@ def read_pieces(
         decoded = codec.decode(piece_text, path=str(path), **options)
         name = path.stem if len(texts) == 1 else f"{path.stem}-{i + 1}"
         sources.append(Source(decoded.piece, decoded.text, codec.name, name, list(decoded.repairs)))
+    return sources
+
+
+def _read_binary(path: Path, codec: Scheme, track: int | None, options: dict) -> list[Source]:
+    """The pieces of a file a scheme reads as bytes (a Guitar Pro file): encoded as the scheme
+    encodes it (`track`, where the scheme takes one), then decoded; what reading it repaired
+    comes first in each piece's repairs."""
+    options = codec.check_options(options, "decode")
+    result = codec.encode_file(path, **codec.own_options({"track": track} if track is not None else {}, "encode"))
+    if not result.pieces:
+        raise encoders.InputError("no piece found", path=str(path))
+    sources = []
+    for i, piece_text in enumerate(result.pieces):
+        decoded = codec.decode(piece_text, path=str(path), **options)
+        name = path.stem if len(result.pieces) == 1 else f"{path.stem}-{i + 1}"
+        repairs = list(result.problems) + list(decoded.repairs)
+        sources.append(Source(decoded.piece, decoded.text, codec.name, name, repairs))
     return sources

@@ -13,7 +13,7 @@ from encoders import EncodeResult, GrammarState, register
 from encoders.piece import Decoded, InputError, Problem, UsageError
 from encoders.scheme import ENGRAVE_TAB, Option, Scheme
 from encoders.tab.playing import tab_to_piece
-from encoders.tab.reading import parse_columns, parse_tab, read_any
+from encoders.tab.reading import looks_like_tab, parse_columns, parse_tab, read_any
 from encoders.tab.symbols import DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical, symbol_fret
 from encoders.tab.writing import render_columns, render_rows
 
@@ -32,6 +32,7 @@ MAX_TEXT_CHARS = 500_000
 """A tab text longer than this is not read whole (the longest piece of the tab corpora has
 18,866 characters; reading is linear, about 10 us a character, and a 50 MB line is no tab)."""
 MAX_STEP_BEATS = 16
+MAX_CORPUS_TUNINGS = 32
 
 
 def parse_step(value: Any) -> float:
@@ -100,6 +101,36 @@ class TabScheme(Scheme):
             "step", float, STEP_BEATS, "tabs: beats per tab column (a quarter of a beat by default)", parse=parse_step
         ),
     )
+
+    piece_files = (".tab", ".gp5")
+    """What a piece of this scheme is written as, one file each (`piece_file`): the aligned
+    staff a guitarist prints (``.tab``, the text of `encoders.tab.staff`) and Guitar Pro 5."""
+
+    def piece_file(self, text: str, suffix: str, title: str = "", source: str = "") -> tuple[bytes, list[Problem]]:
+        """The bytes of a ``.tab`` (staff) or ``.gp5`` file of any tab text (a ``rows`` or
+        ``columns`` piece, generated or not, or a raw tab), and the repairs made to read it."""
+        suffix = suffix.lower()
+        if suffix == ".tab":
+            from encoders.tab.staff import text_to_staff
+
+            staff, problems = text_to_staff(text, title or None, source)
+            return staff.encode("utf-8"), problems
+        if suffix == ".gp5":
+            import io
+
+            from encoders.tab.guitarpro import text_to_guitar_pro
+
+            data = io.BytesIO()
+            problems = text_to_guitar_pro(text, data, title=title, source=source)
+            return data.getvalue(), problems
+        raise UsageError(f"a {self.name} piece is written as {' or '.join(self.piece_files)}, not {suffix or '(none)'}")
+
+    def engrave_mei(self, text: str, title: str = "") -> str:
+        """The tab of a piece's text as MEI tablature (`encoders.tab.mei`) for verovio: a
+        guitar tab staff, the tuning beside it, a measure per bar."""
+        from encoders.tab.mei import text_to_mei
+
+        return text_to_mei(text, title or None)[0]
 
     @property
     def seed(self) -> str:
@@ -200,6 +231,11 @@ class TabScheme(Scheme):
         pieces.append("\n".join(current))
         return [p.strip("\n") + "\n" for p in pieces if p.strip()]
 
+    def sniff(self, text: str) -> bool:
+        """This scheme's stream (it starts with the header), or a tab as saved from a tab
+        site (a staff of string lines, `looks_like_tab`), which either tab scheme reads."""
+        return super().sniff(text) or looks_like_tab(text)
+
     def body(self, text: str) -> str:
         """Everything after the header line."""
         if text.startswith("%"):
@@ -220,20 +256,41 @@ class ColumnsScheme(TabScheme):
     """The ``columns`` scheme: one token per time column, low string first, with validity-guided sampling."""
 
     name = "columns"
+    suffixes = TabScheme.suffixes + GP_SUFFIXES
+    """As ``roll`` names .mid: a Guitar Pro file given without --scheme is read as ``columns``
+    (the bundled tabs model's scheme); it is read as bytes all the same (`binary_suffixes`)."""
 
     def _render(self, tab: Tab) -> str:
         return render_columns(tab)
 
     def grammar(self, options: dict | None = None) -> GrammarState | None:
+        """The columns grammar; with a model's `corpus_options`, held to the corpus's tunings."""
         from encoders.tab.grammar import ColumnsGrammar
 
-        return ColumnsGrammar()
+        tunings = (options or {}).get("tunings")
+        ok = isinstance(tunings, list) and tunings and all(isinstance(t, str) and t for t in tunings)
+        return ColumnsGrammar(tunings if ok else None)
 
     def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
         """The grammar, ending the piece at its `bars`-th bar line (`encoders.tab.asking`)."""
         from encoders.tab.asking import ColumnsBars
 
         return ColumnsBars(self.grammar(options), bars)
+
+    def corpus_options(self, pieces) -> dict:
+        """The tunings (note names, low to high) of the corpus's headers, when there are at
+        most `MAX_CORPUS_TUNINGS`: a model trained on them writes only those."""
+        tunings: set[str] = set()
+        for text in self._pieces(pieces):
+            if not text.startswith("%columns "):
+                continue
+            words = text.split("\n", 1)[0].split(" ")[1:]
+            names = words[: words.index("capo") if "capo" in words else len(words)]
+            names = names[: names.index("tempo") if "tempo" in names else len(names)]
+            tunings.add(" ".join(names))
+            if len(tunings) > MAX_CORPUS_TUNINGS:
+                return {}
+        return {"tunings": sorted(tunings)} if tunings else {}
 
 
 ROWS = register(RowsScheme())

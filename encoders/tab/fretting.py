@@ -11,12 +11,15 @@ The algorithm
    default; column ``i`` is beat ``i * step``).  A note is written at its onset
    column; the columns between stay empty (``-``), which the ``columns`` scheme
    compresses to ``.N``.  Notes sharing a column are a chord: at most one per
-   string, duplicates of a pitch merged, highest pitches kept.
+   string, duplicates of a pitch merged; the melody (highest) and the bass
+   (lowest) are kept first, inner voices dropped first (`voice_order`).
 2. *Range.*  Playable pitches run from the lowest open string to the highest
    string's fret 19.  A piece outside that range is moved by whole octaves (the
    shift nearest to none); one wider than the range is `Unfrettable`.
 3. *Candidates.*  For each column, every way to put its notes on distinct
-   strings with frets 0..19 whose fretted notes span at most 5 frets.
+   strings with frets 0..19 whose fretted notes are at most 4 frets apart
+   (one hand position); when none exists, notes are dropped from the end of
+   the column's `voice_order` (inner voices, then the bass) until one does.
 4. *Hand.*  The fretting hand sits at a position ``p`` (index finger on fret
    ``p``, 1..16) and reaches frets ``p .. p+3`` freely; ``p-1`` or ``p+4`` is a
    stretch (cost 1 per note); anything farther is out of reach.  Open strings
@@ -63,7 +66,7 @@ import numpy as np
 from encoders.piece import Piece, UsageError
 from encoders.tab import COLUMNS, DEFAULT_TUNINGS, ROWS, Tab, fret_symbol, header_tuning, render_columns, render_rows
 
-__all__ = ["TUNINGS", "STANDARD", "Unfrettable", "Fretting", "fret", "fretting", "build_tabs"]
+__all__ = ["TUNINGS", "STANDARD", "Unfrettable", "Fretting", "fret", "fretting", "build_tabs", "voice_order"]
 
 TUNINGS: dict[str, tuple[int, ...]] = {
     "standard": DEFAULT_TUNINGS[6],
@@ -119,8 +122,15 @@ def _reach(frets: tuple[int, ...]) -> np.ndarray | None:
     return cost
 
 
+def voice_order(pitches) -> list[int]:
+    """A chord's pitches in the order they are kept: the highest (the melody), the
+    lowest (the bass), then the inner voices from the top down."""
+    ps = sorted(set(pitches), reverse=True)
+    return ps[:1] + ps[-1:] + ps[1:-1] if len(ps) > 1 else ps
+
+
 def _candidates(pitches: list[int], tuning: tuple[int, ...]):
-    """(assignment, reach cost) for a column's pitches (high first); the lowest
+    """(assignment, reach cost) for a column's pitches (in `voice_order`); the last
     pitches are dropped until an assignment exists.  Assignment: {string: fret}."""
     for keep in range(len(pitches), 0, -1):
         ps = pitches[:keep]
@@ -177,7 +187,7 @@ def fretting(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.2
     order = sorted(columns)
     cands, costs, back = [], [], []
     for i, c in enumerate(order):
-        pitches = sorted(columns[c], reverse=True)[:n]
+        pitches = voice_order(columns[c])[:n]
         dropped += len(columns[c]) - len(pitches)
         cand, lost = _candidates(pitches, tuning)
         dropped += lost

@@ -40,6 +40,10 @@ before the first or after the last, as `render_columns` writes them:
 * A line ends after a complete token, and only when it holds a group or a run
   (a system of bars only is dropped).
 
+*Tunings.*  Given the tunings of the model's corpus (``ColumnsGrammar(tunings)``,
+from ``COLUMNS.corpus_options``), the header's note names are one of them: a
+model writes a tuning its corpus has, never an invented one.
+
 *End.*  A blank line ends the piece, only after a complete system line and
 only once a fret has been written (a piece that plays at least one note).
 
@@ -80,6 +84,7 @@ _BAR_DONE = {"|", "||", "|:", ":|", ":|:"}
 _H_LIT, _H_LETTER, _H_ACC, _H_MINUS, _H_SEP, _H_WORD, _H_NUM, _H_BAD = range(8)
 _LINE, _TOK, _GROUP, _RUN, _BAR, _AFTER, _RECOVER = range(8, 15)
 _CAPO, _TEMPO = "capo ", "tempo "
+_TUNED = "\0"  # `_fed` after a whole corpus tuning and a space
 
 # kinds of the token just before (for runs after runs, bars after bars)
 _K_NONE, _K_GROUP, _K_RUN, _K_RUN64, _K_BAR = range(5)
@@ -118,14 +123,18 @@ class ColumnsGrammar(CharGrammar):
         "_kind",
         "_line_step",
         "_has_fret",
+        "_heads",
+        "_fed",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, tunings=None) -> None:
+        self._heads = tuple(sorted({_HEADER + t for t in tunings})) if tunings else ()
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
 
     def _reset(self) -> None:
+        self._fed = "" if self._heads else None  # the header so far, while a tuning is being chosen
         self._mode = _H_LIT
         self._done = False
         self._cache = None
@@ -167,7 +176,7 @@ class ColumnsGrammar(CharGrammar):
     def allowed(self) -> str | None:
         """The characters that may come next, or None for no constraint."""
         if self._cache is None:
-            self._cache = self._allowed()
+            self._cache = self._allowed() if self._fed is None else self._tuning_allowed(self._allowed())
         return None if self._mode == _RECOVER or self._mode == _H_BAD else self._cache
 
     def can_end(self) -> bool:
@@ -248,9 +257,33 @@ class ColumnsGrammar(CharGrammar):
             return " \n" if k in STRING_COUNTS else " "
         return ""
 
+    def _tuning_allowed(self, base: str) -> str:
+        """`base` narrowed to the characters that keep the header on one of the corpus's
+        tunings (never to nothing: then `base`)."""
+        fed = self._fed
+        if fed == _TUNED:  # a tuning and a space: capo or tempo, no further string
+            nexts = {"c", "t"}
+        else:
+            nexts = {h[len(fed)] for h in self._heads if len(h) > len(fed) and h.startswith(fed)}
+            if fed in self._heads:
+                nexts |= {" ", "\n"}
+        return "".join(c for c in base if c in nexts) or base
+
+    def _track_tuning(self, ch: str) -> None:
+        """Follow the header while it may still become one of the corpus's tunings."""
+        fed = self._fed + ch if self._fed != _TUNED else None
+        if fed is None or ch == "\n" or self._mode == _RECOVER:
+            self._fed = None
+        elif any(h.startswith(fed) for h in self._heads):
+            self._fed = fed
+        else:
+            self._fed = _TUNED if ch == " " and fed[:-1] in self._heads else None
+
     # -------------------------------------------------------- steps
 
     def _step(self, ch: str) -> None:
+        if self._fed is not None:
+            self._track_tuning(ch)
         m = self._mode
         if m == _RECOVER:
             # inside a bad token: a space starts a new token, a line break a new system
@@ -364,6 +397,7 @@ class ColumnsGrammar(CharGrammar):
     # -------------------------------------------------------- recovery
 
     def _recover(self, ch: str) -> None:
+        self._fed = None
         m = self._mode
         if m <= _H_BAD:
             # a broken header: the decoder reads the piece as six strings

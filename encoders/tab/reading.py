@@ -109,6 +109,24 @@ def _string_line(line: str) -> bool:
     return dashes >= 3 and (dashes + body.count("|")) * 2 >= len(body)
 
 
+SNIFF_LINES = 2000
+
+
+def looks_like_tab(text: str) -> bool:
+    """Whether a text holds a tab staff (4 or more string lines in a row) in its first
+    `SNIFF_LINES` lines, and starts as no scheme's stream does (``%``, ``X:``): a tab as
+    saved from a tab site, whatever its name."""
+    head = text.lstrip()
+    if head.startswith(("%", "X:")):
+        return False
+    run = 0
+    for line in head.split("\n", SNIFF_LINES)[:SNIFF_LINES]:
+        run = run + 1 if _string_line(line[:1000]) else 0
+        if run >= 4:
+            return True
+    return False
+
+
 def parse_header(line: str) -> Header | None:
     """The header line ``%rows`` / ``%columns``, the open strings, then optionally ``capo N``
     (0-24) and ``tempo N`` (`TEMPO_RANGE`); None when `line` is no such header."""
