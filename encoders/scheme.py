@@ -147,6 +147,15 @@ class BarsGrammar(GrammarState):
     def cadence(self) -> bool:
         return self.inner.cadence()
 
+    def segment(self) -> int | None:
+        return self.inner.segment()
+
+    def copy(self) -> BarsGrammar:
+        """A copy: this wrapper's own state is plain values; the inner grammar copies itself."""
+        new = copy.copy(self)
+        new.inner = self.inner.copy()
+        return new
+
 
 HEADER_FIELDS = ("meter", "key", "unit", "tempo", "tuning", "capo")
 """The choices a piece's header may hold (`Scheme.header`), as `generate` names them."""

@@ -33,7 +33,9 @@ def tunes(folk):
 def test_generated_tunes_are_real_tunes(tunes):
     for text, decoded in tunes:
         assert text.startswith("X:1\nM:")
-        assert len(decoded.piece.notes) >= 24, text
+        assert len(decoded.piece.notes) >= 16, text
+    # Real tunes: 2% have fewer than 24 notes (bar-by-bar sampling: 5%).
+    assert sum(len(d.piece.notes) >= 24 for _, d in tunes) >= 7
     assert sum(d.clean for _, d in tunes) >= 7
     assert sum(bool(d.bars_ok) for _, d in tunes) >= 6
 

@@ -145,7 +145,7 @@ def test_generate_pieces_wires_grammar_unless_free(model):
     codec = SimpleNamespace(seed="X:1", grammar=lambda options: seen.append(options) or Only("c"))
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
     assert texts == ["X:1" + "c" * 10] * 2  # default seed "X:1"
-    assert seen == [{"meters": ["6/8"]}] * 2  # the model's scheme options reach the grammar
+    assert seen and all(s == {"meters": ["6/8"]} for s in seen)  # the model's scheme options reach the grammar
     free = generate_pieces(loaded, codec, seed="X:1", num=2, length=10, random_seed=0, free=True)
     assert free == generate(model, VOCAB, "X:1", num=2, length=10, random_seed=0)
 

@@ -645,6 +645,10 @@ class AbcGrammar(CharGrammar):
         """Bars closed so far."""
         return self._count.bars
 
+    def segment(self) -> int:
+        """0 while the header is written, then 1 + the bars closed so far."""
+        return self._count.bars + 1 if self._head.in_body else 0
+
     def copy(self) -> AbcGrammar:
         """An independent copy (cheap: the state is a few small values)."""
         new = self._clone()

@@ -1,0 +1,114 @@
+"""Sampling bar by bar: each bar the likeliest of several sampled ones (musicrnn.sample)."""
+
+import pytest
+import torch
+
+from encoders import GrammarState, UsageError
+from encoders.abc.grammar import check
+from musicrnn.data import Vocab
+from musicrnn.sample import generate, generate_bar_by_bar, generate_pieces
+
+VOCAB = Vocab("\nHab|")
+PROBS = {"\n": 0.001, "H": 0.001, "a": 0.3, "b": 0.2, "|": 0.498}
+
+
+class FixedModel(torch.nn.Module):
+    """Every next character has the probabilities `probs`, whatever came before."""
+
+    def __init__(self, probs):
+        super().__init__()
+        self.logits = torch.log(torch.tensor([probs[c] for c in VOCAB.chars]))
+
+    def forward(self, ids):
+        b, t = ids.shape
+        return self.logits.expand(b, t, -1), self._state(b)
+
+    def step(self, ids, state):
+        return self.logits.expand(len(ids), -1), state
+
+    @staticmethod
+    def _state(b):
+        return torch.zeros(1, b, 1), torch.zeros(1, b, 1)
+
+
+class Bars(GrammarState):
+    """An optional header ("a" or "b", then a newline) and then `bars` bars of a/b ended by
+    "|"; then the blank line that ends the piece."""
+
+    def __init__(self, header: bool = False, bars: int = 3):
+        self.text, self.header, self.bars = "", header, bars
+
+    def feed(self, text):
+        self.text += text
+
+    def _body(self):
+        return self.text.split("\n", 1)[1] if self.header else self.text
+
+    def allowed(self):
+        if self.header and "\n" not in self.text:
+            return "ab" if not self.text else "\n"
+        return "\n" if self._body().count("|") >= self.bars else "ab|"
+
+    def segment(self):
+        if self.header and "\n" not in self.text:
+            return 0
+        return 1 + self._body().count("|")
+
+
+def test_every_bar_is_the_likeliest_of_its_candidates():
+    # The likeliest bar under the model is "|" alone (p .498; "a|" is .15): among 16
+    # candidates one is that bar, all but certainly, so every chosen bar is.
+    model = FixedModel(PROBS)
+    texts = generate_bar_by_bar(model, VOCAB, "", num=20, candidates=16, grammar=Bars, random_seed=0)
+    assert texts == ["|||\n"] * 20
+    plain = generate(model, VOCAB, "", num=20, grammar=Bars, random_seed=0)
+    assert len(set(plain)) > 5 and sum(t != "|||\n" for t in plain) > 10
+
+
+def test_the_header_is_sampled_not_ranked():
+    # Ranked, every header would be "a" (p .3 against .2); sampled, about 2 in 5 are "b".
+    model = FixedModel(PROBS)
+    texts = generate_bar_by_bar(
+        model, VOCAB, "", num=100, candidates=16, grammar=lambda: Bars(header=True), random_seed=1
+    )
+    heads = [t.split("\n")[0] for t in texts]
+    assert set(heads) == {"a", "b"} and 20 <= heads.count("b") <= 60
+    assert all(t.split("\n")[1] == "|||" for t in texts)  # the bars are still chosen
+
+
+def test_one_candidate_or_no_bar_counting_grammar_is_plain_sampling():
+    model = FixedModel(PROBS)
+    kw = {"num": 6, "grammar": Bars, "random_seed": 4}
+    assert generate_bar_by_bar(model, VOCAB, "", candidates=1, **kw) == generate(model, VOCAB, "", **kw)
+
+    class Uncounted(Bars):
+        def segment(self):
+            return None
+
+    kw["grammar"] = Uncounted
+    assert generate_bar_by_bar(model, VOCAB, "", candidates=8, **kw) == generate(model, VOCAB, "", **kw)
+
+
+def test_scores_are_the_chosen_texts_mean_log_likelihood():
+    model = FixedModel(PROBS)
+    scores = []
+    texts = generate_bar_by_bar(model, VOCAB, "", num=3, candidates=16, grammar=Bars, random_seed=0, scores=scores)
+    # "|||" then the blank line: three "|" at .498, then "\n" and "\n" at probability 1 (masked).
+    want = 3 * torch.log(torch.tensor(PROBS["|"] / (PROBS["a"] + PROBS["b"] + PROBS["|"]))).item() / 5
+    assert texts == ["|||\n"] * 3 and scores == pytest.approx([want] * 3, abs=1e-4)
+
+
+def test_bundled_folk_model_bar_by_bar_writes_whole_playable_tunes():
+    from musicrnn.checkpoint import load
+    from musicrnn.pipeline import model_codec
+
+    loaded = load("folk")
+    codec = model_codec(loaded)
+    texts = generate_pieces(loaded, codec, num=12, random_seed=2, bar_candidates=4)
+    assert len(texts) == 12
+    for text in texts:
+        assert check(text) == [], text
+        decoded = codec.decode(text)
+        assert not decoded.repairs and decoded.piece.notes
+    with pytest.raises(UsageError, match="bar_candidates"):
+        generate_pieces(loaded, codec, num=1, bar_candidates=0)
