@@ -104,4 +104,8 @@ Instrument = Annotated[str | None, typer.Option(help="Audio: play on this instru
 Temperature = Annotated[float, typer.Option(help="Sampling temperature (> 0); lower is safer.")]
 Free = Annotated[bool, typer.Option(help="Turn off validity-guided decoding (no masking).")]
 Rerank = Annotated[int | None, typer.Option(help="Sample this many candidates a piece, keep the likeliest (1).")]
+BarCandidates = Annotated[
+    int | None,
+    typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (4; 1: off)."),
+]
 Seed = Annotated[int | None, typer.Option(help="Seed for repeatable samples.")]

@@ -177,6 +177,7 @@ def evaluate(
     length: int = 2000,
     orders: range = range(1, 9),
     rerank: int = 1,
+    bar_candidates: int | None = None,
 ) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
     against n-gram and xz baselines, and sample `num_samples` pieces to check."""
@@ -221,6 +222,7 @@ def evaluate(
             random_seed=random_seed,
             device=device,
             rerank=rerank,
+            bar_candidates=bar_candidates,
         )
     lap("sample")
     decoded = [codec.decode(s) for s in samples]

@@ -532,7 +532,7 @@ def generate_pieces(
     device: str | torch.device | None = None,
     rerank: int = 1,
     cadence_temperature: float = 1.0,
-    bar_candidates: int = BAR_CANDIDATES,
+    bar_candidates: int | None = None,
 ) -> list[str]:
     """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
     (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
@@ -540,9 +540,12 @@ def generate_pieces(
     piece (its `seed`, e.g. "X:1" for ABC).  `rerank` > 1 samples that many
     candidates per piece and keeps the `num` the model finds most likely (mean
     log-likelihood per character), in the order they were sampled.  `bar_candidates` > 1
-    samples every bar that many times and keeps the likeliest (`generate_bar_by_bar`)."""
+    samples every bar that many times and keeps the likeliest (`generate_bar_by_bar`;
+    None: `BAR_CANDIDATES`)."""
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
+    if bar_candidates is None:
+        bar_candidates = BAR_CANDIDATES
     if not 1 <= bar_candidates <= MAX_BAR_CANDIDATES:
         raise UsageError(f"bar_candidates must be from 1 to {MAX_BAR_CANDIDATES}, got {bar_candidates}")
     if seed is None:

@@ -112,3 +112,14 @@ def test_bundled_folk_model_bar_by_bar_writes_whole_playable_tunes():
         assert not decoded.repairs and decoded.piece.notes
     with pytest.raises(UsageError, match="bar_candidates"):
         generate_pieces(loaded, codec, num=1, bar_candidates=0)
+
+
+def test_bar_candidates_option_is_checked_and_one_is_plain_sampling():
+    from musicrnn import pipeline
+
+    with pytest.raises(UsageError, match="--bar-candidates must be from 1 to 32"):
+        pipeline.generate("folk", num=1, bar_candidates=33)
+    one = pipeline.generate("folk", num=3, random_seed=5, bar_candidates=1)
+    four = pipeline.generate("folk", num=3, random_seed=5)
+    assert [p.text for p in one] != [p.text for p in four]  # the default chooses bars
+    assert all(p.piece.notes for p in one + four)
