@@ -9,7 +9,9 @@
   engraved from its text; anything else (tabs, MIDI) goes through MusicXML.
 * `musicxml(piece)` / `write_musicxml`: a MusicXML score for MuseScore & co., made by
   music21 from the piece's MIDI (music21 quantizes onsets to sixteenths and triplets
-  and spells the notes in the piece's key).
+  and spells the notes in the piece's key).  Piano music with notes both sides of
+  middle C is written on a grand staff (treble and bass, braced), and a continuation's
+  boundary is marked above the top staff ("\u25bc model").
 * `loss_curve_png(model_dir)`: train and validation bits/char against steps,
   from the ``train_log.jsonl`` that training writes; ``train`` draws it as
   ``loss.png`` next to the checkpoint.
@@ -26,9 +28,11 @@ import io
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from encoders import Piece, Scheme, UsageError, lookup
@@ -115,19 +119,83 @@ def piano_roll_png(piece: Piece, path: str | os.PathLike, title: str | None = No
     return Path(path)
 
 
+PIANO_PROGRAMS = range(0, 8)
+"""General MIDI's pianos: a piece all on them is engraved on a grand staff."""
+MIDDLE_C = 60
+
+
+def grand_staff(piece: Piece) -> Piece | None:
+    """A piano piece (every program a piano) whose notes lie both sides of middle C, as two
+    voices for a grand staff: 0 the treble staff, 1 the bass (a piece of two voices, such as a
+    file's two hands, keeps them, the higher on the treble staff; else split at middle C);
+    None for any other piece."""
+    programs = {n.program for n in piece.notes} | set(piece.programs.values())
+    if not programs <= set(PIANO_PROGRAMS):
+        return None
+    if not any(n.pitch < MIDDLE_C for n in piece.notes) or not any(n.pitch >= MIDDLE_C for n in piece.notes):
+        return None
+    voices = sorted({n.voice for n in piece.notes})
+    if len(voices) == 2:  # two tracks (a file's hands): the higher one on the treble staff
+        medians = {v: statistics.median(n.pitch for n in piece.notes if n.voice == v) for v in voices}
+        high, low = sorted(voices, key=lambda v: -medians[v])
+        if medians[high] > medians[low]:
+            notes = [replace(n, voice=0 if n.voice == high else 1) for n in piece.notes]
+            names = {0: piece.names.get(high, "Right hand"), 1: piece.names.get(low, "Left hand")}
+            programs = {0: piece.programs.get(high, 0), 1: piece.programs.get(low, 0)}
+            return replace(piece, notes=notes, programs=programs, names=names)
+    notes = [replace(n, voice=0 if n.pitch >= MIDDLE_C else 1) for n in piece.notes]
+    program = min(programs)
+    return replace(piece, notes=notes, programs={0: program, 1: program}, names={0: "Right hand", 1: "Left hand"})
+
+
+def _mark_boundary(score, beat: float) -> None:
+    """A text above the top staff where the model takes over ("model ->")."""
+    import music21
+
+    top = score.parts[0]
+    for measure in top.getElementsByClass(music21.stream.Measure):
+        length = measure.barDuration.quarterLength if measure.barDuration else 4.0
+        if measure.offset <= beat < measure.offset + length + 1e-9:
+            mark = music21.expressions.TextExpression("\u25bc model")
+            mark.style.color = "red"
+            measure.insert(beat - measure.offset, mark)
+            return
+
+
+def _staves(score, two: bool) -> None:
+    """Treble and bass clefs on the two staves of a grand staff, joined by a brace."""
+    import music21
+
+    parts = list(score.parts)
+    if not two or len(parts) != 2:
+        return
+    for part, clef in zip(parts, (music21.clef.TrebleClef(), music21.clef.BassClef()), strict=True):
+        for old in part.recurse().getElementsByClass(music21.clef.Clef):
+            old.activeSite.remove(old)
+        first = part.getElementsByClass(music21.stream.Measure).first()
+        if first is not None:
+            first.insert(0, clef)
+    score.insert(0, music21.layout.StaffGroup(parts, name="Piano", symbol="brace", barTogether=True))
+
+
 def musicxml(piece: Piece) -> str:
-    """A MusicXML score of a piece (music21, from the piece's MIDI)."""
+    """A MusicXML score of a piece (music21, from the piece's MIDI): a piano piece on a grand
+    staff (`grand_staff`), the moment a model took over (``marks["continuation"]``) marked."""
     if not piece.notes:
         raise PictureError("nothing to engrave: the piece has no notes")
     import music21
 
     from musicrnn.render import to_midi
 
+    two = grand_staff(piece)
     with tempfile.TemporaryDirectory() as tmp:
         midi_path = os.path.join(tmp, "piece.mid")
-        to_midi(piece).save(midi_path)
+        to_midi(two or piece).save(midi_path)
         score = music21.converter.parse(midi_path, format="midi", quantizePost=True)
         score.metadata = music21.metadata.Metadata(title=piece.title or "musicrnn")
+        _staves(score, two is not None)
+        if piece.marks.get("continuation") is not None:
+            _mark_boundary(score, piece.marks["continuation"])
         xml_path = score.write("musicxml", fp=os.path.join(tmp, "piece.musicxml"))
         return Path(xml_path).read_text(encoding="utf-8")
 

@@ -3,7 +3,8 @@
 Every decoder returns an `encoders.Piece`; every renderer takes one, so formats
 and outputs stay independent.  MIDI is written with mido (a type-1 file: a
 conductor track with tempo, meter, key and a marker for each of `Piece.marks`,
-then one track per voice), at 480 ticks per quarter note, atomically.
+then one track per voice, named as `Piece.names` names it), at 480 ticks per quarter
+note, atomically.
 
     >>> from encoders import Note, Piece
     >>> write_midi(Piece(notes=[Note(60, 0.0, 1.0)]), "c.mid")  # doctest: +SKIP
@@ -75,6 +76,8 @@ def to_midi(piece: Piece) -> mido.MidiFile:
         program = piece.programs.get(voice, notes[0].program if notes else 0)
         track = mido.MidiTrack()
         mid.tracks.append(track)
+        if piece.names.get(voice):
+            track.append(mido.MetaMessage("track_name", name=piece.names[voice][:120], time=0))
         track.append(mido.Message("program_change", program=max(0, min(127, program)), channel=channel, time=0))
         events: list[tuple[int, int, int, int]] = []  # (tick, order, pitch, velocity); note-offs first at a tick
         for n in notes:

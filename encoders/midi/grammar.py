@@ -241,7 +241,7 @@ class RollGrammar(CharGrammar):
         """What may follow inside a bar, with at most `most` pitches sounding in a step."""
         if m == _LINE:
             out = self._pitches_from(0, self._starts) if total < most else ""
-            if self._may_hold(total):
+            if self._may_hold(total, most):
                 out += "-"
             out += "."
             if self._steps == 0 and self._struck and self._bars >= self.min_bars:
@@ -249,7 +249,7 @@ class RollGrammar(CharGrammar):
             return out
         if m == _STARTS:
             out = self._pitches_from(self._last, self._starts) if total < most else ""
-            if self._may_hold(total):
+            if self._may_hold(total, most):
                 out += "-"
             return out + "."
         # _HELD: pitches that sounded, ascending, each at most as often as it sounded
@@ -259,7 +259,7 @@ class RollGrammar(CharGrammar):
             if i >= self._last
             and self._held[i] < self._sounding[i]
             and self._starts[i] + self._held[i] < MAX_COPIES
-            and total < max(most, MAX_SOUNDING)
+            and total < most
         )
         if self._held:
             out += "."
@@ -288,8 +288,8 @@ class RollGrammar(CharGrammar):
                 out = out.replace(PITCH_CHARS[i], "")
         return out
 
-    def _may_hold(self, total: int) -> bool:
-        return total < MAX_SOUNDING and any(self._starts[i] < MAX_COPIES for i in self._sounding)
+    def _may_hold(self, total: int, most: int = MAX_SOUNDING) -> bool:
+        return total < most and any(self._starts[i] < MAX_COPIES for i in self._sounding)
 
     # ------------------------------------------------------------ stepping
 
