@@ -212,4 +212,8 @@ def test_decode_tab_with_a_time_step(tmp_path):
         assert [n.pitch for n in notes] == [38, 41, 43]
         assert [round(pm.time_to_tick(n.start) / pm.resolution, 3) for n in notes] == expected
     result = run("decode", str(src), "--scheme", "abc", "--step", "0.5", "--out", str(tmp_path / "x.mid"))
+    assert result.exit_code == EXIT_USER_ERROR and "this is columns text, not abc" in result.output  # a tab, sniffed
+    tune = tmp_path / "tune.abc"
+    tune.write_text("X:1\nM:4/4\nL:1/8\nK:G\nGABc d2d2|\n")
+    result = run("decode", str(tune), "--step", "0.5", "--out", str(tmp_path / "x.mid"))
     assert result.exit_code == EXIT_USER_ERROR and "--step" in result.output
