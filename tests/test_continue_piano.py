@@ -110,6 +110,7 @@ def test_continuation_keeps_tracks_programs_velocities_and_tempo(continued, tmp_
     back = read_piece(out)
     assert back.names == {0: "Right hand", 1: "Left hand"} and back.programs == {0: 0, 1: 1}
     assert back.tempo == pytest.approx(80)
+    assert back.marks == {"continuation": 16.0}  # the boundary travels in the MIDI file (a marker)
 
 
 def test_continuation_score_is_a_grand_staff_with_the_boundary(continued):

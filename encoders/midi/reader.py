@@ -11,6 +11,8 @@ What is read
 * **Times** in beats: ticks / ticks-per-quarter-note, exactly as the file states
   them (no rounding here; the schemes quantize).  Tempo changes do not move notes
   in beats; the piece keeps the first tempo the file sets (120 when none).
+* **Marks** from the marker events (`Piece.marks`: name -> beat; musicrnn marks
+  where a model took over from a seed, "continuation").
 * **Meter** from the first time signature (4/4 when none, as the MIDI standard
   says), **key** from the first key signature (mido's names: ``G``, ``F#m``), the
   **title** from the first track name of the first track.
@@ -178,6 +180,19 @@ def _first_meta(mid: mido.MidiFile, kind: str):
     return best[1] if best else None
 
 
+def _markers(mid: mido.MidiFile, most: int = 64) -> dict[str, float]:
+    """The file's marker events, name -> beat of the first one so named (at most `most`),
+    e.g. the "continuation" marker musicrnn writes where a model took over."""
+    marks: dict[str, float] = {}
+    for track in mid.tracks:
+        now = 0
+        for msg in track:
+            now += msg.time
+            if msg.type == "marker" and msg.text.strip() and len(marks) < most:
+                marks.setdefault(msg.text.strip()[:80], now / mid.ticks_per_beat)
+    return marks
+
+
 def read_piece(path: str | os.PathLike, track: int | None = None) -> Piece:
     """The notes of a MIDI file as a Piece (all parts merged, or part `track`, counted from 1).
 
@@ -223,6 +238,7 @@ def read_piece(path: str | os.PathLike, track: int | None = None) -> Piece:
         programs=programs,
         names=names,
     )
+    piece.marks = _markers(mid)
     bar = meter[0] * 4 / meter[1]
     if bar > 0:
         count = int(piece.end // bar) + 1
