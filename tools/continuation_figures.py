@@ -64,6 +64,24 @@ def mean_row(rows: list) -> dict[str, float]:
     }
 
 
+def free_headers(model: str, count: int, corpus: Path) -> str:
+    """How many of `count` pieces the model writes from a cold start have a meter and a tempo
+    that `corpus`'s headers have, and the median tempo beside the corpus's."""
+    from encoders.midi.grid import parse_header
+
+    headers = [parse_header(t.split("\n", 1)[0], "roll")[0] for t in split_stream(corpus.read_text("utf-8"))]
+    meters, tempos = {h.meter for h in headers}, {round(h.tempo) for h in headers}
+    pieces = musicrnn.generate(model, num=count, length=60, random_seed=0)
+    got = [parse_header(p.text.split("\n", 1)[0], "roll")[0] for p in pieces]
+    ok = sum(h.meter in meters and round(h.tempo) in tempos for h in got)
+    median = statistics.median(h.tempo for h in got)
+    return (
+        f"{model}: {ok} of {count} free pieces have a meter and tempo of {corpus.name}; "
+        f"median tempo {median:g} (corpus {statistics.median(h.tempo for h in headers):g}); "
+        f"meters {sorted({f'{h.meter[0]}/{h.meter[1]}' for h in got})}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", action="append", required=True)
@@ -73,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bars", type=int, default=8)
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--free", action="store_true", help="also sample without the grammar")
+    ap.add_argument("--free-pieces", type=int, default=0, help="also: this many pieces from a cold start")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "corpora" / "midi_piano.txt")
     args = ap.parse_args(argv)
+    for model in args.model if args.free_pieces else ():
+        print(free_headers(model, args.free_pieces, args.corpus))
     starts = [int(s) for s in args.starts.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         cases = seeds(args.heldout, starts, args.seed_bars, args.bars, Path(tmp))
