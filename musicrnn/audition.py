@@ -245,8 +245,10 @@ def build_page(
     soundfont: str | os.PathLike | None = None,
     program: int | None = None,
     on_piece: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> AuditionReport:
-    """Render every piece in `folder` and write the audition page (default folder/audition.html)."""
+    """Render every piece in `folder` and write the audition page (default folder/audition.html);
+    `on_start(count)` is told how many pieces there are, `on_piece(name)` follows them."""
     folder = Path(folder)
     sources, skipped = collect_sources(folder)
     if not sources:
@@ -255,6 +257,8 @@ def build_page(
             + (f"; {len(skipped)} file(s) skipped" if skipped else "")
         )
     report = AuditionReport(Path(out) if out else folder / PAGE_NAME, skipped=skipped)
+    if on_start:
+        on_start(len(sources))
     for source in sources:
         if on_piece:
             on_piece(source.name)

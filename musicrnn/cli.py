@@ -98,12 +98,13 @@ def encode(
     Example: musicrnn encode --corpus folk --out corpora/folk.txt
     Example: musicrnn encode midi_folder/ --scheme roll --grid 16 --out corpora/piano.txt
 
-    A broken file is reported and skipped; the rest are encoded (exit code 3 when any file was skipped).
+    A broken file is reported and skipped; the rest are encoded (exit code 3 when any of your
+    files was skipped; the built-in corpus's own filtering is one summary line, exit code 0).
     """
     args = kit.use_case_args(locals(), "verbose")  # first: the parameters alone
-    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import DownloadColumn, TimeRemainingColumn
 
-    bar, task = kit.progress_bar("encoding", MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    bar, task = kit.progress_bar("encoding", DownloadColumn(), TimeRemainingColumn(), transient=True)
 
     def stream_written(r) -> None:
         kit.stop(bar)
@@ -111,12 +112,12 @@ def encode(
         show(f"wrote {out}: {line} dropped, {len(r.skipped_pieces)} pieces skipped)")
 
     def file_done(path: Path) -> None:
-        bar.update(task, advance=1, description=printable(path.name)[:40])
+        bar.update(task, advance=pipeline.file_size(path), description=printable(path.name)[:40])
 
     bar.start()
     try:
-        start = lambda count: bar.update(task, total=count)  # noqa: E731
-        encoded = pipeline.encode_files(**args, on_start=start, on_file=file_done, on_stream=stream_written)
+        total = lambda size: bar.update(task, total=size)  # noqa: E731
+        encoded = pipeline.encode_files(**args, on_bytes=total, on_file=file_done, on_stream=stream_written)
     except pipeline.NothingToEncode as e:
         kit.stop(bar)
         say(*(f"  skipped {problem}" for problem in e.problems[:20]))
@@ -126,15 +127,24 @@ def encode(
     if (data := encoded.tokens) is not None:
         counts = f"{data.meta['train_tokens']:,} training and {data.meta['val_tokens']:,} validation tokens"
         show(f"wrote {data.dir}: {counts} ({data.meta['dtype']}, {len(data.vocab)} characters)")
-    skipped = encoded.report.skipped_pieces
+    _skipped(encoded, verbose)
+    say(*encoded.notes)
+    if encoded.report.skipped_files and not encoded.corpus:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _skipped(encoded, verbose: bool) -> None:
+    """What encode left out: for the built-in corpus one line (its own filtering; --verbose
+    lists it); for the user's files every file and the first 20 pieces (--verbose: all)."""
+    report = encoded.report
+    if encoded.corpus and not verbose:
+        return say(f"the {encoded.corpus} corpus's own filtering {encoded.left_out()} (--verbose lists them)")
+    skipped = report.skipped_pieces
     say(*(f"  skipped {problem}" for problem in (skipped if verbose else skipped[:20])))
     if not verbose and len(skipped) > 20:
         err_console.print(f"  ... and {len(skipped) - 20} more (--verbose lists all)")
-    for problem in encoded.report.skipped_files:
+    for problem in report.skipped_files:
         err_console.print(f"  skipped file {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
-    say(*encoded.notes)
-    if encoded.report.skipped_files:
-        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()
@@ -149,11 +159,22 @@ def train(
     dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.1,
     batch_size: Annotated[int, typer.Option(help="Parallel lanes of the corpus per step.")] = 64,
     seq_len: Annotated[int, typer.Option(help="Characters per truncated-BPTT window.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW; warmup then cosine decay).")] = 2e-3,
+    lr: Annotated[
+        float | None,
+        typer.Option(help="Peak learning rate (AdamW; warmup then cosine decay): 2e-3 (2e-4 fine-tuning)."),
+    ] = None,
     max_steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 5000,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this wall-clock time.")] = None,
-    eval_every: Annotated[int, typer.Option(help="Validate every N steps; the best model is kept.")] = 200,
-    early_stop_patience: Annotated[int, typer.Option("--patience", help="Stop after N evaluations without gain.")] = 10,
+    eval_every: Annotated[
+        int | None, typer.Option(help="Validate every N steps; the best model is kept: 200 (10 fine-tuning).")
+    ] = None,
+    init_from: Annotated[
+        str | None, typer.Option(help="Fine-tune this model (a folder, or folk, tabs, midi) on the corpus.")
+    ] = None,
+    sample_every: Annotated[int | None, typer.Option(help="Print a sample every N steps.")] = None,
+    early_stop_patience: Annotated[
+        int | None, typer.Option("--patience", help="Stop after N evaluations without gain: 10 (5 fine-tuning).")
+    ] = None,
     transpose: Annotated[int, typer.Option(help="Also train on each tune in this many other keys.")] = 0,
     device: kit.Device = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 1234,
@@ -164,13 +185,16 @@ def train(
     """Train a character-level LSTM on a stream.
 
     Example: musicrnn train corpora/folk.txt --out outputs/models/folk --max-minutes 25
+    Example: musicrnn train mine.txt --init-from folk --out models/mine --sample-every 50
 
-    Ctrl-C saves the run; --resume continues it.
+    Ctrl-C saves the run (exit code 130); --resume continues it.
 
     Several processes (DistributedDataParallel; --batch-size is the global batch):
     torchrun --nproc_per_node 2 -m musicrnn train corpora/folk.txt --out outputs/models/folk
     """
     args = kit.use_case_args(locals())  # first: the parameters alone
+    if init_from is None:
+        args.setdefault("early_stop_patience", 10)  # fine-tuning takes pipeline.FINE_TUNING's
     from rich.progress import TimeRemainingColumn
 
     from musicrnn.train import summary_line
@@ -179,6 +203,8 @@ def train(
     bar, task = kit.progress_bar("training", TimeRemainingColumn(), total=1.0, transient=False, disable=not main)
 
     def follow(event: dict) -> None:
+        if event.get("event") == "sample":
+            return bar.console.print(f"sample at step {event['step']}:\n{event['text']}", markup=False, highlight=False)
         done, line = pipeline.train_progress(event, max_steps, max_minutes)
         if event.get("event") == "nan":
             return say(line)
@@ -198,7 +224,16 @@ def train(
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
-NEW_PIECES_ONLY = ("seed", "seed_file", "num", "length", "rerank", "cadence_temperature", *pipeline.ASKED)
+NEW_PIECES_ONLY = (
+    "seed",
+    "seed_file",
+    "num",
+    "length",
+    "rerank",
+    "bar_candidates",
+    "cadence_temperature",
+    *pipeline.ASKED,
+)
 CONTINUATION_ONLY = ("seed_midi", "seed_bars", "seed_seconds", "transpose_into_range", "track")
 
 
@@ -228,6 +263,7 @@ def generate(
     top_k: Annotated[int | None, typer.Option(help="Sample among the k likeliest characters only.")] = None,
     free: kit.Free = False,
     rerank: kit.Rerank = None,
+    bar_candidates: kit.BarCandidates = None,
     cadence_temperature: Annotated[
         float | None, typer.Option(help="Temperature times this in cadence bars (1).")
     ] = None,
@@ -286,7 +322,7 @@ def _refuse(given: dict, names: tuple[str, ...], why: str) -> None:
 @kit.scheme_flags("decode")
 def decode(
     file: Annotated[Path, typer.Argument(help="A file of pieces: an ABC or tab file, or a generated stream.")],
-    out: Annotated[str, typer.Option("--out", "-o", help=".mid (one file per piece), .abc/.txt, or -.")],
+    out: Annotated[str, typer.Option("--out", "-o", help=f"{pipeline.OUTPUT_KINDS}; or .abc/.txt, or -.")],
     scheme: kit.Scheme = None,
     force: kit.Force = False,
     **options,
@@ -339,12 +375,13 @@ def audition(
              musicrnn audition outputs/batch/      # then open outputs/batch/audition.html
     """
     args = kit.use_case_args(locals(), "serve", "port")  # first: the parameters alone
-    from rich.progress import MofNCompleteColumn
+    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
 
-    bar, task = kit.progress_bar("rendering", MofNCompleteColumn(), transient=True)
+    bar, task = kit.progress_bar("rendering", MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
     with bar:
         follow = lambda name: bar.update(task, advance=1, description=printable(name)[:40])  # noqa: E731
-        report = pipeline.audition_page(**args, on_piece=follow)
+        count = lambda n: bar.update(task, total=n)  # noqa: E731
+        report = pipeline.audition_page(**args, on_start=count, on_piece=follow)
     for problem in report.skipped:
         err_console.print(f"  skipped {problem}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     size = report.path.stat().st_size / 1e6
@@ -365,6 +402,7 @@ def evaluate(
     temperature: kit.Temperature = 1.0,
     free: kit.Free = False,
     rerank: kit.Rerank = None,
+    bar_candidates: kit.BarCandidates = None,
     random_seed: Annotated[int, typer.Option(help="Seed for the samples.")] = 0,
     device: kit.Device = "auto",
 ) -> None:
@@ -404,6 +442,23 @@ def studio(
 
     ready = lambda url: show(f"musicrnn studio at {url} (Ctrl-C stops)")  # noqa: E731
     serve_studio(port, models or [], folder, open_browser, on_ready=ready)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from musicrnn import __version__
+
+        show(f"musicrnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Learn music from text (ABC tunes, guitar tabs, MIDI) with a char-LSTM, and write new music."""
 
 
 def main() -> None:

@@ -275,6 +275,7 @@ def prepare(
     augment: Callable[[str], list[str]] | None = None,
     augment_name: str = "",
     corpus_options: Callable[[Iterable[str]], dict[str, Any]] | None = None,
+    base_vocab: str = "",
 ) -> TokenData:
     """Token files for a stream (written once, re-used while the stream and settings are unchanged).
 
@@ -289,13 +290,16 @@ def prepare(
     reads the pieces of the first pass when the files are made, and the stream once
     more when they are re-used (it is not kept with them: a newer musicrnn may keep more).
 
+    `base_vocab` (fine-tuning a model: its vocabulary) comes first in the vocabulary, in its
+    order, and the corpus's characters it lacks follow, sorted.
+
     Streams: two passes over the file, one piece at a time, so a corpus of any
     size is prepared in memory proportional to its longest piece (plus one bit
     per piece for the split).  The split is `split_pieces`'s, piece for piece."""
     path = os.fspath(stream_path)
     out = tokens_dir(path)
     fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
-    cached = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
+    cached = _load_tokens(out, fingerprint, val_fraction, seed, augment_name, base_vocab)
     if cached is not None:
         if corpus_options is not None:
             cached.scheme_options = corpus_options(iter_stream_pieces(path))
@@ -312,7 +316,7 @@ def prepare(
     n = census.pieces
     if not n:
         raise UsageError(f"{path}: no pieces found (pieces are separated by a blank line)")
-    vocab = Vocab("".join(sorted(census.chars)))
+    vocab = Vocab(base_vocab + "".join(sorted(census.chars - set(base_vocab))))
     is_val = _val_pieces(n, val_fraction, seed)
 
     # Pass 2: each piece's tokens to train.bin or val.bin.
@@ -353,10 +357,11 @@ def prepare(
         "seed": seed,
         "augment": augment_name,
         "augmented_pieces": augmented,
+        "base_vocab": base_vocab,
     }
     # meta.json last: its presence says the .bin files beside it are complete.
     write_text(os.path.join(out, "meta.json"), json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
-    data = _load_tokens(out, fingerprint, val_fraction, seed, augment_name)
+    data = _load_tokens(out, fingerprint, val_fraction, seed, augment_name, base_vocab)
     assert data is not None
     data.scheme_options = options
     return data
@@ -378,7 +383,7 @@ class _Census:
 
 
 def _load_tokens(
-    out: str, fingerprint: str, val_fraction: float, seed: int, augment_name: str = ""
+    out: str, fingerprint: str, val_fraction: float, seed: int, augment_name: str = "", base_vocab: str = ""
 ) -> TokenData | None:
     """The token files in `out` if they were made from this stream with these settings."""
     try:
@@ -390,6 +395,7 @@ def _load_tokens(
             or meta.get("val_fraction") != val_fraction
             or meta.get("seed") != seed
             or meta.get("augment", "") != augment_name
+            or meta.get("base_vocab", "") != base_vocab
         ):
             return None
         vocab = Vocab(meta["vocab"])

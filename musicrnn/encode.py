@@ -18,6 +18,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterable
@@ -55,6 +56,18 @@ class FileResult:
 
 class _NothingToWrite(Exception):
     pass
+
+
+def reasons(problems: Iterable[Problem]) -> list[tuple[str, int]]:
+    """Why pieces or files were skipped, each reason once with how many, commonest first:
+    a problem's message with its numbers and quoted parts taken out."""
+    from collections import Counter
+
+    counts = Counter(
+        re.sub(r"\s+", " ", re.sub(r"'[^']*'|\"[^\"]*\"|\d+(?:[./]\d+)*", "N", p.message.split(":", 1)[0])).strip()
+        for p in problems
+    )
+    return counts.most_common()
 
 
 def collect_files(paths: Iterable[str | os.PathLike], codec: Scheme | None) -> tuple[list[Path], list[Problem]]:

@@ -68,6 +68,8 @@ DEFAULT_MODEL = "folk"
 CONTINUATION_MODEL = "midi"
 """The bundled model `continue_file` uses when none is named."""
 TEXT_SUFFIXES = (".abc", ".txt")
+OUTPUT_KINDS = "MIDI .mid, audio .wav .flac .ogg, sheet music .svg, MusicXML .musicxml, piano roll .png (one a piece)"
+"""What `decode`, `render` and `generate` write by the output's ending, in words (for help texts)."""
 """Output names that take the pieces' text whatever their scheme (one file for all)."""
 MAX_SAMPLE_CHARS = 50_000_000
 """generate: --num x --length at most this (the sampled ids alone take 8 bytes each)."""
@@ -119,6 +121,12 @@ def check_temperature(temperature: float, flag: str = "--temperature") -> None:
 def check_random_seed(seed: int | None) -> None:
     if seed is not None and not 0 <= seed <= MAX_RANDOM_SEED:
         raise OptionError(f"--random-seed must be a whole number from 0 to {MAX_RANDOM_SEED}, not {seed}")
+
+
+def check_bar_candidates(candidates: int | None) -> None:
+    """--bar-candidates: None (the default, 4) or 1 (plain sampling) to 32."""
+    if candidates is not None and not 1 <= candidates <= 32:
+        raise OptionError(f"--bar-candidates must be from 1 to 32, not {candidates}")
 
 
 def check_rerank(rerank: int, num: int) -> None:
@@ -337,11 +345,30 @@ def _done(outputs) -> list[str]:
 @dataclass(slots=True)
 class Encoded:
     """What `encode_files` wrote: the stream's report (musicrnn.encode.EncodeReport), the token
-    files (musicrnn.data's prepared data, None without tokens) and what was replaced."""
+    files (musicrnn.data's prepared data, None without tokens) and what was replaced;
+    `corpus`: the built-in corpus encoded (its files and tunes left out are its own filtering)."""
 
     report: Any
     tokens: Any = None
     notes: list[str] = field(default_factory=list)
+    corpus: str | None = None
+
+    def left_out(self) -> str:
+        """One line: how many files and pieces were left out, and why (counts per reason)."""
+        from musicrnn.encode import reasons
+
+        problems = self.report.skipped_files + self.report.skipped_pieces
+        why = "; ".join(f"{n} {reason}" for reason, n in reasons(problems)[:6])
+        files, pieces = len(self.report.skipped_files), len(self.report.skipped_pieces)
+        return f"left out {files} files and {pieces} pieces" + (f" ({why})" if why else "")
+
+
+def file_size(path: Path) -> int:
+    """A file's size in bytes (0 when it cannot be read: it is reported when encoded)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def encode_files(
@@ -356,6 +383,7 @@ def encode_files(
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
     on_stream: Callable[[Any], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
     **options: Any,
 ) -> Encoded:
     """Encode music files (or the built-in `corpus` "folk") into one stream file `out` for
@@ -397,6 +425,8 @@ def encode_files(
         raise OptionError(f"--jobs must be 0 (one per core) or more, not {jobs}")
     if on_start:
         on_start(len(files))
+    if on_bytes:  # what a truthful ETA follows: the files' sizes, not their count
+        on_bytes(sum(file_size(f) for f in files))
     report = outputs.write(
         out,
         lambda: encode_to_stream(
@@ -409,7 +439,7 @@ def encode_files(
     if on_stream:
         on_stream(report)
     data = outputs.write(token_dir, lambda: prepare(out)) if token_dir is not None else None
-    return Encoded(report, data, _done(outputs))
+    return Encoded(report, data, _done(outputs), corpus)
 
 
 def check_tokens_dir(folder: Path, force: bool) -> None:
@@ -467,11 +497,15 @@ def train_model(
     musicrnn.train.TrainConfig's (hidden, layers, max_steps, max_minutes, resume, force ...).
     `on_start()` is called once the corpus and options are checked, `on_progress(event)` then
     follows the run.  An interrupted run (Ctrl-C) is saved and says so in `result.interrupted`;
-    `resume=True` continues it."""
+    `resume=True` continues it.  `init_from` (a model folder or a bundled model's name)
+    fine-tunes that model on the corpus (see `FINE_TUNING`); `sample_every` reports a
+    sample (event "sample", its "text") every that many steps."""
     from musicrnn.train import TrainConfig
     from musicrnn.train import train as run_training
 
     check_random_seed(settings.get("random_seed"))
+    if settings.get("init_from"):
+        settings = {**FINE_TUNING, **{k: v for k, v in settings.items() if v is not None}}
     corpus = Path(corpus)
     if not corpus.is_file():
         why = encoders.not_a_file(corpus)
@@ -493,6 +527,11 @@ def train_model(
         except PictureError as e:
             trained.no_loss_curve = str(e)
     return trained
+
+
+FINE_TUNING = {"lr": 2e-4, "warmup_steps": 5, "eval_every": 10, "early_stop_patience": 5, "val_fraction": 0.1}
+"""train_model's settings for fine-tuning (`init_from`) where none are given: a lower learning
+rate, evaluations often enough for a corpus of tens of pieces, a tenth of them held out."""
 
 
 def train_progress(event: dict, max_steps: int, max_minutes: float | None = None) -> tuple[float, str]:
@@ -535,6 +574,7 @@ def generate(
     free: bool = False,
     rerank: int = 1,
     cadence_temperature: float = 1.0,
+    bar_candidates: int | None = None,
     random_seed: int | None = None,
     device: str = "auto",
     out: str | None = None,
@@ -573,6 +613,7 @@ def generate(
     sampled = _in_bars(loaded, codec, bars, free)
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
     check_rerank(rerank, num)
+    check_bar_candidates(bar_candidates)
     check_temperature(cadence_temperature, "--cadence-temperature")
     texts = generate_pieces(
         loaded,
@@ -587,6 +628,7 @@ def generate(
         device=dev,
         rerank=rerank,
         cadence_temperature=cadence_temperature,
+        bar_candidates=bar_candidates,
     )
     if title is not None:
         texts = [codec.titled(t, title) for t in texts]
@@ -864,13 +906,17 @@ def audition_page(
     *,
     soundfont=None,
     instrument: str | int | None = None,
+    on_start: Callable[[int], None] | None = None,
     on_piece: Callable[[str], None] | None = None,
 ):
     """Write one page (default FOLDER/audition.html) to listen to, look at and choose among
-    the pieces in a folder; returns musicrnn.audition.AuditionReport (.path, .cards, .skipped)."""
+    the pieces in a folder; returns musicrnn.audition.AuditionReport (.path, .cards, .skipped).
+    `on_start(count)` is told how many pieces there are, `on_piece(name)` follows them."""
     from musicrnn.audition import build_page
 
-    return build_page(folder, out, soundfont=soundfont, program=program(instrument), on_piece=on_piece)
+    return build_page(
+        folder, out, soundfont=soundfont, program=program(instrument), on_start=on_start, on_piece=on_piece
+    )
 
 
 def serve_page(
@@ -904,6 +950,7 @@ def evaluate_model(
     temperature: float = 1.0,
     free: bool = False,
     rerank: int = 1,
+    bar_candidates: int | None = None,
     random_seed: int = 0,
     device: str = "auto",
 ):
@@ -925,6 +972,7 @@ def evaluate_model(
     if other is not None:
         raise OptionError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     check_rerank(rerank, samples)
+    check_bar_candidates(bar_candidates)
     return run_evaluation(
         loaded,
         codec,
@@ -935,4 +983,5 @@ def evaluate_model(
         free=free,
         device=dev,
         rerank=rerank,
+        bar_candidates=bar_candidates,
     )

@@ -115,6 +115,12 @@ class TrainConfig:
     threads: int | None = None
     """torch.set_num_threads; None: all cores."""
     progress_every: int = 10
+    init_from: str | None = None
+    """Fine-tune: start from this model (a folder or a bundled model's name) instead of random
+    weights; its sizes are the model's, characters it lacks extend its vocabulary."""
+    sample_every: int | None = None
+    """Every N steps, sample a piece from the model as it is and report it (event "sample")."""
+    sample_length: int = 400
 
     def validate(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -141,6 +147,7 @@ class TrainConfig:
         )
         need(0.0 < self.val_fraction < 1.0, f"val_fraction must be in (0, 1), got {self.val_fraction}")
         need(self.threads is None or self.threads >= 1, f"threads must be >= 1, got {self.threads}")
+        need(self.sample_every is None or self.sample_every >= 1, f"sample_every must be >= 1, got {self.sample_every}")
         need(
             self.scheme_options is None or isinstance(self.scheme_options, dict),
             "scheme_options must be a dict (or None: from the corpus)",
@@ -152,7 +159,19 @@ class TrainConfig:
 
     def hyperparameters(self) -> dict[str, Any]:
         """The settings that shape the model and its training (no paths or run switches)."""
-        skip = {"corpus", "out", "scheme", "scheme_options", "resume", "force", "threads", "device", "progress_every"}
+        skip = {
+            "corpus",
+            "out",
+            "scheme",
+            "scheme_options",
+            "resume",
+            "force",
+            "threads",
+            "device",
+            "progress_every",
+            "sample_every",
+            "sample_length",
+        }
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
@@ -307,7 +326,8 @@ def _train(
     device = cluster.device or device
     _prepare_out(cfg, write=False)  # checks only: nothing in --out changes before the corpus is checked too
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
-    data = _prepare_data(cfg, cluster)
+    base = _base_model(cfg)
+    data = _prepare_data(cfg, cluster, base)
     batches, val_batches = _batches(cfg, data, cluster, device)
 
     # All checked: now take --out (a lock with our pid: two runs never share a folder), and
@@ -318,6 +338,8 @@ def _train(
 
     _main_first(cluster, take_out, f"{cfg.out}: rank 0 could not take the folder")
     trainer = Trainer(cfg, data, batches, val_batches, device, cluster, on_progress)
+    if base is not None:
+        trainer.start_from(base)
     if cfg.resume:
         trainer.resume()
     return trainer.run(wall_start)
@@ -339,14 +361,16 @@ def _main_first(cluster: Cluster, work: Callable[[], Any], failed: str) -> Any:
     return None
 
 
-def _prepare_data(cfg: TrainConfig, cluster: Cluster) -> TokenData:
+def _prepare_data(cfg: TrainConfig, cluster: Cluster, base: checkpoint.Loaded | None = None) -> TokenData:
     """The token files, whole pieces held out for validation (rank 0 writes them, the other
     ranks then read them), and on rank 0 the scheme's options of the corpus unless
-    cfg.scheme_options gives them."""
+    cfg.scheme_options gives them.  Fine-tuning (`base`): the base model's vocabulary first,
+    and a corpus too small to learn from is refused."""
     augment, augment_name = _augmenter(cfg)
+    base_vocab = base.vocab.chars if base is not None else ""
 
     def make(options: Callable[[Iterable[str]], dict[str, Any]] | None) -> TokenData:
-        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options)
+        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options, base_vocab)
 
     data = _main_first(
         cluster, lambda: make(_options_reader(cfg)), f"{cfg.corpus}: rank 0 could not prepare the corpus"
@@ -357,7 +381,49 @@ def _prepare_data(cfg: TrainConfig, cluster: Cluster) -> TokenData:
         raise TrainError(
             f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), found {data.meta['pieces']}"
         )
+    if base is not None and data.meta["pieces"] < MIN_FINE_TUNE_PIECES:
+        raise TrainError(
+            f"{cfg.corpus}: {data.meta['pieces']} pieces are too few to learn a style from; fine-tuning needs "
+            f"at least {MIN_FINE_TUNE_PIECES} (some are held out to tell when it stops getting better)"
+        )
     return data
+
+
+MIN_FINE_TUNE_PIECES = 20
+"""train --init-from: fewer pieces than this are refused (too few to learn a style and hold
+some out to measure it)."""
+
+
+def _base_model(cfg: TrainConfig) -> checkpoint.Loaded | None:
+    """The model `cfg.init_from` names (None without one), checked to write the corpus's
+    scheme; the run takes its sizes."""
+    if not cfg.init_from:
+        return None
+    base = checkpoint.load(cfg.init_from, device="cpu")
+    if base.scheme != cfg.scheme:
+        raise TrainError(
+            f"--init-from {cfg.init_from}: the model writes the {base.scheme} scheme, the corpus is {cfg.scheme}"
+        )
+    c = base.config
+    cfg.hidden, cfg.layers, cfg.embed = c.hidden, c.layers, c.embed
+    return base
+
+
+def merged_options(base: dict[str, Any], corpus: dict[str, Any]) -> dict[str, Any]:
+    """A fine-tuned model's scheme options: what its base knew and what its corpus has
+    (lists joined, sorted; for any other value the corpus's)."""
+    merged = dict(base)
+    for name, value in corpus.items():
+        old = merged.get(name)
+        if isinstance(value, list) and isinstance(old, list):
+            merged[name] = (
+                sorted(set(map(str, old)) | set(map(str, value)))
+                if all(isinstance(v, str) for v in old + value)
+                else sorted(set(old) | set(value))
+            )
+        else:
+            merged[name] = value
+    return merged
 
 
 def _batches(cfg: TrainConfig, data: TokenData, cluster: Cluster, device: torch.device) -> tuple[Batches, Batches]:
@@ -665,6 +731,28 @@ class Trainer:
         self.budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
         self.latest: dict[str, Any] = {"loss": None, "lr": None}  # train bits/char and LR at the last report
         self.log: Any = None
+        self.base: str | None = None
+
+    def start_from(self, base: checkpoint.Loaded) -> None:
+        """Fine-tuning: the base model's weights; a character it lacks (at the end of the
+        vocabulary) starts with the mean embedding and the base's least likely output."""
+        n = len(base.vocab)
+        own, theirs = self.model.state_dict(), base.model.state_dict()
+        with torch.no_grad():
+            for name, tensor in theirs.items():
+                target = own[name]
+                if tensor.shape == target.shape:
+                    target.copy_(tensor.float())
+                elif name in ("embed.weight", "head.weight", "head.bias"):
+                    target[:n] = tensor.float()
+                    if name == "embed.weight":
+                        target[n:] = tensor.float().mean(0)
+                    elif name == "head.weight":
+                        target[n:] = 0.0
+                    else:
+                        target[n:] = tensor.float().min()
+        self.scheme_options = merged_options(base.meta.get("scheme_options") or {}, self.scheme_options)
+        self.base = base.path
 
     def autocast(self) -> Any:
         """bfloat16 on CUDA; full precision elsewhere."""
@@ -691,6 +779,8 @@ class Trainer:
         self.log = open(os.path.join(cfg.out, LOG), "a", encoding="utf-8") if self.cluster.is_main else None
         self.session.start = time.perf_counter()
         try:
+            if self.base and state.step == 0:
+                self._evaluate()  # the base model as it is: fine-tuning keeps it unless it gets better
             stop_reason = self._loop()
             # a last evaluation unless the last step just had one
             if state.step % cfg.eval_every != 0 or not self.session.saved_model and state.best_val_bpc is None:
@@ -726,11 +816,35 @@ class Trainer:
                 self.latest.update(loss=s.loss_sum / s.loss_n / LN2, lr=lr)
                 self.report("progress")
                 s.loss_sum, s.loss_n = 0.0, 0
+            if cfg.sample_every and state.step % cfg.sample_every == 0:
+                self._sample()
             if state.step % cfg.eval_every == 0:
                 self._evaluate()
                 if cfg.early_stop_patience is not None and state.evals_since_best >= cfg.early_stop_patience:
                     return "early_stop"
         return "max_steps"
+
+    def _sample(self) -> None:
+        """A piece from the model as it is now, reported as event "sample" (rank 0)."""
+        if not self.cluster.is_main:
+            return
+        from musicrnn.sample import generate
+
+        scheme = encoders.get(self.cfg.scheme)
+        self.model.eval()
+        try:
+            text = generate(
+                self.model,
+                self.data.vocab,
+                "" if self.data.vocab.missing(scheme.seed) else scheme.seed,
+                length=self.cfg.sample_length,
+                grammar=lambda: scheme.grammar(self.scheme_options),
+                random_seed=self.state.step,
+                device=self.device,
+            )[0]
+        finally:
+            self.model.train()
+        self.report("sample", text=text)
 
     def _step(self) -> float | None:
         """One batch: forward from the carried hidden state, backward, clip, AdamW step; its LR,
@@ -871,6 +985,7 @@ class Trainer:
             },
             "versions": checkpoint.versions(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **({"init_from": self.base} if self.base else {}),
         }
 
 

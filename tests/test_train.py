@@ -81,7 +81,7 @@ def test_scheme_options_are_read_from_the_corpus_while_it_is_prepared(corpus, tm
     train(_cfg(tunes, tmp_path / "out", max_steps=2, eval_every=2))
     assert len(given) == 1 and not isinstance(given[0], str)  # the pieces, streamed
     meta = checkpoint.load(str(tmp_path / "out")).meta
-    assert meta["scheme_options"] == {"meters": ["2/4", "6/8"], "rhythms": ["jig", "polka"]}
+    assert meta["scheme_options"] == {"meters": ["2/4", "6/8"], "rhythms": ["jig", "polka"], "modes": ["maj"]}
     assert meta["scheme_options"] == real(tunes.read_text())
 
     # given options are kept as given (and nothing is read for them), on resume too

@@ -1,0 +1,54 @@
+"""The fine-tuning comparison of the README (issue 17): a composer's 50 tunes, as a style the
+bundled folk model never trained on, and three models measured on held-out tunes of that style.
+
+    python bench/fine_tune.py prepare OUT      # OUT/mine.txt (50 tunes), OUT/test.txt (held out)
+    python bench/fine_tune.py score OUT MODEL...  # held-out bits/char of each model on OUT/test.txt
+
+The set: the 6/8 tunes of the folk model's own validation split (corpora/folk.txt split as the
+model's meta.json says, so the base never trained on any of them), in corpus order: the first
+50 are "mine", the rest (those written with characters of the 50) the held-out test.
+`make fine-tune` runs it all: the base, the base fine-tuned with `train --init-from folk`, and
+a model of the base's size trained from scratch on the 50 tunes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import encoders
+from musicrnn.checkpoint import load, resolve
+from musicrnn.data import fingerprint_file, split_pieces
+from musicrnn.evaluate import model_bits_per_char
+
+CORPUS = Path("corpora/folk.txt")
+MINE = 50
+
+
+def prepare(out: Path) -> None:
+    meta = json.loads(Path(resolve("folk"), "meta.json").read_text())
+    if fingerprint_file(CORPUS) != meta["corpus"]["fingerprint"]:
+        sys.exit(f"{CORPUS} is not the corpus the folk model was trained on (make corpus)")
+    hp = meta["hyperparameters"]
+    _, val = split_pieces(CORPUS.read_text(encoding="utf-8"), hp["val_fraction"], hp["split_seed"])
+    jigs = [t for t in val if "\nM:6/8\n" in t]
+    mine = jigs[:MINE]
+    chars = set("".join(mine))
+    test = [t for t in jigs[MINE:] if chars.issuperset(t)]  # every model can score every character
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "mine.txt").write_text(encoders.join_stream(mine), encoding="utf-8")
+    (out / "test.txt").write_text(encoders.join_stream(test), encoding="utf-8")
+    print(f"{out}/mine.txt: {len(mine)} tunes; {out}/test.txt: {len(test)} held-out tunes")
+
+
+def score(out: Path, models: list[str]) -> None:
+    text = (out / "test.txt").read_text(encoding="utf-8")
+    for name in models:
+        loaded = load(name)
+        print(f"{name}: {model_bits_per_char(loaded.model, loaded.vocab, text):.3f} bits/char")
+
+
+if __name__ == "__main__":
+    command, folder, *rest = sys.argv[1:]
+    prepare(Path(folder)) if command == "prepare" else score(Path(folder), rest)

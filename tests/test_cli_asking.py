@@ -1,0 +1,85 @@
+"""The command line of issue 17: generate in music's terms with the bundled models, the files it
+wrote one a line, --seed-file, --version, the help texts, train --init-from and --sample-every."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+import musicrnn
+from musicrnn.cli import EXIT_USER_ERROR, app
+
+runner = CliRunner()
+
+
+def test_a_jig_in_a_dorian_of_eight_bars(tmp_path):
+    pieces = musicrnn.generate(meter="6/8", key="A dorian", bars=8, num=3, random_seed=3, title="Mo Phort")
+    for p in pieces:
+        head, body = p.text.split("K:Ador\n", 1)
+        assert head == "X:1\nT:Mo Phort\nM:6/8\nL:1/8\n" or head.startswith("X:1\nT:Mo Phort\nM:6/8\nL:1/8\n")
+        bars = re.findall(r"[A-Ga-gz][^|:]*?(?:\||:)", re.sub(r'"[^"]*"', "", body))
+        assert len(bars) == 8, body
+        assert p.piece.title == "Mo Phort" and p.piece.meter == (6, 8)
+
+
+def test_a_motif_comes_right_after_the_header(tmp_path):
+    (p,) = musicrnn.generate(meter="4/4", key="D", seed="FAAB A2FA|", bars=4, random_seed=1)
+    assert p.text.startswith("X:1\nM:4/4\nL:1/8\nK:D\nFAAB A2FA|")
+
+
+def test_generate_prints_each_file_it_wrote_on_its_own_line(tmp_path):
+    seed = tmp_path / "seed.abc"
+    seed.write_text("X:1\nM:3/4\nL:1/8\nK:G\nGAB c2d|\n", encoding="utf-8")
+    out = tmp_path / "waltz.mid"
+    result = runner.invoke(
+        app,
+        ["generate", "--seed-file", str(seed), "--num", "2", "--bars", "6", "--random-seed", "1", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines == [str(tmp_path / "waltz-1.mid"), str(tmp_path / "waltz-2.mid"), str(tmp_path / "waltz.abc")]
+    assert (tmp_path / "waltz.abc").read_text().count("GAB c2d|") == 2
+
+
+def test_what_the_model_cannot_honour_is_one_line(tmp_path):
+    result = runner.invoke(app, ["generate", "--meter", "11/8"])
+    assert result.exit_code == EXIT_USER_ERROR
+    assert (
+        result.output.count("\n") == 1 and "never saw that meter (it knows" in result.output and "6/8" in result.output
+    )
+    result = runner.invoke(app, ["generate", "--tuning", "drop D"])
+    assert result.exit_code == EXIT_USER_ERROR and "--tuning: abc pieces have no place for it" in result.output
+    result = runner.invoke(app, ["generate", "--seed", "a", "--seed-file", "x"])
+    assert result.exit_code == EXIT_USER_ERROR and "not both" in result.output
+    result = runner.invoke(app, ["generate", "--bars", "8", "--free"])
+    assert result.exit_code == EXIT_USER_ERROR and "leave out --free" in result.output
+
+
+def test_a_tab_in_drop_d_of_four_bars():
+    (p,) = musicrnn.generate(model="tabs", tuning="drop D", bars=4, random_seed=2)
+    assert p.text.startswith("%rows D2 A2 D3 G3 B3 E4") or p.text.startswith("%columns D2 A2 D3 G3 B3 E4")
+
+
+def test_version_and_help_texts():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"musicrnn {musicrnn.__version__}"
+    main = runner.invoke(app, ["--help"]).output
+    assert "to come" not in main
+    decode = runner.invoke(app, ["decode", "--help"], terminal_width=200).output
+    for suffix in (".mid", ".wav", ".flac", ".ogg", ".svg", ".musicxml", ".png", ".abc"):
+        assert suffix in decode
+
+
+def test_train_init_from_with_samples(corpus, tmp_path):
+    base = tmp_path / "base"
+    small = ["--hidden", "32", "--layers", "1", "--embed", "8", "--batch-size", "8", "--seq-len", "32"]
+    result = runner.invoke(app, ["train", str(corpus), "--out", str(base), *small, "--max-steps", "10"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app,
+        ["train", str(corpus), "--out", str(tmp_path / "mine"), "--init-from", str(base), "--max-steps", "10"]
+        + ["--batch-size", "8", "--sample-every", "5"],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("sample at step") == 2
