@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fuzz music clean lint format
+.PHONY: demo audition test venv model tabs-corpus tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fuzz music clean lint format
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -61,7 +61,12 @@ music: $(VENV_STAMP) corpora/folk.txt
 model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/folk_model.sh
 
-# The bundled tabs model's recipe (20 minutes); writes musicrnn/models/tabs/.
+# The guitar tab corpus, arranged from music21's chorales, the folk corpus and pyguitarpro's files
+# (about 15 minutes on one core); writes corpora/tabs_guitar.txt.
+tabs-corpus: $(VENV_STAMP)
+	$(PY) corpora/tabs_corpus.py --out corpora/tabs_guitar.txt
+
+# The bundled tabs model's recipe (35 minutes on one thread); writes musicrnn/models/tabs/.
 tabs-model: $(VENV_STAMP)
 	sh corpora/tabs_model.sh
 
