@@ -3,6 +3,7 @@ bundled folk model never trained on, and three models measured on held-out tunes
 
     python bench/fine_tune.py prepare OUT      # OUT/mine.txt (50 tunes), OUT/test.txt (held out)
     python bench/fine_tune.py score OUT MODEL...  # held-out bits/char of each model on OUT/test.txt
+    python bench/fine_tune.py all OUT          # prepare, both trainings (one thread), the scores
 
 The set: the 6/8 tunes of the folk model's own validation split (corpora/folk.txt split as the
 model's meta.json says, so the base never trained on any of them), in corpus order: the first
@@ -49,6 +50,23 @@ def score(out: Path, models: list[str]) -> None:
         print(f"{name}: {model_bits_per_char(loaded.model, loaded.vocab, text):.3f} bits/char")
 
 
+TRAINING = {"threads": 1, "batch_size": 16, "max_minutes": 8, "force": True}
+"""Both runs: one thread, 16 tunes a batch (45 train), at most 8 minutes (early stopping ends them sooner)."""
+
+
+def run_all(out: Path) -> None:
+    import musicrnn
+
+    prepare(out)
+    mine = out / "mine.txt"
+    for name, settings in (("tuned", {"init_from": "folk"}), ("scratch", {"eval_every": 20, "val_fraction": 0.1})):
+        trained = musicrnn.train_model(mine, out / name, **TRAINING, **settings)
+        print(f"{name}: {trained.result.steps} steps, best held-out (own split) {trained.result.best_val_bpc:.3f}")
+    score(out, ["folk", str(out / "tuned"), str(out / "scratch")])
+
+
 if __name__ == "__main__":
     command, folder, *rest = sys.argv[1:]
-    prepare(Path(folder)) if command == "prepare" else score(Path(folder), rest)
+    {"prepare": lambda: prepare(Path(folder)), "score": lambda: score(Path(folder), rest)}.get(
+        command, lambda: run_all(Path(folder))
+    )()

@@ -115,8 +115,8 @@ class BarsGrammar(GrammarState):
     `bars`-th bar line, and right after that bar line (once the scheme's own grammar lets
     it end) only the end may come: a line break, then the blank line that ends a piece.
 
-    A scheme counts its bar lines in `closed()` (what the inner grammar has seen, and
-    `last`, the last character fed); everything else is the inner grammar's."""
+    A scheme counts its bar lines in `see(ch)` and `closed()`; everything else is the
+    inner grammar's."""
 
     def __init__(self, inner: GrammarState, bars: int):
         if bars < 1:
@@ -128,13 +128,29 @@ class BarsGrammar(GrammarState):
         raise NotImplementedError(f"{type(self).__name__} must define closed")
 
     def feed(self, text: str) -> None:
-        self.inner.feed(text)
-        if text:
-            self.last = text[-1]
+        for ch in text:
+            before = self.closed()
+            self.inner.feed(ch)
+            self.see(ch)
+            self.last = ch
+            self.just_closed = self.closed() > before
+
+    def see(self, ch: str) -> None:
+        """Count bars: called with each character fed, after the inner grammar (`last` is
+        still the character before it)."""
+
+    just_closed = False
+    """Whether the last character fed closed a bar."""
+
+    def line_ends_here(self) -> bool:
+        """Whether a line break may end the piece right after its last bar line even though
+        the inner grammar cannot end yet (it ends the bar token: a tab's ``|``)."""
+        return self.just_closed
 
     def allowed(self) -> str | None:
         inner = self.inner.allowed()
-        if self.closed() >= self.bars and (self.inner.can_end() or (self.last != "\n" and "\n" in (inner or ""))):
+        done = self.closed() >= self.bars
+        if done and (self.inner.can_end() or (self.line_ends_here() and "\n" in (inner or ""))):
             return "\n"  # the line ends with the bar line, then the piece
         if self.last == "\n" and inner is not None and self.closed() < self.bars:
             fewer = inner.replace("\n", "")  # a blank line would end the piece too soon

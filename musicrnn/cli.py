@@ -410,7 +410,20 @@ def evaluate(
 
     Example: musicrnn evaluate --model outputs/models/folk corpora/folk.txt
     """
-    report = pipeline.evaluate_model(**kit.use_case_args(locals()))
+    args = kit.use_case_args(locals())  # first: the parameters alone
+    from rich.progress import TimeElapsedColumn
+
+    from musicrnn.evaluate import STAGES
+
+    bar, task = kit.progress_bar("evaluating", TimeElapsedColumn(), total=len(STAGES), transient=True)
+    seen = []
+
+    def stage(what: str) -> None:
+        seen.append(what)
+        bar.update(task, completed=len(seen) - 1, description=f"{len(seen)}/{len(STAGES)} {what}")
+
+    with bar:
+        report = pipeline.evaluate_model(**args, on_stage=stage)
     from musicrnn.evaluate import report_rows
 
     kit.table(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +166,17 @@ def _split_settings(meta: dict[str, Any]) -> tuple[float, int]:
     return fraction, seed
 
 
+STAGES = (
+    "scoring the held-out pieces",
+    "n-gram baselines",
+    "xz baselines",
+    "sampling pieces",
+    "checking the samples",
+    "the music table",
+)
+"""What `evaluate` does, in order (its `on_stage` is told each as it begins)."""
+
+
 def evaluate(
     loaded: Any,
     codec: Scheme,
@@ -178,17 +190,22 @@ def evaluate(
     orders: range = range(1, 9),
     rerank: int = 1,
     bar_candidates: int | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
-    against n-gram and xz baselines, and sample `num_samples` pieces to check."""
+    against n-gram and xz baselines, and sample `num_samples` pieces to check.  `on_stage(what)`
+    is told each of the `STAGES` as it begins."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
+    stages = iter(STAGES)
 
     def lap(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         times[name] = now - clock
         clock = now
+        if on_stage and (stage := next(stages, None)):
+            on_stage(stage)
 
     fraction, split_seed = _split_settings(loaded.meta)
     train_pieces, val_pieces = split_pieces(stream_text, val_fraction=fraction, seed=split_seed)
@@ -202,6 +219,8 @@ def evaluate(
             f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?"
         )
 
+    if on_stage:
+        on_stage(next(stages))
     model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)
     lap("model")
     order, ngram_bpc, by_order = best_ngram(train_text, val_text, orders)

@@ -630,6 +630,8 @@ def generate(
         cadence_temperature=cadence_temperature,
         bar_candidates=bar_candidates,
     )
+    if free:  # the grammar did not cut a piece the length limit ended: cut it at a bar line
+        texts = [_whole_bars(codec, loaded.meta.get("scheme_options") or {}, t, seed or "") for t in texts]
     if title is not None:
         texts = [codec.titled(t, title) for t in texts]
     pieces = _sources(codec, texts, seed, title)
@@ -651,6 +653,24 @@ def _length_for(length: int | None, bars: int | None) -> int:
     if length is not None:
         return length
     return max(2000, CHARS_PER_BAR * bars) if bars else 2000
+
+
+def _whole_bars(codec, options: dict, text: str, seed: str) -> str:
+    """A piece sampled without the grammar that the length limit cut off (it does not end
+    with a line break), cut back to the last place the scheme's grammar says a piece may end
+    (after a bar line); unchanged when it ended by itself or the grammar cannot tell."""
+    if text.endswith("\n"):
+        return text
+    grammar = codec.grammar(options)
+    if grammar is None:
+        return text
+    grammar.feed(seed)
+    last = 0
+    for i in range(len(seed), len(text)):
+        grammar.feed(text[i])
+        if grammar.can_end():
+            last = i + 1
+    return text[:last] + "\n" if last else text
 
 
 def _sources(codec, texts: list[str], seed: str | None, title: str | None) -> list[Source]:
@@ -953,10 +973,12 @@ def evaluate_model(
     bar_candidates: int | None = None,
     random_seed: int = 0,
     device: str = "auto",
+    on_stage: Callable[[str], None] | None = None,
 ):
     """A model beside n-gram and xz baselines on the held-out pieces of the stream it was
     trained on, and `samples` pieces it writes checked for validity, novelty and their music;
-    returns musicrnn.evaluate.EvalReport."""
+    returns musicrnn.evaluate.EvalReport.  `on_stage(what)` is told each stage as it begins
+    (musicrnn.evaluate.STAGES)."""
     from musicrnn.checkpoint import load
     from musicrnn.evaluate import evaluate as run_evaluation
 
@@ -984,4 +1006,5 @@ def evaluate_model(
         device=dev,
         rerank=rerank,
         bar_candidates=bar_candidates,
+        on_stage=on_stage,
     )

@@ -178,26 +178,27 @@ class _AbcBars(BarsGrammar):
         super().__init__(inner, bars)
         self.count, self.music, self.body, self.line, self.quoted = 0, False, False, "", False
 
-    def feed(self, text: str) -> None:
-        super().feed(text)
-        for ch in text:
-            if not self.body:
-                self.line = "" if ch == "\n" else self.line + ch
-                self.body = ch == "\n" and self._was_key
-                self._was_key = self.line.startswith("K:")
-            elif ch == '"':
-                self.quoted = not self.quoted
-            elif self.quoted:
-                continue
-            elif ch in "|:" and self.music:
-                self.count, self.music = self.count + 1, False
-            elif ch in self._MUSIC:
-                self.music = True
+    def see(self, ch: str) -> None:
+        if not self.body:
+            self.line = "" if ch == "\n" else self.line + ch
+            self.body = ch == "\n" and self._was_key
+            self._was_key = self.line.startswith("K:")
+        elif ch == '"':
+            self.quoted = not self.quoted
+        elif self.quoted:
+            return
+        elif ch in "|:" and self.music:
+            self.count, self.music = self.count + 1, False
+        elif ch in self._MUSIC:
+            self.music = True
 
     _was_key = False
 
     def closed(self) -> int:
         return self.count
+
+    def line_ends_here(self) -> bool:
+        return False  # a tune that cannot end yet (an open repeat) goes on to where it can
 
     def allowed(self) -> str | None:
         base = super().allowed()

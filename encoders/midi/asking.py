@@ -52,11 +52,9 @@ class RollBars(BarsGrammar):
         super().__init__(inner, bars)
         self.lines = -1  # the header line is no bar
 
-    def feed(self, text: str) -> None:
-        for ch in text:
-            if ch == "\n" and self.last != "\n":
-                self.lines += 1
-            super().feed(ch)
+    def see(self, ch: str) -> None:
+        if ch == "\n" and self.last != "\n":
+            self.lines += 1
 
     def closed(self) -> int:
         return max(0, self.lines)

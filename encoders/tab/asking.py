@@ -52,15 +52,13 @@ class ColumnsBars(BarsGrammar):
         super().__init__(inner, bars)
         self.count, self.token, self.music, self.body = 0, "", False, False
 
-    def feed(self, text: str) -> None:
-        super().feed(text)
-        for ch in text:
-            if not self.body:
-                self.body = ch == "\n"
-            elif ch in " \n":
-                self._end_token()
-            else:
-                self.token += ch
+    def see(self, ch: str) -> None:
+        if not self.body:
+            self.body = ch == "\n"
+        elif ch in " \n":
+            self._end_token()
+        else:
+            self.token += ch
 
     def _end_token(self) -> None:
         if self._bar_token():
