@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import encoders
 from encoders import UsageError
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "StudioError",
     "bar_ends",
     "continue_seed",
-    "header_seed",
     "parse_settings",
     "transpose_text",
     "vary_seed",
@@ -118,33 +116,6 @@ def parse_settings(data: Any) -> Settings:
         capo=_number(data, "capo", "Capo", 0, 0, 12, True),
         seed_bars=_number(data, "seed_bars", "Seed bars", 8, 1, 64, False),
     )
-
-
-# REPLACE when pipeline.generate takes meter=, key=, bars=, tuning=, capo= (issue 17): the header
-# is built here only until then; the studio then passes the controls as keywords instead.
-def header_seed(scheme: str, settings: Settings, tunings: dict[str, tuple[int, ...]]) -> str | None:
-    """The seed a new piece starts with for the controls (None: the model's own start)."""
-    if scheme == "abc":
-        if not (settings.meter or settings.key or settings.motif):
-            return None
-        if settings.key and not settings.meter:
-            raise StudioError("choose a Meter with the Key (a tune writes its meter before its key)")
-        if settings.motif and not settings.key:
-            raise StudioError("choose a Meter and a Key for the Motif (the motif is the tune's first notes)")
-        lines = ["X:1", f"M:{settings.meter}"] + ([f"K:{settings.key}"] if settings.key else [])
-        return "\n".join(lines) + ("\n" + settings.motif if settings.motif else "")
-    if encoders.get(scheme).engraving == "tab" and (settings.tuning or settings.capo or settings.motif):
-        from encoders.tab.symbols import pitch_name
-
-        tuning = tunings.get(settings.tuning or "standard")
-        if tuning is None:
-            raise StudioError(f"unknown Tuning {settings.tuning!r}; choose one of {', '.join(tunings)}")
-        capo = f" capo {settings.capo}" if settings.capo else ""
-        head = f"%{scheme} " + " ".join(pitch_name(p) for p in tuning) + capo
-        return head + "\n" + settings.motif if settings.motif else head + "\n"
-    if settings.motif:
-        return settings.motif
-    return None
 
 
 # ---- bars: where each ends, in the text as its scheme writes it

@@ -30,9 +30,21 @@ class ModelInfo:
     scheme: str
     kind: str
     meters: list[str] = field(default_factory=list)
+    """The meters of the model's corpus (empty: any)."""
+    fields: tuple[str, ...] = ()
+    """The choices its pieces' header takes (Scheme.header_fields: meter, key, tuning, capo ...)."""
+    tunings: list[str] = field(default_factory=list)
+    """Tab models: the tunings to offer (the corpus's, else the usual ones)."""
 
     def public(self) -> dict[str, Any]:
-        return {"name": self.name, "scheme": self.scheme, "kind": self.kind, "meters": self.meters}
+        return {
+            "name": self.name,
+            "scheme": self.scheme,
+            "kind": self.kind,
+            "meters": self.meters,
+            "fields": list(self.fields),
+            "tunings": self.tunings,
+        }
 
 
 def _meta(folder: str) -> dict | None:
@@ -61,8 +73,13 @@ def _info(name: str, folder: str, meta: dict) -> ModelInfo | None:
     else:
         kind = KIND_ABC
     options = meta.get("scheme_options") if isinstance(meta.get("scheme_options"), dict) else {}
-    meters = [m for m in options.get("meters", []) if isinstance(m, str) and m != "none"]
-    return ModelInfo(name, folder, codec.name, kind, meters)
+    meters = [m for m in options.get("meters") or [] if isinstance(m, str) and m != "none"]
+    tunings = []
+    if "tuning" in codec.header_fields:
+        from encoders.tab.fretting import TUNINGS
+
+        tunings = [t for t in options.get("tunings") or [] if isinstance(t, str)][:40] or list(TUNINGS)
+    return ModelInfo(name, folder, codec.name, kind, meters, tuple(codec.header_fields), tunings)
 
 
 class Shelf:

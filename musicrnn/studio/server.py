@@ -27,6 +27,7 @@ import functools
 import hmac
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -48,7 +49,7 @@ import encoders
 from encoders import UsageError
 from musicrnn.studio import compose
 from musicrnn.studio.compose import StudioError
-from musicrnn.studio.models import KIND_MIDI, Shelf
+from musicrnn.studio.models import KIND_ABC, KIND_MIDI, Shelf
 from musicrnn.studio.pieces import ID_RE, Session, card
 from musicrnn.studio.tunebook import Tunebook, _slug
 from musicrnn.terminal import printable
@@ -174,10 +175,18 @@ def _status(e: Exception) -> int:
     return getattr(e, "status", 400)
 
 
+CONTROLS = {"--meter": "Meter", "--key": "Key", "--bars": "Bars", "--tuning": "Tuning", "--capo": "Capo"}
+CONTROLS |= {"--seed-bars": "Seed bars", "--seed": "Motif", "--temperature": "Temperature", "--num": "How many"}
+"""The command line's flags in pipeline's messages, as the page labels its controls."""
+
+
 def _one_line(studio: Studio, e: Exception) -> tuple[str, int]:
     """An exception as the page says it: a user error's message, else an internal error."""
     if isinstance(e, (UsageError, OSError)):
-        return str(e).splitlines()[0] if str(e) else type(e).__name__, _status(e) if isinstance(e, UsageError) else 400
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        for flag, label in CONTROLS.items():
+            message = re.sub(re.escape(flag) + r"\b(?!-)", label, message)
+        return message, _status(e) if isinstance(e, UsageError) else 400
     studio.log(f"studio: internal error ({type(e).__name__}): {printable(str(e))[:200]}")
     if encoders.debugging():
         raise e
@@ -223,33 +232,45 @@ async def _json(request: Request, limit: int = MAX_BODY) -> Any:
 
 
 class Plan:
-    """What one Generate (or Continue, Vary, MIDI file) makes: `num` pieces from one seed."""
+    """What one Generate (or Continue, Vary, MIDI file) makes: `num` pieces, each asked of
+    pipeline.generate with the controls as its keywords (meter, key, bars, tuning, capo) and
+    the motif, or the piece to go on from, as its seed."""
 
-    def __init__(self, studio: Studio, body: Any):
+    def __init__(self, studio: Studio, body: dict):
         self.studio = studio
-        parent = studio.record(body.get("from")) if isinstance(body, dict) and body.get("from") else None
+        parent = studio.record(body.get("from")) if body.get("from") else None
         if parent is not None:  # Continue and Vary go on with the piece's own model
             body = {**body, "model": parent.model}
-        self.settings = compose.parse_settings(body)
-        self.info = studio.shelf.info(self.settings.model)
-        self.parent, self.made, self.midi = parent, "new", None
+        self.settings = s = compose.parse_settings(body)
+        self.info = studio.shelf.info(s.model)
+        self.parent, self.made, self.midi, self.asked = parent, "new", None, {}
         action = body.get("action") if parent is not None else None
-        if action == "continue":
+        if action == "continue":  # the piece without its end, and Bars (else 8) more bars
             self.made, self.seed = "continue", compose.continue_seed(parent.text, parent.scheme)
-        elif action == "vary":
+            self.asked["bars"] = len(compose.bar_ends(parent.text, parent.scheme)) + (s.bars or 8)
+        elif action == "vary":  # the bars before bar N, then as many bars as the piece had
             self.made, self.seed = "vary", compose.vary_seed(parent.text, parent.scheme, body.get("bar"))
+            self.asked["bars"] = max(len(compose.bar_ends(parent.text, parent.scheme)), int(body["bar"]))
         elif parent is not None:
             raise StudioError("action must be continue or vary")
         elif body.get("midi"):
             self.made, self.seed, self.midi = "midi", None, self._midi(body["midi"])
         else:
-            from encoders.tab.fretting import TUNINGS
-
-            self.seed = compose.header_seed(self.info.scheme, self.settings, TUNINGS)
+            self.seed = self._new(s)
         self.loaded = studio.shelf.loaded(self.info.name)
         if self.seed:
             self._check_motif()
-        self.seed_bars = len(compose.bar_ends(self.seed, self.info.scheme)) if self.seed else 0
+
+    def _new(self, s: compose.Settings) -> str | None:
+        """The keywords of a new piece (those its scheme's header takes), and its seed: the motif."""
+        fields = encoders.get(self.info.scheme).header_fields
+        asked = {"meter": s.meter, "key": s.key, "tuning": s.tuning, "capo": s.capo}
+        self.asked = {k: v for k, v in asked.items() if v and k in fields}
+        if s.bars:
+            self.asked["bars"] = s.bars
+        if s.motif and self.info.kind == KIND_ABC and not (s.meter and s.key):
+            raise StudioError("choose a Meter and a Key for the Motif (the motif is the tune's first notes)")
+        return s.motif or None
 
     def _midi(self, data: Any) -> bytes:
         if self.info.kind != KIND_MIDI:
@@ -280,17 +301,13 @@ class Plan:
                 text, repairs = self._continue_midi(random_seed)
             else:
                 made = pipeline.generate(
-                    self.loaded, seed=self.seed, num=1, temperature=s.temperature, random_seed=random_seed
+                    self.loaded, seed=self.seed, num=1, temperature=s.temperature, random_seed=random_seed, **self.asked
                 )
                 text, repairs = made[0].text, made[0].repairs
         codec = encoders.get(self.info.scheme)
         if not codec.sniff(text):  # a scheme whose decoder answers in another form (tab rows)
             again = codec.encode_text(text).pieces
             text = again[0] if again else text
-        if s.bars and self.midi is None:  # REPLACE with pipeline.generate(bars=) (issue 17)
-            ends = compose.bar_ends(text, self.info.scheme)
-            if len(ends) > self.seed_bars + s.bars:
-                text = text[: ends[self.seed_bars + s.bars - 1]] + "\n"
         about = {k: v for k, v in asdict(s).items() if v not in ("", None)} | {"random_seed": random_seed}
         return self.studio.session.add(
             self.info.name,
@@ -395,11 +412,9 @@ async def static(studio: Studio, request: Request) -> Response:
 
 @endpoint
 async def models(studio: Studio, request: Request) -> Response:
-    from encoders.tab.fretting import TUNINGS
-
     listed = [info.public() for info in studio.shelf.models.values()]
     keys = {group: names.split() for group, names in KEYS.items()}
-    return JSONResponse({"models": listed, "keys": keys, "tunings": list(TUNINGS), "max_num": compose.MAX_HOW_MANY})
+    return JSONResponse({"models": listed, "keys": keys, "max_num": compose.MAX_HOW_MANY})
 
 
 @endpoint

@@ -55,7 +55,6 @@ function fillControls(info) {
     for (const k of keys) g.append(option(k));
     $("key").append(g);
   }
-  for (const t of info.tunings) $("tuning").append(option(t));
   $("num").max = info.max_num;
   $("model").addEventListener("change", modelChanged);
   modelChanged();
@@ -65,6 +64,14 @@ function modelChanged() {
   const m = models[$("model").value];
   if (!m) return;
   for (const node of document.querySelectorAll("[data-kinds]")) node.hidden = !node.dataset.kinds.split(" ").includes(m.kind);
+  for (const node of document.querySelectorAll("[data-field]")) node.hidden = !m.fields.includes(node.dataset.field);
+  for (const group of $("key").querySelectorAll("optgroup")) {
+    group.hidden = group.disabled = m.kind !== "abc" && !["major", "minor"].includes(group.label);
+  }
+  if ($("key").selectedOptions[0] && $("key").selectedOptions[0].parentElement.disabled) $("key").value = "";
+  const tuning = $("tuning"), tuned = tuning.value;
+  tuning.replaceChildren(...m.tunings.map(t => option(t)));
+  if (m.tunings.includes(tuned)) tuning.value = tuned;
   const meter = $("meter"), chosen = meter.value;
   meter.replaceChildren(option("", "any"));
   const known = m.meters.length ? COMMON_METERS.filter(x => m.meters.includes(x)) : COMMON_METERS;
