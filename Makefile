@@ -32,6 +32,11 @@ audition: $(VENV_STAMP)
 	.venv/bin/musicrnn generate --seed "X:1" --num 24 --random-seed 1 --out outputs/batch/tune.abc
 	.venv/bin/musicrnn audition outputs/batch
 
+# musicrnn studio (docs/studio.md): the local web app in the browser; Ctrl-C stops it.
+.PHONY: studio
+studio: $(VENV_STAMP)
+	.venv/bin/musicrnn studio --open
+
 test: $(TEST_STAMP) lint
 	$(PY) -m pytest
 
