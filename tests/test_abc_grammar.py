@@ -987,7 +987,11 @@ def test_corpus_options_are_the_stream_headers():
     import encoders
 
     stream = "X:1\nM:6/8\nL:1/8\nR:jig\nK:G\nGAG GAB|\n\nX:1\nM:2/4\nL:1/16\nK:D\nd4 d4|\n"
-    assert encoders.get("abc").corpus_options(stream) == {"meters": ["2/4", "6/8"], "rhythms": ["jig"]}
+    assert encoders.get("abc").corpus_options(stream) == {
+        "meters": ["2/4", "6/8"],
+        "rhythms": ["jig"],
+        "modes": ["maj"],
+    }
 
 
 def test_cadence_is_the_last_bar_of_each_phrase():
