@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-corpus tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fuzz music clean lint format
+.PHONY: demo audition test venv model tabs-corpus tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fine-tune asking fuzz music clean lint format
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -61,6 +61,16 @@ corpora/folk.txt:
 MUSIC_MODEL ?= folk
 music: $(VENV_STAMP) corpora/folk.txt
 	.venv/bin/musicrnn evaluate --model $(MUSIC_MODEL) corpora/folk.txt --samples 200 --random-seed 0
+
+# Issue 17's figures (docs/asking.md): 50 tunes asked for as --meter 6/8 --key Ador, with and
+# without --bars 16; and (fine-tune) held-out bits/char of the folk model, the folk model
+# fine-tuned on 50 jigs (--init-from folk) and a model trained on them from scratch (15 minutes).
+asking: $(VENV_STAMP)
+	$(PY) bench/asking.py --num 50
+	$(PY) bench/asking.py --num 50 --bars 16
+
+fine-tune: $(VENV_STAMP) corpora/folk.txt
+	$(PY) bench/fine_tune.py all outputs/fine_tune
 
 # The bundled model's recipe: 100 min on 2 CPU cores; writes musicrnn/models/folk/.
 model: $(VENV_STAMP) corpora/folk.txt

@@ -59,7 +59,7 @@ def run_all(out: Path) -> None:
 
     prepare(out)
     mine = out / "mine.txt"
-    for name, settings in (("tuned", {"init_from": "folk"}), ("scratch", {"eval_every": 20, "val_fraction": 0.1})):
+    for name, settings in (("tuned", {"init_from": "folk"}), ("scratch", {"eval_every": 20, "val_fraction": 0.2})):
         trained = musicrnn.train_model(mine, out / name, **TRAINING, **settings)
         print(f"{name}: {trained.result.steps} steps, best held-out (own split) {trained.result.best_val_bpc:.3f}")
     score(out, ["folk", str(out / "tuned"), str(out / "scratch")])

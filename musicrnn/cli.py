@@ -161,7 +161,7 @@ def train(
     seq_len: Annotated[int, typer.Option(help="Characters per truncated-BPTT window.")] = 128,
     lr: Annotated[
         float | None,
-        typer.Option(help="Peak learning rate (AdamW; warmup then cosine decay): 2e-3 (2e-4 fine-tuning)."),
+        typer.Option(help="Peak learning rate (AdamW; warmup then cosine decay): 2e-3 (1e-4 fine-tuning)."),
     ] = None,
     max_steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 5000,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after this wall-clock time.")] = None,

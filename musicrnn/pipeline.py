@@ -529,9 +529,9 @@ def train_model(
     return trained
 
 
-FINE_TUNING = {"lr": 2e-4, "warmup_steps": 5, "eval_every": 10, "early_stop_patience": 5, "val_fraction": 0.1}
+FINE_TUNING = {"lr": 1e-4, "warmup_steps": 5, "eval_every": 10, "early_stop_patience": 5, "val_fraction": 0.2}
 """train_model's settings for fine-tuning (`init_from`) where none are given: a lower learning
-rate, evaluations often enough for a corpus of tens of pieces, a tenth of them held out."""
+rate, evaluations often enough for a corpus of tens of pieces, a fifth of them held out."""
 
 
 def train_progress(event: dict, max_steps: int, max_minutes: float | None = None) -> tuple[float, str]:

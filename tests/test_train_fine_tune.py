@@ -67,7 +67,7 @@ def test_fine_tuning_defaults_through_the_python_api(corpus, tmp_path):
     mine = _tunes(tmp_path / "mine.txt", 30)
     musicrnn.train_model(mine, tmp_path / "mine", init_from=str(tmp_path / "base"), max_steps=20, batch_size=8)
     hp = checkpoint.load(str(tmp_path / "mine")).meta["hyperparameters"]
-    assert hp["lr"] == 2e-4 and hp["eval_every"] == 10 and hp["val_fraction"] == 0.1
+    assert hp["lr"] == 1e-4 and hp["eval_every"] == 10 and hp["val_fraction"] == 0.2
 
 
 def test_sample_every_reports_a_sample(corpus, tmp_path):
