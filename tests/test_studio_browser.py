@@ -123,6 +123,7 @@ def test_a_composers_session_in_chromium(browser, tmp_path):  # noqa: F811 - the
         tab.click("#stop")
 
         # Continue: a new card that starts with the first piece's music.
+        tab.fill("#num", "1")
         tab.click(f"{sel} button.continue")
         tab.wait_for_function("() => document.querySelectorAll('.card').length === 3", timeout=120000)
         continued = tab.eval_on_selector(".batch .card", "c => c.dataset.id")  # the newest batch is on top
@@ -136,6 +137,7 @@ def test_a_composers_session_in_chromium(browser, tmp_path):  # noqa: F811 - the
         tab.fill("#tempo", "100")
         tab.dispatch_event("#tempo", "input")
         tab.evaluate("window.scrollTo(0, 0)")
+        tab.wait_for_selector("#generate:not([disabled])")
         if os.environ.get("STUDIO_SCREENSHOT"):
             tab.screenshot(path=os.environ["STUDIO_SCREENSHOT"], full_page=False)
         tab.reload()
