@@ -380,3 +380,70 @@ def test_the_guard_on_any_headers(method, headers):
         assert refusal is not None and refusal[0] == 403
     if refusal is not None:
         assert "\n" not in refusal[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values)
+def test_any_file_in_the_tunebook_is_read_or_skipped(tmp_path_factory, data):
+    from musicrnn.studio.tunebook import Tunebook
+
+    folder = tmp_path_factory.mktemp("book")
+    (folder / "tunebook").mkdir()
+    good = {"id": "0123456789abcdef", "name": "folk 3", "model": "folk", "scheme": "abc", "kind": "abc"}
+    good |= {"text": "X:1\nM:4/4\nL:1/8\nK:D\nABcd|\n", "created": 1.0}
+    piece = {**good, **data} if isinstance(data, dict) else data
+    (folder / "tunebook" / "0123456789abcdef.json").write_text(json.dumps(piece), encoding="utf-8")
+    book = Tunebook(folder)
+    assert len(book.all()) + len(book.skipped) == 1
+    assert book.numbers() >= 1
+    for record in book.all():
+        assert record.text == piece["text"]
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_the_command_refuses_bad_options_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from musicrnn.cli import app
+
+    (tmp_path / "file").write_text("x")
+    for args, words in (
+        (["--port", "70000"], "--port must be from 0 to 65535"),
+        (["--models", str(tmp_path / "none")], "no such"),
+        (["--models", str(tmp_path)], "no model folder"),
+        (["--folder", str(tmp_path / "file")], "not a folder"),
+    ):
+        result = CliRunner().invoke(app, ["studio", "--folder", str(tmp_path / "s"), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_the_command_serves_prints_its_address_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musicrnn", "studio", "--folder", str(tmp_path / "s")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("musicrnn studio at http://127.0.0.1:"), line + proc.stderr.read()
+        url = line.split()[3]
+        with urllib.request.urlopen(url, timeout=60) as page:
+            assert b"musicrnn-token" in page.read()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130  # interrupted, as every command says it (README: exit codes)
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # the folder it was given, nothing else

@@ -47,6 +47,7 @@ def serve_studio(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
+        sock.listen(128)  # a browser opened at once waits for the server rather than being refused
     except OSError as e:
         sock.close()
         raise StudioError(f"--port {port}: cannot listen there ({e.strerror or e})") from None

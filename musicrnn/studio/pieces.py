@@ -44,10 +44,24 @@ class Record:
     repairs: list[str] = field(default_factory=list)
 
     @staticmethod
-    def from_dict(data: dict) -> Record:
-        names = Record.__slots__
-        record = Record(**{k: data[k] for k in names if k in data})
-        if not ID_RE.fullmatch(record.id) or not isinstance(record.text, str):
+    def from_dict(data: Any) -> Record:
+        """A record read back (the tunebook's files); ValueError for anything else."""
+        if not isinstance(data, dict):
+            raise ValueError("not a studio piece")
+        try:
+            record = Record(**{k: data[k] for k in Record.__slots__ if k in data})
+        except TypeError:  # a field missing
+            raise ValueError("not a studio piece") from None
+        texts = (record.id, record.name, record.model, record.scheme, record.kind, record.text, record.made)
+        if (
+            not all(isinstance(t, str) for t in texts)
+            or not ID_RE.fullmatch(record.id)
+            or not isinstance(record.created, (int, float))
+            or isinstance(record.created, bool)
+            or not (record.parent is None or isinstance(record.parent, str))
+            or not isinstance(record.settings, dict)
+            or not (isinstance(record.repairs, list) and all(isinstance(r, str) for r in record.repairs))
+        ):
             raise ValueError("not a studio piece")
         return record
 
@@ -188,9 +202,12 @@ class Session:
             with self.lock:
                 if key in self.files:
                     return self.files[key]
-            made = render_asset(record, name)
+            try:
+                made = render_asset(record, name)
+            finally:
+                with self.lock:
+                    self.making.pop(key, None)
             with self.lock:
-                self.making.pop(key, None)
                 self.files[key] = made
                 self.cached += len(made[0])
                 while self.cached > MAX_CACHED_BYTES and len(self.files) > 1:

@@ -50,7 +50,9 @@ class Tunebook:
                     raise ValueError("not a regular file of a studio piece")
                 record = Record.from_dict(json.loads(path.read_text(encoding="utf-8")))
                 encoders.get(record.scheme)
-            except (OSError, ValueError, TypeError, encoders.UsageError) as e:
+                if record.id != path.stem:
+                    raise ValueError("its id is not its file's name")
+            except (OSError, ValueError, RecursionError, encoders.UsageError) as e:
                 self.skipped.append(f"{path.name}: {e}")
                 continue
             self.records[record.id] = record
