@@ -59,15 +59,21 @@ class _NothingToWrite(Exception):
 
 
 def reasons(problems: Iterable[Problem]) -> list[tuple[str, int]]:
-    """Why pieces or files were skipped, each reason once with how many, commonest first:
-    a problem's message with its numbers and quoted parts taken out."""
+    """Why pieces or files were skipped, each reason once with how many, commonest first: a
+    problem's message without the piece it names (``tune X:3 ('Title'): ``) and without
+    its details (after the next colon), numbers and quoted parts."""
     from collections import Counter
 
-    counts = Counter(
-        re.sub(r"\s+", " ", re.sub(r"'[^']*'|\"[^\"]*\"|\d+(?:[./]\d+)*", "N", p.message.split(":", 1)[0])).strip()
-        for p in problems
-    )
-    return counts.most_common()
+    def reason(message: str) -> str:
+        message = _PIECE_NAME.sub("", message, count=1)
+        message = re.sub(r"\([^)]*\)", "", message.split(":", 1)[0])
+        message = re.sub(r"'[^']*'|\"[^\"]*\"|\d+(?:[./]\d+)*", "N", message)
+        return re.sub(r"\s+", " ", message).strip()
+
+    return Counter(reason(p.message) for p in problems).most_common()
+
+
+_PIECE_NAME = re.compile(r"^tune X:\S*( \((?:'[^']*'|\"[^\"]*\")\))?: ")
 
 
 def collect_files(paths: Iterable[str | os.PathLike], codec: Scheme | None) -> tuple[list[Path], list[Problem]]:

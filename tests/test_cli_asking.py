@@ -83,3 +83,34 @@ def test_train_init_from_with_samples(corpus, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert result.output.count("sample at step") == 2
+
+
+def test_the_built_in_corpus_sums_up_its_own_filtering(tmp_path, monkeypatch):
+    from encoders.abc import corpus
+
+    real = list(corpus.folk_files())[:3]
+    broken = tmp_path / "broken.abc"
+    broken.write_text("X:1\nT:no music at all\n", encoding="utf-8")
+    monkeypatch.setattr(corpus, "folk_files", lambda: [*real, broken])
+    out = tmp_path / "folk.txt"
+    result = runner.invoke(app, ["encode", "--corpus", "folk", "--out", str(out), "--no-tokens"])
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.output.splitlines() if "own filtering" in line]
+    assert len(summary) == 1 and "left out 1 files" in summary[0] and "no playable piece found" in summary[0]
+    assert "skipped file" not in result.output
+    verbose = runner.invoke(app, ["encode", "--corpus", "folk", "--out", str(out), "--no-tokens", "-v"])
+    assert verbose.exit_code == 0 and "skipped file" in verbose.output and "broken.abc" in verbose.output
+    mine = runner.invoke(app, ["encode", str(broken), *map(str, real), "--out", str(tmp_path / "m.txt")])
+    assert mine.exit_code == 3  # the user's own unreadable file
+
+
+def test_reasons_are_counted_without_the_tunes_they_name():
+    from encoders import Problem
+    from musicrnn.encode import reasons
+
+    problems = [
+        Problem("tune X:12 ('A: b'): irregular bars: bar 5 has 7 units"),
+        Problem("tune X:4 ('x'): irregular bars (abc2midi)"),
+        Problem("tune X:3: no notes"),
+    ]
+    assert reasons(problems) == [("irregular bars", 2), ("no notes", 1)]
