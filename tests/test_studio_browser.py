@@ -15,12 +15,17 @@ import socket
 import threading
 import time
 import zipfile
+from pathlib import Path
 
 import uvicorn
 
+import encoders
+from musicrnn.render import write_midi
 from musicrnn.studio import compose
 from musicrnn.studio.server import Studio, make_app
 from tests.test_audition import browser  # noqa: F401 - the fixture: Chromium with a fresh profile
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 class Served:
@@ -116,6 +121,10 @@ def test_a_composers_session_in_chromium(browser, tmp_path):  # noqa: F811 - the
         wait_loaded(tab, f".card[data-id='{second}']")
         tab.eval_on_selector(f".card[data-id='{second}']", "c => c.querySelector('audio').play()")
         tab.wait_for_function("s => document.querySelector(s + ' audio').paused", arg=sel, timeout=10000)
+        tab.click("#play-all")  # from the first card on the page, the others stopped
+        tab.wait_for_function("() => !document.querySelector('.card audio').paused", timeout=60000)
+        playing = tab.eval_on_selector_all(".card audio", "as => as.map(a => !a.paused)")
+        assert playing[0] and not any(playing[1:])
         tab.fill("#tempo", "150")
         tab.dispatch_event("#tempo", "input")
         rates = tab.eval_on_selector_all("audio", "as => as.map(a => a.playbackRate)")
@@ -168,7 +177,23 @@ def test_a_composers_session_in_chromium(browser, tmp_path):  # noqa: F811 - the
         assert download.value.suggested_filename == "folk-1.mid"
         assert problems == []
 
+        # A MIDI model continues a MIDI file chosen in the page (a folk tune of the corpus, as MIDI).
+        tune = encoders.split_stream((REPO / "corpora" / "folk.txt").read_text(encoding="utf-8")[:3000])[0]
+        write_midi(encoders.get("abc").decode(tune).piece, tmp_path / "folk.mid")
+        tab.select_option("#model", "midi")
+        assert tab.get_by_label("MIDI to continue").is_visible() and not tab.get_by_label("Motif").is_visible()
+        tab.set_input_files("#midi", str(tmp_path / "folk.mid"))
+        tab.fill("#seed-bars", "2")
+        tab.fill("#bars", "2")
+        before = tab.eval_on_selector_all(".card", "cs => cs.length")
+        tab.click("#generate")
+        tab.wait_for_function("n => document.querySelectorAll('.card').length > n", arg=before, timeout=120000)
+        assert "midi" in tab.inner_text(".batch .card .facts")
+        assert problems == []
+
         # A motif the model cannot write: one line in the page (the 400 is the only console line).
+        tab.select_option("#model", "folk")
+        tab.fill("#bars", "")
         tab.select_option("#meter", "6/8")
         tab.select_option("#key", "Ador")
         tab.fill("#motif", "AB€c")
