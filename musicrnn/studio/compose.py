@@ -167,13 +167,17 @@ def _line_bar_ends(text: str) -> list[int]:
     return ends
 
 
+BAR_READERS = {"abc": _abc_bar_ends, "columns": _token_bar_ends}
+"""How each scheme's text marks its bars (any other: one bar a line after a header line, as
+roll and events write them).  These belong on the Scheme contract (a `bar_ends(text)`
+there would let a new scheme say it); until then they are here, by scheme name."""
+TRANSPOSABLE = ("abc",)
+"""Schemes whose pieces Transpose can move (encoders.abc.transpose)."""
+
+
 def bar_ends(text: str, scheme: str) -> list[int]:
     """Offsets in `text` where each bar ends (after its bar line), in order."""
-    if scheme == "abc":
-        return _abc_bar_ends(text)
-    if scheme == "columns":
-        return _token_bar_ends(text)
-    return _line_bar_ends(text)
+    return BAR_READERS.get(scheme, _line_bar_ends)(text)
 
 
 def _checked(text: str) -> str:
@@ -188,9 +192,9 @@ def continue_seed(text: str, scheme: str) -> str:
     """The piece's text without its final bar line or end, for the model to write on from."""
     text = _checked(text).rstrip()
     ends = bar_ends(text, scheme)
-    if scheme in ("abc", "columns") and ends and ends[-1] == len(text):
+    if scheme in BAR_READERS and ends and ends[-1] == len(text):
         text = re.sub(r"[|:\]\[]+$", "", text).rstrip()
-    return text + ("\n" if scheme not in ("abc", "columns") else "")
+    return text + ("" if scheme in BAR_READERS else "\n")
 
 
 def vary_seed(text: str, scheme: str, bar: Any) -> str:
@@ -219,7 +223,7 @@ def transpose_text(text: str, scheme: str, semitones: Any) -> str:
         raise StudioError(f"Transpose needs a number of semitones, not {str(semitones)[:20]!r}") from None
     if not -12 <= semitones <= 12 or semitones == 0:
         raise StudioError(f"Transpose by -12 to 12 semitones (not 0), not {semitones}")
-    if scheme != "abc":
+    if scheme not in TRANSPOSABLE:
         raise StudioError(f"Transpose moves ABC tunes; this piece is {scheme}")
     from encoders.abc.transpose import transpose
 

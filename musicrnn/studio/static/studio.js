@@ -211,7 +211,7 @@ function actions(card, node) {
     el("label", {text: "Vary from bar "}, bar),
     button("Vary", "vary", () => generate(from({action: "vary", bar: bar.value}), `${card.name} varied from bar ${bar.value}`)),
   );
-  if (card.scheme === "abc") {
+  if (card.transposable) {
     row.append(el("label", {text: "Transpose "}, semis), button("Transpose", "transpose", async () => {
       const answer = await (await post("/api/transpose", {id: card.id, semitones: semis.value})).json();
       const batch = el("section", {class: "batch"}, el("h2", {text: `${card.name} transposed by ${semis.value}`}));
