@@ -5,7 +5,7 @@ TEST_STAMP := .venv/.installed-test
 # The synthesizer for audio, without its PyAudio requirement (see pyproject.toml).
 SYNTH := tinysoundfont==0.3.7
 
-.PHONY: demo audition test venv model tabs-corpus tabs-model midi-model abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fine-tune asking fuzz music clean lint format
+.PHONY: demo audition test venv model tabs-corpus tabs-model midi-model piano-corpus abc-reference midi-reference corpus bench bench-quick bench-tabs bench-listen bench-grammar fine-tune asking fuzz music clean lint format
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -85,10 +85,21 @@ tabs-corpus: $(VENV_STAMP)
 tabs-model: $(VENV_STAMP)
 	sh corpora/tabs_model.sh
 
-# The bundled MIDI model's recipe (MIDI corpus from music21's chorales and our ABC player,
-# roll scheme, 2x256, 25 minutes); writes corpora/midi.txt and musicrnn/models/midi/.
-midi-model: $(VENV_STAMP) corpora/folk.txt
+# The piano corpus (issue 16): real piano scores from music21's corpus and pianoplayer's MIT
+# sdist (fetched by pip download; its sha256 is in corpora/README.md), chorales and folk tunes
+# arranged for two hands; writes corpora/piano*.txt in events and roll (about 8 minutes).
+piano-corpus: $(VENV_STAMP) corpora/folk.txt
+	test -f outputs/pianoplayer/pianoplayer-3.0.2.tar.gz || $(PY) -m pip download --no-deps --no-binary :all: pianoplayer==3.0.2 -d outputs/pianoplayer
+	$(PY) corpora/piano_corpus.py --pianoplayer outputs/pianoplayer/pianoplayer-3.0.2.tar.gz
+	$(PY) corpora/piano_corpus.py --pianoplayer outputs/pianoplayer/pianoplayer-3.0.2.tar.gz --scheme roll
+
+# The bundled MIDI model's recipe (the piano corpus, its real piano oversampled in 8 keys, roll
+# scheme, 2x256, train --transpose 2, 42 minutes); writes corpora/midi_piano.txt and musicrnn/models/midi/.
+midi-model: $(VENV_STAMP) corpora/piano_roll.txt
 	sh corpora/midi_model.sh
+
+corpora/piano_roll.txt:
+	$(MAKE) piano-corpus
 
 # Development tools (tools/, run from the repo root, not installed with the package).
 # How well our ABC player agrees with abc2midi on 500 random folk tunes (needs Debian's abcmidi).

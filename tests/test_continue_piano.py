@@ -271,3 +271,17 @@ def test_carry_on_puts_notes_in_the_seed_tracks_at_its_velocities():
         (79, 0, 0, 50),
     ]
     assert [n for n in out if n.pitch == 48][0].duration == 6.0  # held over the boundary by the model
+
+
+def test_free_pieces_of_the_bundled_midi_model_have_a_meter_and_tempo_of_its_corpus():
+    import musicrnn
+    from encoders.midi.grid import parse_header
+    from musicrnn.checkpoint import load
+    from musicrnn.pipeline import CONTINUATION_MODEL
+
+    options = load(CONTINUATION_MODEL).meta["scheme_options"]
+    assert len(options["tempos"]) >= 5 and "4/4" in options["meters"]
+    pieces = musicrnn.generate(model="midi", num=20, length=40, random_seed=0)
+    headers = [parse_header(p.text.split("\n", 1)[0], "roll")[0] for p in pieces]
+    assert all(f"{h.meter[0]}/{h.meter[1]}" in options["meters"] for h in headers)
+    assert all(round(h.tempo) in options["tempos"] for h in headers)
