@@ -58,6 +58,9 @@ def seeds(heldout: Path, starts: list[int], seed_bars: int, bars: int, folder: P
 def mean_row(rows: list) -> dict[str, float]:
     return {k: statistics.fmean(getattr(r, k) for r in rows) for k in FIELDS} | {
         "polyphony_ratio": statistics.fmean(r.polyphony / r.seed_polyphony for r in rows if r.seed_polyphony),
+        "polyphony_0.6-1.4x": statistics.fmean(
+            0.6 <= r.polyphony / r.seed_polyphony <= 1.4 for r in rows if r.seed_polyphony
+        ),
         "low_bars_where_seed_has_lh": statistics.fmean(
             [r.low_bars for r in rows if r.seed_low_bars >= 0.5] or [float("nan")]
         ),
