@@ -17,7 +17,8 @@ with no repair (``Decoded.repairs`` empty) and gives back unchanged as its
 canonical text (`Decoded.text`), so ``encode_text`` keeps it as it is.
 
 *Header.*  ``%roll`` and the fields the codec writes, in its order, each after
-one space: ``q=`` a whole tempo 20-300, ``m=`` a meter n/d (n 1-12, d 2, 4 or 8),
+one space: ``q=`` a whole tempo 20-300, ``m=`` a meter n/d (n 1-12, d 2, 4 or 8)
+(given a model's scheme options, only the tempos and meters of its corpus: `header_lists`),
 optionally ``k=`` a key as MIDI names it, ``g=`` a grid whose bar is a whole number
 of steps in that meter, ``p=`` one to eight programs 0-127 (comma separated), a line break.
 
@@ -30,6 +31,11 @@ breaks lines early: allowing it ended most samples after a bar or two).  The
 piece may end (blank line) only after a whole bar line and once some pitch
 was struck (and, with ``min_bars``, not before that many bar lines: a
 continuation of a requested length).
+
+*A continuation* (``keep``, a `Keep` made by `encoders.midi.keep.seed_keep`): from the
+end of the seed on, new pitches only from the seed's scale and pitch classes, a pitch
+below middle C struck at the middle beat of a bar that has none yet, a cap and (on
+beats) a floor on the pitches sounding in a step.
 
 Bad text (a seed, or a character sampled without the mask) never raises: it is
 recorded in `problems`; in the header the grammar says None (anything) until
