@@ -2,6 +2,7 @@
 (the aligned staff) on generate, decode and render; Guitar Pro and raw .txt tabs read without
 --scheme; the audition card engraves a tab staff; the corpus's tunings hold a model's header."""
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import encoders
-from encoders.tab import COLUMNS, ROWS, Tab, canonical, parse_tab, render_columns, symbol_fret
+from encoders.tab import COLUMNS, ROWS, Tab, canonical, parse_columns, parse_tab, render_columns, symbol_fret
 from encoders.tab.mei import tab_to_mei
 from encoders.tab.reading import looks_like_tab
 from musicrnn import pipeline
@@ -182,7 +183,7 @@ TUNINGS = ["E2 A2 D3 G3 B3 E4", "D2 A2 D3 G3 B3 E4", "D2 A2 D3 G3 A3 D4"]
 
 def test_corpus_options_are_the_tunings():
     pieces = [f"%columns {t}\n0----- |\n" for t in TUNINGS] + ["%columns E2 A2 D3 G3 B3 E4 capo 2 tempo 90\n0----- |\n"]
-    assert COLUMNS.corpus_options(pieces) == {"tunings": sorted(TUNINGS)}
+    assert COLUMNS.corpus_options(pieces)["tunings"] == sorted(TUNINGS)
     many = [f"%columns E2 A2 D3 G3 B3 {n}\n0----- |\n" for n in ("E4", "F4", "Gb4", "G4") for _ in range(9)]
     many += [f"%columns E1 A1 D2 G2 B2 {n}\n0----- |\n" for n in ("C1", "D1", "E1") for _ in range(30)]
     assert COLUMNS.corpus_options(many[:4]) != {} and COLUMNS.corpus_options([]) == {}
@@ -224,3 +225,52 @@ def test_rows_text_is_no_raw_tab_to_sniff():
     assert encoders.sniff(text) is ROWS and not looks_like_tab(text)
     assert looks_like_tab(SONG) and encoders.sniff(SONG) is COLUMNS
     assert isinstance(Tab((40, 45, 50, 55, 59, 64)), Tab)
+
+
+SHAPED = {"tunings": TUNINGS, "reach": 4, "even_bars": True}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_a_walk_through_the_held_grammar_keeps_reach_and_even_bars(seed):
+    rng = random.Random(seed)
+    g = COLUMNS.grammar(SHAPED)
+    text = ""
+    while not g.done and len(text) < 6000:
+        allowed = g.allowed()
+        assert allowed, text[-80:]
+        ch = rng.choice(allowed)
+        g.feed(ch)
+        text += ch
+    if not g.done:
+        return
+    assert g.problems == [] and COLUMNS.decode(text).repairs == []
+    tab, _ = parse_columns(text)
+    lengths, count = [], 0
+    assert all(isinstance(system[-1], str) for system in tab.systems)  # every system ends at a bar line
+    for system in tab.systems:
+        for e in system:
+            if isinstance(e, str):
+                lengths.append(count) if count else None
+                count = 0
+                continue
+            count += 1
+            frets = [symbol_fret(x) for x in e if symbol_fret(x)]
+            assert not frets or max(frets) - min(frets) <= 4, e
+    assert len(set(lengths[1:])) <= 1, lengths  # every bar after the first has the second's length
+
+
+def test_corpus_options_see_reach_and_bars():
+    even = "%columns E2 A2 D3 G3 B3 E4\n0----- .3 | 3----7 .3 | -2---- .3 | 0----- .3 |\n"
+    wide = "%columns E2 A2 D3 G3 B3 E4\n0----- .3 | 3----9 .3 | -2---- .7 | 0----- .1 |\n"
+    assert COLUMNS.corpus_options([even]) == {"tunings": [TUNINGS[0]], "reach": 4, "even_bars": True}
+    assert COLUMNS.corpus_options([wide]) == {"tunings": [TUNINGS[0]]}
+    g = COLUMNS.grammar({"reach": 4, "even_bars": True})
+    g.feed("%columns E2 A2 D3 G3 B3 E4\n0----- .3 | 3---")
+    assert "9" not in g.allowed() and "7" in g.allowed() and "0" in g.allowed()
+    g.feed("-7 .")
+    assert g.allowed() == "123456789"  # the second bar sets the length: any run still fits
+    g.feed("3 | -2---- .")
+    assert g.allowed() == "123"  # 3 columns left in the bar
+    g.feed("3")
+    assert g.allowed() == " " and (g.feed(" ") or g.allowed()) == "|:"  # a line ends at a bar line

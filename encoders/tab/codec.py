@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 from abc import abstractmethod
+from collections import Counter
 from typing import Any
 
 from encoders import EncodeResult, GrammarState, register
@@ -267,9 +268,12 @@ class ColumnsScheme(TabScheme):
         """The columns grammar; with a model's `corpus_options`, held to the corpus's tunings."""
         from encoders.tab.grammar import ColumnsGrammar
 
-        tunings = (options or {}).get("tunings")
+        options = options or {}
+        tunings = options.get("tunings")
         ok = isinstance(tunings, list) and tunings and all(isinstance(t, str) and t for t in tunings)
-        return ColumnsGrammar(tunings if ok else None)
+        reach = options.get("reach")
+        reach = reach if isinstance(reach, int) and not isinstance(reach, bool) and 1 <= reach <= 24 else None
+        return ColumnsGrammar(tunings if ok else None, reach=reach, even_bars=options.get("even_bars") is True)
 
     def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
         """The grammar, ending the piece at its `bars`-th bar line (`encoders.tab.asking`)."""
@@ -278,19 +282,52 @@ class ColumnsScheme(TabScheme):
         return ColumnsBars(self.grammar(options), bars)
 
     def corpus_options(self, pieces) -> dict:
-        """The tunings (note names, low to high) of the corpus's headers, when there are at
-        most `MAX_CORPUS_TUNINGS`: a model trained on them writes only those."""
+        """What a model trained on `pieces` is held to when it samples (`grammar`): the
+        tunings of the corpus's headers (note names, low to high; when there are at most
+        `MAX_CORPUS_TUNINGS`), ``reach`` 4 when at most 1% of the steps that strike notes
+        hold fretted notes more than 4 frets apart, and ``even_bars`` when at least 80% of
+        the bars between a piece's second and last have the second's length."""
         tunings: set[str] = set()
+        shape = Counter()
         for text in self._pieces(pieces):
             if not text.startswith("%columns "):
                 continue
-            words = text.split("\n", 1)[0].split(" ")[1:]
+            head, _, body = text.partition("\n")
+            words = head.split(" ")[1:]
             names = words[: words.index("capo") if "capo" in words else len(words)]
             names = names[: names.index("tempo") if "tempo" in names else len(names)]
             tunings.add(" ".join(names))
             if len(tunings) > MAX_CORPUS_TUNINGS:
-                return {}
-        return {"tunings": sorted(tunings)} if tunings else {}
+                tunings.add("")
+            _count_shape(body, len(names), shape)
+        options: dict[str, Any] = {"tunings": sorted(tunings)} if tunings and "" not in tunings else {}
+        if shape["struck"] and shape["wide"] <= 0.01 * shape["struck"]:
+            options["reach"] = 4
+        if shape["bars"] and shape["even"] >= 0.8 * shape["bars"]:
+            options["even_bars"] = True
+        return options
+
+
+def _count_shape(body: str, n: int, shape: Counter) -> None:
+    """Count a columns body's struck steps and the wide ones (fretted notes more than 4
+    apart), and its bars between the second and the last with the second's length."""
+    lengths, count = [], 0
+    for token in body.split():
+        if token[0] in "|:":
+            if count:
+                lengths.append(count)
+            count = 0
+        elif token[0] == "." and token[1:].isdigit():
+            count += int(token[1:])
+        elif len(token) == n:
+            count += 1
+            frets = [f for f in (symbol_fret(c) for c in token) if f]
+            shape["struck"] += any(symbol_fret(c) is not None for c in token)
+            shape["wide"] += bool(frets) and max(frets) - min(frets) > 4
+    if len(lengths) > 2:
+        inner = lengths[1:-1] if count == 0 else lengths[1:]
+        shape["bars"] += len(inner)
+        shape["even"] += sum(x == lengths[1] for x in inner)
 
 
 ROWS = register(RowsScheme())

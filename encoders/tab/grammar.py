@@ -44,6 +44,14 @@ before the first or after the last, as `render_columns` writes them:
 from ``COLUMNS.corpus_options``), the header's note names are one of them: a
 model writes a tuning its corpus has, never an invented one.
 
+*Hand and bars* (given ``reach`` and ``even_bars``, from ``COLUMNS.corpus_options`` of a
+corpus whose pieces keep them).  ``reach``: the fretted notes of a group are at most that
+many frets apart (one hand position; open strings always).  ``even_bars``: the piece's
+second bar sets its length in columns (the first may be a pickup) and every later bar has
+that length: a group or a run ``.N`` only while it fits, a bar line only when the bar is
+full (or at the start of a line after one); a line ends only at a bar line; the piece may
+end in a short last bar.
+
 *End.*  A blank line ends the piece, only after a complete system line and
 only once a fret has been written (a piece that plays at least one note).
 
@@ -65,6 +73,7 @@ _DIGITS = "0123456789"
 _FRETS = _DIGITS + FRET_LETTERS
 _NOTE_PC = {name: pc for pc, name in enumerate(NAMES)}
 _FLATTABLE = {name[0] for name in NAMES if len(name) == 2}
+_FRET_VALUE = {c: i for i, c in enumerate(_FRETS)}
 _MAX_PITCH = 103
 
 # the symbols allowed on a string, by what the previous step holds there:
@@ -125,16 +134,29 @@ class ColumnsGrammar(CharGrammar):
         "_has_fret",
         "_heads",
         "_fed",
+        "_reach",
+        "_even",
+        "_bcount",
+        "_usual",
+        "_bars",
+        "_gmin",
+        "_gmax",
     )
 
-    def __init__(self, tunings=None) -> None:
+    def __init__(self, tunings=None, reach: int | None = None, even_bars: bool = False) -> None:
         self._heads = tuple(sorted({_HEADER + t for t in tunings})) if tunings else ()
+        self._reach = reach
+        self._even = even_bars
         self._reset()
         self._line, self._col = 1, 0
         self.problems: list[str] = []
 
     def _reset(self) -> None:
         self._fed = "" if self._heads else None  # the header so far, while a tuning is being chosen
+        self._bcount = 0  # columns since the last bar line
+        self._usual = None  # the columns of a bar, once the second bar has set it (even_bars)
+        self._bars = 0
+        self._gmin, self._gmax = 99, 0  # the fretted notes of the group so far (reach)
         self._mode = _H_LIT
         self._done = False
         self._cache = None
@@ -176,7 +198,8 @@ class ColumnsGrammar(CharGrammar):
     def allowed(self) -> str | None:
         """The characters that may come next, or None for no constraint."""
         if self._cache is None:
-            self._cache = self._allowed() if self._fed is None else self._tuning_allowed(self._allowed())
+            a = self._allowed() if self._fed is None else self._tuning_allowed(self._allowed())
+            self._cache = self._shaped(a) if (self._reach or self._even) else a
         return None if self._mode == _RECOVER or self._mode == _H_BAD else self._cache
 
     def can_end(self) -> bool:
@@ -269,6 +292,30 @@ class ColumnsGrammar(CharGrammar):
                 nexts |= {" ", "\n"}
         return "".join(c for c in base if c in nexts) or base
 
+    def _shaped(self, base: str) -> str:
+        """`base` narrowed by the hand's reach and the bar length (never to nothing: then `base`)."""
+        m = self._mode
+        if m == _GROUP and self._reach and self._gmax:
+            lo, hi = self._gmax - self._reach, self._gmin + self._reach
+            out = "".join(c for c in base if c not in _FRETS or _FRET_VALUE[c] == 0 or lo <= _FRET_VALUE[c] <= hi)
+            return out or base
+        if self._even and m in (_AFTER, _RUN):  # a system ends at a bar line
+            base = base.replace("\n", "") or base
+        if self._usual is None or m not in (_TOK, _LINE, _RUN):
+            return base
+        left = self._usual - self._bcount
+        if m == _RUN:
+            v, d = self._run, self._rund
+            out = "".join(
+                c
+                for c in base
+                if c in " \n" or (c in _DIGITS and (v * 10 + int(c) <= left or (d == 0 and int(c) * 10 <= left)))
+            )
+            return out or base
+        bar_ok = left == 0 or self._bcount == 0
+        out = "".join(c for c in base if (c in "|:" and bar_ok) or c == "\n" or (c not in "|:" and left > 0))
+        return out or base
+
     def _track_tuning(self, ch: str) -> None:
         """Follow the header while it may still become one of the corpus's tunings."""
         fed = self._fed + ch if self._fed != _TUNED else None
@@ -305,6 +352,7 @@ class ColumnsGrammar(CharGrammar):
                 self._mode, self._bar = _BAR, ch
             else:
                 self._mode, self._gpos, self._gdash, self._cur = _GROUP, 0, True, []
+                self._gmin, self._gmax = 99, 0
                 self._symbol(ch)
         elif m == _AFTER:
             self._sep(ch)
@@ -314,11 +362,13 @@ class ColumnsGrammar(CharGrammar):
                 self._rund += 1
             else:
                 self._kind = _K_RUN64 if self._run == MAX_RUN else _K_RUN
+                self._bcount += self._run
                 self._prev = (0,) * self.n
                 self._line_step = True
                 self._sep(ch)
         elif m == _BAR:
             if ch == " " or ch == "\n":
+                self._bar_line()
                 self._kind = _K_BAR
                 self._prev = (0,) * self.n
                 self._sep(ch)
@@ -371,12 +421,23 @@ class ColumnsGrammar(CharGrammar):
             self._gdash = False
             if ch in _FRETS:
                 self._has_fret = True
+                if _FRET_VALUE[ch]:
+                    self._gmin, self._gmax = min(self._gmin, _FRET_VALUE[ch]), max(self._gmax, _FRET_VALUE[ch])
         self._gpos += 1
         if self._gpos == self.n:
+            self._bcount += 1
             self._prev = tuple(self._cur)
             self._kind = _K_GROUP
             self._line_step = True
             self._mode = _AFTER
+
+    def _bar_line(self) -> None:
+        """A bar line is complete: the second one sets the bar length (even_bars)."""
+        if self._bcount:
+            self._bars += 1
+            if self._even and self._bars == 2 and self._usual is None:
+                self._usual = self._bcount
+        self._bcount = 0
 
     def _sep(self, ch: str) -> None:
         if ch == " ":
