@@ -299,6 +299,25 @@ def test_the_studio_writes_only_inside_its_folder(tmp_path):
     assert (folder / "tunebook" / "notes.json").read_text() == "mine"
 
 
+def test_a_link_out_of_the_folder_is_never_written_through(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = tmp_path / "studio"
+    folder.mkdir()
+    (folder / "tunebook").symlink_to(outside)
+    (folder / ".uploads").symlink_to(outside)
+    served = (tmp_path, *client_for(folder))
+    assert served[1].tunebook.skipped == ["tunebook: not a folder inside the studio's folder; not read"]
+    (card,) = generate(served)
+    one_line_error(post(served, "/api/keep", {"id": card["id"]}), 400, "a link out of the studio's folder")
+    from musicrnn.render import write_midi
+
+    write_midi(encoders.get("abc").decode(card["text"]).piece, tmp_path / "t.mid")
+    data = base64.b64encode((tmp_path / "t.mid").read_bytes()).decode()
+    one_line_error(post(served, "/api/generate", {"model": "midi", "midi": data}), 400, "a link out")
+    assert list(outside.iterdir()) == []
+
+
 def test_a_folder_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(StudioError, match="not a folder"):

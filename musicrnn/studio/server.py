@@ -51,7 +51,7 @@ from musicrnn.studio import compose
 from musicrnn.studio.compose import StudioError
 from musicrnn.studio.models import KIND_ABC, KIND_MIDI, Shelf
 from musicrnn.studio.pieces import ID_RE, Session, card
-from musicrnn.studio.tunebook import Tunebook, _slug
+from musicrnn.studio.tunebook import Tunebook, _slug, inside
 from musicrnn.terminal import printable
 
 __all__ = ["TOKEN_HEADER", "Studio", "make_app"]
@@ -323,9 +323,7 @@ class Plan:
     def _continue_midi(self, random_seed: int):
         from musicrnn import pipeline
 
-        uploads = self.studio.folder / ".uploads"
-        uploads.mkdir(exist_ok=True)
-        path = uploads / f"{secrets.token_hex(8)}.mid"
+        path = inside(self.studio.folder, ".uploads") / f"{secrets.token_hex(8)}.mid"
         path.write_bytes(self.midi)
         try:
             done = pipeline.continue_file(

@@ -25,6 +25,18 @@ MAX_KEPT = 2000
 _MAX_FILE = 1 << 20
 
 
+def inside(folder: Path, name: str) -> Path:
+    """FOLDER/name as a folder to write in, made if missing; StudioError when it is (or leads
+    through) a symbolic link out of FOLDER, so nothing is ever written outside it."""
+    from musicrnn.studio.compose import StudioError
+
+    path = folder / name
+    path.mkdir(exist_ok=True)
+    if not path.resolve().is_relative_to(folder) or path.is_symlink():
+        raise StudioError(f"{path}: a link out of the studio's folder; nothing is written there")
+    return path
+
+
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "piece"
 
@@ -39,7 +51,9 @@ class Tunebook:
         self._read()
 
     def _read(self) -> None:
-        if not self.dir.is_dir():
+        if not self.dir.is_dir() or self.dir.is_symlink() or not self.dir.resolve().is_relative_to(self.folder):
+            if self.dir.exists():
+                self.skipped.append(f"{BOOK}: not a folder inside the studio's folder; not read")
             return
         for path in sorted(self.dir.glob("*.json")):
             if not ID_RE.fullmatch(path.stem):
@@ -72,8 +86,8 @@ class Tunebook:
                 from musicrnn.studio.compose import StudioError
 
                 raise StudioError(f"the tunebook holds {MAX_KEPT} pieces; discard some first")
-            self.dir.mkdir(parents=True, exist_ok=True)
-            write_text(self.dir / f"{record.id}.json", json.dumps(asdict(record), ensure_ascii=False, indent=1))
+            text = json.dumps(asdict(record), ensure_ascii=False, indent=1)
+            write_text(inside(self.folder, BOOK) / f"{record.id}.json", text)
             self.records[record.id] = record
 
     def drop(self, piece_id: str) -> bool:
