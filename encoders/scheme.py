@@ -487,6 +487,38 @@ class Scheme(ABC):
         """A user's seed in the form the model learned (UsageError when it cannot be); default as given."""
         return seed
 
+    # ---- a piece's text, bar by bar (continuing, varying and moving a piece: the studio)
+
+    def bar_ends(self, text: str) -> list[int]:
+        """Offsets in a piece's `text` just after each bar (its closing bar line), in order.
+        Default: a header line, then one bar a line (roll and events write them so)."""
+        ends, at = [], text.find("\n") + 1
+        if at == 0:
+            return []
+        for line in text[at:].split("\n"):
+            at += len(line) + 1
+            if line.strip():
+                ends.append(at - 1)
+        return ends
+
+    def opening(self, text: str) -> str:
+        """The header of a piece's `text`, alone: a seed for writing its music anew.
+        Default: the first line."""
+        return text.split("\n", 1)[0] + "\n"
+
+    def open_end(self, text: str) -> str:
+        """A piece's `text` without its ending, for a model to write on from (no final bar line
+        or end of piece).  Default: its lines, the last one ended."""
+        return text.rstrip() + "\n"
+
+    transposes: bool = False
+    """Whether `transpose` can move this scheme's pieces."""
+
+    def transpose(self, text: str, semitones: int) -> str | None:
+        """A piece's `text` moved by `semitones`, spelled in its new key; None where it cannot be
+        moved faithfully.  Default: this scheme cannot move pieces (see `transposes`)."""
+        return None
+
     def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]] | None:
         """For training: a function giving each piece text `copies` variants, drawn with
         random seed `seed` from what `pieces` hold; None: no augmentation."""

@@ -150,6 +150,44 @@ class AbcScheme(Scheme):
 
         return complete_seed(seed)
 
+    def bar_ends(self, text: str) -> list[int]:
+        """Offsets just after each bar line that closes a bar with music in it."""
+        from encoders.abc.tokens import tokenize
+
+        starts = [0]
+        for line in text.split("\n"):
+            starts.append(starts[-1] + len(line) + 1)
+        ends, music = [], False
+        for tok in tokenize(text):
+            if tok.kind in ("note", "rest", "measure_rest", "chord_start"):
+                music = True
+            elif tok.kind == "bar" and music:
+                ends.append(starts[tok.line - 1] + tok.column - 1 + len(tok.text))
+                music = False
+        return ends
+
+    def opening(self, text: str) -> str:
+        """The header through its K: line (X:1 when there is none)."""
+        lines = text.split("\n")
+        k = next((i for i, line in enumerate(lines) if line.startswith("K:")), None)
+        return "\n".join(lines[: k + 1]) + "\n" if k is not None else "X:1"
+
+    def open_end(self, text: str) -> str:
+        """The tune without its final bar line (``|]``, ``:|`` ...), so the model writes on."""
+        text = text.rstrip()
+        ends = self.bar_ends(text)
+        if ends and ends[-1] == len(text):
+            text = re.sub(r"[|:\]\[]+$", "", text).rstrip()
+        return text
+
+    transposes = True
+
+    def transpose(self, text: str, semitones: int) -> str | None:
+        """The tune in the key `semitones` away (encoders.abc.transpose)."""
+        from encoders.abc.transpose import transpose
+
+        return transpose(text, semitones)
+
     def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
         """For training: a function giving each tune in `copies` other keys, the keys drawn
         from those the tunes of `pieces` are in (see `transpose`)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from abc import abstractmethod
 from collections import Counter
 from typing import Any
@@ -15,7 +16,7 @@ from encoders.piece import Decoded, InputError, Problem, UsageError
 from encoders.scheme import ENGRAVE_TAB, Option, Scheme
 from encoders.tab.playing import tab_to_piece
 from encoders.tab.reading import looks_like_tab, parse_columns, parse_tab, read_any
-from encoders.tab.symbols import DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical, symbol_fret
+from encoders.tab.symbols import BARS, DEFAULT_TUNINGS, PROGRAM_GUITAR, STEP_BEATS, Tab, canonical, symbol_fret
 from encoders.tab.writing import render_columns, render_rows
 
 __all__ = [
@@ -274,6 +275,29 @@ class ColumnsScheme(TabScheme):
         reach = options.get("reach")
         reach = reach if isinstance(reach, int) and not isinstance(reach, bool) and 1 <= reach <= 24 else None
         return ColumnsGrammar(tunings if ok else None, reach=reach, even_bars=options.get("even_bars") is True)
+
+    def bar_ends(self, text: str) -> list[int]:
+        """Offsets just after each bar token (``|`` ``||`` ``|:`` ``:|`` ``:|:``) that closes music."""
+        ends, music = [], False
+        offset = text.find("\n") + 1
+        if offset == 0:
+            return []
+        for m in re.finditer(r"\S+", text[offset:]):
+            if m.group() in BARS:
+                if music:
+                    ends.append(offset + m.end())
+                music = False
+            else:
+                music = True
+        return ends
+
+    def open_end(self, text: str) -> str:
+        """The tab without its final bar token, so the model writes on."""
+        text = text.rstrip()
+        ends = self.bar_ends(text)
+        if ends and ends[-1] == len(text):
+            text = re.sub(r"[|:]+$", "", text).rstrip()
+        return text
 
     def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
         """The grammar, ending the piece at its `bars`-th bar line (`encoders.tab.asking`)."""

@@ -24,6 +24,7 @@ __all__ = [
     "continue_seed",
     "parse_settings",
     "transpose_text",
+    "transposable",
     "vary_seed",
 ]
 
@@ -118,66 +119,23 @@ def parse_settings(data: Any) -> Settings:
     )
 
 
-# ---- bars: where each ends, in the text as its scheme writes it
-
-_TAB_BARS = {"|", "||", "|:", ":|", ":|:"}
+# ---- bars: where each ends, in the text as its scheme writes it (the Scheme contract says)
 
 
-def _abc_bar_ends(text: str) -> list[int]:
-    from encoders.abc.tokens import tokenize
+def _codec(scheme: str):
+    import encoders
 
-    starts = [0]
-    for line in text.split("\n"):
-        starts.append(starts[-1] + len(line) + 1)
-    ends, music = [], False
-    for tok in tokenize(text):
-        if tok.kind in ("note", "rest", "measure_rest", "chord_start"):
-            music = True
-        elif tok.kind == "bar" and music:
-            ends.append(starts[tok.line - 1] + tok.column - 1 + len(tok.text))
-            music = False
-    return ends
+    return encoders.get(scheme)
 
 
-def _token_bar_ends(text: str) -> list[int]:
-    """Bars of a text written as space-separated tokens with bar tokens (tab columns)."""
-    ends, music = [], False
-    offset = text.find("\n") + 1
-    if offset == 0:
-        return []
-    for m in re.finditer(r"\S+", text[offset:]):
-        if m.group() in _TAB_BARS:
-            if music:
-                ends.append(offset + m.end())
-            music = False
-        else:
-            music = True
-    return ends
-
-
-def _line_bar_ends(text: str) -> list[int]:
-    """Bars of a text written one bar a line after a header line (MIDI roll and events)."""
-    ends, at = [], text.find("\n") + 1
-    if at == 0:
-        return []
-    for line in text[at:].split("\n"):
-        at += len(line) + 1
-        if line.strip():
-            ends.append(at - 1)
-    return ends
-
-
-BAR_READERS = {"abc": _abc_bar_ends, "columns": _token_bar_ends}
-"""How each scheme's text marks its bars (any other: one bar a line after a header line, as
-roll and events write them).  These belong on the Scheme contract (a `bar_ends(text)`
-there would let a new scheme say it); until then they are here, by scheme name."""
-TRANSPOSABLE = ("abc",)
-"""Schemes whose pieces Transpose can move (encoders.abc.transpose)."""
+def transposable(scheme: str) -> bool:
+    """Whether Transpose can move this scheme's pieces."""
+    return _codec(scheme).transposes
 
 
 def bar_ends(text: str, scheme: str) -> list[int]:
     """Offsets in `text` where each bar ends (after its bar line), in order."""
-    return BAR_READERS.get(scheme, _line_bar_ends)(text)
+    return _codec(scheme).bar_ends(text)
 
 
 def _checked(text: str) -> str:
@@ -190,11 +148,7 @@ def _checked(text: str) -> str:
 
 def continue_seed(text: str, scheme: str) -> str:
     """The piece's text without its final bar line or end, for the model to write on from."""
-    text = _checked(text).rstrip()
-    ends = bar_ends(text, scheme)
-    if scheme in BAR_READERS and ends and ends[-1] == len(text):
-        text = re.sub(r"[|:\]\[]+$", "", text).rstrip()
-    return text + ("" if scheme in BAR_READERS else "\n")
+    return _codec(scheme).open_end(_checked(text))
 
 
 def vary_seed(text: str, scheme: str, bar: Any) -> str:
@@ -207,11 +161,7 @@ def vary_seed(text: str, scheme: str, bar: Any) -> str:
     if not 1 <= bar <= len(ends):
         raise StudioError(f"Vary from bar: this piece has bars 1 to {len(ends)}, not {bar}")
     if bar == 1:
-        header = text.split("\n")
-        if scheme == "abc":
-            k = next((i for i, line in enumerate(header) if line.startswith("K:")), None)
-            return "\n".join(header[: k + 1]) + "\n" if k is not None else "X:1"
-        return header[0] + "\n"
+        return _codec(scheme).opening(text)
     return text[: ends[bar - 2]]
 
 
@@ -223,11 +173,10 @@ def transpose_text(text: str, scheme: str, semitones: Any) -> str:
         raise StudioError(f"Transpose needs a number of semitones, not {str(semitones)[:20]!r}") from None
     if not -12 <= semitones <= 12 or semitones == 0:
         raise StudioError(f"Transpose by -12 to 12 semitones (not 0), not {semitones}")
-    if scheme not in TRANSPOSABLE:
-        raise StudioError(f"Transpose moves ABC tunes; this piece is {scheme}")
-    from encoders.abc.transpose import transpose
-
-    moved = transpose(_checked(text), semitones)
+    codec = _codec(scheme)
+    if not codec.transposes:
+        raise StudioError(f"Transpose cannot move {scheme} pieces")
+    moved = codec.transpose(_checked(text), semitones)
     if moved is None:
         raise StudioError(
             "this tune cannot be moved faithfully (its key has no tonic, or a note would need a triple accidental)"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import encoders
-from musicrnn.studio.compose import TRANSPOSABLE, StudioError, bar_ends
+from musicrnn.studio.compose import StudioError, bar_ends, transposable
 
 __all__ = ["ASSETS", "Record", "Session", "render_asset"]
 
@@ -90,7 +90,7 @@ def card(record: Record, kept: bool) -> dict[str, Any]:
         seconds=round(piece.end * 60.0 / piece.tempo, 1) if piece.tempo else None,
         files=[name for name in ASSETS if _offered(record, name)],
         suffix=_codec(record).suffixes[0],
-        transposable=record.scheme in TRANSPOSABLE,
+        transposable=transposable(record.scheme),
     )
     if record.kind == "tab":
         from encoders.tab.staff import text_to_staff
