@@ -88,6 +88,7 @@ from encoders.abc.theory import (
     tuplet,
 )
 from encoders.abc.tokens import (
+    MAX_LENGTH_NUMBER,
     Key,
     Token,
     default_unit,
@@ -757,7 +758,15 @@ def _normalize_tune(
         return skip("irregular bars", f"irregular bars: {bad[0]}")
     if not _has_notes(text):
         return skip("no notes", "no notes")
+    if _too_long_note(text):  # e.g. a broken rhythm made a note longer than a reader takes
+        return skip("unreadable", f"unreadable: a note longer than {MAX_LENGTH_NUMBER} units")
     return TuneResult(text, first_line, title=title)
+
+
+def _too_long_note(text: str) -> bool:
+    """Whether the normalized text writes a length the tokenizer would cap (it would read
+    another tune back)."""
+    return any(t.error and "capped" in t.error for t in tokenize(text))
 
 
 def _has_notes(text: str) -> bool:
