@@ -105,6 +105,11 @@ class GrammarState:
         then one more for every bar closed; None: this grammar does not count bars."""
         return None
 
+    def events(self) -> int | None:
+        """How many notes, rests and chords the piece holds so far (the sampler compares bars by
+        their log-likelihood per event); None: this grammar does not count them."""
+        return None
+
     def copy(self) -> GrammarState:
         """An independent copy of this state (the sampler forks states when it chooses bars)."""
         return copy.deepcopy(self)
@@ -165,6 +170,9 @@ class BarsGrammar(GrammarState):
 
     def segment(self) -> int | None:
         return self.inner.segment()
+
+    def events(self) -> int | None:
+        return self.inner.events()
 
     def copy(self) -> BarsGrammar:
         """A copy: this wrapper's own state is plain values; the inner grammar copies itself."""

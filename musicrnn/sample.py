@@ -162,7 +162,8 @@ def generate_bar_by_bar(
     cadence_temperature: float = 1.0,
 ) -> list[str]:
     """`generate`, choosing every bar among `candidates` sampled ones: the likeliest
-    under the model (the bar's summed log-likelihood at temperature 1, grammar applied).
+    under the model (at temperature 1, grammar applied): the bar's log-likelihood per note,
+    rest or chord where the grammar counts them (`events()`), else its summed log-likelihood.
 
     Each piece has `candidates` streams.  They sample on their own (at `temperature`)
     until each has closed the bar being written (its grammar's `segment()` moved on) or
@@ -228,6 +229,7 @@ class _BarChoice:
         n = self.num * self.k
         self.grammars = _grammars(grammar, self.seed, n)
         self.segment = [g.segment() for g in self.grammars]
+        self.events_at = np.array([g.events() or 0 for g in self.grammars])  # events before the bar
         masker = _Masker(self.vocab, self.device)
         window = _stop_window(self.vocab, self.seed, stop_ids, n) if stop_ids is not None else None
         while True:
@@ -275,8 +277,7 @@ class _BarChoice:
         """Every candidate of `piece` has closed its bar: keep the likeliest, copy it to the rest."""
         first = piece * self.k
         rows = np.arange(first, first + self.k)
-        in_header = not self.segment[first]
-        best = first if in_header else int(rows[np.argmax(self.bar_ll[rows])])
+        best = first if not self.segment[first] else int(rows[np.argmax(self._scores(rows))])
         self.final[piece] = best
         if self.stopped[best] or self.pos[best] >= self.length:
             self.done[piece] = True
@@ -300,7 +301,17 @@ class _BarChoice:
         for r in rows.tolist():
             self.segment[r] = seg
         self.bar_ll[rows] = 0.0
+        self.events_at[rows] = self.grammars[best].events() or 0
         self.waiting[rows] = False
+
+    def _scores(self, rows: np.ndarray) -> np.ndarray:
+        """How likely each candidate bar of `rows` is: its log-likelihood per note, rest or
+        chord where the grammar counts them (the summed log-likelihood favours bars of few long
+        notes), else its summed log-likelihood."""
+        events = [self.grammars[r].events() for r in rows.tolist()]
+        if any(e is None for e in events):
+            return self.bar_ll[rows]
+        return self.bar_ll[rows] / np.maximum(1, np.array(events) - self.events_at[rows])
 
 
 def _texts(

@@ -65,6 +65,24 @@ def test_every_bar_is_the_likeliest_of_its_candidates():
     assert len(set(plain)) > 5 and sum(t != "|||\n" for t in plain) > 10
 
 
+class CountedBars(Bars):
+    """`Bars` counting each a and b as an event (a note)."""
+
+    def events(self):
+        return sum(c in "ab" for c in self._body())
+
+
+def test_bars_with_events_are_ranked_per_event():
+    # P(a) .6, P(|) .349: per note, a bar of many a's beats "|" alone (-1.05), which wins summed.
+    probs = {"\n": 0.0005, "H": 0.0005, "a": 0.6, "b": 0.05, "|": 0.349}
+    model = FixedModel(probs)
+    texts = generate_bar_by_bar(model, VOCAB, "", num=10, candidates=16, grammar=CountedBars, random_seed=3)
+    bars = [b for t in texts for b in t.strip().split("|")[:-1]]
+    assert len(bars) == 30 and all(set(b) == {"a"} for b in bars)
+    assert sum(len(b) for b in bars) / len(bars) >= 3
+    assert generate_bar_by_bar(model, VOCAB, "", num=10, candidates=16, grammar=Bars, random_seed=3) == ["|||\n"] * 10
+
+
 def test_the_header_is_sampled_not_ranked():
     # Ranked, every header would be "a" (p .3 against .2); sampled, about 2 in 5 are "b".
     model = FixedModel(PROBS)

@@ -554,6 +554,7 @@ class _Counts:
     strain: int = 0  # bars of the strain (section) so far: a pickup and the bar that completes a
     # short bar not counted
     strain_at_first: int = 0  # `strain` where the first ending began: the second ending counts on from it
+    events: int = 0  # notes, rests and chords written in the body (not those inside chords or grace groups)
 
 
 @_copier
@@ -648,6 +649,10 @@ class AbcGrammar(CharGrammar):
     def segment(self) -> int:
         """0 while the header is written, then 1 + the bars closed so far."""
         return self._count.bars + 1 if self._head.in_body else 0
+
+    def events(self) -> int:
+        """Notes, rests and chords written so far (an accidental's note counted once)."""
+        return self._count.events
 
     def copy(self) -> AbcGrammar:
         """An independent copy (cheap: the state is a few small values)."""
@@ -1344,16 +1349,20 @@ class AbcGrammar(CharGrammar):
             else:
                 fl.last = "linestart"
         elif ch in _ACCS:
+            self._count.events += 1  # the note it spells
             self._note.accidental = ch
             self._mode = _ACC
         elif ch in _LETTERS:
+            self._count.events += 1
             self._start_note(ch, "")
         elif ch == "z":
+            self._count.events += 1
             self._note.kind = "rest"
             self._node = _LEN_TRIE
             self._note.marks = 2
             self._mode = _NOTE
         elif ch == "[":
+            self._count.events += 1  # a chord (or an inline field, which the bar's count forgives)
             self._mode = _LBRACK
         elif ch == '"':
             self._node = _CSYM_TRIE
