@@ -42,7 +42,7 @@ __all__ = ["BAR_CANDIDATES", "generate", "generate_bar_by_bar", "generate_pieces
 
 BAR_CANDIDATES = 4
 """Bars sampled for every bar written, the likeliest kept (`generate_bar_by_bar`), by default:
-with the bundled folk model, 4 took tunes ending on the tonic from 48% to 62% (docs/models.md)."""
+with the bundled folk model, 4 took tunes ending on the tonic from 48% to 62-68% (docs/models.md)."""
 MAX_BAR_CANDIDATES = 32
 
 
