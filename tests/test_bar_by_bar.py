@@ -122,8 +122,8 @@ def test_bundled_folk_model_bar_by_bar_writes_whole_playable_tunes():
 
     loaded = load("folk")
     codec = model_codec(loaded)
-    texts = generate_pieces(loaded, codec, num=12, random_seed=2, bar_candidates=4)
-    assert len(texts) == 12
+    texts = generate_pieces(loaded, codec, num=6, random_seed=2, bar_candidates=4)
+    assert len(texts) == 6
     for text in texts:
         assert check(text) == [], text
         decoded = codec.decode(text)
