@@ -9,7 +9,7 @@
 set -eu
 MUSICRNN=.venv/bin/musicrnn
 nice -n 5 $MUSICRNN train corpora/tabs_guitar.txt --out outputs/models/tabs \
-    --hidden 384 --layers 2 --embed 64 --dropout 0.1 \
+    --hidden 256 --layers 2 --embed 64 --dropout 0.1 \
     --batch-size 64 --seq-len 128 --lr 3e-3 \
     --max-steps 100000 --max-minutes 35 --eval-every 100 --patience 8 \
     --threads 1 --random-seed 1 --force

@@ -5,6 +5,7 @@
 import random
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import guitarpro
@@ -274,3 +275,17 @@ def test_corpus_options_see_reach_and_bars():
     assert g.allowed() == "123"  # 3 columns left in the bar
     g.feed("3")
     assert g.allowed() == " " and (g.feed(" ") or g.allowed()) == "|:"  # a line ends at a bar line
+
+
+def test_the_bundled_tabs_model_writes_its_corpus_tunings_and_chords():
+    from musicrnn.checkpoint import load
+
+    options = load("tabs").meta["scheme_options"]
+    assert options["reach"] == 4 and options["even_bars"] is True and len(options["tunings"]) == 5
+    pieces = pipeline.generate("tabs", num=4, length=1500, random_seed=7)
+    onsets = Counter()
+    for p in pieces:
+        assert p.repairs == []
+        assert p.text.splitlines()[0].split(" ", 1)[1] in options["tunings"]
+        onsets.update((id(p), n.onset) for n in p.piece.notes)
+    assert sum(k > 1 for k in onsets.values()) >= 0.05 * len(onsets)  # chords, not a melody alone
