@@ -285,6 +285,11 @@ class Continuation(ABC):
         """The sampled text (seed included) cut where the asked length ends, and how many
         bars were written after the seed."""
 
+    def arrange(self, notes: list) -> list:
+        """The continued piece's notes (moved back by `shift`) put where the file had them
+        (its tracks, programs, velocities); default as they are."""
+        return notes
+
 
 class Scheme(ABC):
     """A way of writing music as characters; one instance per scheme, registered by name.
@@ -494,6 +499,22 @@ class Scheme(ABC):
     def complete_seed(self, seed: str) -> str:
         """A user's seed in the form the model learned (UsageError when it cannot be); default as given."""
         return seed
+
+    # ---- files of a piece of its own (tabs: the staff and Guitar Pro), and its own engraving
+
+    piece_files: tuple[str, ...] = ()
+    """File kinds (suffixes) a piece of this scheme is written as from its text, one file each
+    (`piece_file`); none by default (its pieces are written as music: MIDI, audio ...)."""
+
+    def piece_file(self, text: str, suffix: str, title: str = "", source: str = "") -> tuple[bytes, list[Problem]]:
+        """The bytes of a `suffix` file (one of `piece_files`) of a piece's text, and the repairs
+        made to read it."""
+        raise UsageError(f"a {self.name} piece is not written as {suffix or '(none)'} (it has no file of its own)")
+
+    def engrave_mei(self, text: str, title: str = "") -> str | None:
+        """A piece's text as MEI for verovio, for a scheme engraved its own way (tabs: a tab
+        staff); None: it is engraved from its notes (`engraving`)."""
+        return None
 
     # ---- a piece's text, bar by bar (continuing, varying and moving a piece: the studio)
 

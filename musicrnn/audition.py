@@ -228,11 +228,14 @@ def _tab_card(source, tmp_path: Path) -> tuple[str | None, str]:
     from musicrnn.pictures import PictureError, _engrave
 
     codec = encoders.get(source.scheme)
-    if not hasattr(codec, "engrave_mei") or ".tab" not in getattr(codec, "piece_files", ()):
+    if ".tab" not in codec.piece_files:
         return None, source.text  # a tab scheme without a staff of its own: its text is the picture
     data, _ = codec.piece_file(source.text, ".tab", title=source.name)
+    mei = codec.engrave_mei(source.text, source.name)
+    if mei is None:
+        return None, data.decode("utf-8")
     try:
-        svg = _engrave(codec.engrave_mei(source.text, source.name), "mei")
+        svg = _engrave(mei, "mei")
     except PictureError:
         return None, data.decode("utf-8")
     return _data_uri("image/svg+xml", svg.encode("utf-8")), data.decode("utf-8")

@@ -88,8 +88,7 @@ def continue_midi(
         Note(min(127, max(0, n.pitch - start.shift)), n.onset, n.duration, n.velocity, n.program, n.voice)
         for n in piece.notes
     ]
-    arrange = getattr(start, "arrange", None)  # a continuation that puts notes back in the file's tracks
-    piece.notes = arrange(notes) if arrange is not None else notes
+    piece.notes = start.arrange(notes)  # back in the file's tracks, where the scheme knows them
     piece.programs = dict(start.piece.programs)
     piece.names = dict(start.piece.names)
     piece.tempo = start.piece.tempo

@@ -46,7 +46,7 @@ def piece_files(codec: str | Scheme | None) -> tuple[str, ...]:
     """The file kinds a scheme writes a piece of its own as, one file per piece, from the
     piece's text (tabs: ``.tab`` staff, ``.gp5``): its ``piece_files`` and ``piece_file``."""
     codec = encoders.lookup(codec)
-    return tuple(getattr(codec, "piece_files", ())) if codec is not None else ()
+    return tuple(codec.piece_files) if codec is not None else ()
 
 
 def piece_suffixes(codec: str | Scheme | None = None) -> tuple[str, ...]:
