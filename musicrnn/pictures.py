@@ -39,7 +39,16 @@ from encoders import Piece, Scheme, UsageError, lookup
 from encoders.scheme import ENGRAVE_NOTES, ENGRAVE_TAB
 from musicrnn.atomic import write_bytes, write_text
 
-__all__ = ["PictureError", "engraving", "loss_curve_png", "musicxml", "piano_roll_png", "score_svg", "write_musicxml"]
+__all__ = [
+    "PictureError",
+    "engraving",
+    "loss_curve_png",
+    "mei_svg",
+    "musicxml",
+    "piano_roll_png",
+    "score_svg",
+    "write_musicxml",
+]
 
 LOSS_CURVE_NAME = "loss.png"
 
@@ -229,6 +238,11 @@ def engraving(scheme: str | Scheme | None) -> str:
     for None or a name no scheme has (a MIDI file's)."""
     known = lookup(scheme)
     return known.engraving if known is not None else ENGRAVE_NOTES
+
+
+def mei_svg(mei: str) -> str:
+    """SVG of MEI (a scheme's own engraving, `Scheme.engrave_mei`: a tab staff), by verovio."""
+    return _engrave(mei, "mei")
 
 
 def _engrave(data: str, input_from: str) -> str:

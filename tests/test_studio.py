@@ -241,8 +241,10 @@ def test_bars_ends_the_piece_there(served):
 def test_a_tab_model_gives_a_staff_and_a_guitar_pro_file(served):
     _, _, client = served
     (card,) = generate(served, model="tabs", tuning="drop D")
-    assert card["kind"] == "tab" and "staff" in card and "score.svg" not in card["files"]
+    assert card["kind"] == "tab" and "staff" in card and "score.svg" in card["files"]
     assert card["text"].startswith("%columns D2 A2 D3 G3 B3 E4")
+    score = client.get(f"/api/piece/{card['id']}/score.svg")  # a tab staff engraved from MEI
+    assert score.status_code == 200 and b"<svg" in score.content[:400]
     gp5 = client.get(f"/api/piece/{card['id']}/piece.gp5")
     song = guitarpro.parse(io.BytesIO(gp5.content))
     assert [s.value for s in song.tracks[0].strings][-1] == 38  # the low string in drop D

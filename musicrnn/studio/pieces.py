@@ -92,24 +92,24 @@ def card(record: Record, kept: bool) -> dict[str, Any]:
         suffix=_codec(record).suffixes[0],
         transposable=transposable(record.scheme),
     )
-    if record.kind == "tab":
-        from encoders.tab.staff import text_to_staff
-
-        data["staff"] = text_to_staff(record.text, title=record.name)[0]
+    codec = _codec(record)
+    if ".tab" in codec.piece_files:  # a tab: the staff a guitarist prints, beside the engraved one
+        data["staff"] = codec.piece_file(record.text, ".tab", title=record.name)[0].decode("utf-8")
     return data
 
 
 def _offered(record: Record, name: str) -> bool:
-    if name == "score.svg":
-        return record.kind != "tab"
     if name == "piece.gp5":
-        return record.kind == "tab"
+        return ".gp5" in _codec(record).piece_files
     return True
 
 
 def _svg(record: Record, tmp: Path) -> bytes:
-    from musicrnn.pictures import score_svg
+    from musicrnn.pictures import mei_svg, score_svg
 
+    mei = _codec(record).engrave_mei(record.text, record.name)
+    if mei is not None:  # a scheme engraved its own way (tabs: a tab staff)
+        return mei_svg(mei).encode("utf-8")
     score_svg(_decoded(record).piece, tmp / "s.svg", text=record.text, scheme=record.scheme)
     return (tmp / "s.svg").read_bytes()
 
@@ -138,11 +138,7 @@ def _mid(record: Record, tmp: Path) -> bytes:
 
 
 def _gp5(record: Record, tmp: Path) -> bytes:
-    from encoders.tab.guitarpro import text_to_guitar_pro
-
-    out = io.BytesIO()
-    text_to_guitar_pro(record.text, out, title=record.name)
-    return out.getvalue()
+    return _codec(record).piece_file(record.text, ".gp5", title=record.name)[0]
 
 
 ASSETS = {
