@@ -156,14 +156,21 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
         if path.is_file():
             files.append(path)
     text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes - binary and p.name != KEPT_NAME}
+    continued = _continued_midi(files, text_stems)  # MIDI that says where a model took over
     for path in files:
         suffix = path.suffix.lower()
         if path.name == KEPT_NAME or suffix not in wanted:
             continue
-        if suffix in binary and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
+        if path in continued:
+            found = continued[path]
+        elif suffix in text_suffixes - binary and path.stem in {p.stem for p in continued}:
+            continue  # its MIDI beside it holds the same piece and where the model took over
+        elif suffix in binary and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
             continue  # the same piece as in its text file beside it
+        else:
+            found = None
         try:
-            found = read_pieces(path)
+            found = found if found is not None else read_pieces(path)
         except (InputError, ValueError, OSError, EOFError) as e:
             message = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
             skipped.append(printable(message))
@@ -172,6 +179,24 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
             source.name = printable(source.name)
         sources.extend(found)
     return sources, skipped
+
+
+def _continued_midi(files: list[Path], text_stems: set[str]) -> dict:
+    """MIDI files beside a text of the same name whose piece marks where a model took over
+    (`generate --seed-midi`): the MIDI keeps the seed's tracks and that mark, the text does
+    not, so the card is the MIDI's.  Path -> its pieces."""
+    from musicrnn.outputs import read_pieces
+
+    found = {}
+    for path in files:
+        if path.suffix.lower() in _MIDI and path.stem in text_stems:
+            try:
+                pieces = read_pieces(path)
+            except (InputError, ValueError, OSError, EOFError):
+                continue  # read (and reported) as any other file would be: through its text
+            if any("continuation" in p.piece.marks for p in pieces):
+                found[path] = pieces
+    return found
 
 
 def _data_uri(mime: str, data: bytes) -> str:
