@@ -122,7 +122,12 @@ def test_a_composers_session_in_chromium(browser, tmp_path):  # noqa: F811 - the
         tab.eval_on_selector(f".card[data-id='{second}']", "c => c.querySelector('audio').play()")
         tab.wait_for_function("s => document.querySelector(s + ' audio').paused", arg=sel, timeout=10000)
         tab.click("#play-all")  # from the first card on the page, the others stopped
-        tab.wait_for_function("() => !document.querySelector('.card audio').paused", timeout=60000)
+        # the first card plays, and the others stop (their pause comes as an event: wait for it)
+        tab.wait_for_function(
+            "() => { const a = [...document.querySelectorAll('.card audio')];"
+            " return !a[0].paused && a.slice(1).every(x => x.paused); }",
+            timeout=60000,
+        )
         playing = tab.eval_on_selector_all(".card audio", "as => as.map(a => !a.paused)")
         assert playing[0] and not any(playing[1:])
         tab.fill("#tempo", "150")
