@@ -535,10 +535,20 @@ class Scheme(ABC):
         Default: the first line."""
         return text.split("\n", 1)[0] + "\n"
 
+    bar_line_chars: str = ""
+    """The characters its bar lines are written with (ABC ``|:][``); "" for a scheme written
+    one bar a line (roll, events)."""
+
     def open_end(self, text: str) -> str:
-        """A piece's `text` without its ending, for a model to write on from (no final bar line
-        or end of piece).  Default: its lines, the last one ended."""
-        return text.rstrip() + "\n"
+        """A piece's `text` without its ending, for a model to write on from: without the
+        final bar line (`bar_line_chars`), or, one bar a line, its lines with the last ended."""
+        text = text.rstrip()
+        if not self.bar_line_chars:
+            return text + "\n"
+        ends = self.bar_ends(text)
+        if ends and ends[-1] == len(text):
+            text = text.rstrip(self.bar_line_chars).rstrip()
+        return text
 
     transposes: bool = False
     """Whether `transpose` can move this scheme's pieces."""

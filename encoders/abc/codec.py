@@ -172,13 +172,7 @@ class AbcScheme(Scheme):
         k = next((i for i, line in enumerate(lines) if line.startswith("K:")), None)
         return "\n".join(lines[: k + 1]) + "\n" if k is not None else "X:1"
 
-    def open_end(self, text: str) -> str:
-        """The tune without its final bar line (``|]``, ``:|`` ...), so the model writes on."""
-        text = text.rstrip()
-        ends = self.bar_ends(text)
-        if ends and ends[-1] == len(text):
-            text = re.sub(r"[|:\]\[]+$", "", text).rstrip()
-        return text
+    bar_line_chars = "|:]["  # | || |] [| |: :| :: (open_end takes the final one off)
 
     transposes = True
 

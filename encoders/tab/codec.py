@@ -291,13 +291,7 @@ class ColumnsScheme(TabScheme):
                 music = True
         return ends
 
-    def open_end(self, text: str) -> str:
-        """The tab without its final bar token, so the model writes on."""
-        text = text.rstrip()
-        ends = self.bar_ends(text)
-        if ends and ends[-1] == len(text):
-            text = re.sub(r"[|:]+$", "", text).rstrip()
-        return text
+    bar_line_chars = "|:"  # the bar tokens | || |: :| :|: (open_end takes the final one off)
 
     def grammar_in_bars(self, bars: int, options: dict | None = None) -> GrammarState:
         """The grammar, ending the piece at its `bars`-th bar line (`encoders.tab.asking`)."""
