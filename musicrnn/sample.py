@@ -38,10 +38,10 @@ import torch
 from encoders import END_OF_PIECE, GrammarState, Scheme, UsageError
 from musicrnn.data import PIECE_START, UnknownCharacters, Vocab
 
-__all__ = ["BAR_CANDIDATES", "generate", "generate_bar_by_bar", "generate_pieces"]
+__all__ = ["BAR_CANDIDATES", "generate", "generate_pieces"]
 
 BAR_CANDIDATES = 4
-"""Bars sampled for every bar written, the likeliest kept (`generate_bar_by_bar`), by default:
+"""Bars sampled for every bar written, the likeliest kept (`generate`'s `bar_candidates`), by default:
 with the bundled folk model, 4 took tunes ending on the tonic from 48% to 62-68% (docs/models.md)."""
 MAX_BAR_CANDIDATES = 32
 
@@ -60,6 +60,7 @@ def generate(
     device: str | torch.device = "cpu",
     scores: list[float] | None = None,
     cadence_temperature: float = 1.0,
+    bar_candidates: int = 1,
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
@@ -78,6 +79,8 @@ def generate(
     temperature 1 (for reranking).  `cadence_temperature` multiplies the temperature
     while a stream's grammar says it is writing a phrase's last bar (its `cadence()`):
     lower-entropy sampling where phrases end, from the model's own distribution.
+    `bar_candidates` > 1 samples every bar that many times and keeps the likeliest (see
+    `_BarChoice`), where the grammar counts bars (`segment()` not None).
     Raises UnknownCharacters for seed characters
     the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
     _check(vocab, seed, num, length, temperature, top_k)
@@ -88,6 +91,11 @@ def generate(
 
     device = torch.device(device)
     gen = _generator(device, random_seed)
+    if bar_candidates > 1 and length and _counts_bars(grammar, seed):
+        with torch.inference_mode():
+            run = _BarChoice(model, vocab, seed, num, bar_candidates, length, gen, device)
+            run.sample(grammar, stop_ids, temperature, top_k, cadence_temperature)
+        return run.texts(stop, grammar, scores)
     out = np.zeros((num, length), dtype=np.int64)  # sampled ids, stream x position
     ends = [length] * num  # new chars per stream
     stopped = [False] * num
@@ -145,66 +153,26 @@ def generate(
     return _texts(vocab, seed, out, ends, stopped, stop, grammar, grammars)
 
 
-def generate_bar_by_bar(
-    model: Any,
-    vocab: Vocab,
-    seed: str,
-    num: int = 1,
-    candidates: int = 4,
-    length: int = 2000,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    grammar: Callable[[], GrammarState | None] | None = None,
-    stop: str | None = END_OF_PIECE,
-    random_seed: int | None = None,
-    device: str | torch.device = "cpu",
-    scores: list[float] | None = None,
-    cadence_temperature: float = 1.0,
-) -> list[str]:
-    """`generate`, choosing every bar among `candidates` sampled ones: the likeliest
-    under the model (at temperature 1, grammar applied): the bar's log-likelihood per note,
-    rest or chord where the grammar counts them (`events()`), else its summed log-likelihood.
-
-    Each piece has `candidates` streams.  They sample on their own (at `temperature`)
-    until each has closed the bar being written (its grammar's `segment()` moved on) or
-    ended the piece; then the likeliest of them is kept and copied to the others (state,
-    grammar, text), and all go on from there.  So a bar that ends the piece competes with
-    bars that carry on, by the model's own probabilities, and the model, not a rule,
-    decides each bar.  The header is sampled as by `generate` (the first candidate is
-    kept, unranked): ranking headers would favour the commonest meter and key.  Needs a
-    grammar that counts bars (`segment()` not None); otherwise this is `generate`."""
-    kwargs = {"length": length, "temperature": temperature, "top_k": top_k, "grammar": grammar, "stop": stop}
-    kwargs.update(random_seed=random_seed, device=device, scores=scores, cadence_temperature=cadence_temperature)
-    _check(vocab, seed, num, length, temperature, top_k)
+def _counts_bars(grammar: Callable[[], GrammarState | None] | None, seed: str) -> bool:
+    """Whether `grammar` (fed the seed) says which bar is being written: bars can be chosen."""
     probe = _grammars(grammar, seed, 1)
-    if candidates <= 1 or not length or probe is None or probe[0].segment() is None:
-        return generate(model, vocab, seed, num, **kwargs)
-    if stop and vocab.missing(stop):
-        stop = None
-    stop_ids = vocab.encode(stop).astype(np.int64) if stop else None
-    device = torch.device(device)
-    with torch.inference_mode():
-        run = _BarChoice(model, vocab, seed, num, candidates, length, _generator(device, random_seed), device)
-        run.sample(grammar, stop_ids, temperature, top_k, cadence_temperature)
-    rows = run.final
-    if scores is not None:
-        scores[:] = [float(run.total[r] / max(1, run.pos[r])) for r in rows]
-    grammars = [run.grammars[r] for r in rows]
-    return _texts(
-        vocab,
-        seed,
-        run.out[rows],
-        [int(run.pos[r]) for r in rows],
-        [bool(run.stopped[r]) for r in rows],
-        stop,
-        grammar,
-        grammars,
-    )
+    return probe is not None and probe[0].segment() is not None
 
 
 class _BarChoice:
-    """The state of `generate_bar_by_bar`: `num` x `k` rows (row r is candidate r % k of
-    piece r // k), each with its LSTM state, grammar, text so far and log-likelihoods."""
+    """Sampling bar by bar (`generate` with `bar_candidates`): every bar is chosen among `k`
+    sampled ones, the likeliest under the model (at temperature 1, grammar applied): its
+    log-likelihood per note, rest or chord where the grammar counts them (`events()`), else
+    its summed log-likelihood.
+
+    Each piece has `k` streams (rows: row r is candidate r % k of piece r // k, each with its
+    LSTM state, grammar, text so far and log-likelihoods).  They sample on their own (at the
+    temperature asked for) until each has closed the bar being written (its grammar's
+    `segment()` moved on) or ended the piece; then the likeliest of them is kept and copied
+    to the others (state, grammar, text), and all go on from there.  So a bar that ends the
+    piece competes with bars that carry on, by the model's own probabilities, and the model,
+    not a rule, decides each bar.  The header is sampled, not ranked (the first candidate is
+    kept): ranking headers would favour the commonest meter and key."""
 
     def __init__(self, model, vocab, seed, num, k, length, gen, device):
         self.vocab, self.seed, self.num, self.k, self.length = vocab, seed, num, k, length
@@ -262,6 +230,23 @@ class _BarChoice:
             for p in np.unique(live // self.k).tolist():
                 if self.waiting[p * self.k : (p + 1) * self.k].all():
                     self._choose(p, window)
+
+    def texts(self, stop: str | None, grammar, scores: list[float] | None) -> list[str]:
+        """Each piece's text (as `generate` returns them); `scores` receives each one's mean
+        log-likelihood per new character."""
+        rows = self.final
+        if scores is not None:
+            scores[:] = [float(self.total[r] / max(1, self.pos[r])) for r in rows]
+        return _texts(
+            self.vocab,
+            self.seed,
+            self.out[rows],
+            [int(self.pos[r]) for r in rows],
+            [bool(self.stopped[r]) for r in rows],
+            stop,
+            grammar,
+            [self.grammars[r] for r in rows],
+        )
 
     def _advance(self, rows: torch.Tensor, ids: torch.Tensor) -> None:
         """One model step for `rows` (which just wrote `ids`)."""
@@ -551,8 +536,8 @@ def generate_pieces(
     piece (its `seed`, e.g. "X:1" for ABC).  `rerank` > 1 samples that many
     candidates per piece and keeps the `num` the model finds most likely (mean
     log-likelihood per character), in the order they were sampled.  `bar_candidates` > 1
-    samples every bar that many times and keeps the likeliest (`generate_bar_by_bar`;
-    None: `BAR_CANDIDATES`)."""
+    samples every bar that many times and keeps the likeliest (`generate`; None:
+    `BAR_CANDIDATES`)."""
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
     if bar_candidates is None:
@@ -566,12 +551,12 @@ def generate_pieces(
     options = loaded.meta.get("scheme_options") or {}
     grammar = None if free else (lambda: codec.grammar(options))
     scores: list[float] = []
-    texts = generate_bar_by_bar(
+    texts = generate(
         loaded.model,
         loaded.vocab,
         seed,
         num=num * rerank,
-        candidates=bar_candidates,
+        bar_candidates=bar_candidates,
         length=length,
         temperature=temperature,
         top_k=top_k,

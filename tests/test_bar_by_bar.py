@@ -6,7 +6,7 @@ import torch
 from encoders import GrammarState, UsageError
 from encoders.abc.grammar import check
 from musicrnn.data import Vocab
-from musicrnn.sample import generate, generate_bar_by_bar, generate_pieces
+from musicrnn.sample import generate, generate_pieces
 
 VOCAB = Vocab("\nHab|")
 PROBS = {"\n": 0.001, "H": 0.001, "a": 0.3, "b": 0.2, "|": 0.498}
@@ -59,7 +59,7 @@ def test_every_bar_is_the_likeliest_of_its_candidates():
     # The likeliest bar under the model is "|" alone (p .498; "a|" is .15): among 16
     # candidates one is that bar, all but certainly, so every chosen bar is.
     model = FixedModel(PROBS)
-    texts = generate_bar_by_bar(model, VOCAB, "", num=20, candidates=16, grammar=Bars, random_seed=0)
+    texts = generate(model, VOCAB, "", num=20, bar_candidates=16, grammar=Bars, random_seed=0)
     assert texts == ["|||\n"] * 20
     plain = generate(model, VOCAB, "", num=20, grammar=Bars, random_seed=0)
     assert len(set(plain)) > 5 and sum(t != "|||\n" for t in plain) > 10
@@ -76,19 +76,17 @@ def test_bars_with_events_are_ranked_per_event():
     # P(a) .6, P(|) .349: per note, a bar of many a's beats "|" alone (-1.05), which wins summed.
     probs = {"\n": 0.0005, "H": 0.0005, "a": 0.6, "b": 0.05, "|": 0.349}
     model = FixedModel(probs)
-    texts = generate_bar_by_bar(model, VOCAB, "", num=10, candidates=16, grammar=CountedBars, random_seed=3)
+    texts = generate(model, VOCAB, "", num=10, bar_candidates=16, grammar=CountedBars, random_seed=3)
     bars = [b for t in texts for b in t.strip().split("|")[:-1]]
     assert len(bars) == 30 and all(set(b) == {"a"} for b in bars)
     assert sum(len(b) for b in bars) / len(bars) >= 3
-    assert generate_bar_by_bar(model, VOCAB, "", num=10, candidates=16, grammar=Bars, random_seed=3) == ["|||\n"] * 10
+    assert generate(model, VOCAB, "", num=10, bar_candidates=16, grammar=Bars, random_seed=3) == ["|||\n"] * 10
 
 
 def test_the_header_is_sampled_not_ranked():
     # Ranked, every header would be "a" (p .3 against .2); sampled, about 2 in 5 are "b".
     model = FixedModel(PROBS)
-    texts = generate_bar_by_bar(
-        model, VOCAB, "", num=100, candidates=16, grammar=lambda: Bars(header=True), random_seed=1
-    )
+    texts = generate(model, VOCAB, "", num=100, bar_candidates=16, grammar=lambda: Bars(header=True), random_seed=1)
     heads = [t.split("\n")[0] for t in texts]
     assert set(heads) == {"a", "b"} and 20 <= heads.count("b") <= 60
     assert all(t.split("\n")[1] == "|||" for t in texts)  # the bars are still chosen
@@ -97,20 +95,20 @@ def test_the_header_is_sampled_not_ranked():
 def test_one_candidate_or_no_bar_counting_grammar_is_plain_sampling():
     model = FixedModel(PROBS)
     kw = {"num": 6, "grammar": Bars, "random_seed": 4}
-    assert generate_bar_by_bar(model, VOCAB, "", candidates=1, **kw) == generate(model, VOCAB, "", **kw)
+    assert generate(model, VOCAB, "", bar_candidates=1, **kw) == generate(model, VOCAB, "", **kw)
 
     class Uncounted(Bars):
         def segment(self):
             return None
 
     kw["grammar"] = Uncounted
-    assert generate_bar_by_bar(model, VOCAB, "", candidates=8, **kw) == generate(model, VOCAB, "", **kw)
+    assert generate(model, VOCAB, "", bar_candidates=8, **kw) == generate(model, VOCAB, "", **kw)
 
 
 def test_scores_are_the_chosen_texts_mean_log_likelihood():
     model = FixedModel(PROBS)
     scores = []
-    texts = generate_bar_by_bar(model, VOCAB, "", num=3, candidates=16, grammar=Bars, random_seed=0, scores=scores)
+    texts = generate(model, VOCAB, "", num=3, bar_candidates=16, grammar=Bars, random_seed=0, scores=scores)
     # "|||" then the blank line: three "|" at .498, then "\n" and "\n" at probability 1 (masked).
     want = 3 * torch.log(torch.tensor(PROBS["|"] / (PROBS["a"] + PROBS["b"] + PROBS["|"]))).item() / 5
     assert texts == ["|||\n"] * 3 and scores == pytest.approx([want] * 3, abs=1e-4)
