@@ -64,30 +64,25 @@ def generate(
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
-    A stream ends when its text (counting only matches that end in new text)
-    contains `stop`, or after `length` new characters (then, when the grammar can
-    say where the piece could have ended (`can_end()` not None), it is cut back to there,
-    so a capped piece is still a whole one).  A stream stopped by a
-    stop string that ends in newlines is returned ending in a single newline
-    (for the blank line "\\n\\n": the piece without its blank line); any other
-    stop string is kept; a stop holding characters the vocabulary lacks can never
-    be written, so streams then run to `length`.  An empty seed starts a new
-    piece (see the module docstring).  `grammar` makes a fresh GrammarState (or
-    None for none), e.g. ``codec.grammar``.  `random_seed` makes the output
-    repeatable on a given machine.  `scores`, when a list, receives each text's mean
-    log-likelihood per new character (nats) under the model and the grammar at
-    temperature 1 (for reranking).  `cadence_temperature` multiplies the temperature
-    while a stream's grammar says it is writing a phrase's last bar (its `cadence()`):
-    lower-entropy sampling where phrases end, from the model's own distribution.
-    `bar_candidates` > 1 samples every bar that many times and keeps the likeliest (see
-    `_BarChoice`), where the grammar counts bars (`segment()` not None).
-    Raises UnknownCharacters for seed characters
-    the vocabulary lacks, ValueError for temperature <= 0, num < 1, top_k < 1."""
+    A stream ends when its text (counting only matches that end in new text) contains `stop`, or
+    after `length` new characters (then, when the grammar can say where the piece could have ended
+    (`can_end()` not None), it is cut back to there, so a capped piece is still a whole one).  A
+    stream stopped by a stop string that ends in newlines is returned ending in a single newline
+    (for the blank line "\n\n": the piece without its blank line); any other stop string is kept; a
+    stop holding characters the vocabulary lacks can never be written, so streams then run to
+    `length`.  An empty seed starts a new piece (see the module docstring).  `grammar` makes a
+    fresh GrammarState (or None for none), e.g. ``codec.grammar``.  `random_seed` makes the output
+    repeatable on a given machine.  `scores`, when a list, receives each text's mean log-likelihood
+    per new character (nats) under the model and the grammar at temperature 1 (for reranking).
+    `cadence_temperature` multiplies the temperature while a stream's grammar says it is writing a
+    phrase's last bar (its `cadence()`): lower-entropy sampling where phrases end, from the model's
+    own distribution.  `bar_candidates` > 1 samples every bar that many times and keeps the
+    likeliest (see `_BarChoice`), where the grammar counts bars (`segment()` not None).  Raises
+    UnknownCharacters for seed characters the vocabulary lacks, ValueError for temperature <= 0,
+    num < 1, top_k < 1."""
     _check(vocab, seed, num, length, temperature, top_k)
     primer = PIECE_START + seed
-    if stop and vocab.missing(stop):
-        stop = None  # the model cannot write it: streams run to `length`
-    stop_ids = vocab.encode(stop).astype(np.int64) if stop else None
+    stop, stop_ids = _writable_stop(vocab, stop)
 
     device = torch.device(device)
     gen = _generator(device, random_seed)
@@ -151,6 +146,14 @@ def generate(
     if scores is not None:
         scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
     return _texts(vocab, seed, out, ends, stopped, stop, grammar, grammars)
+
+
+def _writable_stop(vocab: Vocab, stop: str | None) -> tuple[str | None, np.ndarray | None]:
+    """The stop string and its ids; None for both when the model cannot write it (streams then
+    run to their length)."""
+    if not stop or vocab.missing(stop):
+        return None, None
+    return stop, vocab.encode(stop).astype(np.int64)
 
 
 def _counts_bars(grammar: Callable[[], GrammarState | None] | None, seed: str) -> bool:
