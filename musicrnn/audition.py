@@ -157,13 +157,14 @@ def collect_sources(folder: str | os.PathLike) -> tuple[list, list[str]]:
             files.append(path)
     text_stems = {p.stem for p in files if p.suffix.lower() in text_suffixes - binary and p.name != KEPT_NAME}
     continued = _continued_midi(files, text_stems)  # MIDI that says where a model took over
+    continued_stems = {p.stem for p in continued}
     for path in files:
         suffix = path.suffix.lower()
         if path.name == KEPT_NAME or suffix not in wanted:
             continue
         if path in continued:
             found = continued[path]
-        elif suffix in text_suffixes - binary and path.stem in {p.stem for p in continued}:
+        elif suffix in text_suffixes - binary and path.stem in continued_stems:
             continue  # its MIDI beside it holds the same piece and where the model took over
         elif suffix in binary and (path.stem in text_stems or re.sub(r"-\d+$", "", path.stem) in text_stems):
             continue  # the same piece as in its text file beside it
