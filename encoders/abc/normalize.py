@@ -756,21 +756,21 @@ def _normalize_tune(
     if bad and not keep_irregular:
         # line numbers of `bad` count lines of the normalized text; point at the tune's start instead
         return skip("irregular bars", f"irregular bars: {bad[0]}")
-    if not _has_notes(text):
+    toks = tokenize(text)
+    if not _has_notes(toks):
         return skip("no notes", "no notes")
-    if _too_long_note(text):  # e.g. a broken rhythm made a note longer than a reader takes
+    if _too_long_note(toks):  # e.g. a broken rhythm made a note longer than a reader takes
         return skip("unreadable", f"unreadable: a note longer than {MAX_LENGTH_NUMBER} units")
     return TuneResult(text, first_line, title=title)
 
 
-def _too_long_note(text: str) -> bool:
-    """Whether the normalized text writes a length the tokenizer would cap (it would read
+def _too_long_note(toks: list[Token]) -> bool:
+    """Whether the normalized text's tokens hold a length the tokenizer capped (it would read
     another tune back)."""
-    return any(t.error and "capped" in t.error for t in tokenize(text))
+    return any(t.error and "capped" in t.error for t in toks)
 
 
-def _has_notes(text: str) -> bool:
-    toks = tokenize(text)
+def _has_notes(toks: list[Token]) -> bool:
     from encoders.abc.tokens import header_end
 
     return any(t.kind == "note" for t in toks[header_end(toks) :])
