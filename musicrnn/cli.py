@@ -411,20 +411,10 @@ def evaluate(
     Example: musicrnn evaluate --model outputs/models/folk corpora/folk.txt
     """
     args = kit.use_case_args(locals())  # first: the parameters alone
-    from rich.progress import TimeElapsedColumn
+    from musicrnn.evaluate import STAGES, report_rows
 
-    from musicrnn.evaluate import STAGES
-
-    bar, task = kit.progress_bar("evaluating", TimeElapsedColumn(), total=len(STAGES), transient=True)
-    seen = []
-
-    def stage(what: str) -> None:
-        seen.append(what)
-        bar.update(task, completed=len(seen) - 1, description=f"{len(seen)}/{len(STAGES)} {what}")
-
-    with bar:
-        report = pipeline.evaluate_model(**args, on_stage=stage)
-    from musicrnn.evaluate import report_rows
+    with kit.Counting("evaluating", len(STAGES)) as progress:
+        report = pipeline.evaluate_model(**args, on_stage=progress.stage, on_count=progress.count)
 
     kit.table(
         printable(f"{report.model_path} on held-out pieces of {corpus}"), ("measure", "value"), report_rows(report)

@@ -1,7 +1,8 @@
 """What every command of musicrnn.cli prints with and is declared with.
 
 - `out_console`, `err_console`: rich consoles that print only printable text (`say`, `show`);
-- `progress_bar`, `stop`, `table`: progress on stderr, tables on stdout;
+- `progress_bar`, `stop`, `table`: progress on stderr, tables on stdout; `Counting`: a bar for
+  work in stages, each with its own count and an ETA from its measured rate;
 - `scheme_flags`: a flag for every option the schemes declare (encoders.Scheme.encode_options,
   decode_options), so a new scheme's options reach the command line without editing it;
 - `use_case_args`: a command's parameters as the keywords of its use case (musicrnn.pipeline);
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Annotated
 
 import typer
@@ -53,6 +55,91 @@ def progress_bar(label: str, *columns, total: float | None = None, **options):
     columns = (TextColumn(label), BarColumn(), *columns, TextColumn("{task.description}"))
     bar = Progress(*columns, console=err_console, **options)
     return bar, bar.add_task("", total=total)
+
+
+REFRESH_S = 0.1
+"""How often `Counting` redraws its bar as counts arrive (besides rich's own redraws)."""
+
+
+def count_column():
+    """A column: the task's count of its `unit` field, "done/total unit", or "done unit" where
+    the total is not known (never "17/?"); blank while it has no unit."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class CountColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            unit = task.fields.get("unit", "")
+            if not unit:  # nothing counted yet
+                return Text("")
+            done = f"{int(task.completed):,}"
+            shown = done if task.total is None else f"{done}/{int(task.total):,}"
+            return Text(f"{shown} {unit}".strip(), style="progress.download")
+
+    return CountColumn()
+
+
+def eta_column():
+    """A column: the task's time remaining from its own measured rate, the time since it began
+    counting (its `since` field, time.monotonic) over what it has done ("eta 0:01:23"); blank
+    while nothing is done or the total is not known, so it is never a guess."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class EtaColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            since = task.fields.get("since")
+            if task.total is None or not task.completed or since is None:
+                return Text("")
+            elapsed = time.monotonic() - since
+            left = max(0.0, elapsed * (task.total - task.completed) / task.completed)
+            minutes, seconds = divmod(int(left + 0.5), 60)
+            return Text(f"eta {minutes // 60}:{minutes % 60:02d}:{seconds:02d}", style="progress.remaining")
+
+    return EtaColumn()
+
+
+class Counting:
+    """A progress bar on stderr for work in stages, each counted in its own unit: `stage(what)`
+    starts a stage (its count, clock and ETA from zero), `count(done, total, unit)` says how far
+    it is (total None: a count with no bar and no ETA); the ETA is the time since the stage's
+    first count over the units done, times those left.  Use it as a context manager; like every
+    bar here, it shows only where rich draws live output (a terminal) and leaves when done."""
+
+    def __init__(self, label: str, stages: int):
+        from rich.progress import TimeElapsedColumn
+
+        self.bar, self.task = progress_bar(
+            label, count_column(), TimeElapsedColumn(), eta_column(), total=None, transient=True
+        )
+        self.stages, self.begun, self.drawn, self.since = stages, 0, 0.0, None
+        self.bar.update(self.task, description=f"0/{stages} starting", unit="")
+
+    def __enter__(self):
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stop(self.bar)
+
+    def stage(self, what: str) -> None:
+        self.begun += 1
+        self.bar.remove_task(self.task)  # a fresh task: no total, count or clock carried over
+        self.task = self.bar.add_task(f"{self.begun}/{self.stages} {what}", total=None, unit="")
+        self.since = None
+        self._draw(force=True)
+
+    def count(self, done: int, total: int | None, unit: str) -> None:
+        if self.since is None:  # the rate is the counted work's, not the stage's setup
+            self.since = time.monotonic()
+        self.bar.update(self.task, completed=done, total=total, unit=unit, since=self.since)
+        self._draw(force=done == total)
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.bar.live.is_started and (force or now - self.drawn >= REFRESH_S):
+            self.drawn = now
+            self.bar.refresh()
 
 
 def stop(bar) -> None:

@@ -8,6 +8,11 @@
 
 A model is worth its weights when its bpc is clearly under both baselines;
 `report_rows` gives the table the CLI prints, with the improvement in percent.
+
+Progress: `evaluate` tells `on_stage` each of the `STAGES` as it begins and `on_count(done,
+total, unit)` how far the stage is in its own units (characters scored, n-gram orders, bytes
+compressed, pieces checked, ...), `total` None where it is not known ahead (the sampling: a
+piece ends when the model ends it), so a progress bar's ETA comes from the measured rate.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +28,7 @@ import numpy as np
 import torch
 
 from encoders import PIECE_SEPARATOR, Scheme, UsageError
-from musicrnn.data import PIECE_START, Vocab, eval_windows, split_pieces
+from musicrnn.data import PIECE_START, Batches, Vocab, eval_windows, split_pieces
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
 from musicrnn.sample import generate_pieces
@@ -36,7 +41,13 @@ __all__ = ["EvalReport", "NgramIndex", "evaluate", "model_bits_per_char", "novel
 
 
 def model_bits_per_char(
-    model: Any, vocab: Vocab, text: str, device: str | torch.device = "cpu", batch_size: int = 16, seq_len: int = 256
+    model: Any,
+    vocab: Vocab,
+    text: str,
+    device: str | torch.device = "cpu",
+    batch_size: int = 16,
+    seq_len: int = 256,
+    on_count: Callable[[int, int], None] | None = None,
 ) -> float:
     """Bits per character the model needs for `text` (pieces separated by blank lines),
     predicting each character from those before it in its piece.
@@ -44,14 +55,76 @@ def model_bits_per_char(
     Every piece is read the way the model was trained and is sampled: from a zero state
     fed a newline (musicrnn.data.Batches, in stream order, `batch_size` pieces at a time,
     long pieces in windows of `seq_len` with the state carried), scored as training's
-    validation is (musicrnn.train.evaluate)."""
+    validation is (musicrnn.train.evaluate).  `on_count(done, total)` is told the characters
+    scored so far, of all of them, as each window is done."""
     if vocab.missing(PIECE_START):
         raise UsageError("scoring pieces needs the newline in the vocabulary")
     ids = vocab.encode(PIECE_START + text)
     batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]))
     if batches is None:
         raise UsageError("text must have at least one character to score")
-    return validation_bits(model, batches, None, torch.device(device), contextlib.nullcontext)
+    if on_count is None:
+        return validation_bits(model, batches, None, torch.device(device), contextlib.nullcontext)
+    counted = _Scored(batches, on_count)
+    bits = validation_bits(model, counted, None, torch.device(device), contextlib.nullcontext)
+    counted.flush()
+    return bits
+
+
+class _Scored:
+    """Validation windows that tell `on_count(done, total)` the characters scored so far as each
+    window is done: when the next one is asked for, and at the end (`flush`)."""
+
+    def __init__(self, batches: Batches, on_count: Callable[[int, int], None]):
+        starts, stops = batches.pieces
+        self.batches, self.on_count = batches, on_count
+        self.total = int((stops - starts - 1).sum())  # every piece's predictions, once
+        self.done = self.pending = 0
+        on_count(0, self.total)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def set_position(self, position: dict[str, int]) -> None:
+        self.batches.set_position(position)
+
+    def next(self):
+        self.flush()
+        batch = self.batches.next()
+        self.pending = batch.scored
+        return batch
+
+    def flush(self) -> None:
+        if self.pending:
+            self.done, self.pending = self.done + self.pending, 0
+            self.on_count(self.done, self.total)
+
+
+@contextlib.contextmanager
+def _counting_steps(model: Any, on_count: Callable[[int, None], None] | None) -> Iterator[None]:
+    """While sampling: `on_count(characters, None)` as the model reads each step's characters,
+    every candidate stream's (a hook on its embedding, where it has one; none otherwise), so
+    the count is the model's steps (its one-off check of the fast step included).  No total:
+    a piece ends when the model writes its end, so there is no honest ETA to give."""
+    embed = getattr(model, "embed", None)
+    if on_count is None or not isinstance(embed, torch.nn.Module):
+        yield
+        return
+    done = 0
+
+    def step_read(module, args, output) -> None:
+        nonlocal done
+        ids = args[0] if args else None
+        if isinstance(ids, torch.Tensor) and (ids.dim() == 1 or ids.shape[-1] == 1):  # a step, not the primer
+            done += int(ids.shape[0])
+            on_count(done, None)
+
+    handle = embed.register_forward_hook(step_read)
+    try:
+        on_count(0, None)
+        yield
+    finally:
+        handle.remove()
 
 
 # --------------------------------------------------------------------------- novelty
@@ -176,6 +249,9 @@ STAGES = (
 )
 """What `evaluate` does, in order (its `on_stage` is told each as it begins)."""
 
+UNITS = ("characters", "orders", "bytes", "characters sampled", "samples", "parts")
+"""The unit each of the `STAGES` counts its progress in (`evaluate`'s `on_count`)."""
+
 
 def evaluate(
     loaded: Any,
@@ -191,20 +267,29 @@ def evaluate(
     rerank: int = 1,
     bar_candidates: int | None = None,
     on_stage: Callable[[str], None] | None = None,
+    on_count: Callable[[int, int | None, str], None] | None = None,
 ) -> EvalReport:
     """Score a loaded checkpoint on the held-out pieces of the stream it was trained on,
     against n-gram and xz baselines, and sample `num_samples` pieces to check.  `on_stage(what)`
-    is told each of the `STAGES` as it begins."""
+    is told each of the `STAGES` as it begins, `on_count(done, total, unit)` how far the stage
+    is in its unit (`UNITS`; `total` None where it is not known ahead)."""
     times: dict[str, float] = {}
     clock = time.perf_counter()
     stages = iter(STAGES)
+    units = iter(UNITS)
+    unit = UNITS[0]
+
+    def count(done: int, total: int | None) -> None:
+        if on_count:
+            on_count(done, total, unit)
 
     def lap(name: str) -> None:
-        nonlocal clock
+        nonlocal clock, unit
         now = time.perf_counter()
         times[name] = now - clock
         clock = now
-        if on_stage and (stage := next(stages, None)):
+        stage, unit = next(stages, None), next(units, unit)
+        if on_stage and stage:
             on_stage(stage)
 
     fraction, split_seed = _split_settings(loaded.meta)
@@ -219,37 +304,47 @@ def evaluate(
             f"({', '.join(map(repr, missing[:10]))}): is this the stream it was trained on?"
         )
 
+    unit = next(units)
     if on_stage:
         on_stage(next(stages))
-    model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device)
+    model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device, on_count=count)
     lap("model")
-    order, ngram_bpc, by_order = best_ngram(train_text, val_text, orders)
+    wanted = sorted(set(orders))
+    count(0, len(wanted))
+    order, ngram_bpc, by_order = best_ngram(
+        train_text, val_text, wanted, on_order=lambda k: count(wanted.index(k) + 1, len(wanted))
+    )
     lap("ngram")
-    xz_bpc, xz_alone = xz_bits_per_char(train_text, val_text), xz_alone_bits_per_char(val_text)
+    xz_bpc, xz_alone = _xz_baselines(train_text, val_text, count)
     lap("xz")
 
     samples = []
     if num_samples > 0:
-        samples = generate_pieces(
-            loaded,
-            codec,
-            seed=None,
-            num=num_samples,
-            length=length,
-            temperature=temperature,
-            free=free,
-            random_seed=random_seed,
-            device=device,
-            rerank=rerank,
-            bar_candidates=bar_candidates,
-        )
+        with _counting_steps(loaded.model, count):
+            samples = generate_pieces(
+                loaded,
+                codec,
+                seed=None,
+                num=num_samples,
+                length=length,
+                temperature=temperature,
+                free=free,
+                random_seed=random_seed,
+                device=device,
+                rerank=rerank,
+                bar_candidates=bar_candidates,
+            )
     lap("sample")
-    decoded = [codec.decode(s) for s in samples]
     index = NgramIndex(train_text, 24)
-    novel = [not index.copies(codec.body(s)) for s in samples]
     novel_real = [not index.copies(codec.body(p)) for p in val_pieces]
+    count(0, len(samples))  # then the samples, each decoded and checked: alike units, an honest rate
+    decoded, novel = [], []
+    for s in samples:
+        decoded.append(codec.decode(s))
+        novel.append(not index.copies(codec.body(s)))
+        count(len(novel), len(samples))
     lap("check")
-    music = music_section(codec, samples, train_pieces, val_pieces, random_seed) if samples else []
+    music = music_section(codec, samples, train_pieces, val_pieces, random_seed, on_part=count) if samples else []
     lap("music")
 
     share = lambda flags: sum(flags) / len(flags) if flags else float("nan")  # noqa: E731
@@ -279,6 +374,24 @@ def evaluate(
     )
 
 
+def _xz_baselines(train_text: str, val_text: str, count: Callable[[int, int], None]) -> tuple[float, float]:
+    """xz given the training text and xz of the held-out text alone, `count`ing the bytes
+    compressed (the training text alone, then with the held-out text, then that alone)."""
+    train, val = len(train_text.encode("utf-8")), len(val_text.encode("utf-8"))
+    total = 2 * train + 2 * val
+    count(0, total)
+    given = xz_bits_per_char(train_text, val_text)
+    count(2 * train + val, total)
+    alone = xz_alone_bits_per_char(val_text)
+    count(total, total)
+    return given, alone
+
+
+MUSIC_PARTS = 4
+"""What `music_section` counts (`on_part`): the figures of the generated, held-out and training
+pieces, then the corpus's headers."""
+
+
 def music_section(
     codec: Scheme,
     samples: list[str],
@@ -286,18 +399,26 @@ def music_section(
     val_pieces: list[str],
     random_seed: int = 0,
     known_cap: int = 3000,
+    on_part: Callable[[int, int], None] | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """The music table for `samples` beside as many held-out real pieces and as many training
     pieces (real vs real), chosen at random (seeded).  The corpus's meter, mode and R:
     distributions come from every training piece's header where the codec can read headers
-    alone, else from `known_cap` of them."""
+    alone, else from `known_cap` of them.  `on_part(done, MUSIC_PARTS)` is told as each part
+    is done."""
+    part = on_part or (lambda done, total: None)
+    part(0, MUSIC_PARTS)
     rng = np.random.default_rng(random_seed)
     n = len(samples)
     real = [val_pieces[i] for i in sorted(rng.choice(len(val_pieces), min(n, len(val_pieces)), replace=False))]
     reference = [
         train_pieces[i] for i in sorted(rng.choice(len(train_pieces), min(n, len(train_pieces)), replace=False))
     ]
-    generated_f, real_f, reference_f = (set_figures(codec, texts) for texts in (samples, real, reference))
+    figures = []
+    for texts in (samples, real, reference):
+        figures.append(set_figures(codec, texts))
+        part(len(figures), MUSIC_PARTS)
+    generated_f, real_f, reference_f = figures
     first = codec.figures(train_pieces[0], header_only=True) if train_pieces else None
     if first is not None:  # the scheme reads headers alone: every training piece's
         heads = [first] + [codec.figures(p, header_only=True) for p in train_pieces[1:]]
@@ -305,6 +426,7 @@ def music_section(
         pick = rng.choice(len(train_pieces), min(known_cap, len(train_pieces)), replace=False)
         heads = [vars(f) for f in set_figures(codec, [train_pieces[i] for i in pick]).pieces]
     corpus = {what: Counter(h[what] for h in heads if h[what] is not None) for what in ("meter", "mode", "rhythm")}
+    part(MUSIC_PARTS, MUSIC_PARTS)
     return music_rows(generated_f, real_f, reference_f, corpus)
 
 

@@ -29,7 +29,7 @@ length.  `best_ngram` scores all orders in one pass.
 from __future__ import annotations
 
 import lzma
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,10 +193,18 @@ def ngram_bits_per_char(train_text: str, test_text: str, order: int) -> float:
 
 
 def best_ngram(
-    train_text: str, test_text: str, orders: Iterable[int] = range(1, 9)
+    train_text: str,
+    test_text: str,
+    orders: Iterable[int] = range(1, 9),
+    on_order: Callable[[int], None] | None = None,
 ) -> tuple[int, float, dict[int, float]]:
-    """(best order, its bits per char, {order: bits per char}) over `orders`."""
-    by_order = dict(_bits_by_order(train_text, test_text, orders))
+    """(best order, its bits per char, {order: bits per char}) over `orders`; `on_order(k)` is
+    told as each order is scored, lowest first."""
+    by_order = {}
+    for k, bits in _bits_by_order(train_text, test_text, orders):
+        by_order[k] = bits
+        if on_order is not None:
+            on_order(k)
     best = min(by_order, key=by_order.get)
     return best, by_order[best], by_order
 

@@ -1000,11 +1000,13 @@ def evaluate_model(
     random_seed: int = 0,
     device: str = "auto",
     on_stage: Callable[[str], None] | None = None,
+    on_count: Callable[[int, int | None, str], None] | None = None,
 ):
     """A model beside n-gram and xz baselines on the held-out pieces of the stream it was
     trained on, and `samples` pieces it writes checked for validity, novelty and their music;
     returns musicrnn.evaluate.EvalReport.  `on_stage(what)` is told each stage as it begins
-    (musicrnn.evaluate.STAGES)."""
+    (musicrnn.evaluate.STAGES), `on_count(done, total, unit)` how far it is (total None: not
+    known ahead)."""
     from musicrnn.checkpoint import load
     from musicrnn.evaluate import evaluate as run_evaluation
 
@@ -1033,4 +1035,5 @@ def evaluate_model(
         rerank=rerank,
         bar_candidates=bar_candidates,
         on_stage=on_stage,
+        on_count=on_count,
     )

@@ -223,3 +223,119 @@ def test_evaluate_report(vocab):
     assert rows["model bits/char"] == f"{report.model_bpc:.3f}"
     assert "%" in rows["model vs n-gram"] and "%" in rows["model vs xz given the training text"]
     assert "%" in rows["model vs xz of the held-out text"]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _stub_setup(vocab):
+    r = random.Random(5)
+    pieces = [
+        "X:1\nK:C\n" + "".join(r.choice("abcdefg |") for _ in range(r.randint(40, 120))) + "\n" for _ in range(60)
+    ]
+    loaded = SimpleNamespace(
+        model=tiny_model(vocab),
+        vocab=vocab,
+        path="tiny",
+        scheme="stub",
+        meta={"hyperparameters": {"val_fraction": 0.1, "split_seed": 7}},
+    )
+    return loaded, "\n".join(pieces)
+
+
+def test_evaluate_counts_every_stage_in_its_own_units(vocab):
+    from musicrnn.evaluate import STAGES, UNITS
+
+    loaded, stream = _stub_setup(vocab)
+    events = []
+    stage = lambda what: events.append(("stage", what))  # noqa: E731
+    count = lambda done, total, unit: events.append((done, total, unit))  # noqa: E731
+    args = {"num_samples": 6, "random_seed": 0, "length": 150, "orders": range(1, 5)}
+    report = evaluate(loaded, StubCodec(), stream, on_stage=stage, on_count=count, **args)
+    by_stage, current = {}, None
+    for e in events:
+        if e[0] == "stage":
+            current = e[1]
+            by_stage[current] = []
+        else:
+            by_stage[current].append(e)
+    assert list(by_stage) == list(STAGES)
+    for what, unit in zip(STAGES, UNITS):
+        counts = by_stage[what]
+        assert counts and {u for _, _, u in counts} == {unit}, what
+        done = [d for d, _, _ in counts]
+        assert done == sorted(done) and done[0] == 0 and done[-1] > 0, what
+        totals = {t for _, t, _ in counts}
+        if what == "sampling pieces":  # pieces end when the model ends them: a count, no total
+            assert totals == {None}
+        else:
+            assert len(totals) == 1 and done[-1] == totals.pop(), what
+    assert by_stage["scoring the held-out pieces"][-1][0] == report.val_chars
+    assert by_stage["n-gram baselines"][-1][:2] == (4, 4)
+    assert by_stage["checking the samples"][-1][0] == report.num_samples
+
+    quiet = evaluate(_stub_setup(vocab)[0], StubCodec(), stream, **args)  # counting changes nothing
+    assert quiet.samples == report.samples and quiet.model_bpc == report.model_bpc
+    assert quiet.ngram_by_order == report.ngram_by_order and quiet.music == report.music
+
+
+def _saved_model(tmp_path, text):
+    from musicrnn import checkpoint
+
+    torch.manual_seed(1)
+    chars = "".join(sorted(set(text)))
+    out = tmp_path / "m"
+    checkpoint.save(
+        out,
+        CharLSTM(ModelConfig(vocab_size=len(chars), hidden=12, layers=1, embed=4)),
+        {
+            "vocab": chars,
+            "scheme": "abc",
+        },
+    )
+    return out
+
+
+def _frames(stderr: str) -> list[str]:
+    """What a terminal showed, frame by frame: the escape sequences out, split at each redraw."""
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", stderr)  # colours
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", plain)  # cursor moves
+    return [f.strip() for f in re.split(r"[\r\n]+", plain) if f.strip()]
+
+
+def test_evaluate_shows_counts_and_an_eta_on_a_terminal_and_the_same_stdout(tmp_path, corpus, monkeypatch):
+    import re
+
+    from typer.testing import CliRunner
+
+    from musicrnn import cli_kit
+    from musicrnn.cli import app
+
+    model = _saved_model(tmp_path, corpus.read_text())
+    argv = ["evaluate", str(corpus), "--model", str(model), "--samples", "2", "--bar-candidates", "1"]
+    plain = CliRunner().invoke(app, argv)
+    assert plain.exit_code == 0, plain.output
+    assert "evaluating" not in plain.stderr  # off a terminal: no bar
+
+    monkeypatch.setattr(cli_kit, "err_console", cli_kit._Console(stderr=True, force_terminal=True, width=160))
+    monkeypatch.setattr(cli_kit, "REFRESH_S", 0.0)
+    shown = CliRunner().invoke(app, argv)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == plain.stdout  # the tables, untouched
+    frames = _frames(shown.stderr)
+    counted = re.compile(r"([\d,]+)/([\d,]+) (characters|orders|bytes|samples|parts)\b")
+    for unit in ("characters", "orders", "bytes", "samples", "parts"):
+        seen = [
+            (int(m[1].replace(",", "")), int(m[2].replace(",", "")))
+            for f in frames
+            if (m := counted.search(f)) and m[3] == unit
+        ]
+        done = [d for d, _ in seen]
+        assert seen and done == sorted(done) and done[-1] == seen[-1][1] and len(set(done)) > 1, (unit, seen)
+    assert any(re.search(r"\beta \d+:\d\d:\d\d\b", f) for f in frames), frames
+    sampling = [f for f in frames if "sampling pieces" in f and "characters sampled" in f]
+    assert sampling and not any("/" in f.split("characters sampled")[0].split()[-1] for f in sampling)
+    assert not any("eta" in f for f in sampling)  # no total, so no ETA
+    assert not any("/?" in f for f in frames)
