@@ -317,12 +317,29 @@ def _refuse(given: dict, names: tuple[str, ...], why: str) -> None:
         raise CliError(f"{', '.join(flags)} {'is' if len(flags) == 1 else 'are'} {why}")
 
 
+def _own_outputs() -> str:
+    """The files schemes write a piece of their own as, in words for help texts ("the columns
+    and rows schemes also .tab .gp5"), from the schemes (musicrnn.outputs.piece_files)."""
+    from musicrnn.outputs import piece_files
+
+    by_files: dict[str, list[str]] = {}
+    for scheme in encoders.all_schemes():
+        if files := piece_files(scheme):
+            by_files.setdefault(" ".join(files), []).append(scheme.name)
+    said = (
+        f"the {' and '.join(names)} scheme{'s' if len(names) > 1 else ''} also {f}" for f, names in by_files.items()
+    )
+    return "; ".join(said)
+
+
 @app.command()
 @friendly_errors
 @kit.scheme_flags("decode")
 def decode(
     file: Annotated[Path, typer.Argument(help="A file of pieces: an ABC or tab file, or a generated stream.")],
-    out: Annotated[str, typer.Option("--out", "-o", help=f"{pipeline.OUTPUT_KINDS}; or .abc/.txt, or -.")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help=f"{pipeline.OUTPUT_KINDS}; {_own_outputs()}; or .abc/.txt, or -.")
+    ],
     scheme: kit.Scheme = None,
     force: kit.Force = False,
     **options,

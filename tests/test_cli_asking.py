@@ -66,9 +66,15 @@ def test_version_and_help_texts():
     assert result.exit_code == 0 and result.stdout.strip() == f"musicrnn {musicrnn.__version__}"
     main = runner.invoke(app, ["--help"]).output
     assert "to come" not in main
-    decode = runner.invoke(app, ["decode", "--help"], terminal_width=200).output
-    for suffix in (".mid", ".wav", ".flac", ".ogg", ".svg", ".musicxml", ".png", ".abc"):
-        assert suffix in decode
+    decode = " ".join(runner.invoke(app, ["decode", "--help"], terminal_width=200).output.split())
+    from musicrnn.outputs import piece_suffixes
+
+    # every file decode writes: music files, and the tab schemes' own .tab and .gp5 (were missing)
+    for suffix in {".mid", ".wav", ".flac", ".ogg", ".svg", ".musicxml", ".png", ".abc", *piece_suffixes()} - {
+        ".xml",  # MusicXML's other ending
+        ".midi",
+    }:
+        assert suffix in decode, suffix
 
 
 def test_train_init_from_with_samples(corpus, tmp_path):
