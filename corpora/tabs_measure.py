@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num", type=int, default=30)
     ap.add_argument("--length", type=int, default=4000)
     ap.add_argument("--random-seed", type=int, default=0)
+    ap.add_argument("--bar-candidates", type=int, default=None)
     ap.add_argument("--work", default="/tmp/tabs_measure")
     args = ap.parse_args(argv)
     corpus, work = Path(args.corpus), Path(args.work)
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         num=args.num,
         length=args.length,
         random_seed=args.random_seed,
+        bar_candidates=args.bar_candidates,
         out=str(work / "gen" / "tab.gp5"),
         force=True,
     )

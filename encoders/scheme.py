@@ -550,6 +550,15 @@ class Scheme(ABC):
             text = text.rstrip(self.bar_line_chars).rstrip()
         return text
 
+    bar_candidates: int = 4
+    """Bars sampled for every bar written, where the grammar counts bars (`GrammarState.segment`),
+    the one the model finds likeliest kept: `generate`'s default (`--bar-candidates`).  With the
+    folk model 4 took tunes ending on the tonic from 48% to 62-68% (docs/models.md)."""
+
+    bar_recall: tuple[int, ...] = (8,)
+    """Bars back whose copy joins the candidates of every bar (the model keeps it when it finds
+    it likelier than the bars it sampled): tunes come back as the tradition's do (docs/models.md)."""
+
     transposes: bool = False
     """Whether `transpose` can move this scheme's pieces."""
 

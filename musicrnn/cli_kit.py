@@ -193,6 +193,6 @@ Free = Annotated[bool, typer.Option(help="Turn off validity-guided decoding (no 
 Rerank = Annotated[int | None, typer.Option(help="Sample this many candidates a piece, keep the likeliest (1).")]
 BarCandidates = Annotated[
     int | None,
-    typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (4; 1: off)."),
+    typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (abc: 4, tabs: 1)."),
 ]
 Seed = Annotated[int | None, typer.Option(help="Seed for repeatable samples.")]

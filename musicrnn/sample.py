@@ -38,11 +38,8 @@ import torch
 from encoders import END_OF_PIECE, GrammarState, Scheme, UsageError
 from musicrnn.data import PIECE_START, UnknownCharacters, Vocab
 
-__all__ = ["BAR_CANDIDATES", "generate", "generate_pieces"]
+__all__ = ["generate", "generate_pieces"]
 
-BAR_CANDIDATES = 4
-"""Bars sampled for every bar written, the likeliest kept (`generate`'s `bar_candidates`), by default:
-with the bundled folk model, 4 took tunes ending on the tonic from 48% to 62-68% (docs/models.md)."""
 MAX_BAR_CANDIDATES = 32
 
 
@@ -61,6 +58,7 @@ def generate(
     scores: list[float] | None = None,
     cadence_temperature: float = 1.0,
     bar_candidates: int = 1,
+    bar_recall: tuple[int, ...] = (),
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
@@ -77,7 +75,9 @@ def generate(
     `cadence_temperature` multiplies the temperature while a stream's grammar says it is writing a
     phrase's last bar (its `cadence()`): lower-entropy sampling where phrases end, from the model's
     own distribution.  `bar_candidates` > 1 samples every bar that many times and keeps the
-    likeliest (see `_BarChoice`), where the grammar counts bars (`segment()` not None).  Raises
+    likeliest (see `_BarChoice`), where the grammar counts bars (`segment()` not None);
+    `bar_recall` (bars back, e.g. (8,)) adds to each bar's candidates a copy of the kept bar
+    that far back, kept only when the model finds it likelier than the sampled ones.  Raises
     UnknownCharacters for seed characters the vocabulary lacks, ValueError for temperature <= 0,
     num < 1, top_k < 1."""
     _check(vocab, seed, num, length, temperature, top_k)
@@ -86,9 +86,9 @@ def generate(
 
     device = torch.device(device)
     gen = _generator(device, random_seed)
-    if bar_candidates > 1 and length and _counts_bars(grammar, seed):
+    if (bar_candidates > 1 or bar_recall) and length and _counts_bars(grammar, seed):
         with torch.inference_mode():
-            run = _BarChoice(model, vocab, seed, num, bar_candidates, length, gen, device)
+            run = _BarChoice(model, vocab, seed, num, bar_candidates, length, gen, device, bar_recall)
             run.sample(grammar, stop_ids, temperature, top_k, cadence_temperature)
         return run.texts(stop, grammar, scores)
     out = np.zeros((num, length), dtype=np.int64)  # sampled ids, stream x position
@@ -175,9 +175,19 @@ class _BarChoice:
     to the others (state, grammar, text), and all go on from there.  So a bar that ends the
     piece competes with bars that carry on, by the model's own probabilities, and the model,
     not a rule, decides each bar.  The header is sampled, not ranked (the first candidate is
-    kept): ranking headers would favour the commonest meter and key."""
+    kept): ranking headers would favour the commonest meter and key.
 
-    def __init__(self, model, vocab, seed, num, k, length, gen, device):
+    Recall (`recall`, bars back): each piece also has one row per entry that, instead of
+    sampling, writes a copy of the kept bar that many bars back (when there is one), scored
+    the same way.  The model keeps the copy only when it finds the repeat likelier than the
+    bars it sampled; a copy the grammar refuses, or that closes its bar elsewhere than the
+    original did, is not a candidate.  Tunes come back to earlier bars as folk tunes do, by
+    the model's own judgement."""
+
+    def __init__(self, model, vocab, seed, num, k, length, gen, device, recall=()):
+        self.recall = tuple(recall)  # bars back whose copy is also a candidate
+        self.sampled = k
+        k = k + len(self.recall)
         self.vocab, self.seed, self.num, self.k, self.length = vocab, seed, num, k, length
         self.gen, self.device = gen, device
         n = num * k
@@ -195,6 +205,11 @@ class _BarChoice:
         self.stopped = np.zeros(n, dtype=bool)  # wrote the stop string
         self.done = np.zeros(num, dtype=bool)  # the piece is finished
         self.final = [p * k for p in range(num)]  # the row that holds each piece's text
+        self.forced: list[np.ndarray | None] = [None] * n  # a recalled bar's ids, still to write
+        self.fpos = np.zeros(n, dtype=np.int64)
+        self.invalid = np.zeros(n, dtype=bool)  # a recalled bar the grammar refused (or none to recall)
+        self.bars: list[list[tuple[int, int]]] = [[] for _ in range(num)]  # kept bars: (start, end) in out
+        self.bar_start = np.zeros(num, dtype=np.int64)
 
     def sample(self, grammar, stop_ids, temperature, top_k, cadence_temperature) -> None:
         n = self.num * self.k
@@ -215,14 +230,28 @@ class _BarChoice:
             probs = torch.softmax(_sharpened(logits, temperature, top_k, cad), dim=-1)
             ids = torch.multinomial(probs, 1, generator=self.gen)[:, 0]
             host = ids.cpu().numpy()
+            forcing = [i for i, r in enumerate(live.tolist()) if self.forced[r] is not None]
+            if forcing:
+                for i in forcing:
+                    r = int(live[i])
+                    host[i] = self.forced[r][self.fpos[r]]
+                    self.fpos[r] += 1
+                ids = torch.as_tensor(host.astype(np.int64), device=self.device)
             ll = logp.gather(1, ids[:, None])[:, 0].cpu().numpy()
             self.out[live, self.pos[live]] = host
             self.pos[live] += 1
             self.bar_ll[live] += ll
             self.total[live] += ll
-            for r, x, ch in zip(live.tolist(), g, self.vocab.decode(host)):
+            for r, x, ch, lp in zip(live.tolist(), g, self.vocab.decode(host), ll.tolist()):
+                forced = self.forced[r]
+                if forced is not None and lp == -np.inf:  # the grammar refuses the recalled bar here
+                    self.invalid[r] = self.waiting[r] = True
+                    continue
                 x.feed(ch)
-                if x.segment() != self.segment[r] or self.pos[r] >= self.length:
+                moved = x.segment() != self.segment[r]
+                if forced is not None and moved != (self.fpos[r] == len(forced)):
+                    self.invalid[r] = True  # the copy closes its bar elsewhere than the original did
+                if moved or self.pos[r] >= self.length or self.invalid[r]:
                     self.waiting[r] = True
             if window is not None:
                 window[live] = np.concatenate((window[live, 1:], host[:, None]), axis=1)
@@ -265,11 +294,18 @@ class _BarChoice:
         """Every candidate of `piece` has closed its bar: keep the likeliest, copy it to the rest."""
         first = piece * self.k
         rows = np.arange(first, first + self.k)
-        best = first if not self.segment[first] else int(rows[np.argmax(self._scores(rows))])
+        if not self.segment[first]:
+            best = first
+        else:
+            scores = np.where(self.invalid[rows], -np.inf, self._scores(rows))
+            best = int(rows[np.argmax(scores)])
         self.final[piece] = best
         if self.stopped[best] or self.pos[best] >= self.length:
             self.done[piece] = True
             return
+        if self.segment[first]:
+            self.bars[piece].append((int(self.bar_start[piece]), int(self.pos[best])))
+        self.bar_start[piece] = self.pos[best]
         others = [r for r in rows.tolist() if r != best]
         idx = torch.as_tensor(others, device=self.device)
         for layer in range(len(self.h)):
@@ -291,6 +327,16 @@ class _BarChoice:
         self.bar_ll[rows] = 0.0
         self.events_at[rows] = self.grammars[best].events() or 0
         self.waiting[rows] = False
+        self.invalid[rows] = False
+        self.forced[first : first + self.k] = [None] * self.k
+        bars = self.bars[piece]
+        for j, back in enumerate(self.recall):
+            r = first + self.sampled + j
+            if back <= len(bars):
+                start, end = bars[len(bars) - back]
+                self.forced[r], self.fpos[r] = self.out[best, start:end].astype(np.int64), 0
+            else:  # nothing that far back: this candidate sits the bar out
+                self.invalid[r] = self.waiting[r] = True
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         """How likely each candidate bar of `rows` is: its log-likelihood per note, rest or
@@ -532,6 +578,7 @@ def generate_pieces(
     rerank: int = 1,
     cadence_temperature: float = 1.0,
     bar_candidates: int | None = None,
+    bar_recall: tuple[int, ...] | None = None,
 ) -> list[str]:
     """Pieces from a loaded checkpoint: its model and vocabulary, the codec's grammar
     (unless `free`), stopping at the blank line that ends a piece.  The seed defaults
@@ -539,12 +586,13 @@ def generate_pieces(
     piece (its `seed`, e.g. "X:1" for ABC).  `rerank` > 1 samples that many
     candidates per piece and keeps the `num` the model finds most likely (mean
     log-likelihood per character), in the order they were sampled.  `bar_candidates` > 1
-    samples every bar that many times and keeps the likeliest (`generate`; None:
-    `BAR_CANDIDATES`)."""
+    samples every bar that many times and keeps the likeliest, and `bar_recall` adds copies of
+    the bars that many bars back to the candidates (`generate`; None: the scheme's
+    `bar_candidates` and `bar_recall`)."""
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
     if bar_candidates is None:
-        bar_candidates = BAR_CANDIDATES
+        bar_candidates = codec.bar_candidates
     if not 1 <= bar_candidates <= MAX_BAR_CANDIDATES:
         raise UsageError(f"bar_candidates must be from 1 to {MAX_BAR_CANDIDATES}, got {bar_candidates}")
     if seed is None:
@@ -569,11 +617,12 @@ def generate_pieces(
         device=device,
         scores=scores if rerank > 1 else None,
         cadence_temperature=cadence_temperature,
+        bar_recall=codec.bar_recall if bar_recall is None else bar_recall,
     )
-    if rerank == 1:
-        return texts
-    best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])
-    return [texts[i] for i in best]
+    if rerank > 1:
+        best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])
+        texts = [texts[i] for i in best]
+    return texts
 
 
 def default_seed(meta: dict, fallback: str = "X:1") -> str:

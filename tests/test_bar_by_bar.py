@@ -139,3 +139,73 @@ def test_bar_candidates_option_is_checked_and_one_is_plain_sampling():
     four = pipeline.generate("folk", num=3, random_seed=5)
     assert [p.text for p in one] != [p.text for p in four]  # the default chooses bars
     assert all(p.piece.notes for p in one + four)
+
+
+def _per_event(bar: str, probs: dict) -> float:
+    """A bar's log-likelihood per a/b under FixedModel(probs) and the body's mask "ab|"."""
+    z = probs["a"] + probs["b"] + probs["|"]
+    ll = sum(torch.log(torch.tensor(probs[c] / z)).item() for c in bar)
+    return ll / max(1, sum(c in "ab" for c in bar))
+
+
+RECALL_PROBS = {"\n": 0.001, "H": 0.001, "a": 0.4, "b": 0.35, "|": 0.248}
+
+
+def test_a_recalled_bar_is_kept_when_the_model_finds_it_likelier():
+    # With one sampled bar and a copy of the bar before as the two candidates, every kept
+    # bar is at least as likely (per note) as the one before it, and some are copies.
+    model = FixedModel(RECALL_PROBS)
+    grammar = lambda: CountedBars(bars=10)  # noqa: E731
+    texts = generate(model, VOCAB, "", num=30, bar_recall=(1,), grammar=grammar, random_seed=7)
+    copies = 0
+    for text in texts:
+        bars = [b + "|" for b in text.strip().split("|")[:-1]]
+        assert len(bars) == 10
+        scores = [_per_event(b, RECALL_PROBS) for b in bars]
+        assert all(b >= a - 1e-9 for a, b in zip(scores, scores[1:])), text
+        copies += sum(a == b for a, b in zip(bars, bars[1:]))
+    assert copies > 100
+    plain = generate(model, VOCAB, "", num=30, grammar=grammar, random_seed=7)
+    falls = 0
+    for text in plain:
+        scores = [_per_event(b + "|", RECALL_PROBS) for b in text.strip().split("|")[:-1]]
+        falls += sum(b < a - 1e-9 for a, b in zip(scores, scores[1:]))
+    assert falls > 30  # sampled alone, bars are as often less likely than the one before
+
+
+class Alternating(CountedBars):
+    """`CountedBars` whose odd bars hold only a's and even bars only b's."""
+
+    def allowed(self):
+        allowed = super().allowed()
+        if allowed != "ab|":
+            return allowed
+        bar = self._body().split("|")[-1]
+        note = "a" if self._body().count("|") % 2 == 0 else "b"
+        return note + "|" if bar else note
+
+
+def test_a_recalled_bar_the_grammar_refuses_is_never_kept():
+    model = FixedModel(RECALL_PROBS)
+    grammar = lambda: Alternating(bars=8)  # noqa: E731
+    for recall in ((1,), (2,), (1, 2)):
+        texts = generate(model, VOCAB, "", num=20, bar_recall=recall, grammar=grammar, random_seed=1)
+        for text in texts:
+            bars = text.strip().split("|")[:-1]
+            assert len(bars) == 8 and all(b and set(b) == set("ab"[i % 2]) for i, b in enumerate(bars)), text
+        if 2 in recall:  # a copy of the bar two back is allowed: some are kept
+            assert sum(t.strip().split("|")[i] == t.strip().split("|")[i - 2] for t in texts for i in range(2, 8)) > 20
+
+
+def test_bar_recall_makes_the_bundled_model_repeat_bars():
+    from musicrnn.checkpoint import load
+    from musicrnn.pipeline import model_codec
+
+    loaded = load("folk")
+    codec = model_codec(loaded)
+    kw = {"num": 8, "random_seed": 2, "bar_candidates": 4}
+    figures = lambda texts: [codec.figures(t)["written_bars"] for t in texts]  # noqa: E731
+    repeats = lambda bars: sum(b in bars[:i] for i, b in enumerate(bars) if b)  # noqa: E731
+    recalled = figures(generate_pieces(loaded, codec, bar_recall=(8,), **kw))
+    plain = figures(generate_pieces(loaded, codec, bar_recall=(), **kw))
+    assert sum(map(repeats, recalled)) > sum(map(repeats, plain))

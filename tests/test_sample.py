@@ -142,7 +142,12 @@ def test_fast_step_matches_model_step(model):
 def test_generate_pieces_wires_grammar_unless_free(model):
     seen = []
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={"scheme_options": {"meters": ["6/8"]}})
-    codec = SimpleNamespace(seed="X:1", grammar=lambda options: seen.append(options) or Only("c"))
+    codec = SimpleNamespace(
+        seed="X:1",
+        grammar=lambda options: seen.append(options) or Only("c"),
+        bar_candidates=4,
+        bar_recall=(8,),
+    )
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
     assert texts == ["X:1" + "c" * 10] * 2  # default seed "X:1"
     assert seen and all(s == {"meters": ["6/8"]} for s in seen)  # the model's scheme options reach the grammar
@@ -192,7 +197,12 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
     assert math.isclose(scores[0], want, rel_tol=1e-4, abs_tol=1e-5)
 
     loaded = SimpleNamespace(model=model, vocab=VOCAB, meta={})
-    codec = SimpleNamespace(seed="X:1", grammar=lambda options: None)
+    codec = SimpleNamespace(
+        seed="X:1",
+        grammar=lambda options: None,
+        bar_candidates=4,
+        bar_recall=(8,),
+    )
     picked = generate_pieces(loaded, codec, seed="X:1", num=2, length=12, random_seed=5, rerank=3)
     assert len(picked) == 2
     every, ranked = [], []

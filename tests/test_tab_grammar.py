@@ -301,3 +301,17 @@ def test_the_columns_codec_offers_the_grammar_and_rows_none():
 
     assert isinstance(encoders.get("columns").grammar(), ColumnsGrammar)
     assert encoders.get("rows").grammar() is None
+
+
+def test_segment_counts_bars_and_events_count_steps_for_bar_by_bar_sampling():
+    g = ColumnsGrammar()
+    assert g.segment() == 0  # the header
+    g.feed("%columns E2 A2 D3 G3 B3 E4\n")
+    assert (g.segment(), g.events()) == (1, 0)
+    g.feed("0----- .2 3----- |")
+    assert (g.segment(), g.events()) == (1, 3)  # a bar token closes its bar at the space after it
+    g.feed(" ")
+    fork = g.copy()
+    g.feed("-0---- |\n")
+    assert (g.segment(), g.events()) == (3, 4)
+    assert (fork.segment(), fork.events()) == (2, 3)  # a copy goes on alone

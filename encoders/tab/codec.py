@@ -258,6 +258,10 @@ class ColumnsScheme(TabScheme):
     """The ``columns`` scheme: one token per time column, low string first, with validity-guided sampling."""
 
     name = "columns"
+    bar_candidates = 1
+    """A bar sampled once, with a copy of the bar eight back beside it (`Scheme.bar_recall`):
+    ranked among 4 sampled bars, tabs lost their chords (27% of beats against 36% and the
+    corpus's 51%, docs/models.md)."""
     suffixes = TabScheme.suffixes + GP_SUFFIXES
     """As ``roll`` names .mid: a Guitar Pro file given without --scheme is read as ``columns``
     (the bundled tabs model's scheme); it is read as bytes all the same (`binary_suffixes`)."""

@@ -141,6 +141,7 @@ class ColumnsGrammar(CharGrammar):
         "_bars",
         "_gmin",
         "_gmax",
+        "_events",
     )
 
     def __init__(self, tunings=None, reach: int | None = None, even_bars: bool = False) -> None:
@@ -156,6 +157,7 @@ class ColumnsGrammar(CharGrammar):
         self._bcount = 0  # columns since the last bar line
         self._usual = None  # the columns of a bar, once the second bar has set it (even_bars)
         self._bars = 0
+        self._events = 0  # groups and runs written (steps struck or held)
         self._gmin, self._gmax = 99, 0  # the fretted notes of the group so far (reach)
         self._mode = _H_LIT
         self._done = False
@@ -194,6 +196,14 @@ class ColumnsGrammar(CharGrammar):
         new._cur = list(self._cur)
         new.problems = list(self.problems)
         return new
+
+    def segment(self) -> int:
+        """0 while the header is written, then 1 + the bars closed so far."""
+        return 0 if self._mode <= _H_BAD else self._bars + 1
+
+    def events(self) -> int:
+        """Groups and runs written so far (the steps struck or held)."""
+        return self._events
 
     def allowed(self) -> str | None:
         """The characters that may come next, or None for no constraint."""
@@ -363,6 +373,7 @@ class ColumnsGrammar(CharGrammar):
             else:
                 self._kind = _K_RUN64 if self._run == MAX_RUN else _K_RUN
                 self._bcount += self._run
+                self._events += 1
                 self._prev = (0,) * self.n
                 self._line_step = True
                 self._sep(ch)
@@ -426,6 +437,7 @@ class ColumnsGrammar(CharGrammar):
         self._gpos += 1
         if self._gpos == self.n:
             self._bcount += 1
+            self._events += 1
             self._prev = tuple(self._cur)
             self._kind = _K_GROUP
             self._line_step = True
