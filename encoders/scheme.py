@@ -632,6 +632,15 @@ class Scheme(ABC):
         """Write this with `header_fields`: the header text for the choices `given`."""
         raise UsageError(f"the {self.name} scheme cannot write a header from choices")
 
+    later_fields: tuple[str, ...] = ()
+    """Header choices (of `header_fields`) a piece written without them can be given after
+    (`apply_later`), for a model whose corpus never had them (a capo: the same shapes, played
+    higher)."""
+
+    def apply_later(self, text: str, choices: dict[str, Any]) -> str:
+        """A piece written without the `later_fields` `choices`, given them.  Default: as it is."""
+        return text
+
     def titled(self, text: str, title: str) -> str:
         """A piece's text with `title` in it where the scheme keeps one; default unchanged
         (the title then names the music files only)."""

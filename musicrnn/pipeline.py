@@ -610,6 +610,7 @@ def generate(
     loaded = model if isinstance(model, Loaded) else load(model or DEFAULT_MODEL, device=dev)
     codec = model_codec(loaded)
     asked = {"meter": meter, "key": key, "unit": unit, "tempo": tempo, "tuning": tuning, "capo": capo}
+    asked, later = _later_choices(loaded, codec, asked)
     seed = _asked_seed(loaded, codec, seed, asked, log)
     sampled = _in_bars(loaded, codec, bars, free)
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
@@ -634,6 +635,9 @@ def generate(
         )
     if free:  # the grammar did not cut a piece the length limit ended: cut it at a bar line
         texts = [_whole_bars(codec, loaded.meta.get("scheme_options") or {}, t, seed or "") for t in texts]
+    if later:
+        texts = [codec.apply_later(t, later) for t in texts]
+        seed = codec.apply_later(seed, later) if seed else seed
     if title is not None:
         texts = [codec.titled(t, title) for t in texts]
     pieces = _sources(codec, texts, seed, title)
@@ -730,10 +734,41 @@ def _asked_seed(loaded, codec, seed: str | None, asked: dict[str, Any], log: Log
             raise OptionError(f"the motif cannot follow the header {header.strip()!r}: {check.problems[0]}")
     missing = loaded.vocab.missing(text)
     if missing:
-        from musicrnn.data import UnknownCharacters
-
-        raise UnknownCharacters(missing).with_hint(f"{loaded.path} never saw them: it cannot write {header.strip()!r}")
+        raise OptionError(_unwritable(loaded, codec, asked, motif, header, options))
     return text
+
+
+def _later_choices(loaded, codec, asked: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The choices to sample with, and those the scheme gives the written pieces after
+    (`Scheme.later_fields`): each one the model could not write in its header (its corpus
+    never had it) but could write without."""
+    options = loaded.meta.get("scheme_options") or {}
+    later: dict[str, Any] = {}
+    for name in codec.later_fields:
+        if asked.get(name) is None:
+            continue
+        header = codec.header(**asked, options=options)
+        rest = {**asked, name: None}
+        without = codec.header(**rest, options=options) or ""
+        if header is not None and loaded.vocab.missing(header) and not loaded.vocab.missing(without):
+            later[name], asked = asked[name], rest
+    return asked, later
+
+
+def _unwritable(loaded, codec, asked: dict[str, Any], motif: str, header: str, options: dict) -> str:
+    """Why the model cannot start from the header of `asked`: the choices whose text it never
+    saw (those without which it could), and what its corpus has."""
+    blamed = []
+    for name, value in asked.items():
+        if value is None:
+            continue
+        rest = codec.header(**{**asked, name: None}, options=options)
+        if rest is not None and not loaded.vocab.missing(rest + motif):
+            blamed.append(f"--{name}")
+    lists = [(k, v) for k, v in options.items() if k in ("tunings", "meters", "modes") and isinstance(v, list)]
+    known = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in lists)
+    what = f" (its corpus never has {' or '.join(blamed)}; leave it out)" if blamed else ""
+    return f"{loaded.path} cannot write {header.strip()!r}{what}" + (f"; it knows {known}" if known else "")
 
 
 class _InBars:

@@ -61,6 +61,23 @@ def test_a_tab_in_drop_d_of_four_bars():
     assert p.text.startswith("%rows D2 A2 D3 G3 B3 E4") or p.text.startswith("%columns D2 A2 D3 G3 B3 E4")
 
 
+def test_a_capo_the_tabs_model_never_saw_is_put_on_the_tab_it_writes():
+    # The bundled tabs corpus has no capo: the model writes the shapes, the capo goes on after,
+    # so every note sounds two semitones above the same tab without it.
+    (with_capo,) = musicrnn.generate(model="tabs", tuning="drop D", capo=2, bars=4, random_seed=2)
+    (without,) = musicrnn.generate(model="tabs", tuning="drop D", bars=4, random_seed=2)
+    assert re.match(r"%(rows|columns) D2 A2 D3 G3 B3 E4 capo 2\n", with_capo.text)
+    assert with_capo.text.split("\n", 1)[1] == without.text.split("\n", 1)[1]
+    up = sorted((n.onset, n.pitch) for n in with_capo.piece.notes)
+    down = sorted((n.onset, n.pitch) for n in without.piece.notes)
+    assert up and [(t, p - 2) for t, p in up] == down
+    from encoders.tab import COLUMNS
+
+    assert COLUMNS.apply_later("%columns E2 A2 D3 G3 B3 E4 tempo 90\n0-----\n", {"capo": 3}) == (
+        "%columns E2 A2 D3 G3 B3 E4 capo 3 tempo 90\n0-----\n"
+    )
+
+
 def test_version_and_help_texts():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"musicrnn {musicrnn.__version__}"

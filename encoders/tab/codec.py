@@ -158,6 +158,20 @@ class TabScheme(Scheme):
                 raise UsageError(f"the model cannot write {text.strip()!r}{known}")
         return text
 
+    later_fields = ("capo",)
+
+    def apply_later(self, text: str, choices: dict[str, Any]) -> str:
+        """A tab written without a capo, with one (``capo N`` in its header, before any tempo):
+        the hand plays the same shapes, which sound N semitones higher.  A header that already
+        names a capo is left as it is."""
+        capo = choices.get("capo")
+        head, sep, body = text.partition("\n")
+        words = head.split(" ")
+        if not capo or not head.startswith(f"%{self.name} ") or "capo" in words:
+            return text
+        at = words.index("tempo") if "tempo" in words else len(words)
+        return " ".join(words[:at] + ["capo", str(capo)] + words[at:]) + sep + body
+
     def reads(self, path: str | os.PathLike) -> bool:
         """Tab files (.tab, .crd), Guitar Pro files, and .txt files (tab sites save tabs as .txt)."""
         return super().reads(path) or os.fspath(path).lower().endswith(SHEET_SUFFIXES)
