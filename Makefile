@@ -56,6 +56,10 @@ corpus: $(VENV_STAMP)
 corpora/folk.txt:
 	$(MAKE) corpus
 
+# The folk corpus with every tune moved to tonic C, tune for tune (the bundled model's corpus).
+corpora/folk_c.txt: corpora/folk.txt corpora/folk_in_c.py
+	$(PY) corpora/folk_in_c.py corpora/folk.txt corpora/folk_c.txt
+
 # The music table of the bundled folk model: 200 generated tunes beside 200 held-out and 200
 # training tunes (ends on the tonic, repeats, phrasing, meters, MGEval overlaps); about 5 minutes.
 MUSIC_MODEL ?= folk

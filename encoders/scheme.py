@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -565,6 +566,24 @@ class Scheme(ABC):
     def transpose(self, text: str, semitones: int) -> str | None:
         """A piece's `text` moved by `semitones`, spelled in its new key; None where it cannot be
         moved faithfully.  Default: this scheme cannot move pieces (see `transposes`)."""
+        return None
+
+    def to_home(self, seed: str, options: dict | None) -> tuple[str, int | None]:
+        """For a model trained with every piece moved to one home key (its `options` say so):
+        the `seed` moved home, and the semitones that move its pieces back to the seed's key
+        (None: the seed names no key, so `from_home` draws one per piece).  Default: the seed
+        as it is, and 0 (nothing to move back)."""
+        return seed, 0
+
+    def from_home(self, text: str, back: int | None, options: dict | None, rng: random.Random) -> str:
+        """A piece a model at home wrote, moved `back` semitones (see `to_home`), or for None
+        to a key drawn with `rng` from its corpus's keys of the piece's mode.  Default: as it is."""
+        return text
+
+    def at_home(self, pieces: Iterable[str], options: dict | None) -> tuple[Callable[[str], str], dict] | None:
+        """Fine-tuning a model trained at home (`options`, see `to_home`) on `pieces`: a function
+        that moves a piece home, and the model's new "home" option (the keys of `pieces`).
+        None: the model is not at home (the default)."""
         return None
 
     def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]] | None:

@@ -276,6 +276,8 @@ def prepare(
     augment_name: str = "",
     corpus_options: Callable[[Iterable[str]], dict[str, Any]] | None = None,
     base_vocab: str = "",
+    transform: Callable[[str], str] | None = None,
+    transform_name: str = "",
 ) -> TokenData:
     """Token files for a stream (written once, re-used while the stream and settings are unchanged).
 
@@ -293,23 +295,33 @@ def prepare(
     `base_vocab` (fine-tuning a model: its vocabulary) comes first in the vocabulary, in its
     order, and the corpus's characters it lacks follow, sorted.
 
+    `transform` (named `transform_name`, kept with `augment_name`) replaces every piece,
+    training and held-out, before anything else reads it (fine-tuning a model trained with
+    every tune at home on C: the tunes moved home, `Scheme.at_home`).
+
     Streams: two passes over the file, one piece at a time, so a corpus of any
     size is prepared in memory proportional to its longest piece (plus one bit
     per piece for the split).  The split is `split_pieces`'s, piece for piece."""
     path = os.fspath(stream_path)
     out = tokens_dir(path)
     fingerprint = fingerprint_file(path)  # raises OSError with the file name for a missing stream
+    augment_name = ";".join(filter(None, (augment_name, transform_name)))
+
+    def read() -> Iterator[str]:
+        pieces = iter_stream_pieces(path)
+        return pieces if transform is None else map(transform, pieces)
+
     cached = _load_tokens(out, fingerprint, val_fraction, seed, augment_name, base_vocab)
     if cached is not None:
         if corpus_options is not None:
-            cached.scheme_options = corpus_options(iter_stream_pieces(path))
+            cached.scheme_options = corpus_options(read())
         return cached
     if not 0.0 <= val_fraction < 1.0:
         raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
 
     # Pass 1: how many pieces, which characters, and the scheme's options of them.
     census = _Census()
-    pieces = census.count(iter_stream_pieces(path))
+    pieces = census.count(read())
     options = corpus_options(pieces) if corpus_options is not None else None
     for _ in pieces:  # the pieces corpus_options left unread (or all, without it)
         pass
@@ -329,7 +341,7 @@ def prepare(
         open(train_tmp, "wb") as train_fh,
         open(val_tmp, "wb") as val_fh,
     ):
-        for i, piece in enumerate(iter_stream_pieces(path)):
+        for i, piece in enumerate(read()):
             name, fh = ("val", val_fh) if is_val[i] else ("train", train_fh)
             versions = [piece]
             if augment is not None and name == "train":

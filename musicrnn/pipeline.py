@@ -224,7 +224,7 @@ def check_model_writes(loaded, codec, seed: str | None = None) -> None:
     from musicrnn.sample import default_seed
 
     text = seed if seed is not None else default_seed(loaded.meta, codec.seed)
-    missing = loaded.vocab.missing(text)
+    missing = loaded.vocab.missing(_sampled_seed(codec, text, loaded.meta.get("scheme_options") or {}))
     if not missing:
         return
     if seed is not None:
@@ -732,10 +732,18 @@ def _asked_seed(loaded, codec, seed: str | None, asked: dict[str, Any], log: Log
         check.feed(text)
         if check.problems:
             raise OptionError(f"the motif cannot follow the header {header.strip()!r}: {check.problems[0]}")
-    missing = loaded.vocab.missing(text)
+    missing = loaded.vocab.missing(_sampled_seed(codec, text, options))
     if missing:
         raise OptionError(_unwritable(loaded, codec, asked, motif, header, options))
     return text
+
+
+def _sampled_seed(codec, seed: str, options: dict) -> str:
+    """The seed as the model reads it: moved home for a model trained at home (`Scheme.to_home`)."""
+    try:
+        return codec.to_home(seed, options)[0]
+    except ValueError as e:
+        raise OptionError(f"the model's scheme options: {e}") from None
 
 
 def _later_choices(loaded, codec, asked: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -750,7 +758,11 @@ def _later_choices(loaded, codec, asked: dict[str, Any]) -> tuple[dict[str, Any]
         header = codec.header(**asked, options=options)
         rest = {**asked, name: None}
         without = codec.header(**rest, options=options) or ""
-        if header is not None and loaded.vocab.missing(header) and not loaded.vocab.missing(without):
+        if (
+            header is not None
+            and loaded.vocab.missing(_sampled_seed(codec, header, options))
+            and not loaded.vocab.missing(_sampled_seed(codec, without, options))
+        ):
             later[name], asked = asked[name], rest
     return asked, later
 
@@ -762,8 +774,11 @@ def _unwritable(loaded, codec, asked: dict[str, Any], motif: str, header: str, o
     for name, value in asked.items():
         if value is None:
             continue
-        rest = codec.header(**{**asked, name: None}, options=options)
-        if rest is not None and not loaded.vocab.missing(rest + motif):
+        try:
+            rest = codec.header(**{**asked, name: None}, options=options)
+        except UsageError:  # the others alone make no header (--key needs --meter)
+            continue
+        if rest is not None and not loaded.vocab.missing(_sampled_seed(codec, rest + motif, options)):
             blamed.append(f"--{name}")
     lists = [(k, v) for k, v in options.items() if k in ("tunings", "meters", "modes") and isinstance(v, list)]
     known = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in lists)

@@ -28,6 +28,7 @@ start it learned.  The primer is not part of the returned text.
 
 from __future__ import annotations
 
+import random
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -588,7 +589,9 @@ def generate_pieces(
     log-likelihood per character), in the order they were sampled.  `bar_candidates` > 1
     samples every bar that many times and keeps the likeliest, and `bar_recall` adds copies of
     the bars that many bars back to the candidates (`generate`; None: the scheme's
-    `bar_candidates` and `bar_recall`)."""
+    `bar_candidates` and `bar_recall`).  A model trained with every piece in one home key
+    (`Scheme.to_home`) is given the seed moved home, and its pieces come back in the seed's key
+    or in keys drawn from its corpus's."""
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
     if bar_candidates is None:
@@ -602,10 +605,14 @@ def generate_pieces(
     options = loaded.meta.get("scheme_options") or {}
     grammar = None if free else (lambda: codec.grammar(options))
     scores: list[float] = []
+    try:
+        home_seed, back = codec.to_home(seed, options)
+    except ValueError as e:
+        raise UsageError(f"the model's scheme options: {e}") from None
     texts = generate(
         loaded.model,
         loaded.vocab,
-        seed,
+        home_seed,
         num=num * rerank,
         bar_candidates=bar_candidates,
         length=length,
@@ -622,7 +629,23 @@ def generate_pieces(
     if rerank > 1:
         best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])
         texts = [texts[i] for i in best]
-    return texts
+    if home_seed == seed and back == 0:
+        return texts
+    return _away(codec, texts, seed, home_seed, back, options, random_seed)
+
+
+def _away(codec: Scheme, texts: list[str], seed: str, home_seed: str, back: int | None, options, random_seed):
+    """Pieces of a model trained at home (`Scheme.to_home`) moved back to the seed's key or to
+    keys drawn from its corpus's (seeded by `random_seed`), each starting with the seed as given."""
+    rng = random.Random(random_seed)
+    moved_seed = codec.from_home(home_seed, back, options, rng) if back is not None else home_seed
+    out = []
+    for text in texts:
+        text = codec.from_home(text, back, options, rng)
+        if text.startswith(moved_seed):
+            text = seed + text[len(moved_seed) :]
+        out.append(text)
+    return out
 
 
 def default_seed(meta: dict, fallback: str = "X:1") -> str:

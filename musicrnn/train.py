@@ -368,15 +368,23 @@ def _prepare_data(cfg: TrainConfig, cluster: Cluster, base: checkpoint.Loaded | 
     and a corpus too small to learn from is refused."""
     augment, augment_name = _augmenter(cfg)
     base_vocab = base.vocab.chars if base is not None else ""
+    scheme = encoders.get(cfg.scheme)
+    home = scheme.at_home(iter_stream_pieces(cfg.corpus), base.meta.get("scheme_options")) if base else None
+    move, home_option = home if home is not None else (None, None)
 
     def make(options: Callable[[Iterable[str]], dict[str, Any]] | None) -> TokenData:
-        return prepare(cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options, base_vocab)
+        return prepare(
+            cfg.corpus, cfg.val_fraction, cfg.split_seed, augment, augment_name, options, base_vocab, move,
+            "home" if move else "",
+        )  # fmt: skip
 
     data = _main_first(
         cluster, lambda: make(_options_reader(cfg)), f"{cfg.corpus}: rank 0 could not prepare the corpus"
     )
     if data is None:
         data = make(None)  # only rank 0 writes the model folder's meta
+    elif home_option is not None and data.scheme_options is not None:
+        data.scheme_options["home"] = home_option  # the keys of the composer's tunes, to send its tunes to
     if len(data.val) < 2:
         raise TrainError(
             f"{cfg.corpus}: needs at least 2 pieces (one is held out for validation), found {data.meta['pieces']}"

@@ -4,8 +4,10 @@ interval, spelled for the new key, and the copies keep the corpus's keys and reg
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -116,3 +118,54 @@ def test_prepare_trains_on_copies_and_validates_on_real_tunes(tmp_path):
     assert len(more.val) == len(plain.val) and len(more.train) > (1 + kept / copies[0] * 0.9) * len(plain.train)
     assert more.vocab.chars == plain.vocab.chars
     assert prepare(stream, 0.1, 7).meta["augment"] == ""  # a change of setting makes the files again
+
+
+HOME = {"home": {"tonic": "C", "keys": {"maj": [0, 0, 7, 0, 0, 0, 0, 3, 0, 0, 0, 0], "dor": [0] * 9 + [1, 0, 0]}}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tonic=st.sampled_from(["C", "D", "Eb", "E", "F", "F#", "G", "A", "Bb", "B"]),
+    mode=st.sampled_from(["", "m", "dor", "mix"]),
+)
+def test_a_seed_moved_home_comes_back_in_its_own_key(tonic, mode):
+    from encoders.abc.codec import CODEC
+
+    seed = f"X:1\nM:6/8\nL:1/8\nK:{tonic}{mode}\nABc d2e|"
+    home, back = CODEC.to_home(seed, HOME)
+    assert CODEC.from_home(home, back, HOME, random.Random(0)) == seed
+    if back:  # moved home (else kept as it is: its key would not come back spelled the same)
+        assert re.search(r"^K:C" + re.escape(mode) + "$", home, flags=re.M)
+    else:
+        assert home == seed and tonic == "C"
+    assert CODEC.to_home(seed, {}) == (seed, 0)  # a model not at home: nothing moves
+
+
+def test_tunes_written_at_home_go_to_keys_drawn_from_the_corpus():
+    from encoders.abc.codec import CODEC
+
+    rng = random.Random(1)
+    tune = "X:1\nM:4/4\nL:1/8\nK:C\ncdef gfed|c8|]\n"
+    keys = [CODEC.from_home(tune, None, HOME, rng).split("\n")[3] for _ in range(200)]
+    assert set(keys) == {"K:D", "K:G"} and 100 < keys.count("K:D") < 180  # 7 in 10 major tunes are in D
+    dorian = CODEC.from_home(tune.replace("K:C", "K:Cdor"), None, HOME, rng)
+    assert dorian.split("\n")[3] == "K:Ador" and "K:Ddor" not in dorian
+    assert CODEC.from_home(tune.replace("K:C", "K:G"), None, HOME, rng).split("\n")[3] == "K:G"  # not at home
+
+
+@pytest.mark.parametrize(
+    "home",
+    [
+        {"tonic": "D", "keys": {"maj": [1] * 12}},
+        {"tonic": "C", "keys": {"maj": [1] * 11}},
+        {"tonic": "C", "keys": []},
+        {"tonic": "C", "keys": {"maj": [0] * 12}},
+        "C",
+        {"tonic": "C", "keys": {"maj": [True] * 12}},
+    ],
+)
+def test_a_malformed_home_option_is_refused(home):
+    from encoders.abc.transpose import home_of
+
+    with pytest.raises(ValueError, match="home"):
+        home_of({"home": home})

@@ -147,6 +147,7 @@ def test_generate_pieces_wires_grammar_unless_free(model):
         grammar=lambda options: seen.append(options) or Only("c"),
         bar_candidates=4,
         bar_recall=(8,),
+        to_home=lambda seed, options: (seed, 0),
     )
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
     assert texts == ["X:1" + "c" * 10] * 2  # default seed "X:1"
@@ -202,6 +203,7 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
         grammar=lambda options: None,
         bar_candidates=4,
         bar_recall=(8,),
+        to_home=lambda seed, options: (seed, 0),
     )
     picked = generate_pieces(loaded, codec, seed="X:1", num=2, length=12, random_seed=5, rerank=3)
     assert len(picked) == 2
@@ -240,3 +242,47 @@ def test_cadence_temperature_sharpens_only_cadence_steps(model):
     column = lambda texts, i: {t[3 + i] for t in texts}  # noqa: E731
     assert len(column(sharp, 0)) == 1  # the first step (after the seed) is a cadence step
     assert len(column(plain, 0)) == 2
+
+
+def test_a_model_at_home_is_primed_in_c_and_its_tunes_come_back_in_the_asked_key():
+    import copy
+
+    from encoders import UsageError
+    from musicrnn.checkpoint import load
+    from musicrnn.pipeline import model_codec
+
+    loaded = copy.copy(load("folk"))
+    keys = {"maj": [0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 0, 0], "dor": [0] * 9 + [1, 0, 0]}
+    loaded.meta = {
+        **loaded.meta,
+        "scheme_options": {**loaded.meta["scheme_options"], "home": {"tonic": "C", "keys": keys}},
+    }
+    codec = model_codec(loaded)
+    seed = "X:1\nM:6/8\nL:1/8\nK:Ador\n"
+    asked = generate_pieces(loaded, codec, seed=seed, num=4, random_seed=3, bar_candidates=1, bar_recall=())
+    assert all(t.startswith(seed) and "K:Cdor" not in t for t in asked)
+    # the same tunes, sampled from the seed moved home (C dorian), moved back to A
+    at_home = generate(
+        loaded.model,
+        loaded.vocab,
+        seed.replace("Ador", "Cdor"),
+        num=4,
+        random_seed=3,
+        grammar=lambda: codec.grammar(loaded.meta["scheme_options"]),
+    )
+    assert asked == [codec.transpose(t, -3) for t in at_home]
+    drawn = generate_pieces(loaded, codec, num=12, random_seed=3, bar_candidates=1, bar_recall=())
+    options = loaded.meta["scheme_options"]
+    written = generate(loaded.model, loaded.vocab, "X:1", num=12, random_seed=3, grammar=lambda: codec.grammar(options))
+    moved = 0
+    for out, text in zip(drawn, written):
+        head = codec.figures(text, header_only=True)
+        if head["tonic_pc"] == 0 and head["mode"] == "maj":  # written at home: now in D or G, as the corpus's tunes
+            moved += 1
+            assert codec.figures(out, header_only=True)["tonic_pc"] in (2, 7) and out != text
+        else:  # written in another key (this model was not trained at home): as written
+            assert out == text
+    assert moved
+    with pytest.raises(UsageError, match="home"):
+        loaded.meta["scheme_options"]["home"] = {"tonic": "C", "keys": {"maj": [1]}}
+        generate_pieces(loaded, codec, num=1)

@@ -81,3 +81,22 @@ def test_sample_every_reports_a_sample(corpus, tmp_path):
 def test_merged_options_keep_what_the_base_knew():
     merged = merged_options({"meters": ["6/8"], "grid": 16}, {"meters": ["2/4"], "grid": 12, "modes": ["dor"]})
     assert merged == {"meters": ["2/4", "6/8"], "grid": 12, "modes": ["dor"]}
+
+
+def test_fine_tuning_a_model_at_home_moves_the_tunes_home_and_keeps_their_keys(corpus, tmp_path):
+    # A base trained with every tune at home on C (scheme option "home"): the composer's tunes
+    # in G are learned in C, and the new model sends its tunes to G, the composer's key.
+    train(_cfg(corpus, tmp_path / "base"))
+    meta_path = tmp_path / "base" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["scheme_options"]["home"] = {"tonic": "C", "keys": {"maj": [0, 0, 1] + [0] * 9}}
+    meta_path.write_text(json.dumps(meta))
+    mine = tmp_path / "mine.txt"
+    mine.write_text("\n".join("X:1\nM:6/8\nL:1/8\nK:G\nGAB dBG|GAB dBG|\n" for _ in range(30)), encoding="utf-8")
+    train(_cfg(mine, tmp_path / "mine", init_from=str(tmp_path / "base"), max_steps=4, eval_every=2))
+    tuned = checkpoint.load(str(tmp_path / "mine"))
+    assert tuned.meta["scheme_options"]["home"] == {"tonic": "C", "keys": {"maj": [0] * 7 + [30] + [0] * 4}}
+    tokens = (tmp_path / "mine.tokens" / "train.bin").read_bytes() + (tmp_path / "mine.tokens" / "val.bin").read_bytes()
+    assert "K:C" in tuned.vocab.decode(__import__("numpy").frombuffer(tokens, dtype=tuned.vocab.dtype))
+    (piece,) = musicrnn.generate(model=str(tmp_path / "mine"), meter="6/8", key="D", length=60, random_seed=1)
+    assert "K:D\n" in piece.text and "K:C" not in piece.text  # asked in D, sampled in C, moved back

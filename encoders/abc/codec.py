@@ -182,6 +182,57 @@ class AbcScheme(Scheme):
 
         return transpose(text, semitones)
 
+    def to_home(self, seed: str, options: dict | None) -> tuple[str, int | None]:
+        """The seed moved to tonic C for a model trained at home (options "home", see
+        `encoders.abc.transpose.home_of`), and the semitones back to the seed's key; None when
+        the seed has no K: (each tune's key is drawn by `from_home`).  A seed that cannot be
+        moved there and back to the same text (K:none, a key with its own accidentals) is
+        given as it is."""
+        from encoders.abc.transpose import home_of, semitones_home, transpose
+
+        if home_of(options) is None:
+            return seed, 0
+        m = re.search(r"^K:([^\n%]*)", seed, flags=re.M)
+        if m is None:
+            return seed, None
+        home = semitones_home(m.group(1).strip())
+        for shift in (home, home + 12 if home < 0 else home - 12) if home else ():
+            moved = transpose(seed, shift)  # either way round: F# down to C comes back as Gb
+            if moved is not None and transpose(moved, -shift) == seed:
+                return moved, -shift
+        return seed, 0
+
+    def from_home(self, text: str, back: int | None, options: dict | None, rng: random.Random) -> str:
+        """A tune a model at home wrote, moved `back` semitones, or (None) to a key of its
+        mode drawn in proportion to the corpus's keys (`encoders.abc.transpose.home_keys`)."""
+        from encoders.abc.figures import figures
+        from encoders.abc.transpose import draw_away, home_of, transpose
+
+        keys = home_of(options)
+        if keys is None or back == 0:
+            return text
+        if back is None:
+            head = figures(text, header_only=True)
+            if head["tonic_pc"] != 0:  # not at home (K:none, or a seed's own key): as written
+                return text
+            back = draw_away(head["mode"], keys, rng)
+        moved = transpose(text, back) if back else None
+        return moved if moved is not None else text
+
+    def at_home(self, pieces: Iterable[str], options: dict | None) -> tuple[Callable[[str], str], dict] | None:
+        """Fine-tuning a model at home: each tune moved to tonic C (`to_home`; a tune that
+        cannot be moved there and back stays as it is), and the keys of `pieces` by mode."""
+        from encoders.abc.transpose import HOME_TONIC, home_keys, home_of
+
+        try:
+            base_keys = home_of(options)
+        except ValueError as e:
+            raise UsageError(f"the base model's scheme options: {e}") from None
+        if base_keys is None:
+            return None
+        option = {"tonic": HOME_TONIC, "keys": home_keys(list(pieces)) or base_keys}
+        return (lambda text: self.to_home(text, options)[0]), option
+
     def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:
         """For training: a function giving each tune in `copies` other keys, the keys drawn
         from those the tunes of `pieces` are in (see `transpose`)."""

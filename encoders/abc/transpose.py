@@ -38,6 +38,7 @@ from encoders.abc.theory import (
     NATURAL_SEMITONES,
     octave_number,
     signature,
+    tonic_pitch_class,
 )
 from encoders.abc.tokens import Token, parse_key, tokenize
 
@@ -254,3 +255,67 @@ def transpositions(text: str, copies: int, key_counts: Counter, rng: random.Rand
                 out.append(moved)
             break
     return out
+
+
+HOME_TONIC = "C"
+"""The one tonic of a corpus moved home (`corpora/folk_in_c.py`): every tune at home on C."""
+MAX_HOME_MODES = 16
+
+
+def home_keys(pieces: Sequence[str]) -> dict[str, list[int]]:
+    """How often each tonic (pitch class, C = 0) opens a tune of `pieces`, per mode
+    ("maj", "min", "dor" ...): the keys a model trained at home draws its tunes' keys from."""
+    from encoders.abc.figures import figures
+
+    counts: dict[str, list[int]] = {}
+    for text in pieces:
+        head = figures(text, header_only=True)
+        if head["tonic_pc"] is not None and head["mode"]:
+            counts.setdefault(head["mode"], [0] * 12)[head["tonic_pc"]] += 1
+    return counts
+
+
+def home_of(options: dict | None) -> dict[str, list[int]] | None:
+    """The key counts of a model trained at home (its scheme options' "home": {"tonic": "C",
+    "keys": `home_keys` of the corpus before it was moved}), or None for a model trained in
+    the tunes' own keys.  Raises ValueError when the option is there but malformed (a model
+    folder is not trusted)."""
+    home = (options or {}).get("home")
+    if home is None:
+        return None
+    keys = home.get("keys") if isinstance(home, dict) else None
+    if (
+        not isinstance(home, dict)
+        or home.get("tonic") != HOME_TONIC
+        or not isinstance(keys, dict)
+        or not 0 < len(keys) <= MAX_HOME_MODES
+        or not all(
+            isinstance(m, str)
+            and len(m) <= 8
+            and isinstance(c, list)
+            and len(c) == 12
+            and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 10**9 for x in c)
+            and sum(c) > 0
+            for m, c in keys.items()
+        )
+    ):
+        raise ValueError('scheme option "home" must be {"tonic": "C", "keys": {mode: 12 counts}}')
+    return keys
+
+
+def semitones_home(key_value: str) -> int | None:
+    """Semitones that move a tune in this K: value home to tonic C the nearer way (-6..+5);
+    None for a key without a tonic."""
+    key = parse_key(key_value)
+    if key.error or not key.tonic:
+        return None
+    s = (-tonic_pitch_class(key.tonic)) % 12
+    return s - 12 if s >= 6 else s
+
+
+def draw_away(mode: str, keys: dict[str, list[int]], rng: random.Random) -> int:
+    """Semitones from C to a tonic drawn in proportion to how often the corpus's tunes of
+    `mode` open in it (all modes together for a mode the corpus lacks): -5..+6."""
+    counts = keys.get(mode) or [sum(c[i] for c in keys.values()) for i in range(12)]
+    pc = rng.choices(range(12), weights=counts)[0]
+    return pc - 12 if pc > 6 else pc
