@@ -231,6 +231,7 @@ NEW_PIECES_ONLY = (
     "length",
     "rerank",
     "bar_candidates",
+    "bar_recall",
     "cadence_temperature",
     *pipeline.ASKED,
 )
@@ -264,6 +265,7 @@ def generate(
     free: kit.Free = False,
     rerank: kit.Rerank = None,
     bar_candidates: kit.BarCandidates = None,
+    bar_recall: kit.BarRecall = None,
     cadence_temperature: Annotated[
         float | None, typer.Option(help="Temperature times this in cadence bars (1).")
     ] = None,
@@ -420,6 +422,7 @@ def evaluate(
     free: kit.Free = False,
     rerank: kit.Rerank = None,
     bar_candidates: kit.BarCandidates = None,
+    bar_recall: kit.BarRecall = None,
     random_seed: Annotated[int, typer.Option(help="Seed for the samples.")] = 0,
     device: kit.Device = "auto",
 ) -> None:

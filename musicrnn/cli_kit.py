@@ -195,4 +195,8 @@ BarCandidates = Annotated[
     int | None,
     typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (abc: 4, tabs: 1)."),
 ]
+BarRecall = Annotated[
+    str | None,
+    typer.Option(help="A copy of the bar this many bars back joins each bar's candidates (8; 0: off; 4,8: both)."),
+]
 Seed = Annotated[int | None, typer.Option(help="Seed for repeatable samples.")]

@@ -266,6 +266,7 @@ def evaluate(
     orders: range = range(1, 9),
     rerank: int = 1,
     bar_candidates: int | None = None,
+    bar_recall: tuple[int, ...] | None = None,
     on_stage: Callable[[str], None] | None = None,
     on_count: Callable[[int, int | None, str], None] | None = None,
 ) -> EvalReport:
@@ -333,6 +334,7 @@ def evaluate(
                 device=device,
                 rerank=rerank,
                 bar_candidates=bar_candidates,
+                bar_recall=bar_recall,
             )
     lap("sample")
     index = NgramIndex(train_text, 24)

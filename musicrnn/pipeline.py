@@ -130,6 +130,22 @@ def check_bar_candidates(candidates: int | None) -> None:
         raise OptionError(f"--bar-candidates must be from 1 to 32, not {candidates}")
 
 
+MAX_BAR_RECALL = 64
+
+
+def bar_recall_of(text: str | None) -> tuple[int, ...] | None:
+    """--bar-recall: None (the scheme's default), "0" (none), or bars back, comma-separated."""
+    if text is None:
+        return None
+    try:
+        backs = tuple(sorted({int(x) for x in text.replace(" ", "").split(",")}))
+    except ValueError:
+        backs = (-1,)
+    if not backs or any(not 0 <= b <= MAX_BAR_RECALL for b in backs) or len(backs) > 4:
+        raise OptionError(f"--bar-recall takes up to 4 bar counts from 1 to {MAX_BAR_RECALL} (0: off), not {text!r}")
+    return tuple(b for b in backs if b)
+
+
 def check_rerank(rerank: int, num: int) -> None:
     if not 1 <= rerank <= 64:
         raise OptionError(f"--rerank must be from 1 to 64, not {rerank}")
@@ -576,6 +592,7 @@ def generate(
     rerank: int = 1,
     cadence_temperature: float = 1.0,
     bar_candidates: int | None = None,
+    bar_recall: str | tuple[int, ...] | None = None,
     random_seed: int | None = None,
     device: str = "auto",
     out: str | None = None,
@@ -616,6 +633,7 @@ def generate(
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
     check_rerank(rerank, num)
     check_bar_candidates(bar_candidates)
+    recall = bar_recall_of(bar_recall) if isinstance(bar_recall, str) else bar_recall
     check_temperature(cadence_temperature, "--cadence-temperature")
     with sampling_threads(dev, num * rerank * (bar_candidates or 1)):
         texts = generate_pieces(
@@ -632,6 +650,7 @@ def generate(
             rerank=rerank,
             cadence_temperature=cadence_temperature,
             bar_candidates=bar_candidates,
+            bar_recall=recall,
         )
     if free:  # the grammar did not cut a piece the length limit ended: cut it at a bar line
         texts = [_whole_bars(codec, loaded.meta.get("scheme_options") or {}, t, seed or "") for t in texts]
@@ -1047,6 +1066,7 @@ def evaluate_model(
     free: bool = False,
     rerank: int = 1,
     bar_candidates: int | None = None,
+    bar_recall: str | tuple[int, ...] | None = None,
     random_seed: int = 0,
     device: str = "auto",
     on_stage: Callable[[str], None] | None = None,
@@ -1073,6 +1093,7 @@ def evaluate_model(
         raise OptionError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     check_rerank(rerank, samples)
     check_bar_candidates(bar_candidates)
+    recall = bar_recall_of(bar_recall) if isinstance(bar_recall, str) else bar_recall
     return run_evaluation(
         loaded,
         codec,
@@ -1084,6 +1105,7 @@ def evaluate_model(
         device=dev,
         rerank=rerank,
         bar_candidates=bar_candidates,
+        bar_recall=recall,
         on_stage=on_stage,
         on_count=on_count,
     )

@@ -209,3 +209,17 @@ def test_bar_recall_makes_the_bundled_model_repeat_bars():
     recalled = figures(generate_pieces(loaded, codec, bar_recall=(8,), **kw))
     plain = figures(generate_pieces(loaded, codec, bar_recall=(), **kw))
     assert sum(map(repeats, recalled)) > sum(map(repeats, plain))
+
+
+def test_bar_recall_option_is_checked_and_zero_turns_it_off():
+    from musicrnn import pipeline
+
+    for bad in ("x", "-1", "65", "1,2,3,4,5", ""):
+        with pytest.raises(UsageError, match="--bar-recall"):
+            pipeline.generate("folk", num=1, bar_recall=bad)
+    assert pipeline.bar_recall_of("8, 4") == (4, 8) and pipeline.bar_recall_of("0") == ()
+    off = pipeline.generate("folk", num=3, random_seed=5, bar_recall="0")
+    same = [p.text for p in pipeline.generate("folk", num=3, random_seed=5, bar_recall=())]
+    assert [p.text for p in off] == same
+    on = pipeline.generate("folk", num=3, random_seed=5)
+    assert [p.text for p in on] != same  # the default recalls (its extra rows draw too)
