@@ -271,7 +271,9 @@ def generate(
     ] = None,
     random_seed: kit.Seed = None,
     device: kit.Device = "auto",
-    out: Annotated[str, typer.Option("--out", "-o", help="A music file (.mid .wav .svg ...), .abc/.txt or -.")] = "-",
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="A music file (.mid .wav .svg .gp5 ...), .abc/.txt or -.")
+    ] = "-",
     soundfont: kit.Soundfont = None,
     instrument: kit.Instrument = None,
     seed_midi: Annotated[Path | None, typer.Option(help="Continue this MIDI file (a MIDI scheme's model).")] = None,
@@ -320,18 +322,20 @@ def _refuse(given: dict, names: tuple[str, ...], why: str) -> None:
 
 
 def _own_outputs() -> str:
-    """The files schemes write a piece of their own as, in words for help texts ("the columns
-    and rows schemes also .tab .gp5"), from the schemes (musicrnn.outputs.piece_files)."""
+    """The files schemes write a piece of their own as, beyond those any piece is written as
+    (OUTPUT_KINDS: a tab's .tab and .gp5 are), in words for help texts ("the x scheme also
+    .y; "), from the schemes (musicrnn.outputs.piece_files); empty when there are none."""
+    from encoders.tab.arranging import ARRANGED_FILES
     from musicrnn.outputs import piece_files
 
     by_files: dict[str, list[str]] = {}
     for scheme in encoders.all_schemes():
-        if files := piece_files(scheme):
+        if files := [f for f in piece_files(scheme) if f not in ARRANGED_FILES]:
             by_files.setdefault(" ".join(files), []).append(scheme.name)
     said = (
-        f"the {' and '.join(names)} scheme{'s' if len(names) > 1 else ''} also {f}" for f, names in by_files.items()
+        f"the {' and '.join(names)} scheme{'s' if len(names) > 1 else ''} also {f}; " for f, names in by_files.items()
     )
-    return "; ".join(said)
+    return "".join(said)
 
 
 @app.command()
@@ -340,7 +344,7 @@ def _own_outputs() -> str:
 def decode(
     file: Annotated[Path, typer.Argument(help="A file of pieces: an ABC or tab file, or a generated stream.")],
     out: Annotated[
-        str, typer.Option("--out", "-o", help=f"{pipeline.OUTPUT_KINDS}; {_own_outputs()}; or .abc/.txt, or -.")
+        str, typer.Option("--out", "-o", help=f"{pipeline.OUTPUT_KINDS}; {_own_outputs()}or .abc/.txt, or -.")
     ],
     scheme: kit.Scheme = None,
     force: kit.Force = False,
@@ -361,7 +365,12 @@ def decode(
 @kit.scheme_flags("decode")
 def render(
     file: Annotated[Path, typer.Argument(help="A MIDI file, an ABC or tab file, or a generated stream.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Audio, .svg, .musicxml, .png or .mid (one a piece).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Audio, .svg, .musicxml, .png, .mid, or a guitar tab .tab/.gp5 (one a piece)."
+        ),
+    ],
     scheme: kit.Scheme = None,
     soundfont: kit.Soundfont = None,
     instrument: kit.Instrument = None,
@@ -370,10 +379,11 @@ def render(
     max_minutes: Annotated[float, typer.Option(help="Audio: refuse to make more minutes than this.")] = 30.0,
     **options,
 ) -> None:
-    """Listen to or look at any music file: audio, sheet music, MusicXML, piano roll or MIDI.
+    """Listen to or look at any music file: audio, sheet music, MusicXML, piano roll, MIDI or a guitar tab.
 
     Example: musicrnn render song.mid --out song.wav
     Example: musicrnn render tune.abc --out tune.svg
+    Example: musicrnn render song.mid --out song.gp5      # fretted in standard tuning
     """
     say(*pipeline.render_file(**kit.use_case_args(locals()), log=lambda line: say(f"wrote {line}")).notes)
 

@@ -6,7 +6,9 @@
     .musicxml .xml    a score for MuseScore, Finale, Sibelius     (musicrnn.pictures)
     .mid .midi        Standard MIDI File                          (musicrnn.render)
     .tab .gp5         a tab piece's own files, written by its scheme (`Scheme.piece_files`
-                      where a scheme declares them: the guitar tab staff, Guitar Pro 5)
+                      where a scheme declares them: the guitar tab staff, Guitar Pro 5);
+                      any other piece with notes (MIDI, ABC, roll, events) arranged for
+                      the guitar in standard tuning first (`encoders.tab.arranging`)
 
 `render`, `generate --out` and `decode --out` all write through `write_piece`, so
 every command can write every kind:
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import encoders
 from encoders import Piece, Scheme, UsageError
+from encoders.tab.arranging import ARRANGED_FILES, arranged_file
 
 __all__ = [
     "MIDI_SOURCE",
@@ -50,12 +53,14 @@ def piece_files(codec: str | Scheme | None) -> tuple[str, ...]:
 
 
 def piece_suffixes(codec: str | Scheme | None = None) -> tuple[str, ...]:
-    """Outputs written one file per piece: music files, and `codec`'s own piece files (with
-    no codec, any scheme's: a file to render may be of any scheme)."""
+    """Outputs written one file per piece: music files, `codec`'s own piece files (with no
+    codec, any scheme's: a file to render may be of any scheme), and the guitar's files
+    (`ARRANGED_FILES`: .tab .gp5), which any piece with notes is arranged as."""
     if codec is None:
         own = {s for c in encoders.all_schemes() for s in piece_files(c)}
-        return RENDER_SUFFIXES + tuple(sorted(own))
-    return RENDER_SUFFIXES + piece_files(codec)
+    else:
+        own = set(piece_files(codec))
+    return RENDER_SUFFIXES + tuple(sorted(own | set(ARRANGED_FILES)))
 
 
 def side_texts(path: str | os.PathLike, codec: Scheme, count: int) -> list[Path]:
@@ -119,21 +124,30 @@ def write_piece(
 
 
 def _write_own_file(piece: Piece, path: Path, text: str | None, scheme: str | Scheme | None) -> str:
-    """A file a scheme writes from a piece's text (`piece_files`): a tab's staff or Guitar Pro file."""
+    """A file a scheme writes from a piece's text (`piece_files`): a tab's staff or Guitar Pro
+    file; a piece of another scheme (or a MIDI file's) is arranged for the guitar first, and
+    the line says what that moved or dropped."""
     from musicrnn.atomic import write_bytes
 
     codec = encoders.lookup(scheme)
     suffix = path.suffix.lower()
-    if text is None or suffix not in piece_files(codec):
+    kind = "tab staff" if suffix == ".tab" else "Guitar Pro 5" if suffix == ".gp5" else suffix
+    if text is not None and suffix in piece_files(codec):
+        data, _ = codec.piece_file(text, suffix, title=path.stem, source=str(path))
+        write_bytes(path, data)
+        return f"{path}: {kind}, {len(piece.notes)} notes"
+    if suffix not in ARRANGED_FILES:
         writers = [c.name for c in encoders.all_schemes() if suffix in piece_files(c)]
         raise UsageError(
-            f"{path}: a {suffix} file is written from {' or '.join(writers)} text (a tab), "
+            f"{path}: a {suffix} file is written from {' or '.join(writers)} text, "
             f"not from {getattr(codec, 'name', None) or 'a MIDI file'}"
         )
-    data, _ = codec.piece_file(text, suffix, title=path.stem, source=str(path))
+    try:
+        data, arranged = arranged_file(piece, suffix, title=path.stem)
+    except UsageError as e:  # encoders.tab.fretting.Unfrettable: no notes, or too long for a tab
+        raise UsageError(f"{path}: cannot be arranged for the guitar: {e}") from None
     write_bytes(path, data)
-    kind = "tab staff" if suffix == ".tab" else "Guitar Pro 5" if suffix == ".gp5" else suffix
-    return f"{path}: {kind}, {len(piece.notes)} notes"
+    return f"{path}: {kind} arranged for guitar, {arranged.describe()}"
 
 
 def numbered(path: str | os.PathLike, index: int, count: int) -> Path:

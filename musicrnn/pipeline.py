@@ -30,6 +30,7 @@ from typing import Any
 
 import encoders
 from encoders import UsageError
+from encoders.tab.arranging import ARRANGED_FILES
 from musicrnn.outputs import (
     AUDIO,
     MIDI_SUFFIXES,
@@ -69,7 +70,10 @@ DEFAULT_MODEL = "folk"
 CONTINUATION_MODEL = "midi"
 """The bundled model `continue_file` uses when none is named."""
 TEXT_SUFFIXES = (".abc", ".txt")
-OUTPUT_KINDS = "MIDI .mid, audio .wav .flac .ogg, sheet music .svg, MusicXML .musicxml, piano roll .png (one a piece)"
+OUTPUT_KINDS = (
+    "MIDI .mid, audio .wav .flac .ogg, sheet music .svg, MusicXML .musicxml, piano roll .png, "
+    "guitar tab .tab and Guitar Pro .gp5 (any piece, fretted in standard tuning): one file a piece"
+)
 """What `decode`, `render` and `generate` write by the output's ending, in words (for help texts)."""
 """Output names that take the pieces' text whatever their scheme (one file for all)."""
 MAX_SAMPLE_CHARS = 50_000_000
@@ -313,11 +317,14 @@ def write_pieces(
     soundfont=None,
     program: int | None = None,
     side_text: bool = False,
+    said: list[str] | None = None,
 ) -> list[Path]:
     """Write pieces by the output's extension: text (all in one file, numbered), or one file per
     piece of MIDI, audio, sheet music or piano roll (musicrnn.outputs), or stdout ("-");
     nothing for None.  `side_text`: music files get the texts beside them too (NAME.abc).
-    `outputs` (from check_outputs) reports a failed write with what was and was not written."""
+    `outputs` (from check_outputs) reports a failed write with what was and was not written.
+    `said` gets a line for each piece arranged for the guitar (a .tab or .gp5 of a piece that
+    is no tab): what the arrangement moved or dropped."""
     from musicrnn.atomic import write_text
 
     if out is None:
@@ -331,15 +338,18 @@ def write_pieces(
         outputs.write(path, lambda: write_text(path, _stream(texts, codec)))
         return [path]
     written = []
+    arranged = path.suffix.lower() in ARRANGED_FILES and path.suffix.lower() not in piece_files(codec)
     for i, p in enumerate(pieces):
         target = numbered(path, i, len(pieces))
-        outputs.write(
+        line = outputs.write(
             target,
             functools.partial(
                 write_piece, p.piece, target, text=p.text, scheme=codec.name, soundfont=soundfont, program=program
             ),
         )
         written.append(target)
+        if arranged and said is not None:
+            said.append(line)
     if side_text:
         for i, text_path in enumerate(side_texts(path, codec, len(pieces))):
             if text_path.suffix.lower() in piece_files(codec):  # each piece's own text file (a tab's staff)
@@ -660,8 +670,11 @@ def generate(
     if title is not None:
         texts = [codec.titled(t, title) for t in texts]
     pieces = _sources(codec, texts, seed, title)
-    written = write_pieces(pieces, texts, codec, out, outputs, soundfont=soundfont, program=prog, side_text=True)
-    return Pieces(pieces, written, _done(outputs))
+    said: list[str] = []
+    written = write_pieces(
+        pieces, texts, codec, out, outputs, soundfont=soundfont, program=prog, side_text=True, said=said
+    )
+    return Pieces(pieces, written, said + _done(outputs))
 
 
 SAMPLING_THREADS_UP_TO = 256
@@ -921,10 +934,11 @@ def continue_file(
     except UnknownCharacters as e:
         raise e.with_hint(f"{path} written as {codec.name} text for the model {loaded.path}") from None
     source = Source(result.decoded.piece, result.decoded.text, codec.name, path.stem, list(result.decoded.repairs))
+    said: list[str] = []
     written = write_pieces(
-        [source], [result.text], codec, out, outputs, soundfont=soundfont, program=prog, side_text=True
+        [source], [result.text], codec, out, outputs, soundfont=soundfont, program=prog, side_text=True, said=said
     )
-    return Continuation(source, result.opening, result.bars, written, _done(outputs))
+    return Continuation(source, result.opening, result.bars, written, said + _done(outputs))
 
 
 # ---- decode, render, audition
@@ -948,8 +962,10 @@ def decode(
         raise OptionError(f"{file}: a MIDI file, not text; render or encode it instead")
     codec = encoders.get(sources[0].scheme)
     outputs = check_outputs(None if out is None else str(out), force, codec, len(sources), inputs=[file])
-    written = write_pieces(sources, [s.text for s in sources], codec, None if out is None else str(out), outputs)
-    return Pieces(sources, written, _done(outputs))
+    said: list[str] = []
+    texts = [s.text for s in sources]
+    written = write_pieces(sources, texts, codec, None if out is None else str(out), outputs, said=said)
+    return Pieces(sources, written, said + _done(outputs))
 
 
 def render_file(

@@ -112,12 +112,12 @@ def test_render_and_decode_read_guitar_pro_without_scheme(tmp_path):
     assert encoded.report.pieces == 1
 
 
-def test_a_tab_output_from_midi_or_abc_is_refused_in_one_line(tmp_path):
+def test_a_tab_output_from_abc_is_arranged_for_guitar(tmp_path):
+    """An ABC tune (or a MIDI file: tests/test_tab_arranging.py) is fretted in standard tuning."""
     abc = tmp_path / "t.abc"
     abc.write_text("X:1\nM:4/4\nL:1/8\nK:G\nGABc d2d2|\n")
-    with pytest.raises(encoders.UsageError, match="written from .*tab"):
-        pipeline.render_file(abc, tmp_path / "t.gp5")
-    assert not (tmp_path / "t.gp5").exists()
+    (source,) = pipeline.render_file(abc, tmp_path / "t.gp5")
+    assert gp_notes(tmp_path / "t.gp5") == notes(source.piece)
 
 
 def test_generate_writes_gp5_and_staffs_beside(tmp_path):

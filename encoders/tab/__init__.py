@@ -114,6 +114,7 @@ Modules: `codec` (the two schemes), `symbols` (the `Tab` model, its symbols and
 tunings, the canonical form), `reading` (raw tabs and both schemes' text),
 `writing` (``rows`` and ``columns`` text), `playing` (a Tab's notes), `grammar`
 (validity-guided sampling for ``columns``), `fretting` (notes -> a playable tab),
+`arranging` (any piece -> a ``.tab`` staff or ``.gp5`` file in standard tuning),
 `guitarpro` (Guitar Pro files in and out).
 """
 

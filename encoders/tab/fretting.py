@@ -55,7 +55,6 @@ Run ``python -m encoders.tab.fretting --out corpora/tabs.txt --scheme columns
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import sys
 from collections import Counter
@@ -131,21 +130,42 @@ def voice_order(pitches) -> list[int]:
 
 def _candidates(pitches: list[int], tuning: tuple[int, ...]):
     """(assignment, reach cost) for a column's pitches (in `voice_order`); the last
-    pitches are dropped until an assignment exists.  Assignment: {string: fret}."""
+    pitches are dropped until an assignment exists.  Assignment: {string: fret}.
+    The assignments are searched string by string, a branch cut as soon as two notes
+    share a string or its fretted notes span more than 4 frets."""
     for keep in range(len(pitches), 0, -1):
         ps = pitches[:keep]
         options = [[(s, p - o) for s, o in enumerate(tuning) if 0 <= p - o <= MAX_FRET] for p in ps]
         out = []
-        for combo in itertools.product(*options):
-            strings = [s for s, _ in combo]
-            if len(set(strings)) != len(strings):
-                continue
+        for combo in _spans_in_reach(options):
             reach = _reach(tuple(f for _, f in combo))
             if reach is not None and np.isfinite(reach).any():
                 out.append((dict(combo), reach))
         if out:
             return out, len(pitches) - keep
     return [], len(pitches)
+
+
+def _spans_in_reach(options: list[list[tuple[int, int]]]):
+    """The (string, fret) combinations of `options` (one per note, in the order of
+    ``itertools.product``) on distinct strings with fretted notes at most 4 frets apart."""
+    chosen: list[tuple[int, int]] = []
+
+    def walk(i: int, used: int, lo: int, hi: int):
+        if i == len(options):
+            yield tuple(chosen)
+            return
+        for s, f in options[i]:
+            if used >> s & 1:
+                continue
+            a, b = (min(lo, f), max(hi, f)) if f > 0 else (lo, hi)
+            if b - a > 4:
+                continue
+            chosen.append((s, f))
+            yield from walk(i + 1, used | 1 << s, a, b)
+            chosen.pop()
+
+    yield from walk(0, 0, MAX_FRET + 1, -1)
 
 
 def _clash(prev: dict[int, int], cur: dict[int, int]) -> bool:
@@ -157,8 +177,21 @@ def _clash(prev: dict[int, int], cur: dict[int, int]) -> bool:
     return False
 
 
-def fretting(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.25) -> Fretting:
-    """Fret a piece (see the module docstring); raises `Unfrettable`."""
+def fretting(
+    piece: Piece,
+    tuning: tuple[int, ...] = STANDARD,
+    step: float = 0.25,
+    *,
+    clash: bool = True,
+    max_candidates: int | None = None,
+) -> Fretting:
+    """Fret a piece (see the module docstring); raises `Unfrettable`.
+
+    `clash=False` lifts the rule against frets that would read as one (for a tab that is
+    never written as ``rows`` text: the ``.tab`` staff puts a ``-`` between touching frets,
+    and a Guitar Pro file has no text).  `max_candidates` keeps only the fingerings of a
+    column that cost the hand least (the time and memory of the search then grow with the
+    piece's length alone, not with the size of its chords)."""
     n = len(tuning)
     notes = [x for x in piece.notes if x.duration >= 0]
     if not notes:
@@ -185,32 +218,40 @@ def fretting(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.2
     bar_cols = {c for c in bar_cols if 0 < c <= end}
 
     order = sorted(columns)
-    cands, costs, back = [], [], []
+    cands, back = [], []
+    known: dict[tuple[int, ...], tuple[list, int, np.ndarray]] = {}  # a chord's fingerings, searched once a piece
+    prev_cost = None
     for i, c in enumerate(order):
         pitches = voice_order(columns[c])[:n]
         dropped += len(columns[c]) - len(pitches)
-        cand, lost = _candidates(pitches, tuning)
+        if tuple(pitches) not in known:
+            found, lost = _candidates(pitches, tuning)
+            if max_candidates is not None and len(found) > max_candidates:
+                found = sorted(found, key=lambda x: float(x[1].min()))[:max_candidates]
+            if not found:
+                raise Unfrettable(f"no fingering for pitches {pitches}")
+            known[tuple(pitches)] = found, lost, np.stack([r for _, r in found])
+        cand, lost, reach = known[tuple(pitches)]  # reach: (A, P)
         dropped += lost
-        if not cand:
-            raise Unfrettable(f"no fingering for pitches {pitches}")
-        reach = np.stack([r for _, r in cand])  # (A, P)
         if i == 0:
             cost = reach
             bk = None
         else:
-            prev_cost = costs[-1]
-            adjacent = c - order[i - 1] == 1 and c not in bar_cols
+            adjacent = clash and c - order[i - 1] == 1 and c not in bar_cols
             cost = np.empty_like(reach)
-            bk = np.empty(reach.shape + (2,), dtype=np.int64)
+            bk = np.empty(reach.shape + (2,), dtype=np.int32)
             best_all = prev_cost.min(axis=0)
             arg_all = prev_cost.argmin(axis=0)
-            for a, (assign, _) in enumerate(cand):
-                if adjacent:
-                    ok = np.array([not _clash(pa, assign) for pa, _ in cands[-1]])
-                    masked = np.where(ok[:, None], prev_cost, np.inf)
-                    best, arg = masked.min(axis=0), masked.argmin(axis=0)
-                else:
-                    best, arg = best_all, arg_all
+            if not adjacent:  # every fingering follows the best one of each hand position
+                via = best_all[:, None] + _TRANS  # (P prev, P cur)
+                pbest = via.argmin(axis=0)
+                cost = via[pbest, np.arange(_P)][None, :] + reach
+                bk[:, :, 0] = arg_all[pbest]
+                bk[:, :, 1] = pbest
+            for a, (assign, _) in enumerate(cand if adjacent else ()):
+                ok = np.array([not _clash(pa, assign) for pa, _ in cands[-1]])
+                masked = np.where(ok[:, None], prev_cost, np.inf)
+                best, arg = masked.min(axis=0), masked.argmin(axis=0)
                 via = best[:, None] + _TRANS  # (P prev, P cur)
                 pbest = via.argmin(axis=0)
                 cost[a] = via[pbest, np.arange(_P)] + reach[a]
@@ -219,11 +260,11 @@ def fretting(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.2
         if not np.isfinite(cost).any():
             raise Unfrettable(f"column {c}: frets would read as one on some string")
         cands.append(cand)
-        costs.append(cost)
+        prev_cost = cost
         back.append(bk)
 
     # backtrack
-    a, p = np.unravel_index(int(np.argmin(costs[-1])), costs[-1].shape)
+    a, p = np.unravel_index(int(np.argmin(prev_cost)), prev_cost.shape)
     chosen = [None] * len(order)
     for i in range(len(order) - 1, -1, -1):
         chosen[i] = cands[i][a][0]

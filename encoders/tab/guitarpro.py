@@ -485,7 +485,12 @@ def _split_duration(columns: int) -> list[tuple[int, int, bool]]:
     return out
 
 
-def _time_signature(columns: int) -> gp.TimeSignature:
+def _time_signature(columns: int, meter: tuple[int, int] | None = None) -> gp.TimeSignature:
+    """The time signature of a measure of `columns` sixteenths: `meter` where the measure is
+    as long as it (6/8 stays 6/8, not 3/4), else the measure's length in quarters, eighths
+    or sixteenths."""
+    if meter is not None and meter[1] in (1, 2, 4, 8, 16) and columns == meter[0] * 16 // meter[1]:
+        return gp.TimeSignature(numerator=meter[0], denominator=gp.Duration(value=meter[1]))
     if columns % 4 == 0:
         num, den = columns // 4, gp.Duration.quarter
     elif columns % 2 == 0:
@@ -610,9 +615,10 @@ def _bend(semitones: int) -> gp.BendEffect:
     )
 
 
-def tab_to_song(tab: Tab, title: str = "") -> gp.Song:
+def tab_to_song(tab: Tab, title: str = "", meter: tuple[int, int] | None = None) -> gp.Song:
     """A one-track Guitar Pro song of a tab, at its tempo (120 when it has none) and
-    capo (see the module docstring)."""
+    capo (see the module docstring); `meter` (the piece's, where it has one) is the time
+    signature of every measure as long as it."""
     n = len(tab.tuning)
     if n not in STRING_COUNTS:
         raise UsageError(f"a tab of {n} strings cannot be written as Guitar Pro (4, 6 or 7)")
@@ -634,7 +640,7 @@ def tab_to_song(tab: Tab, title: str = "") -> gp.Song:
         header = gp.MeasureHeader(
             number=number,
             start=start,
-            timeSignature=_time_signature(len(m.steps)),
+            timeSignature=_time_signature(len(m.steps), meter),
             isRepeatOpen=m.open_repeat,
             repeatClose=1 if m.close_repeat else -1,
             hasDoubleBar=m.double_bar,
@@ -716,9 +722,12 @@ def _effects(note: gp.Note, names: set) -> None:
             e.harmonic = gp.NaturalHarmonic()
 
 
-def write_guitar_pro(tab: Tab, path: str | os.PathLike | io.IOBase, title: str = "") -> None:
-    """Write a tab as a Guitar Pro 5 file (a path or a binary file object)."""
-    gp.write(tab_to_song(tab, title), path, version=(5, 1, 0))
+def write_guitar_pro(
+    tab: Tab, path: str | os.PathLike | io.IOBase, title: str = "", meter: tuple[int, int] | None = None
+) -> None:
+    """Write a tab as a Guitar Pro 5 file (a path or a binary file object); `meter` as in
+    `tab_to_song`."""
+    gp.write(tab_to_song(tab, title, meter), path, version=(5, 1, 0))
 
 
 def text_to_guitar_pro(
