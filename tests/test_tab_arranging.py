@@ -225,3 +225,24 @@ def test_the_command_line_renders_midi_to_gp5(tmp_path):
     assert "arranged for guitar, standard tuning, 3 of 3 notes" in done.stdout + done.stderr
     _, beats = gp_beats(tmp_path / "s.gp5")
     assert {(p, o) for o, struck in beats.items() for _, _, p in struck} == {(40, 0), (64, 0), (67, 4)}
+
+
+def test_the_engraved_tab_staff_shows_rhythm():
+    """The MEI tab staff (audition, studio) gives every chord its value and a tabDurSym, which
+    verovio draws as a stem under the staff: a quarter, two eighths, a half, as the tab's grid."""
+    import re
+
+    from encoders.tab import Tab
+    from encoders.tab.mei import tab_to_mei
+    from musicrnn.pictures import _engrave
+
+    empty = ("-",) * 6
+    steps = [("0", "-", "-", "-", "-", "3"), empty, empty, empty, ("-", "2", "-", "-", "-", "-"), empty]
+    steps += [("3", "-", "-", "-", "-", "-"), empty] + [("-", "-", "-", "-", "-", "1")] + [empty] * 7
+    mei = tab_to_mei(Tab(STANDARD, [steps + ["|"]]))
+    groups = re.findall(r'<tabGrp dur="(\d+)">(.*?)</tabGrp>', mei)
+    assert [dur for dur, _ in groups] == ["4", "8", "8", "2"]
+    assert all(body.endswith("<tabDurSym/>") for _, body in groups)
+    svg = _engrave(mei, "mei")
+    assert svg.count('class="tabDurSym"') == 4 and svg.count('class="stem"') == 4
+    assert svg.count('class="flag"') >= 2  # the two eighths

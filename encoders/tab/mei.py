@@ -7,7 +7,10 @@ bar of the tab, and a ``<tabGrp>`` per column that strikes a fret, each fret a
 ``<note tab.course tab.fret>``.  Time is the tab's grid: a column is a
 sixteenth; a chord lasts until the next one (written as the longest plain note
 values that fit, then ``<space>`` for the rest), so verovio spaces the frets as
-the time between them.  Technique marks are not engraved (the frets are).
+the time between them, and each ``<tabGrp>`` holds a ``<tabDurSym/>``, so verovio
+draws its value as a rhythm stem (flags for eighths and shorter) under the
+staff, as printed guitar tabs show rhythm.  Technique marks are not engraved
+(the frets are).
 
 Bounded: at most `MAX_MEASURES` measures are written (a note says how many
 were left out); a bar longer than `MAX_MEASURE_STEPS` columns (a tab without
@@ -16,6 +19,8 @@ bar lines) is cut into measures of that many.
     >>> from encoders.tab import Tab
     >>> mei = tab_to_mei(Tab((40, 45, 50, 55, 59, 64), [[("0", "-", "-", "-", "-", "3"), "|"]]))
     >>> '<note tab.course="6" tab.fret="0"/>' in mei and '<note tab.course="1" tab.fret="3"/>' in mei
+    True
+    >>> '<tabGrp dur="16"><note tab.course="1" tab.fret="3"/><note tab.course="6" tab.fret="0"/><tabDurSym/>' in mei
     True
 """
 
@@ -82,7 +87,7 @@ def _layer(steps: list[tuple[str, ...]], n: int) -> str:
             for s, x in reversed(list(enumerate(steps[i])))
             if symbol_fret(x) is not None
         )
-        out.append(f'<tabGrp dur="{durs[0]}">{notes}</tabGrp>')
+        out.append(f'<tabGrp dur="{durs[0]}">{notes}<tabDurSym/></tabGrp>')  # tabDurSym: the rhythm stem
         out += [f'<space dur="{d}"/>' for d in durs[1:]]
     return "".join(out)
 
