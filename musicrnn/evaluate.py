@@ -169,6 +169,14 @@ class NgramIndex:
         return bool((self.hashes[pos] == q).any())
 
 
+def is_novel(index: NgramIndex, codec: Scheme, sample: str, options: dict) -> bool:
+    """Whether a sample copies no run of the training text: as written, nor, for a model
+    trained at home on C (`Scheme.to_home`: it wrote the tune in C and moved it out), as it
+    was written at home."""
+    home = codec.to_home(sample, options)[0]
+    return not index.copies(codec.body(sample)) and (home == sample or not index.copies(codec.body(home)))
+
+
 def novelty(samples_bodies: list[str], train_text: str, n: int = 24) -> list[bool]:
     """For each sample (its music, without header): True when no run of n characters of it
     appears in the training text.  A body shorter than n is novel unless it appears whole."""
@@ -341,9 +349,10 @@ def evaluate(
     novel_real = [not index.copies(codec.body(p)) for p in val_pieces]
     count(0, len(samples))  # then the samples, each decoded and checked: alike units, an honest rate
     decoded, novel = [], []
+    options = loaded.meta.get("scheme_options") or {}
     for s in samples:
         decoded.append(codec.decode(s))
-        novel.append(not index.copies(codec.body(s)))
+        novel.append(is_novel(index, codec, s, options))
         count(len(novel), len(samples))
     lap("check")
     music = music_section(codec, samples, train_pieces, val_pieces, random_seed, on_part=count) if samples else []

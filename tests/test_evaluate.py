@@ -339,3 +339,17 @@ def test_evaluate_shows_counts_and_an_eta_on_a_terminal_and_the_same_stdout(tmp_
     assert sampling and not any("/" in f.split("characters sampled")[0].split()[-1] for f in sampling)
     assert not any("eta" in f for f in sampling)  # no total, so no ETA
     assert not any("/?" in f for f in frames)
+
+
+def test_a_tune_a_model_at_home_moved_out_of_c_is_no_copy_only_if_it_is_none_at_home():
+    from encoders.abc.codec import CODEC
+    from musicrnn.evaluate import NgramIndex, is_novel
+
+    train = "X:1\nM:4/4\nL:1/8\nK:C\ncdef gfed cdef g4|c'bag fedc BcdB c4|]\n"
+    index = NgramIndex(train, 24)
+    moved = CODEC.transpose(train, 2)  # the training tune, moved to D as generate moves it out
+    home = {"home": {"tonic": "C", "keys": {"maj": [0, 0, 1] + [0] * 9}}}
+    assert is_novel(index, CODEC, moved, {})  # as written, no run of it is in the training text
+    assert not is_novel(index, CODEC, moved, home)  # moved home it is the training tune
+    fresh = "X:1\nM:4/4\nL:1/8\nK:D\nfedc BAGF EFGA B4|ABcd efga gfed d4|]\n"
+    assert is_novel(index, CODEC, fresh, home)
