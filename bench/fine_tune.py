@@ -6,8 +6,11 @@ bundled folk model never trained on, and three models measured on held-out tunes
     python bench/fine_tune.py all OUT          # prepare, both trainings (one thread), the scores
 
 The set: the 6/8 tunes of the folk model's own validation split (corpora/folk.txt split as the
-model's meta.json says, so the base never trained on any of them), in corpus order: the first
-50 are "mine", the rest (those written with characters of the 50) the held-out test.
+model's meta.json says, so the base never trained on any of them; a base trained at home on C
+trained on corpora/folk_c.txt, the same tunes moved to C, split alike), in corpus order, in
+their own keys: the first 50 are "mine", the rest (those written with characters of the 50)
+the held-out test.  A model at home (the base, and the base fine-tuned) scores the test tunes
+moved home, as it reads them.
 `make fine-tune` runs it all: the base, the base fine-tuned with `train --init-from folk`, and
 a model of the base's size trained from scratch on the 50 tunes.
 """
@@ -27,10 +30,15 @@ CORPUS = Path("corpora/folk.txt")
 MINE = 50
 
 
+HOME_CORPUS = Path("corpora/folk_c.txt")
+"""The corpus of a folk model trained at home on C: folk.txt tune for tune (the same split)."""
+
+
 def prepare(out: Path) -> None:
     meta = json.loads(Path(resolve("folk"), "meta.json").read_text())
-    if fingerprint_file(CORPUS) != meta["corpus"]["fingerprint"]:
-        sys.exit(f"{CORPUS} is not the corpus the folk model was trained on (make corpus)")
+    trained_on = HOME_CORPUS if "home" in meta.get("scheme_options", {}) else CORPUS
+    if fingerprint_file(trained_on) != meta["corpus"]["fingerprint"]:
+        sys.exit(f"{trained_on} is not the corpus the folk model was trained on (make corpus {trained_on})")
     hp = meta["hyperparameters"]
     _, val = split_pieces(CORPUS.read_text(encoding="utf-8"), hp["val_fraction"], hp["split_seed"])
     jigs = [t for t in val if "\nM:6/8\n" in t]
@@ -47,7 +55,11 @@ def score(out: Path, models: list[str]) -> None:
     text = (out / "test.txt").read_text(encoding="utf-8")
     for name in models:
         loaded = load(name)
-        print(f"{name}: {model_bits_per_char(loaded.model, loaded.vocab, text):.3f} bits/char")
+        # a model at home on C reads the tunes moved home, as generate and its training give them
+        options = loaded.meta.get("scheme_options") or {}
+        codec = encoders.get(loaded.scheme)
+        read = encoders.join_stream([codec.to_home(t, options)[0] for t in encoders.split_stream(text)])
+        print(f"{name}: {model_bits_per_char(loaded.model, loaded.vocab, read):.3f} bits/char")
 
 
 TRAINING = {"threads": 1, "batch_size": 16, "max_minutes": 8, "force": True}
