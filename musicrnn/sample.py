@@ -341,12 +341,15 @@ class _BarChoice:
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         """How likely each candidate bar of `rows` is: its log-likelihood per note, rest or
-        chord where the grammar counts them (the summed log-likelihood favours bars of few long
-        notes), else its summed log-likelihood."""
+        chord where the grammar counts them, the end of the piece counted as one more (the
+        summed log-likelihood favours bars of few long notes), else its summed log-likelihood."""
         events = [self.grammars[r].events() for r in rows.tolist()]
         if any(e is None for e in events):
             return self.bar_ll[rows]
-        return self.bar_ll[rows] / np.maximum(1, np.array(events) - self.events_at[rows])
+        # the end of the piece is one more event: a bar that ends the tune is compared per event
+        # like any other, not one whose end is free
+        ended = self.stopped[rows].astype(np.int64)
+        return self.bar_ll[rows] / np.maximum(1, np.array(events) - self.events_at[rows] + ended)
 
 
 def _texts(

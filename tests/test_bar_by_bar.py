@@ -223,3 +223,23 @@ def test_bar_recall_option_is_checked_and_zero_turns_it_off():
     assert [p.text for p in off] == same
     on = pipeline.generate("folk", num=3, random_seed=5)
     assert [p.text for p in on] != same  # the default recalls (its extra rows draw too)
+
+
+def test_a_bar_that_ends_the_piece_counts_its_end_as_one_more_event():
+    import numpy as np
+
+    from musicrnn.sample import _BarChoice
+
+    class Events:
+        def __init__(self, n):
+            self.n = n
+
+        def events(self):
+            return self.n
+
+    run = object.__new__(_BarChoice)
+    run.grammars = [Events(4), Events(3)]  # 3 notes each since the bar began (at 1 and 0 events)
+    run.events_at = np.array([1, 0])
+    run.bar_ll = np.array([-3.0, -3.0])
+    run.stopped = np.array([False, True])  # the second wrote the blank line: the piece ends
+    assert run._scores(np.array([0, 1])).tolist() == [-1.0, -0.75]
