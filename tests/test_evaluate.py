@@ -197,18 +197,7 @@ class StubCodec(Scheme):
 
 
 def test_evaluate_report(vocab):
-    r = random.Random(5)
-    pieces = [
-        "X:1\nK:C\n" + "".join(r.choice("abcdefg |") for _ in range(r.randint(40, 120))) + "\n" for _ in range(60)
-    ]
-    stream = "\n".join(pieces)
-    loaded = SimpleNamespace(
-        model=tiny_model(vocab),
-        vocab=vocab,
-        path="tiny",
-        scheme="stub",
-        meta={"hyperparameters": {"val_fraction": 0.1, "split_seed": 7}},
-    )
+    loaded, stream = _stub_setup(vocab)
     report = evaluate(loaded, StubCodec(), stream, num_samples=6, random_seed=0, length=150, orders=range(1, 5))
     assert isinstance(report, EvalReport)
     assert report.val_pieces == 6 and report.num_samples == 6 and len(report.samples) == 6
