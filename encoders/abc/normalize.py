@@ -82,6 +82,7 @@ from encoders.abc.theory import (
     mode_text,
     note_pitch,
     octave_number,
+    semitones_to_c,
     signature,
     spell_tonic,
     tonic_pitch_class,
@@ -1179,10 +1180,7 @@ def _header_key(text: str) -> tuple[str, str, str]:
 def interval_to_c(text: str) -> int:
     """Semitones that move a normalized tune's tonic to C the nearer way (-6 .. +5); 0 for K:none."""
     tonic, _, _ = _header_key(text)
-    if not tonic:
-        return 0
-    s = (-tonic_pitch_class(tonic)) % 12
-    return s - 12 if s >= 6 else s
+    return semitones_to_c(tonic) if tonic else 0
 
 
 def _diatonic_steps(src_letter: str, dst_letter: str, semis: int) -> int:

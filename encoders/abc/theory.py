@@ -80,6 +80,7 @@ __all__ = [
     "spell_tonic",
     "tonic_fifths",
     "tonic_pitch_class",
+    "semitones_to_c",
     "tuplet",
     "tuplet_q",
 ]
@@ -138,6 +139,12 @@ def tonic_fifths(tonic: str) -> int:
 def tonic_pitch_class(tonic: str) -> int:
     """A tonic's pitch class (0 = C .. 11 = B): ``Bb`` 10, ``F#`` 6."""
     return (LETTER_SEMITONES[tonic[0].upper()] + TONIC_ALTER.get(tonic[1:], 0)) % 12
+
+
+def semitones_to_c(tonic: str) -> int:
+    """Semitones that move a tonic to C the nearer way (-6..+5): ``D`` -2, ``G`` +5, ``F#`` -6."""
+    s = (-tonic_pitch_class(tonic)) % 12
+    return s - 12 if s >= 6 else s
 
 
 def key_fifths(tonic: str, mode: str) -> int:

@@ -37,8 +37,8 @@ from encoders.abc.theory import (
     MODE_FIFTHS,
     NATURAL_SEMITONES,
     octave_number,
+    semitones_to_c,
     signature,
-    tonic_pitch_class,
 )
 from encoders.abc.tokens import Token, parse_key, tokenize
 
@@ -307,10 +307,7 @@ def semitones_home(key_value: str) -> int | None:
     """Semitones that move a tune in this K: value home to tonic C the nearer way (-6..+5);
     None for a key without a tonic."""
     key = parse_key(key_value)
-    if key.error or not key.tonic:
-        return None
-    s = (-tonic_pitch_class(key.tonic)) % 12
-    return s - 12 if s >= 6 else s
+    return None if key.error or not key.tonic else semitones_to_c(key.tonic)
 
 
 def draw_away(mode: str, keys: dict[str, list[int]], rng: random.Random) -> int:
