@@ -137,10 +137,11 @@ def check_bar_candidates(candidates: int | None) -> None:
 MAX_BAR_RECALL = 64
 
 
-def bar_recall_of(text: str | None) -> tuple[int, ...] | None:
-    """--bar-recall: None (the scheme's default), "0" (none), or bars back, comma-separated."""
-    if text is None:
-        return None
+def bar_recall_of(text: str | tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """--bar-recall: None (the scheme's default), "0" (none), or bars back, comma-separated; a
+    tuple (from Python) is already bars back."""
+    if text is None or isinstance(text, tuple):
+        return text
     try:
         backs = tuple(sorted({int(x) for x in text.replace(" ", "").split(",")}))
     except ValueError:
@@ -643,7 +644,7 @@ def generate(
     outputs = check_outputs(out, force, codec, num, side_text=True)  # before sampling, which takes a while
     check_rerank(rerank, num)
     check_bar_candidates(bar_candidates)
-    recall = bar_recall_of(bar_recall) if isinstance(bar_recall, str) else bar_recall
+    recall = bar_recall_of(bar_recall)
     check_temperature(cadence_temperature, "--cadence-temperature")
     with sampling_threads(dev, num * rerank * (bar_candidates or 1)):
         texts = generate_pieces(
@@ -1109,7 +1110,7 @@ def evaluate_model(
         raise OptionError(f"{corpus}: this is {other.name} text, but {loaded.path} writes the {codec.name} scheme")
     check_rerank(rerank, samples)
     check_bar_candidates(bar_candidates)
-    recall = bar_recall_of(bar_recall) if isinstance(bar_recall, str) else bar_recall
+    recall = bar_recall_of(bar_recall)
     return run_evaluation(
         loaded,
         codec,
