@@ -43,7 +43,7 @@ from pathlib import Path
 from encoders.abc import theory
 from encoders.piece import Note, Piece
 from encoders.tab import COLUMNS, parse_columns, render_columns, symbol_fret
-from encoders.tab.fretting import TUNINGS, Unfrettable, fretting
+from encoders.tab.fretting import TUNINGS, first_fretting
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = TUNINGS["standard"]
@@ -181,21 +181,17 @@ def _under_melody(notes: list[Note], melody: list[Note]) -> list[Note]:
 
 def fret_in_turn(piece: Piece, tunings: list[tuple[int, ...]], turn: int, stats: Counter) -> str | None:
     """The columns text of a piece fretted in the turn's tuning (else the next that works)."""
-    for j in range(len(tunings)):
-        tuning = tunings[(turn + j) % len(tunings)]
-        try:
-            f = fretting(piece, tuning)
-        except Unfrettable:
-            continue
-        text = render_columns(f.tab)
-        if COLUMNS.encode_text(text).pieces != [text]:
-            stats["skipped: no exact re-encoding"] += 1
-            return None
-        stats["notes dropped or merged"] += f.dropped
-        stats["tuning " + text.split("\n", 1)[0].split(" ", 1)[1]] += 1
-        return text
-    stats["skipped: unfrettable"] += 1
-    return None
+    f = first_fretting(piece, tunings, turn)
+    if f is None:
+        stats["skipped: unfrettable"] += 1
+        return None
+    text = render_columns(f.tab)
+    if COLUMNS.encode_text(text).pieces != [text]:
+        stats["skipped: no exact re-encoding"] += 1
+        return None
+    stats["notes dropped or merged"] += f.dropped
+    stats["tuning " + text.split("\n", 1)[0].split(" ", 1)[1]] += 1
+    return text
 
 
 def chorale_piece(score, full: bool) -> Piece | None:

@@ -65,7 +65,17 @@ import numpy as np
 from encoders.piece import Piece, UsageError
 from encoders.tab import COLUMNS, DEFAULT_TUNINGS, ROWS, Tab, fret_symbol, header_tuning, render_columns, render_rows
 
-__all__ = ["TUNINGS", "STANDARD", "Unfrettable", "Fretting", "fret", "fretting", "build_tabs", "voice_order"]
+__all__ = [
+    "TUNINGS",
+    "STANDARD",
+    "Unfrettable",
+    "Fretting",
+    "fret",
+    "fretting",
+    "first_fretting",
+    "build_tabs",
+    "voice_order",
+]
 
 TUNINGS: dict[str, tuple[int, ...]] = {
     "standard": DEFAULT_TUNINGS[6],
@@ -299,6 +309,17 @@ def fret(piece: Piece, tuning: tuple[int, ...] = STANDARD, step: float = 0.25) -
 # ---------------------------------------------------------------- corpus
 
 
+def first_fretting(piece: Piece, tunings: list[tuple[int, ...]], turn: int = 0) -> Fretting | None:
+    """The piece fretted in tunings[turn] (taken in turn, modulo their number), else in the
+    first of the following ones that can fret it; None when none can."""
+    for j in range(len(tunings)):
+        try:
+            return fretting(piece, tunings[(turn + j) % len(tunings)])
+        except Unfrettable:
+            continue
+    return None
+
+
 def build_tabs(
     folk_stream_text: str,
     scheme: str = "columns",
@@ -333,25 +354,19 @@ def build_tabs(
         if not piece.notes:
             stats["skipped: no notes"] += 1
             continue
-        k = len(out)
-        for j in range(len(tunings)):
-            tuning = tunings[(k + j) % len(tunings)]
-            try:
-                f = fretting(piece, tuning)
-            except Unfrettable:
-                continue
-            text = render(f.tab)
-            if codec.encode_text(text).pieces != [text]:
-                stats["skipped: no exact re-encoding"] += 1
-                break
-            out.append(text)
-            stats["written"] += 1
-            stats[f"tuning {' '.join(map(str, tuning))}"] += 1
-            stats["notes dropped or merged"] += f.dropped
-            stats["octave-shifted"] += f.shift != 0
-            break
-        else:
+        f = first_fretting(piece, tunings, len(out))
+        if f is None:
             stats["skipped: unfrettable"] += 1
+            continue
+        text = render(f.tab)
+        if codec.encode_text(text).pieces != [text]:
+            stats["skipped: no exact re-encoding"] += 1
+            continue
+        out.append(text)
+        stats["written"] += 1
+        stats[f"tuning {' '.join(map(str, f.tab.tuning))}"] += 1
+        stats["notes dropped or merged"] += f.dropped
+        stats["octave-shifted"] += f.shift != 0
     return out
 
 
