@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from encoders import GrammarState, UsageError
 from encoders.abc.grammar import check
@@ -243,3 +245,17 @@ def test_a_bar_that_ends_the_piece_counts_its_end_as_one_more_event():
     run.bar_ll = np.array([-3.0, -3.0])
     run.stopped = np.array([False, True])  # the second wrote the blank line: the piece ends
     assert run._scores(np.array([0, 1])).tolist() == [-1.0, -0.75]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789, -x", max_size=12))
+def test_bar_recall_text_parses_to_bars_back_or_is_a_one_line_error(text):
+    from musicrnn import pipeline
+
+    try:
+        backs = pipeline.bar_recall_of(text)
+    except UsageError as e:
+        assert "--bar-recall" in str(e) and "\n" not in str(e)
+        return
+    assert list(backs) == sorted(set(backs)) and len(backs) <= 4 and all(1 <= b <= 64 for b in backs)
+    assert backs == tuple(sorted({int(x) for x in text.replace(" ", "").split(",")} - {0}))
