@@ -560,6 +560,18 @@ class Scheme(ABC):
     """Bars back whose copy joins the candidates of every bar (the model keeps it when it finds
     it likelier than the bars it sampled): tunes come back as the tradition's do (docs/models.md)."""
 
+    cadence_temperature: float = 1.0
+    """The temperature's factor in a phrase's last bar (`GrammarState.cadence`): `generate`'s
+    default (`--cadence-temperature`).  Lower-entropy sampling where tunes cadence, from the
+    model's own distribution (ABC: 0.7; docs/models.md)."""
+
+    length_chars: str = ""
+    """The characters that write how long a note is (ABC's ``2``, ``3/2``, ``>``): bar-by-bar
+    sampling writes them as sampled but leaves their log-likelihood out when it ranks candidate
+    bars (unless asked to rank lengths, `--rank-lengths`), so ranking chooses pitches, cadences
+    and form, and the rhythm stays the model's own.  "" where no character is a note length
+    alone (a tab's digits are frets)."""
+
     transposes: bool = False
     """Whether `transpose` can move this scheme's pieces."""
 

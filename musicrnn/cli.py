@@ -232,6 +232,7 @@ NEW_PIECES_ONLY = (
     "rerank",
     "bar_candidates",
     "bar_recall",
+    "rank_lengths",
     "cadence_temperature",
     *pipeline.ASKED,
 )
@@ -266,8 +267,9 @@ def generate(
     rerank: kit.Rerank = None,
     bar_candidates: kit.BarCandidates = None,
     bar_recall: kit.BarRecall = None,
+    rank_lengths: kit.RankLengths = False,
     cadence_temperature: Annotated[
-        float | None, typer.Option(help="Temperature times this in cadence bars (1).")
+        float | None, typer.Option(help="Temperature times this in cadence bars (abc: 0.7, else 1).")
     ] = None,
     random_seed: kit.Seed = None,
     device: kit.Device = "auto",
@@ -433,6 +435,7 @@ def evaluate(
     rerank: kit.Rerank = None,
     bar_candidates: kit.BarCandidates = None,
     bar_recall: kit.BarRecall = None,
+    rank_lengths: kit.RankLengths = False,
     random_seed: Annotated[int, typer.Option(help="Seed for the samples.")] = 0,
     device: kit.Device = "auto",
 ) -> None:

@@ -199,4 +199,8 @@ BarRecall = Annotated[
     str | None,
     typer.Option(help="A copy of the bar this many bars back joins each bar's candidates (8; 0: off; 4,8: both)."),
 ]
+RankLengths = Annotated[
+    bool,
+    typer.Option(help="Rank candidate bars on their note lengths too (off: rhythm as sampled, pitches ranked)."),
+]
 Seed = Annotated[int | None, typer.Option(help="Seed for repeatable samples.")]

@@ -275,6 +275,7 @@ def evaluate(
     rerank: int = 1,
     bar_candidates: int | None = None,
     bar_recall: tuple[int, ...] | None = None,
+    rank_lengths: bool = False,
     on_stage: Callable[[str], None] | None = None,
     on_count: Callable[[int, int | None, str], None] | None = None,
 ) -> EvalReport:
@@ -343,6 +344,7 @@ def evaluate(
                 rerank=rerank,
                 bar_candidates=bar_candidates,
                 bar_recall=bar_recall,
+                rank_lengths=rank_lengths,
             )
     lap("sample")
     index = NgramIndex(train_text, 24)

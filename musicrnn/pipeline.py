@@ -601,9 +601,10 @@ def generate(
     top_k: int | None = None,
     free: bool = False,
     rerank: int = 1,
-    cadence_temperature: float = 1.0,
+    cadence_temperature: float | None = None,
     bar_candidates: int | None = None,
     bar_recall: str | tuple[int, ...] | None = None,
+    rank_lengths: bool = False,
     random_seed: int | None = None,
     device: str = "auto",
     out: str | None = None,
@@ -645,7 +646,8 @@ def generate(
     check_rerank(rerank, num)
     check_bar_candidates(bar_candidates)
     recall = bar_recall_of(bar_recall)
-    check_temperature(cadence_temperature, "--cadence-temperature")
+    if cadence_temperature is not None:
+        check_temperature(cadence_temperature, "--cadence-temperature")
     with sampling_threads(dev, num * rerank * (bar_candidates or 1)):
         texts = generate_pieces(
             loaded,
@@ -662,6 +664,7 @@ def generate(
             cadence_temperature=cadence_temperature,
             bar_candidates=bar_candidates,
             bar_recall=recall,
+            rank_lengths=rank_lengths,
         )
     if free:  # the grammar did not cut a piece the length limit ended: cut it at a bar line
         texts = [_whole_bars(codec, loaded.meta.get("scheme_options") or {}, t, seed or "") for t in texts]
@@ -1084,6 +1087,7 @@ def evaluate_model(
     rerank: int = 1,
     bar_candidates: int | None = None,
     bar_recall: str | tuple[int, ...] | None = None,
+    rank_lengths: bool = False,
     random_seed: int = 0,
     device: str = "auto",
     on_stage: Callable[[str], None] | None = None,
@@ -1123,6 +1127,7 @@ def evaluate_model(
         rerank=rerank,
         bar_candidates=bar_candidates,
         bar_recall=recall,
+        rank_lengths=rank_lengths,
         on_stage=on_stage,
         on_count=on_count,
     )

@@ -85,6 +85,29 @@ def test_bars_with_events_are_ranked_per_event():
     assert generate(model, VOCAB, "", num=10, bar_candidates=16, grammar=Bars, random_seed=3) == ["|||\n"] * 10
 
 
+class NotesAndLengths(Bars):
+    """`Bars` where each a is a note and b writes a note's length (no note of its own)."""
+
+    def events(self):
+        return self._body().count("a")
+
+
+def test_unranked_characters_are_written_as_sampled_but_do_not_count_in_ranking():
+    # b (p .05) costs 3 nats: ranked on it, the bars kept are those without one; unranked (as
+    # ABC's note lengths are), a bar is kept whatever its b's, so they come at the sampled rate.
+    probs = {"\n": 0.0005, "H": 0.0005, "a": 0.6, "b": 0.05, "|": 0.349}
+    model = FixedModel(probs)
+    kw = {"num": 40, "bar_candidates": 8, "grammar": NotesAndLengths, "random_seed": 5}
+
+    def share_of_b(texts):
+        body = "".join(texts).replace("|", "").replace("\n", "")
+        return body.count("b") / len(body)
+
+    sampled = share_of_b(generate(model, VOCAB, "", num=400, grammar=NotesAndLengths, random_seed=5))
+    assert share_of_b(generate(model, VOCAB, "", **kw)) < 0.01
+    assert share_of_b(generate(model, VOCAB, "", unranked="b", **kw)) == pytest.approx(sampled, abs=0.03)
+
+
 def test_the_header_is_sampled_not_ranked():
     # Ranked, every header would be "a" (p .3 against .2); sampled, about 2 in 5 are "b".
     model = FixedModel(PROBS)

@@ -147,6 +147,8 @@ def test_generate_pieces_wires_grammar_unless_free(model):
         grammar=lambda options: seen.append(options) or Only("c"),
         bar_candidates=4,
         bar_recall=(8,),
+        cadence_temperature=1.0,
+        length_chars="",
         to_home=lambda seed, options: (seed, 0),
     )
     texts = generate_pieces(loaded, codec, num=2, length=10, random_seed=0)
@@ -203,6 +205,8 @@ def test_scores_are_the_mean_log_likelihood_and_rerank_keeps_the_likeliest(model
         grammar=lambda options: None,
         bar_candidates=4,
         bar_recall=(8,),
+        cadence_temperature=1.0,
+        length_chars="",
         to_home=lambda seed, options: (seed, 0),
     )
     picked = generate_pieces(loaded, codec, seed="X:1", num=2, length=12, random_seed=5, rerank=3)
@@ -269,11 +273,20 @@ def test_a_model_at_home_is_primed_in_c_and_its_tunes_come_back_in_the_asked_key
         num=4,
         random_seed=3,
         grammar=lambda: codec.grammar(loaded.meta["scheme_options"]),
+        cadence_temperature=codec.cadence_temperature,
     )
     assert asked == [codec.transpose(t, -3) for t in at_home]
     drawn = generate_pieces(loaded, codec, num=12, random_seed=3, bar_candidates=1, bar_recall=())
     options = loaded.meta["scheme_options"]
-    written = generate(loaded.model, loaded.vocab, "X:1", num=12, random_seed=3, grammar=lambda: codec.grammar(options))
+    written = generate(
+        loaded.model,
+        loaded.vocab,
+        "X:1",
+        num=12,
+        random_seed=3,
+        grammar=lambda: codec.grammar(options),
+        cadence_temperature=codec.cadence_temperature,
+    )
     moved = 0
     for out, text in zip(drawn, written):
         head = codec.figures(text, header_only=True)
