@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from encoders import GrammarState, UsageError
 from encoders.abc.grammar import check
 from musicrnn.data import Vocab
-from musicrnn.sample import generate, generate_pieces
+from musicrnn.sample import _away, generate, generate_pieces
 
 VOCAB = Vocab("\nHab|")
 PROBS = {"\n": 0.001, "H": 0.001, "a": 0.3, "b": 0.2, "|": 0.498}
@@ -248,6 +248,35 @@ def test_bar_recall_option_is_checked_and_zero_turns_it_off():
     assert [p.text for p in off] == same
     on = pipeline.generate("folk", num=3, random_seed=5)
     assert [p.text for p in on] != same  # the default recalls (its extra rows draw too)
+
+
+def test_abc_ranks_bars_without_note_lengths_and_cools_cadence_bars_unless_asked():
+    from musicrnn import pipeline
+    from musicrnn.checkpoint import load
+
+    loaded = load("folk")
+    codec = pipeline.model_codec(loaded)
+    assert codec.length_chars == "0123456789/<>" and codec.cadence_temperature == 0.7
+    kw = {"num": 3, "random_seed": 4, "bar_candidates": 4, "bar_recall": (8,)}
+    default = generate_pieces(loaded, codec, **kw)
+    options = loaded.meta["scheme_options"]
+    home, back = codec.to_home("X:1", options)
+    direct = generate(
+        loaded.model,
+        loaded.vocab,
+        home,
+        grammar=lambda: codec.grammar(options),
+        unranked=codec.length_chars,
+        cadence_temperature=0.7,
+        **kw,
+    )
+    # the default is the scheme's: lengths unranked, cadence bars at 0.7 (then moved to drawn keys)
+    assert default == _away(codec, direct, "X:1", home, back, options, 4)
+    ranked = generate_pieces(loaded, codec, rank_lengths=True, **kw)
+    warm = generate_pieces(loaded, codec, cadence_temperature=1.0, **kw)
+    assert ranked != default and warm != default
+    texts = [p.text for p in pipeline.generate("folk", rank_lengths=True, **kw)]
+    assert texts == ranked
 
 
 def test_a_bar_that_ends_the_piece_counts_its_end_as_one_more_event():
