@@ -241,6 +241,13 @@ def test_kill_9_during_encode_is_quiet_and_the_next_run_cleans_up(tmp_path):
     assert hidden_tmp(out.parent) == []
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C does what it does in a terminal.  A test run
+    started in the background by a shell without job control inherits SIGINT ignored (as
+    `cmd &` does), and a command that ignores it rightly runs on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_path):
     folder = many_tunes(tmp_path)
     out = tmp_path / "out" / "s.txt"
@@ -250,6 +257,7 @@ def test_ctrl_c_during_encode_exits_130_with_one_line_and_leaves_nothing(tmp_pat
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     deadline = time.monotonic() + 120
     while not (out.parent.is_dir() and hidden_tmp(out.parent)) and proc.poll() is None and time.monotonic() < deadline:

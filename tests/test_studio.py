@@ -453,6 +453,7 @@ def test_the_command_serves_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C as in a terminal
     )
     try:
         line = proc.stdout.readline()
