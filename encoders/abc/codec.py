@@ -27,7 +27,7 @@ class AbcScheme(Scheme):
     """General MIDI 40, the violin: folk ABC plays on the fiddle."""
     engraving = "abc"
     cadence_temperature = 0.7
-    """Strains close on 8 bars more often (8-bar lengths 40% -> 45%, 800 tunes, lengths
+    """Strains close on 8 bars more often (8-bar lengths 40% -> 44.5%, 800 tunes, lengths
     unranked) and intervals stay the tradition's (overlap 0.95 -> 0.96)."""
     length_chars = "0123456789/<>"
     """Note lengths (``A3/2``, broken rhythm ``A>B``); digits elsewhere in a tune's body (``(3``,
