@@ -236,7 +236,7 @@ class AbcScheme(Scheme):
             raise UsageError(f"the base model's scheme options: {e}") from None
         if base_keys is None:
             return None
-        option = {"tonic": HOME_TONIC, "keys": home_keys(list(pieces)) or base_keys}
+        option = {"tonic": HOME_TONIC, "keys": home_keys(pieces) or base_keys}
         return (lambda text: self.to_home(text, options)[0]), option
 
     def augmenter(self, pieces: Iterable[str], copies: int, seed: int) -> Callable[[str], list[str]]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from encoders.abc.theory import (
     ACCIDENTAL_SEMITONES,
@@ -262,9 +262,10 @@ HOME_TONIC = "C"
 MAX_HOME_MODES = 16
 
 
-def home_keys(pieces: Sequence[str]) -> dict[str, list[int]]:
+def home_keys(pieces: Iterable[str]) -> dict[str, list[int]]:
     """How often each tonic (pitch class, C = 0) opens a tune of `pieces`, per mode
-    ("maj", "min", "dor" ...): the keys a model trained at home draws its tunes' keys from."""
+    ("maj", "min", "dor" ...): the keys a model trained at home draws its tunes' keys from.
+    The pieces are read once, one at a time (a stream of any size)."""
     from encoders.abc.figures import figures
 
     counts: dict[str, list[int]] = {}
