@@ -648,7 +648,9 @@ def generate(
     recall = bar_recall_of(bar_recall)
     if cadence_temperature is not None:
         check_temperature(cadence_temperature, "--cadence-temperature")
-    with sampling_threads(dev, num * rerank * (bar_candidates or 1)):
+    # streams sampled at once: each piece's candidate bars and recalled copies (the scheme's by default)
+    rows = (bar_candidates or codec.bar_candidates) + len(codec.bar_recall if recall is None else recall)
+    with sampling_threads(dev, num * rerank * rows):
         texts = generate_pieces(
             loaded,
             sampled,

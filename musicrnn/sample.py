@@ -601,9 +601,9 @@ def generate_pieces(
     the bars that many bars back to the candidates (`generate`; None: the scheme's
     `bar_candidates` and `bar_recall`, and its `cadence_temperature`); bars are ranked
     without the characters that write note lengths (the scheme's `length_chars`) unless
-    `rank_lengths`.  A model trained with every
-    piece in one home key (`Scheme.to_home`) is given the seed moved home, and its pieces come
-    back in the seed's key or in keys drawn from its corpus's."""
+    `rank_lengths`.  A model trained with every piece in one home key (`Scheme.to_home`) is
+    given the seed moved home, and its pieces come back in the seed's key or in keys drawn
+    from its corpus's."""
     if rerank < 1:
         raise UsageError(f"rerank must be at least 1, got {rerank}")
     if bar_candidates is None:
