@@ -111,6 +111,13 @@ class GrammarState:
         their log-likelihood per event); None: this grammar does not count them."""
         return None
 
+    def position(self) -> int:
+        """Where the piece is after the characters fed so far, as a model with positions reads
+        it beside each character (0 to the scheme's `positions` - 1; e.g. ABC's bar of the
+        strain and of the tune).  Training runs the grammar over the corpus to say it, sampling
+        asks the stream's grammar, so both read the same.  Default 0: no position."""
+        return 0
+
     def copy(self) -> GrammarState:
         """An independent copy of this state (the sampler forks states when it chooses bars)."""
         return copy.deepcopy(self)
@@ -174,6 +181,9 @@ class BarsGrammar(GrammarState):
 
     def events(self) -> int | None:
         return self.inner.events()
+
+    def position(self) -> int:
+        return self.inner.position()
 
     def copy(self) -> BarsGrammar:
         """A copy: this wrapper's own state is plain values; the inner grammar copies itself."""
@@ -559,6 +569,10 @@ class Scheme(ABC):
     bar_recall: tuple[int, ...] = (8,)
     """Bars back whose copy joins the candidates of every bar (the model keeps it when it finds
     it likelier than the bars it sampled): tunes come back as the tradition's do (docs/models.md)."""
+
+    positions: int = 0
+    """How many positions its grammar tells (`GrammarState.position`): a model trained with
+    `--bar-positions` reads them beside each character.  0: its grammar tells none."""
 
     cadence_temperature: float = 1.0
     """The temperature's factor in a phrase's last bar (`GrammarState.cadence`): `generate`'s

@@ -36,7 +36,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 import musicrnn
-from encoders import UsageError, not_a_file
+from encoders import UsageError, lookup, not_a_file
 from musicrnn.atomic import write_bytes, write_text
 from musicrnn.data import Vocab
 from musicrnn.model import CharLSTM, ModelConfig
@@ -332,6 +332,14 @@ def _check_meta(path: str, meta: Any) -> tuple[ModelConfig, Vocab, str]:
     scheme = meta.get("scheme")
     if not isinstance(scheme, str) or not scheme:
         raise CheckpointError(f"{path}: scheme must be a non-empty string such as 'abc', got {scheme!r}")
+    if config.positions:
+        known = lookup(scheme)
+        told = known.positions if known is not None else 0
+        if told != config.positions:
+            raise CheckpointError(
+                f"{path}: the model reads {config.positions} positions in a piece, but the {scheme} scheme's "
+                f"grammar tells {told}"
+            )
     for key in ("scheme_options", "metrics", "hyperparameters", "corpus", "versions"):
         if key in meta and not isinstance(meta[key], dict):
             raise CheckpointError(f"{path}: {key} must be a JSON object, got {type(meta[key]).__name__}")

@@ -176,6 +176,12 @@ def train(
         int | None, typer.Option("--patience", help="Stop after N evaluations without gain: 10 (5 fine-tuning).")
     ] = None,
     transpose: Annotated[int, typer.Option(help="Also train on each tune in this many other keys.")] = 0,
+    bar_positions: Annotated[
+        bool, typer.Option(help="The model reads each character's bar in its strain and tune (abc).")
+    ] = False,
+    positions_only: Annotated[
+        bool, typer.Option(help="With --init-from: train the positions alone, the base's weights kept.")
+    ] = False,
     device: kit.Device = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 1234,
     resume: Annotated[bool, typer.Option(help="Continue the run saved in --out.")] = False,

@@ -46,6 +46,7 @@ __all__ = [
     "PIECE_START",
     "fingerprint_file",
     "iter_stream_pieces",
+    "piece_positions",
     "piece_spans",
     "prepare",
     "split_pieces",
@@ -444,6 +445,9 @@ class Batch:
     """Targets scored (not -1) in the whole batch, every rank's rows together: the
     loss is the sum over the scored targets divided by this, so ranks with more
     padding weigh no more than the others (a DDP run equals the one-process run)."""
+    where: torch.Tensor | None = None
+    """The inputs' positions in their pieces, LongTensor [B, T] (0 past a piece's end), where
+    the batches were given them (`Batches.where`, for a model with positions); else None."""
 
 
 @dataclass
@@ -485,6 +489,9 @@ class Batches:
     world: int = 1
     pin_memory: bool = False
     """Give batches in page-locked memory, so copies to a GPU can be non-blocking."""
+    where: np.ndarray | None = None
+    """Each token's position in its piece (`piece_positions`), beside `tokens`: batches then
+    carry their inputs' positions (`Batch.where`)."""
     shuffle: bool = True
     """False (validation): the pieces in stream order, the last batch possibly smaller."""
     _pieces: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -578,11 +585,16 @@ class Batches:
         chunk = np.asarray(self.tokens[np.minimum(pos, len(self.tokens) - 1)], dtype=np.int64)
         x = np.where(inside[:, :-1], chunk[:, :-1], 0)
         y = np.where(inside[:, 1:], chunk[:, 1:], -1)
-        xy = torch.from_numpy(np.stack((x, y)))
+        parts = [x, y]
+        if self.where is not None:
+            at = np.asarray(self.where[np.minimum(pos[:, :-1], len(self.tokens) - 1)], dtype=np.int64)
+            parts.append(np.where(inside[:, :-1], at, 0))
+        xy = torch.from_numpy(np.stack(parts))
         if self.pin_memory:
             xy = xy.pin_memory()
         self.index += 1
-        return Batch(x=xy[0], y=xy[1], new_epoch=new_epoch, reset=w == 0, scored=scored)
+        where = xy[2] if self.where is not None else None
+        return Batch(x=xy[0], y=xy[1], where=where, new_epoch=new_epoch, reset=w == 0, scored=scored)
 
     def __iter__(self) -> Iterator[Batch]:
         while True:
@@ -612,11 +624,36 @@ def piece_spans(tokens: np.ndarray, newline: int, chunk: int = 1 << 24) -> tuple
     return starts[keep], stops[keep]
 
 
-def eval_windows(tokens: np.ndarray, batch_size: int, seq_len: int, newline: int) -> Batches | None:
-    """Validation batches: every held-out piece once, in stream order, or None if none."""
+def eval_windows(
+    tokens: np.ndarray, batch_size: int, seq_len: int, newline: int, where: np.ndarray | None = None
+) -> Batches | None:
+    """Validation batches: every held-out piece once, in stream order (with their positions
+    `where`, for a model with positions), or None if none."""
     if len(tokens) < 2:
         return None
     try:
-        return Batches(tokens, batch_size, seq_len, newline, shuffle=False)
+        return Batches(tokens, batch_size, seq_len, newline, shuffle=False, where=where)
     except UsageError:
         return None
+
+
+def piece_positions(tokens: np.ndarray, vocab: Vocab, grammar: Callable[[], Any]) -> np.ndarray:
+    """Each token's position in its piece (uint16, beside `tokens`), as a model with positions
+    reads it: a fresh `grammar()` state (a scheme's GrammarState) per piece, fed the piece
+    one character at a time, its `position()` after each.  The newline a piece's example
+    starts from (`piece_spans`) has the fresh state's position, as the sampler's primer
+    has.  Linear in the tokens (the grammar's work per character); a piece at a time."""
+    where = np.zeros(len(tokens), dtype=np.uint16)
+    newline = int(vocab.encode(PIECE_START)[0])
+    for start, stop in zip(*piece_spans(tokens, newline)):
+        text = vocab.decode(np.asarray(tokens[start:stop]))
+        g = grammar()
+        at = np.empty(len(text), dtype=np.uint16)
+        first = 0
+        if text.startswith(PIECE_START):  # pieces never start with a newline: this is the primer's
+            at[0], first = g.position(), 1
+        for i in range(first, len(text)):
+            g.feed(text[i])
+            at[i] = g.position()
+        where[start:stop] = at
+    return where

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from encoders import PIECE_SEPARATOR, Scheme, UsageError
-from musicrnn.data import PIECE_START, Batches, Vocab, eval_windows, split_pieces
+from musicrnn.data import PIECE_START, Batches, Vocab, eval_windows, piece_positions, split_pieces
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
 from musicrnn.sample import generate_pieces
@@ -48,6 +48,7 @@ def model_bits_per_char(
     batch_size: int = 16,
     seq_len: int = 256,
     on_count: Callable[[int, int], None] | None = None,
+    grammar: Callable[[], Any] | None = None,
 ) -> float:
     """Bits per character the model needs for `text` (pieces separated by blank lines),
     predicting each character from those before it in its piece.
@@ -56,11 +57,18 @@ def model_bits_per_char(
     fed a newline (musicrnn.data.Batches, in stream order, `batch_size` pieces at a time,
     long pieces in windows of `seq_len` with the state carried), scored as training's
     validation is (musicrnn.train.evaluate).  `on_count(done, total)` is told the characters
-    scored so far, of all of them, as each window is done."""
+    scored so far, of all of them, as each window is done.  A model with positions
+    (musicrnn.model) is told them by `grammar` (a scheme's, made fresh per piece), as in
+    training (musicrnn.data.piece_positions)."""
     if vocab.missing(PIECE_START):
         raise UsageError("scoring pieces needs the newline in the vocabulary")
     ids = vocab.encode(PIECE_START + text)
-    batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]))
+    where = None
+    if getattr(getattr(model, "config", None), "positions", 0):
+        if grammar is None:
+            raise UsageError("this model reads where each character stands in its piece: give the scheme's grammar")
+        where = piece_positions(ids, vocab, grammar)
+    batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]), where)
     if batches is None:
         raise UsageError("text must have at least one character to score")
     if on_count is None:
@@ -317,7 +325,10 @@ def evaluate(
     unit = next(units)
     if on_stage:
         on_stage(next(stages))
-    model_bpc = model_bits_per_char(loaded.model, loaded.vocab, val_text, device=device, on_count=count)
+    options = loaded.meta.get("scheme_options") or {}
+    model_bpc = model_bits_per_char(
+        loaded.model, loaded.vocab, val_text, device=device, on_count=count, grammar=lambda: codec.grammar(options)
+    )
     lap("model")
     wanted = sorted(set(orders))
     count(0, len(wanted))

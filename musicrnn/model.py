@@ -3,6 +3,12 @@
     ids [B, T] --Embedding--> [B, T, embed] --LSTM x layers--> [B, T, hidden]
         --Dropout--> --Linear--> logits [B, T, vocab]
 
+A model with `positions` also reads where each character stands in its piece (`where`
+[B, T], a scheme's `GrammarState.position()` after that character: for ABC the bar of the
+strain and of the tune), as a second embedding added to the character's.  The grammar says
+it while sampling and the same grammar, run over the corpus, says it in training, so the
+model learns where strains and tunes end instead of counting bars on its own.
+
 nn.LSTM runs as one fused kernel (cuDNN on CUDA, oneDNN/ATen on CPU), so the
 model adds no Python work per character.  The recurrent state is a (h, c)
 pair of [layers, B, hidden] tensors that the caller carries from one window of
@@ -30,6 +36,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "layers": (1, 32),
     "embed": (1, 16384),
     "dropout": (0.0, 0.99),
+    "positions": (0, 4096),
 }
 
 
@@ -40,6 +47,8 @@ class ModelConfig:
     layers: int = 2
     embed: int = 64
     dropout: float = 0.1
+    positions: int = 0
+    """Positions the model reads beside each character (0: none; see the module docstring)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +84,8 @@ class ModelConfig:
         without building the model (so a file's claims are checked before memory is spent)."""
         V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
         shapes: dict[str, tuple[int, ...]] = {"embed.weight": (V, E)}
+        if self.positions:
+            shapes["where.weight"] = (self.positions, E)
         for k in range(L):
             shapes[f"lstm.weight_ih_l{k}"] = (4 * H, E if k == 0 else H)
             shapes[f"lstm.weight_hh_l{k}"] = (4 * H, H)
@@ -88,7 +99,7 @@ class ModelConfig:
         """Parameter count, computed without building the model."""
         V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
         lstm = 4 * H * (E + H + 2) + (L - 1) * 4 * H * (H + H + 2)
-        return V * E + lstm + H * V + V
+        return V * E + lstm + H * V + V + self.positions * E
 
 
 class CharLSTM(nn.Module):
@@ -97,6 +108,10 @@ class CharLSTM(nn.Module):
         self.config = config
         c = config
         self.embed = nn.Embedding(c.vocab_size, c.embed)
+        if c.positions:
+            # zero at first: a model fine-tuned to read positions starts as its base was
+            self.where = nn.Embedding(c.positions, c.embed)
+            nn.init.zeros_(self.where.weight)
         self.lstm = nn.LSTM(
             input_size=c.embed,
             hidden_size=c.hidden,
@@ -127,16 +142,31 @@ class CharLSTM(nn.Module):
         shape = (self.config.layers, batch_size, self.config.hidden)
         return (torch.zeros(shape, device=device), torch.zeros(shape, device=device))
 
-    def forward(self, idx: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Logits [B, T, vocab] for ids [B, T], and the state after the last character."""
+    def inputs(self, idx: torch.Tensor, where: torch.Tensor | None = None) -> torch.Tensor:
+        """The LSTM's input for ids (and, for a model with positions, their positions `where`,
+        the same shape: ValueError without them)."""
         x = self.embed(idx)
-        out, state = self.lstm(x, state)
+        if self.config.positions:
+            if where is None:
+                raise ValueError("this model reads each character's position in its piece: give `where`")
+            x = x + self.where(where)
+        return x
+
+    def forward(
+        self, idx: torch.Tensor, state: State | None = None, where: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """Logits [B, T, vocab] for ids [B, T] (at positions `where` [B, T], for a model with
+        positions), and the state after the last character."""
+        out, state = self.lstm(self.inputs(idx, where), state)
         logits = self.head(self.drop(out))
         return logits, state
 
-    def step(self, idx: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """One character per stream: ids [B] -> logits [B, vocab] and the new state."""
-        logits, state = self.forward(idx[:, None], state)
+    def step(
+        self, idx: torch.Tensor, state: State | None = None, where: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """One character per stream: ids [B] (at positions `where` [B]) -> logits [B, vocab] and
+        the new state."""
+        logits, state = self.forward(idx[:, None], state, None if where is None else where[:, None])
         return logits[:, 0], state
 
     def num_params(self) -> int:

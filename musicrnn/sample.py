@@ -24,6 +24,11 @@ Every seed starts a piece: the model reads a newline (PIECE_START) from a zero
 state, then the seed - exactly how training reads every piece (piece-aligned
 batches, musicrnn.data.Batches), so a cold start is no different from the
 start it learned.  The primer is not part of the returned text.
+
+A model with positions (musicrnn.model) reads beside each character its position in the
+piece, which each stream's grammar tells after that character (`GrammarState.position`), as
+musicrnn.data.piece_positions told it in training; such a model needs the grammar (with
+`mask=False` it only tells positions and masks nothing).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ def generate(
     bar_candidates: int = 1,
     bar_recall: tuple[int, ...] = (),
     unranked: str = "",
+    mask: bool = True,
 ) -> list[str]:
     """`num` texts, each the seed followed by what the model wrote after it.
 
@@ -80,18 +86,21 @@ def generate(
     likeliest (see `_BarChoice`), where the grammar counts bars (`segment()` not None);
     `bar_recall` (bars back, e.g. (8,)) adds to each bar's candidates a copy of the kept bar
     that far back, kept only when the model finds it likelier than the sampled ones; the
-    characters of `unranked` (a scheme's `length_chars`) do not count when bars are ranked.  Raises
-    UnknownCharacters for seed characters the vocabulary lacks, ValueError for temperature <= 0,
-    num < 1, top_k < 1."""
+    characters of `unranked` (a scheme's `length_chars`) do not count when bars are ranked.
+    `mask=False`: the grammar only tells a model with positions where its streams are (no
+    masking, cadences or bars chosen: as without a grammar).  Raises UnknownCharacters for seed
+    characters the vocabulary lacks, UsageError for temperature <= 0, num < 1, top_k < 1, or a
+    model with positions and no grammar."""
     _check(vocab, seed, num, length, temperature, top_k)
     primer = PIECE_START + seed
     stop, stop_ids = _writable_stop(vocab, stop)
+    where = _primer_positions(model, grammar, seed)
 
     device = torch.device(device)
     gen = _generator(device, random_seed)
-    if (bar_candidates > 1 or bar_recall) and length and _counts_bars(grammar, seed):
+    if mask and (bar_candidates > 1 or bar_recall) and length and _counts_bars(grammar, seed):
         with torch.inference_mode():
-            run = _BarChoice(model, vocab, seed, num, bar_candidates, length, gen, device, bar_recall, unranked)
+            run = _BarChoice(model, vocab, seed, num, bar_candidates, length, gen, device, bar_recall, unranked, where)
             run.sample(grammar, stop_ids, temperature, top_k, cadence_temperature)
         return run.texts(stop, grammar, scores)
     out = np.zeros((num, length), dtype=np.int64)  # sampled ids, stream x position
@@ -101,11 +110,14 @@ def generate(
 
     with torch.inference_mode():
         # 1. The seed, once, then the same state and next-char logits for every stream.
-        logits, state = _primed(model, vocab, primer, num, device)
+        logits, state = _primed(model, vocab, primer, num, device, where)
         step = _stepper(model, state)
 
         # 2. Per-stream grammar states and the cache of their masks.
         grammars = _grammars(grammar, seed, num)
+        tellers = grammars if where is not None else None  # they tell the model positions
+        if not mask:
+            grammars = None
         masker = _Masker(vocab, device) if grammars is not None else None
         cadences = cadence_temperature != 1.0 and grammars is not None
 
@@ -128,9 +140,9 @@ def generate(
             out[live, t] = host_ids
             if scores is not None:
                 loglik[live] += logp.gather(1, ids[:, None])[:, 0].cpu().numpy()
-            if grammars is not None:
+            if grammars is not None or tellers is not None:
                 for i, ch in zip(live.tolist(), vocab.decode(host_ids)):
-                    grammars[i].feed(ch)
+                    (grammars or tellers)[i].feed(ch)
             if stop_ids is not None:
                 window = np.concatenate((window[:, 1:], host_ids[:, None]), axis=1)
                 hit = (window == stop_ids).all(axis=1)
@@ -144,7 +156,8 @@ def generate(
                     rows = torch.as_tensor(keep, device=device)
                     ids, state = ids[rows], _select_rows(state, rows)
             if t + 1 < length:
-                logits, state = step(ids, state)
+                at = _positions(tellers, live.tolist(), device) if tellers is not None else None
+                logits, state = step(ids, state) if at is None else step(ids, state, at)
 
     if scores is not None:
         scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
@@ -157,6 +170,32 @@ def _writable_stop(vocab: Vocab, stop: str | None) -> tuple[str | None, np.ndarr
     if not stop or vocab.missing(stop):
         return None, None
     return stop, vocab.encode(stop).astype(np.int64)
+
+
+def _reads_positions(model: Any) -> bool:
+    """Whether `model` reads each character's position in its piece (musicrnn.model)."""
+    return bool(getattr(getattr(model, "config", None), "positions", 0))
+
+
+def _primer_positions(model: Any, grammar: Callable[[], GrammarState | None] | None, seed: str) -> list[int] | None:
+    """For a model with positions: the primer's (a fresh grammar's, then after each seed
+    character), as training reads a piece's; None for a model without.  UsageError when the
+    model needs a grammar and has none."""
+    if not _reads_positions(model):
+        return None
+    g = grammar() if grammar is not None else None
+    if g is None:
+        raise UsageError("this model reads where each character stands in its piece, which the scheme's grammar tells")
+    where = [g.position()]
+    for ch in seed:
+        g.feed(ch)
+        where.append(g.position())
+    return where
+
+
+def _positions(grammars: list, rows: list[int], device: torch.device) -> torch.Tensor:
+    """The positions the grammars of `rows` tell now, for one model step."""
+    return torch.as_tensor([grammars[r].position() for r in rows], dtype=torch.long, device=device)
 
 
 def _counts_bars(grammar: Callable[[], GrammarState | None] | None, seed: str) -> bool:
@@ -190,14 +229,15 @@ class _BarChoice:
     original did, is not a candidate.  Tunes come back to earlier bars as folk tunes do, by
     the model's own judgement."""
 
-    def __init__(self, model, vocab, seed, num, k, length, gen, device, recall=(), unranked=""):
+    def __init__(self, model, vocab, seed, num, k, length, gen, device, recall=(), unranked="", where=None):
         self.recall = tuple(recall)  # bars back whose copy is also a candidate
         self.sampled = k
         k = k + len(self.recall)
         self.vocab, self.seed, self.num, self.k, self.length = vocab, seed, num, k, length
         self.gen, self.device = gen, device
         n = num * k
-        logits, state = _primed(model, vocab, PIECE_START + seed, n, device)
+        logits, state = _primed(model, vocab, PIECE_START + seed, n, device, where)
+        self.reads = where is not None  # the model reads positions: each step is told them
         self.logits = logits.clone()
         self.h = [s.clone() for s in state[0]]  # per layer [n, hidden]
         self.c = [s.clone() for s in state[1]]
@@ -291,7 +331,8 @@ class _BarChoice:
         """One model step for `rows` (which just wrote `ids`)."""
         h = torch.stack([x[rows] for x in self.h])
         c = torch.stack([x[rows] for x in self.c])
-        logits, (h2, c2) = self.step(ids, (h, c))
+        at = _positions(self.grammars, rows.tolist(), self.device) if self.reads else None
+        logits, (h2, c2) = self.step(ids, (h, c)) if at is None else self.step(ids, (h, c), at)
         self.logits[rows] = logits
         for layer in range(len(self.h)):
             self.h[layer][rows] = h2[layer]
@@ -392,10 +433,16 @@ def _generator(device: torch.device, random_seed: int | None) -> torch.Generator
     return gen
 
 
-def _primed(model: Any, vocab: Vocab, primer: str, num: int, device: torch.device) -> tuple[torch.Tensor, tuple]:
-    """The next-character logits and the state after `primer`, read once, for each of `num` streams."""
+def _primed(
+    model: Any, vocab: Vocab, primer: str, num: int, device: torch.device, where: list[int] | None = None
+) -> tuple[torch.Tensor, tuple]:
+    """The next-character logits and the state after `primer` (at positions `where`, for a model
+    with positions), read once, for each of `num` streams."""
     primer_ids = torch.as_tensor(vocab.encode(primer).astype("int64"), device=device)[None]
-    logits, state = model(primer_ids)
+    if where is None:
+        logits, state = model(primer_ids)
+    else:
+        logits, state = model(primer_ids, None, torch.as_tensor(where, dtype=torch.long, device=device)[None])
     return logits[:, -1].expand(num, len(vocab)), tuple(s.expand(-1, num, -1).contiguous() for s in state)
 
 
@@ -503,6 +550,7 @@ def _stepper(model: Any, state: tuple) -> Callable:
     nn.LSTM -> head, in eval mode) and only after it gave model.step's answer on
     a test step (checked once per model)."""
     lstm, embed, head = (getattr(model, name, None) for name in ("lstm", "embed", "head"))
+    where_embed = getattr(model, "where", None) if _reads_positions(model) else None
     if (
         not isinstance(lstm, torch.nn.LSTM)
         or not isinstance(embed, torch.nn.Embedding)
@@ -518,9 +566,13 @@ def _stepper(model: Any, state: tuple) -> Callable:
         for k in range(lstm.num_layers)
     ]
 
-    def fast_step(ids: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+    def fast_step(ids: torch.Tensor, state: tuple, where: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple]:
         h, c = state
         x = embed(ids)
+        if where_embed is not None:
+            if where is None:
+                raise ValueError("this model reads each character's position in its piece: give `where`")
+            x = x + where_embed(where)
         hs, cs = [], []
         for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
             x, ck = torch.lstm_cell(x, (h[k], c[k]), w_ih, w_hh, b_ih, b_hh)
@@ -531,8 +583,11 @@ def _stepper(model: Any, state: tuple) -> Callable:
     ok = _FAST_STEP_OK.get(model)
     if ok is None:
         probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
-        want, (want_h, want_c) = model.step(probe, state)
-        got, (got_h, got_c) = fast_step(probe, state)
+        if where_embed is None:
+            want, (want_h, want_c) = model.step(probe, state)
+        else:
+            want, (want_h, want_c) = model.step(probe, state, probe)
+        got, (got_h, got_c) = fast_step(probe, state, probe if where_embed is not None else None)
         ok = all(
             torch.allclose(a, b, rtol=1e-4, atol=1e-5)
             for a, b in ((want, got), (want_h, torch.stack(got_h)), (want_c, torch.stack(got_c)))
@@ -615,7 +670,8 @@ def generate_pieces(
     if device is None:
         device = next(loaded.model.parameters()).device
     options = loaded.meta.get("scheme_options") or {}
-    grammar = None if free else (lambda: codec.grammar(options))
+    reads = _reads_positions(loaded.model)  # a model with positions: the grammar tells them, even `free`
+    grammar = None if free and not reads else (lambda: codec.grammar(options))
     scores: list[float] = []
     try:
         home_seed, back = codec.to_home(seed, options)
@@ -638,6 +694,7 @@ def generate_pieces(
         cadence_temperature=codec.cadence_temperature if cadence_temperature is None else cadence_temperature,
         bar_recall=codec.bar_recall if bar_recall is None else bar_recall,
         unranked="" if rank_lengths else codec.length_chars,
+        mask=not free,
     )
     if rerank > 1:
         best = sorted(sorted(range(len(texts)), key=lambda i: -scores[i])[:num])

@@ -45,7 +45,15 @@ import torch.nn.functional as F
 import encoders
 from encoders import UsageError
 from musicrnn import checkpoint
-from musicrnn.data import PIECE_START, Batches, TokenData, eval_windows, iter_stream_pieces, prepare
+from musicrnn.data import (
+    PIECE_START,
+    Batches,
+    TokenData,
+    eval_windows,
+    iter_stream_pieces,
+    piece_positions,
+    prepare,
+)
 from musicrnn.distributed import Cluster
 from musicrnn.model import CharLSTM, ModelConfig
 from musicrnn.overwrite import run_lock
@@ -80,6 +88,12 @@ class TrainConfig:
     layers: int = 2
     embed: int = 64
     dropout: float = 0.1
+    bar_positions: bool = False
+    """The model reads each character's position in its piece beside it (the scheme's
+    `positions`, told by its grammar: ABC's bar of the strain and of the tune)."""
+    positions_only: bool = False
+    """Train the position embedding alone, every other weight as it starts (fine-tuning a
+    model to read positions: it learns where tunes end without forgetting the tunes)."""
     # optimization
     batch_size: int = 64
     seq_len: int = 128
@@ -151,6 +165,11 @@ class TrainConfig:
         need(
             self.scheme_options is None or isinstance(self.scheme_options, dict),
             "scheme_options must be a dict (or None: from the corpus)",
+        )
+        need(not self.positions_only or self.bar_positions, "positions_only needs bar_positions")
+        need(
+            not self.bar_positions or encoders.get(self.scheme).positions > 0,
+            f"bar_positions: the {self.scheme} scheme's grammar tells no positions",
         )
         need(
             isinstance(self.transpose, int) and 0 <= self.transpose <= 11,
@@ -258,8 +277,9 @@ def evaluate(
         if b.reset:
             state = None
         x, y = b.x.to(device), b.y.to(device)
+        where = b.where.to(device) if b.where is not None else None
         with autocast():
-            logits, state = model(x, state)
+            logits, state = model(x, state, where)
         total += F.cross_entropy(
             logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), ignore_index=-1, reduction="sum"
         )
@@ -294,8 +314,9 @@ def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
 
 
 def _param_groups(model: CharLSTM, weight_decay: float) -> list[dict[str, Any]]:
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.dim() >= 2]
+    no_decay = [p for p in trained if p.dim() < 2]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
@@ -340,6 +361,7 @@ def _train(
     trainer = Trainer(cfg, data, batches, val_batches, device, cluster, on_progress)
     if base is not None:
         trainer.start_from(base)
+    trainer.read_positions()
     if cfg.resume:
         trainer.resume()
     return trainer.run(wall_start)
@@ -414,6 +436,7 @@ def _base_model(cfg: TrainConfig) -> checkpoint.Loaded | None:
         )
     c = base.config
     cfg.hidden, cfg.layers, cfg.embed = c.hidden, c.layers, c.embed
+    cfg.bar_positions = cfg.bar_positions or bool(c.positions)
     return base
 
 
@@ -714,9 +737,17 @@ class Trainer:
         self.scheme_options = cfg.scheme_options if cfg.scheme_options is not None else data.scheme_options or {}
         torch.manual_seed(cfg.random_seed)
         self.mconf = ModelConfig(
-            vocab_size=len(data.vocab), hidden=cfg.hidden, layers=cfg.layers, embed=cfg.embed, dropout=cfg.dropout
+            vocab_size=len(data.vocab),
+            hidden=cfg.hidden,
+            layers=cfg.layers,
+            embed=cfg.embed,
+            dropout=cfg.dropout,
+            positions=encoders.get(cfg.scheme).positions if cfg.bar_positions else 0,
         )
         self.model = CharLSTM(self.mconf).to(device)
+        if cfg.positions_only:
+            for name, p in self.model.named_parameters():
+                p.requires_grad_(name == "where.weight")
         self.step_model: torch.nn.Module = self.model
         if cluster.active:  # backward averages the gradients over the ranks
             self.step_model = torch.nn.parallel.DistributedDataParallel(
@@ -761,6 +792,20 @@ class Trainer:
                         target[n:] = tensor.float().min()
         self.scheme_options = merged_options(base.meta.get("scheme_options") or {}, self.scheme_options)
         self.base = base.path
+
+    def read_positions(self) -> None:
+        """A model with positions: every token's position in its piece (the scheme's grammar,
+        with the model's scheme options, run over the corpus), beside the batches' tokens."""
+        if not self.mconf.positions:
+            return
+        scheme = encoders.get(self.cfg.scheme)
+        options = self.scheme_options
+
+        def grammar() -> Any:
+            return scheme.grammar(options)
+
+        self.batches.where = piece_positions(self.data.train, self.data.vocab, grammar)
+        self.val_batches.where = piece_positions(self.data.val, self.data.vocab, grammar)
 
     def autocast(self) -> Any:
         """bfloat16 on CUDA; full precision elsewhere."""
@@ -862,11 +907,12 @@ class Trainer:
         batch = self.batches.next()
         hidden = None if batch.reset else state.hidden  # new pieces start from the sampler's zero state
         x, y = batch.x.to(self.device, non_blocking=True), batch.y.to(self.device, non_blocking=True)
+        where = batch.where.to(self.device, non_blocking=True) if batch.where is not None else None
         lr = lr_at(cfg, state.step, self._now()) * state.lr_scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         with self.autocast():
-            logits, new_hidden = self.step_model(x, hidden)
+            logits, new_hidden = self.step_model(x, hidden, where)
         loss = _piece_loss(logits, y, batch.scored, self.cluster.world)
         loss_value = loss.item()
         if self.cluster.active:  # the global loss (NaN on any rank is NaN on all) and rank 0's clock

@@ -29,6 +29,8 @@ class AbcScheme(Scheme):
     cadence_temperature = 0.7
     """Strains close on 8 bars more often (8-bar lengths 40% -> 44.5%, 800 tunes, lengths
     unranked) and intervals stay the tradition's (overlap 0.95 -> 0.96)."""
+    positions = 128
+    """The grammar's bar of the strain (16) and of the tune in fours (8): `AbcGrammar.position`."""
     length_chars = "0123456789/<>"
     """Note lengths (``A3/2``, broken rhythm ``A>B``); digits elsewhere in a tune's body (``(3``,
     ``|1``) are left out of ranking too, which costs nothing: they follow from the bars."""

@@ -697,6 +697,14 @@ class AbcGrammar(CharGrammar):
             and (self._count.strain + 1) % PHRASE == 0
         )
 
+    def position(self) -> int:
+        """Where the tune is, as the model reads it (`GrammarState.position`): the bars of the
+        strain so far (0-15, more read as 15) and the tune's bars in fours (0-3 ... 28 and more),
+        as ``strain + 16 * (bars // 4)``: where strains and tunes end, which the model does not
+        count well alone."""
+        c = self._count
+        return min(c.strain, 15) + 16 * min(c.bars // 4, 7)
+
     def can_end(self) -> bool:
         """Whether the tune could end here (a line break, or a blank line, next)."""
         a = self.allowed()
