@@ -45,11 +45,12 @@ def main() -> None:
     loaded = load("folk")
     model = loaded.model.eval()
     ids = torch.zeros(64, 1, dtype=torch.long)
+    where = ids if model.config.positions else None  # a model that reads bar positions is told them
     with torch.inference_mode():
         state = None
         start = time.perf_counter()
         for _ in range(200):
-            _, state = model(ids, state)
+            _, state = model(ids, state, where)
         step = (time.perf_counter() - start) / 200
     print(f"grammar, allowed() + feed():   {grammar * 1e6:8.2f} us per character")
     print(
