@@ -76,7 +76,7 @@ def continue_midi(
         length=start.length,
         temperature=temperature,
         top_k=top_k,
-        grammar=start.grammar if not free or loaded.model.config.positions else None,
+        grammar=start.grammar,
         mask=not free,
         stop=END_OF_PIECE,
         random_seed=random_seed,

@@ -46,6 +46,7 @@ __all__ = [
     "PIECE_START",
     "fingerprint_file",
     "iter_stream_pieces",
+    "example_positions",
     "piece_positions",
     "piece_spans",
     "prepare",
@@ -582,13 +583,13 @@ class Batches:
         first, last = starts[mine], stops[mine]
         pos = first[:, None] + w * T + np.arange(T + 1)[None, :]
         inside = pos < last[:, None]
-        chunk = np.asarray(self.tokens[np.minimum(pos, len(self.tokens) - 1)], dtype=np.int64)
+        at = np.minimum(pos, len(self.tokens) - 1)
+        chunk = np.asarray(self.tokens[at], dtype=np.int64)
         x = np.where(inside[:, :-1], chunk[:, :-1], 0)
         y = np.where(inside[:, 1:], chunk[:, 1:], -1)
         parts = [x, y]
         if self.where is not None:
-            at = np.asarray(self.where[np.minimum(pos[:, :-1], len(self.tokens) - 1)], dtype=np.int64)
-            parts.append(np.where(inside[:, :-1], at, 0))
+            parts.append(np.where(inside[:, :-1], np.asarray(self.where[at[:, :-1]], dtype=np.int64), 0))
         xy = torch.from_numpy(np.stack(parts))
         if self.pin_memory:
             xy = xy.pin_memory()
@@ -646,14 +647,19 @@ def piece_positions(tokens: np.ndarray, vocab: Vocab, grammar: Callable[[], Any]
     where = np.zeros(len(tokens), dtype=np.uint16)
     newline = int(vocab.encode(PIECE_START)[0])
     for start, stop in zip(*piece_spans(tokens, newline)):
-        text = vocab.decode(np.asarray(tokens[start:stop]))
-        g = grammar()
-        at = np.empty(len(text), dtype=np.uint16)
-        first = 0
-        if text.startswith(PIECE_START):  # pieces never start with a newline: this is the primer's
-            at[0], first = g.position(), 1
-        for i in range(first, len(text)):
-            g.feed(text[i])
-            at[i] = g.position()
-        where[start:stop] = at
+        where[start:stop] = example_positions(grammar(), vocab.decode(np.asarray(tokens[start:stop])))
     return where
+
+
+def example_positions(state: Any, text: str) -> list[int]:
+    """The positions of a piece's example `text` (the sampler's primer is one) read by a fresh
+    grammar `state`: a leading newline (PIECE_START; a piece never starts with one) at the
+    fresh state's position, then the state's `position()` after each character fed."""
+    at = []
+    if text.startswith(PIECE_START):
+        at.append(state.position())
+        text = text[len(PIECE_START) :]
+    for ch in text:
+        state.feed(ch)
+        at.append(state.position())
+    return at

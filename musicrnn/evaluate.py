@@ -29,6 +29,7 @@ import torch
 
 from encoders import PIECE_SEPARATOR, Scheme, UsageError
 from musicrnn.data import PIECE_START, Batches, Vocab, eval_windows, piece_positions, split_pieces
+from musicrnn.model import needs_positions
 from musicrnn.music import music_rows, set_figures
 from musicrnn.ngram import best_ngram, xz_alone_bits_per_char, xz_bits_per_char
 from musicrnn.sample import generate_pieces
@@ -63,11 +64,7 @@ def model_bits_per_char(
     if vocab.missing(PIECE_START):
         raise UsageError("scoring pieces needs the newline in the vocabulary")
     ids = vocab.encode(PIECE_START + text)
-    where = None
-    if getattr(getattr(model, "config", None), "positions", 0):
-        if grammar is None:
-            raise UsageError("this model reads where each character stands in its piece: give the scheme's grammar")
-        where = piece_positions(ids, vocab, grammar)
+    where = piece_positions(ids, vocab, grammar) if needs_positions(model, grammar) else None
     batches = eval_windows(ids, batch_size, seq_len, int(vocab.encode(PIECE_START)[0]), where)
     if batches is None:
         raise UsageError("text must have at least one character to score")

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from encoders import UsageError
 
-__all__ = ["CharLSTM", "ModelConfig", "State"]
+__all__ = ["CharLSTM", "ModelConfig", "State", "needs_positions", "reads_positions"]
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -100,6 +100,21 @@ class ModelConfig:
         V, H, L, E = self.vocab_size, self.hidden, self.layers, self.embed
         lstm = 4 * H * (E + H + 2) + (L - 1) * 4 * H * (H + H + 2)
         return V * E + lstm + H * V + V + self.positions * E
+
+
+def reads_positions(model: Any) -> bool:
+    """Whether `model` reads each character's position in its piece (a CharLSTM with positions)."""
+    return bool(getattr(getattr(model, "config", None), "positions", 0))
+
+
+def needs_positions(model: Any, grammar: Any) -> bool:
+    """Whether `model` reads each character's position in its piece; UsageError when it does and
+    there is no `grammar` (a factory of the scheme's grammar states) to tell them."""
+    if not reads_positions(model):
+        return False
+    if grammar is None:
+        raise UsageError("this model reads where each character stands in its piece, which the scheme's grammar tells")
+    return True
 
 
 class CharLSTM(nn.Module):

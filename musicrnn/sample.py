@@ -42,7 +42,8 @@ import numpy as np
 import torch
 
 from encoders import END_OF_PIECE, GrammarState, Scheme, UsageError
-from musicrnn.data import PIECE_START, UnknownCharacters, Vocab
+from musicrnn.data import PIECE_START, UnknownCharacters, Vocab, example_positions
+from musicrnn.model import needs_positions, reads_positions
 
 __all__ = ["generate", "generate_pieces"]
 
@@ -114,10 +115,9 @@ def generate(
         step = _stepper(model, state)
 
         # 2. Per-stream grammar states and the cache of their masks.
-        grammars = _grammars(grammar, seed, num)
-        tellers = grammars if where is not None else None  # they tell the model positions
-        if not mask:
-            grammars = None
+        fed = _grammars(grammar, seed, num) if mask or where is not None else None
+        tellers = fed if where is not None else None  # they tell the model positions
+        grammars = fed if mask else None  # they mask, cool cadences, say where pieces end
         masker = _Masker(vocab, device) if grammars is not None else None
         cadences = cadence_temperature != 1.0 and grammars is not None
 
@@ -140,9 +140,9 @@ def generate(
             out[live, t] = host_ids
             if scores is not None:
                 loglik[live] += logp.gather(1, ids[:, None])[:, 0].cpu().numpy()
-            if grammars is not None or tellers is not None:
+            if fed is not None:
                 for i, ch in zip(live.tolist(), vocab.decode(host_ids)):
-                    (grammars or tellers)[i].feed(ch)
+                    fed[i].feed(ch)
             if stop_ids is not None:
                 window = np.concatenate((window[:, 1:], host_ids[:, None]), axis=1)
                 hit = (window == stop_ids).all(axis=1)
@@ -157,7 +157,7 @@ def generate(
                     ids, state = ids[rows], _select_rows(state, rows)
             if t + 1 < length:
                 at = _positions(tellers, live.tolist(), device) if tellers is not None else None
-                logits, state = step(ids, state) if at is None else step(ids, state, at)
+                logits, state = step(ids, state, at)
 
     if scores is not None:
         scores[:] = [float(loglik[i] / max(1, ends[i])) for i in range(num)]
@@ -172,25 +172,11 @@ def _writable_stop(vocab: Vocab, stop: str | None) -> tuple[str | None, np.ndarr
     return stop, vocab.encode(stop).astype(np.int64)
 
 
-def _reads_positions(model: Any) -> bool:
-    """Whether `model` reads each character's position in its piece (musicrnn.model)."""
-    return bool(getattr(getattr(model, "config", None), "positions", 0))
-
-
 def _primer_positions(model: Any, grammar: Callable[[], GrammarState | None] | None, seed: str) -> list[int] | None:
-    """For a model with positions: the primer's (a fresh grammar's, then after each seed
-    character), as training reads a piece's; None for a model without.  UsageError when the
-    model needs a grammar and has none."""
-    if not _reads_positions(model):
-        return None
-    g = grammar() if grammar is not None else None
-    if g is None:
-        raise UsageError("this model reads where each character stands in its piece, which the scheme's grammar tells")
-    where = [g.position()]
-    for ch in seed:
-        g.feed(ch)
-        where.append(g.position())
-    return where
+    """For a model with positions: the primer's, as training reads a piece's example
+    (`example_positions`); None for a model without.  UsageError when the model needs a
+    grammar and has none."""
+    return example_positions(grammar(), PIECE_START + seed) if needs_positions(model, grammar) else None
 
 
 def _positions(grammars: list, rows: list[int], device: torch.device) -> torch.Tensor:
@@ -332,7 +318,7 @@ class _BarChoice:
         h = torch.stack([x[rows] for x in self.h])
         c = torch.stack([x[rows] for x in self.c])
         at = _positions(self.grammars, rows.tolist(), self.device) if self.reads else None
-        logits, (h2, c2) = self.step(ids, (h, c)) if at is None else self.step(ids, (h, c), at)
+        logits, (h2, c2) = self.step(ids, (h, c), at)
         self.logits[rows] = logits
         for layer in range(len(self.h)):
             self.h[layer][rows] = h2[layer]
@@ -550,7 +536,11 @@ def _stepper(model: Any, state: tuple) -> Callable:
     nn.LSTM -> head, in eval mode) and only after it gave model.step's answer on
     a test step (checked once per model)."""
     lstm, embed, head = (getattr(model, name, None) for name in ("lstm", "embed", "head"))
-    where_embed = getattr(model, "where", None) if _reads_positions(model) else None
+    where_embed = getattr(model, "where", None) if reads_positions(model) else None
+
+    def plain_step(ids: torch.Tensor, state: tuple, where: torch.Tensor | None = None) -> tuple[torch.Tensor, tuple]:
+        return model.step(ids, state) if where is None else model.step(ids, state, where)
+
     if (
         not isinstance(lstm, torch.nn.LSTM)
         or not isinstance(embed, torch.nn.Embedding)
@@ -560,7 +550,7 @@ def _stepper(model: Any, state: tuple) -> Callable:
         or lstm.proj_size
         or not lstm.batch_first
     ):
-        return model.step
+        return plain_step
     layers = [
         tuple(getattr(lstm, f"{w}_l{k}", None) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
         for k in range(lstm.num_layers)
@@ -583,17 +573,15 @@ def _stepper(model: Any, state: tuple) -> Callable:
     ok = _FAST_STEP_OK.get(model)
     if ok is None:
         probe = torch.zeros(state[0].shape[1], dtype=torch.long, device=state[0].device)
-        if where_embed is None:
-            want, (want_h, want_c) = model.step(probe, state)
-        else:
-            want, (want_h, want_c) = model.step(probe, state, probe)
-        got, (got_h, got_c) = fast_step(probe, state, probe if where_embed is not None else None)
+        at = probe if where_embed is not None else None
+        want, (want_h, want_c) = plain_step(probe, state, at)
+        got, (got_h, got_c) = fast_step(probe, state, at)
         ok = all(
             torch.allclose(a, b, rtol=1e-4, atol=1e-5)
             for a, b in ((want, got), (want_h, torch.stack(got_h)), (want_c, torch.stack(got_c)))
         )
         _FAST_STEP_OK[model] = ok
-    return fast_step if ok else model.step
+    return fast_step if ok else plain_step
 
 
 class _Masker:
@@ -670,8 +658,7 @@ def generate_pieces(
     if device is None:
         device = next(loaded.model.parameters()).device
     options = loaded.meta.get("scheme_options") or {}
-    reads = _reads_positions(loaded.model)  # a model with positions: the grammar tells them, even `free`
-    grammar = None if free and not reads else (lambda: codec.grammar(options))
+    grammar = lambda: codec.grammar(options)  # noqa: E731  (`free`: it only tells a model positions)
     scores: list[float] = []
     try:
         home_seed, back = codec.to_home(seed, options)
