@@ -182,6 +182,9 @@ def train(
     positions_only: Annotated[
         bool, typer.Option(help="With --init-from: train the positions alone, the base's weights kept.")
     ] = False,
+    keep_evals: Annotated[
+        bool, typer.Option(help="Also keep every evaluation's model in OUT/checkpoints/step-N.")
+    ] = False,
     device: kit.Device = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed for repeatable runs.")] = 1234,
     resume: Annotated[bool, typer.Option(help="Continue the run saved in --out.")] = False,

@@ -33,6 +33,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -135,6 +136,9 @@ class TrainConfig:
     sample_every: int | None = None
     """Every N steps, sample a piece from the model as it is and report it (event "sample")."""
     sample_length: int = 400
+    keep_evals: bool = False
+    """Also keep the model of every evaluation in out/checkpoints/step-N (to choose one by its
+    music, not its held-out loss alone)."""
 
     def validate(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -190,6 +194,7 @@ class TrainConfig:
             "progress_every",
             "sample_every",
             "sample_length",
+            "keep_evals",
         }
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
@@ -311,6 +316,9 @@ def _prepare_out(cfg: TrainConfig, write: bool = True) -> None:
     for name in (checkpoint.TRAIN_STATE, checkpoint.TRAIN_STATE_JSON, LOG):
         with contextlib.suppress(FileNotFoundError):
             os.remove(os.path.join(out, name))
+    kept = os.path.join(out, KEPT)
+    if os.path.isdir(kept) and not os.path.islink(kept):  # the old run's kept models are not this run's
+        shutil.rmtree(kept)
 
 
 def _param_groups(model: CharLSTM, weight_decay: float) -> list[dict[str, Any]]:
@@ -965,6 +973,10 @@ class Trainer:
             if main:
                 checkpoint.save(self.cfg.out, self.model, self._meta())
             self.session.saved_model = True
+        if self.cfg.keep_evals and main:
+            meta = self._meta()
+            meta["metrics"]["val_bpc"] = val_bpc
+            checkpoint.save(os.path.join(self.cfg.out, KEPT, f"step-{state.step}"), self.model, meta)
         self.report("eval", val_loss=val_bpc, best_val_loss=state.best_val_bpc, improved=improved)
 
     def _interrupted(self) -> None:
@@ -1042,6 +1054,9 @@ class Trainer:
             **({"init_from": self.base} if self.base else {}),
         }
 
+
+KEPT = "checkpoints"
+"""Where --keep-evals keeps each evaluation's model, inside the run's folder."""
 
 EXPLODE_AFTER_STEPS = 50
 """Steps before an exploding loss is looked for (the loss falls fast at first)."""

@@ -177,3 +177,21 @@ def test_nan_loss_skips_the_step_and_lowers_lr(corpus, tmp_path, monkeypatch):
     lrs = [e["lr"] for e in events if e["event"] == "progress"]
     assert lrs[0] < 1e-2 * 0.5 + 1e-9
     assert result.best_val_bpc is not None
+
+
+def test_keep_evals_keeps_every_evaluations_model_and_force_clears_them(corpus, tmp_path):
+    out = tmp_path / "out"
+    events = []
+    train(_cfg(corpus, out, max_steps=60, eval_every=20, keep_evals=True), on_progress=events.append)
+    evals = {e["step"]: e["val_loss"] for e in events if e["event"] == "eval"}
+    kept = sorted(p.name for p in (out / train_mod.KEPT).iterdir())
+    assert kept == sorted(f"step-{step}" for step in evals) and len(kept) == 3
+    for step, val in evals.items():
+        loaded = checkpoint.load(str(out / train_mod.KEPT / f"step-{step}"))
+        assert loaded.meta["metrics"]["val_bpc"] == pytest.approx(val) and loaded.meta["metrics"]["steps"] == step
+    last = checkpoint.load(str(out / train_mod.KEPT / "step-60")).model.state_dict()
+    first = checkpoint.load(str(out / train_mod.KEPT / "step-20")).model.state_dict()
+    assert any(not torch.equal(last[k], first[k]) for k in last)  # each holds its own weights
+    train(_cfg(corpus, out, max_steps=10, eval_every=10, force=True))
+    assert not (out / train_mod.KEPT).exists()  # a new run does not inherit the old run's models
+    assert "keep_evals" not in checkpoint.load(str(out)).meta["hyperparameters"]
