@@ -973,9 +973,10 @@ class Trainer:
             if main:
                 checkpoint.save(self.cfg.out, self.model, self._meta())
             self.session.saved_model = True
-        if self.cfg.keep_evals and main:
+        if self.cfg.keep_evals and main:  # this evaluation's model and loss, not the run's best
             meta = self._meta()
-            meta["metrics"]["val_bpc"] = val_bpc
+            metrics = {k: v for k, v in meta["metrics"].items() if not k.startswith("best_")}
+            meta["metrics"] = {**metrics, "val_bpc": val_bpc}
             checkpoint.save(os.path.join(self.cfg.out, KEPT, f"step-{state.step}"), self.model, meta)
         self.report("eval", val_loss=val_bpc, best_val_loss=state.best_val_bpc, improved=improved)
 

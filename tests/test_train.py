@@ -189,6 +189,7 @@ def test_keep_evals_keeps_every_evaluations_model_and_force_clears_them(corpus, 
     for step, val in evals.items():
         loaded = checkpoint.load(str(out / train_mod.KEPT / f"step-{step}"))
         assert loaded.meta["metrics"]["val_bpc"] == pytest.approx(val) and loaded.meta["metrics"]["steps"] == step
+        assert "best_step" not in loaded.meta["metrics"]  # a kept model does not claim to be the run's best
     last = checkpoint.load(str(out / train_mod.KEPT / "step-60")).model.state_dict()
     first = checkpoint.load(str(out / train_mod.KEPT / "step-20")).model.state_dict()
     assert any(not torch.equal(last[k], first[k]) for k in last)  # each holds its own weights
