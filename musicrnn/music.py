@@ -195,6 +195,18 @@ class SetFigures:
         den = sum(getattr(p, whole) for p in self.pieces)
         return num / den if den else float("nan")
 
+    def tonic_endings(self) -> float:
+        """The share of pieces that end on the tonic of their key."""
+        return self.share(lambda p: p.ends_on_tonic)
+
+    def repeated_bars(self) -> float:
+        """The share of written bars that repeat an earlier bar of their piece."""
+        return self.ratio("repeated_bars", "written_bars")
+
+    def eight_bar_lengths(self) -> float:
+        """The share of pieces whose length is a multiple of 8 bars (pickup aside)."""
+        return self.share(lambda p: None if not p.bars else p.bars % 8 == 0)
+
     def mean(self, pick: Callable[[PieceFigures], float | None]) -> float:
         values = [v for v in map(pick, self.pieces) if v is not None]
         return float(np.mean(values)) if values else float("nan")
@@ -300,17 +312,12 @@ def music_rows(
 
     rows: list[tuple[str, str, str, str]] = [
         ("pieces", *each(lambda x: f"{x:.0f}", lambda s: len(s.pieces))),
-        ("ends on the tonic of its key", *each(pct, lambda s: s.share(lambda p: p.ends_on_tonic))),
-        ("written bars that repeat an earlier bar", *each(pct, lambda s: s.ratio("repeated_bars", "written_bars"))),
+        ("ends on the tonic of its key", *each(pct, SetFigures.tonic_endings)),
+        ("written bars that repeat an earlier bar", *each(pct, SetFigures.repeated_bars)),
     ]
     if any(p.repeat_signs is not None for p in real.pieces):
         rows.append(("pieces with repeat signs", *each(pct, lambda s: s.share(lambda p: p.repeat_signs))))
-    rows.append(
-        (
-            "length a multiple of 8 bars (pickup aside)",
-            *each(pct, lambda s: s.share(lambda p: None if not p.bars else p.bars % 8 == 0)),
-        )
-    )
+    rows.append(("length a multiple of 8 bars (pickup aside)", *each(pct, SetFigures.eight_bar_lengths)))
     rows.append(("mean length in bars", *each(lambda x: num(x, ".1f"), lambda s: s.mean(lambda p: p.bars))))
     if any(p.double_bars is not None for p in real.pieces):
         rows.append(("|| per piece", *each(num, lambda s: s.mean(lambda p: p.double_bars))))

@@ -23,7 +23,7 @@ def test_more_goals_met_wins_then_the_smallest_margin():
     short_form = {**at_goals, "8-bar lengths": 0.45}  # half a scale short
     met, margin = pick.rank(short_form)
     assert met == len(pick.GOALS) - 1 and abs(margin + 0.5) < 1e-9
-    two_short = {**short_form, "intervals": 0.949}
+    two_short = {**short_form, pick.FEATURES[1]: 0.949}
     assert pick.rank(two_short) < pick.rank(short_form) < pick.rank(at_goals)
     # margins are in each goal's scale: 0.03 short on an overlap is worse than 5 points on a share
-    assert pick.rank({**at_goals, "intervals": 0.92}) < pick.rank({**at_goals, "tonic": 0.70})
+    assert pick.rank({**at_goals, pick.FEATURES[1]: 0.92}) < pick.rank({**at_goals, "tonic": 0.70})
