@@ -268,9 +268,10 @@ def naive_sample(model, vocab, seed: str, length: int) -> tuple[float, str]:
 
 
 def plain_twin(model):
-    """The model without its position embedding (the bundled folk model reads bar positions,
-    which only a grammar tells): the raw sampler rows time the sampler's machinery against a
-    naive loop at the bundled model's size, grammar-free, as they always did."""
+    """The model without its position embedding, if it has one (a folk model trained with
+    `--bar-positions` reads bar positions, which only a grammar tells): the raw sampler rows
+    time the sampler's machinery against a naive loop at the bundled model's size,
+    grammar-free, as they always did."""
     from dataclasses import replace
 
     from musicrnn.model import CharLSTM
