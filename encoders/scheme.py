@@ -111,6 +111,12 @@ class GrammarState:
         their log-likelihood per event); None: this grammar does not count them."""
         return None
 
+    def monotone(self) -> int:
+        """Bars in a row, up to the last one closed, that each repeat one pitch only (the
+        sampler's bar ranking does not lengthen such a run: `MONOTONE_BARS`); 0: none, or this
+        grammar does not say."""
+        return 0
+
     def position(self) -> int:
         """Where the piece is after the characters fed so far, as a model with positions reads
         it beside each character (0 to the scheme's `positions` - 1; e.g. ABC's bar of the
@@ -181,6 +187,9 @@ class BarsGrammar(GrammarState):
 
     def events(self) -> int | None:
         return self.inner.events()
+
+    def monotone(self) -> int:
+        return self.inner.monotone()
 
     def position(self) -> int:
         return self.inner.position()

@@ -1001,3 +1001,35 @@ def test_cadence_is_the_last_bar_of_each_phrase():
         return g.cadence()
 
     assert [writing(n) for n in range(8)] == [False, False, False, True, False, False, False, True]
+
+
+_PITCHES = ["c", "d", "^c", "c'", "C,"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PITCHES + ["z"]), min_size=4, max_size=4), min_size=1, max_size=8))
+def test_monotone_counts_the_closed_bars_in_a_row_of_one_repeated_pitch(bars):
+    # `monotone` (what bar ranking reads) against a count of its own: bars of four quarters,
+    # each of rests and any of five spellings; a bar is monotone with two notes or more, all one.
+    g = AbcGrammar()
+    g.feed("X:1\nM:4/4\nL:1/4\nK:C\n" + "|".join("".join(b) for b in bars) + "|\n")
+    assert not g.problems
+    run = 0
+    for b in bars:
+        notes = [p for p in b if p != "z"]
+        run = run + 1 if len(notes) >= 2 and len(set(notes)) == 1 else 0
+    assert g.monotone() == run
+
+
+def test_monotone_examples():
+    def monotone(body):
+        g = AbcGrammar()
+        g.feed("X:1\nM:4/4\nL:1/8\nK:C\n" + body)
+        return g.monotone()
+
+    assert monotone("cccc cccc|c2c2 c4|\ndddd d4|\n") == 3  # a line break is no bar line
+    assert monotone("cccc cccc|c2c2 c4|c8|\n") == 0  # one note is not a repeated pitch
+    assert monotone("cccc cccc|c2z2 c4|\n") == 2  # rests aside
+    assert monotone("cccc cccc|[ce]ccc c4|\n") == 0  # a chord is more than one pitch
+    assert monotone("cccc cccc|(3ccc c2 c4|\n") == 2  # tuplet notes count as notes
+    assert monotone("cccc cccc|cc") == 1  # the bar being written does not count yet

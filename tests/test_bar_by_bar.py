@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from encoders import GrammarState, UsageError
 from encoders.abc.grammar import check
 from musicrnn.data import Vocab
-from musicrnn.sample import _away, generate, generate_pieces
+from musicrnn.sample import MONOTONE_BARS, _away, _BarChoice, generate, generate_pieces
 
 VOCAB = Vocab("\nHab|")
 PROBS = {"\n": 0.001, "H": 0.001, "a": 0.3, "b": 0.2, "|": 0.498}
@@ -83,6 +83,41 @@ def test_bars_with_events_are_ranked_per_event():
     assert len(bars) == 30 and all(set(b) == {"a"} for b in bars)
     assert sum(len(b) for b in bars) / len(bars) >= 3
     assert generate(model, VOCAB, "", num=10, bar_candidates=16, grammar=Bars, random_seed=3) == ["|||\n"] * 10
+
+
+class MonotoneBars(CountedBars):
+    """`CountedBars` of six bars that says how many closed bars in a row repeat one note."""
+
+    def __init__(self):
+        super().__init__(bars=6)
+
+    def monotone(self):
+        run = 0
+        for bar in self._body().split("|")[:-1]:
+            run = run + 1 if len(bar) >= 2 and len(set(bar)) == 1 else 0
+        return run
+
+
+def _longest_monotone_run(text):
+    longest = run = 0
+    for bar in text.strip().split("|")[:-1]:
+        run = run + 1 if len(bar) >= 2 and len(set(bar)) == 1 else 0
+        longest = max(longest, run)
+    return longest
+
+
+def test_ranking_does_not_lock_into_bars_of_one_repeated_note(monkeypatch):
+    # Per note, bars of a's are the likeliest (as repeated notes are under a real model): ranked,
+    # nearly every bar is one, runs of three to six.  The ranking keeps a third such bar in a
+    # row only when no candidate is otherwise (here an empty bar always is).
+    probs = {"\n": 0.0005, "H": 0.0005, "a": 0.6, "b": 0.05, "|": 0.349}
+    model = FixedModel(probs)
+    kw = {"num": 30, "bar_candidates": 8, "grammar": MonotoneBars, "random_seed": 3}
+    texts = generate(model, VOCAB, "", **kw)
+    assert all(_longest_monotone_run(t) == MONOTONE_BARS - 1 for t in texts)
+    monkeypatch.setattr(_BarChoice, "monotone_bars", 0)  # the guard off
+    unguarded = [_longest_monotone_run(t) for t in generate(model, VOCAB, "", **kw)]
+    assert sum(run >= MONOTONE_BARS for run in unguarded) > 25 and max(unguarded) == 6
 
 
 class NotesAndLengths(Bars):

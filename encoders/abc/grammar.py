@@ -177,6 +177,8 @@ _U = 32 * G
 """Ticks in the unit note length L."""
 _FREE = G << 40
 """Bar length standing for "no meter" (never filled)."""
+_MIXED = ("mixed",)
+"""`_Bar.pitch` of a bar with more than one pitch (or a chord) in it."""
 
 _MAX_SLURS = 1
 _MAX_CHORD = 4
@@ -488,6 +490,8 @@ class _Bar:
     music: bool = False  # a note, rest or chord was written in it
     first: bool = True  # the tune's first bar (or the first after bad text): it may be short
     forced: bool = False  # it is closed by the bar line that ends bad text: any bar line, nothing counted
+    pitch: tuple | None = None  # the one note spelling written in it (`_Note.spelling`); _MIXED: more than one
+    notes: int = 0  # notes written in it (rests aside)
 
 
 @_copier
@@ -555,6 +559,7 @@ class _Counts:
     # short bar not counted
     strain_at_first: int = 0  # `strain` where the first ending began: the second ending counts on from it
     events: int = 0  # notes, rests and chords written in the body (not those inside chords or grace groups)
+    monotone: int = 0  # closed bars in a row, up to the last, that each repeat one pitch only
 
 
 @_copier
@@ -653,6 +658,11 @@ class AbcGrammar(CharGrammar):
     def events(self) -> int:
         """Notes, rests and chords written so far (an accidental's note counted once)."""
         return self._count.events
+
+    def monotone(self) -> int:
+        """Bars in a row, up to the last one closed, that each repeat one pitch only (two notes
+        or more; rests aside): ``|cdec|cccc|d2d2|`` 2."""
+        return self._count.monotone
 
     def copy(self) -> AbcGrammar:
         """An independent copy (cheap: the state is a few small values)."""
@@ -1313,6 +1323,8 @@ class AbcGrammar(CharGrammar):
         bar.forced = False
         bar.shave = 0
         bar.held = False
+        bar.pitch = None
+        bar.notes = 0
         self._cap_target()
 
     def _target(self):
@@ -1454,6 +1466,13 @@ class AbcGrammar(CharGrammar):
         kind = note.kind
         # abc2midi ties only plain notes (no chord, rest, staccato or rolled note)
         note.spelling = (note.accidental, note.letter, note.marks) if kind == "note" and not note.deco else None
+        bar = self._bar
+        if kind == "note":
+            spelled = (note.accidental, note.letter, note.marks)
+            bar.pitch = spelled if bar.pitch in (None, spelled) else _MIXED
+            bar.notes += 1
+        elif kind == "chord":
+            bar.pitch = _MIXED
         note.deco = ""
         br.num = br.den = 1
         br.signs = ""
@@ -1484,6 +1503,8 @@ class AbcGrammar(CharGrammar):
             rep.no_replay = bool(rep.start_carry or rep.start_short or rep.bar_line_first)
         if bar.music:
             count.bars += 1
+            one = bar.pitch is not _MIXED and bar.notes >= 2
+            count.monotone = count.monotone + 1 if one else 0
             if bar.room + bar.shave == 0 or bar.full == _FREE:
                 count.full += 1
         self._repeat_marks(tok, opens, ending, was_second)
