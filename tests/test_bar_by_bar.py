@@ -108,8 +108,8 @@ def _longest_monotone_run(text):
 
 def test_ranking_does_not_lock_into_bars_of_one_repeated_note(monkeypatch):
     # Per note, bars of a's are the likeliest (as repeated notes are under a real model): ranked,
-    # nearly every bar is one, runs of three to six.  The ranking keeps a third such bar in a
-    # row only when no candidate is otherwise (here an empty bar always is).
+    # nearly every bar is one, runs of three to six.  The ranking keeps the MONOTONE_BARS-th
+    # such bar in a row only when no candidate is otherwise (here an empty bar always is).
     probs = {"\n": 0.0005, "H": 0.0005, "a": 0.6, "b": 0.05, "|": 0.349}
     model = FixedModel(probs)
     kw = {"num": 30, "bar_candidates": 8, "grammar": MonotoneBars, "random_seed": 3}
