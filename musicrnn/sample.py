@@ -222,9 +222,9 @@ class _BarChoice:
 
     A bar that would make `MONOTONE_BARS` bars in a row each of one repeated pitch
     (`GrammarState.monotone`) is kept only when every other candidate is refused too: ranked
-    by likelihood, a repeated note is the likeliest continuation, and tunes locked into
-    ``|DDDD|D2D2|DDDD|`` (three such bars or more in a row: 4.6% of the bundled model's tunes,
-    1.7% of real ones, 2% sampled unranked; docs/models.md)."""
+    by likelihood, a repeated note is the likeliest continuation, and tunes lock into
+    ``|DDDD|D2D2|DDDD|`` (two such bars or more in a row: 11% of the bundled model's tunes
+    unguarded, 5.3% of real ones; three or more: 4.6%, 1.7% real; docs/models.md)."""
 
     monotone_bars = MONOTONE_BARS
 
