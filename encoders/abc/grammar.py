@@ -1465,10 +1465,10 @@ class AbcGrammar(CharGrammar):
             br.prev = None  # abc2midi: no broken rhythm on a staccato or rolled note
         kind = note.kind
         # abc2midi ties only plain notes (no chord, rest, staccato or rolled note)
-        note.spelling = (note.accidental, note.letter, note.marks) if kind == "note" and not note.deco else None
+        spelled = (note.accidental, note.letter, note.marks)
+        note.spelling = spelled if kind == "note" and not note.deco else None
         bar = self._bar
         if kind == "note":
-            spelled = (note.accidental, note.letter, note.marks)
             bar.pitch = spelled if bar.pitch in (None, spelled) else _MIXED
             bar.notes += 1
         elif kind == "chord":
