@@ -92,18 +92,19 @@ class MonotoneBars(CountedBars):
         super().__init__(bars=6)
 
     def monotone(self):
-        run = 0
-        for bar in self._body().split("|")[:-1]:
-            run = run + 1 if len(bar) >= 2 and len(set(bar)) == 1 else 0
-        return run
+        return _monotone_runs(self._body())[-1]
+
+
+def _monotone_runs(text):
+    """After each closed bar of `text`, the bars in a row up to it that repeat one note (0 first)."""
+    runs = [0]
+    for bar in text.strip().split("|")[:-1]:
+        runs.append(runs[-1] + 1 if len(bar) >= 2 and len(set(bar)) == 1 else 0)
+    return runs
 
 
 def _longest_monotone_run(text):
-    longest = run = 0
-    for bar in text.strip().split("|")[:-1]:
-        run = run + 1 if len(bar) >= 2 and len(set(bar)) == 1 else 0
-        longest = max(longest, run)
-    return longest
+    return max(_monotone_runs(text))
 
 
 def test_ranking_does_not_lock_into_bars_of_one_repeated_note(monkeypatch):
