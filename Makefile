@@ -76,7 +76,7 @@ asking: $(VENV_STAMP)
 fine-tune: $(VENV_STAMP) corpora/folk.txt
 	$(PY) bench/fine_tune.py all outputs/fine_tune
 
-# The bundled model's recipe: 95 min on 2 CPU cores; writes musicrnn/models/folk/.
+# The bundled model's recipe: about 85 min on 2 CPU cores; writes musicrnn/models/folk/.
 model: $(VENV_STAMP) corpora/folk.txt
 	sh corpora/folk_model.sh
 

@@ -193,7 +193,7 @@ Free = Annotated[bool, typer.Option(help="Turn off validity-guided decoding (no 
 Rerank = Annotated[int | None, typer.Option(help="Sample this many candidates a piece, keep the likeliest (1).")]
 BarCandidates = Annotated[
     int | None,
-    typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (abc: 4, tabs: 1)."),
+    typer.Option(help="Sample each bar this many times, keep the one the model finds likeliest (abc: 3, tabs: 1)."),
 ]
 BarRecall = Annotated[
     str | None,

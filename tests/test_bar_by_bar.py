@@ -264,7 +264,9 @@ def test_bar_recall_makes_the_bundled_model_repeat_bars():
 
     loaded = load("folk")
     codec = model_codec(loaded)
-    kw = {"num": 8, "random_seed": 2, "bar_candidates": 4}
+    # 48 tunes: the bundled model repeats bars of its own too (8% of bars unrecalled, 16% recalled,
+    # 1,600 tunes), so a handful of tunes can tie
+    kw = {"num": 48, "random_seed": 2}
     figures = lambda texts: [codec.figures(t)["written_bars"] for t in texts]  # noqa: E731
     repeats = lambda bars: sum(b in bars[:i] for i, b in enumerate(bars) if b)  # noqa: E731
     recalled = figures(generate_pieces(loaded, codec, bar_recall=(8,), **kw))

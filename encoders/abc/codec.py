@@ -29,6 +29,11 @@ class AbcScheme(Scheme):
     cadence_temperature = 0.7
     """Strains close on 8 bars more often (8-bar lengths 40% -> 44.5%, 800 tunes, lengths
     unranked) and intervals stay the tradition's (overlap 0.95 -> 0.96)."""
+    bar_candidates = 3
+    """Three bars sampled for each bar written, the likeliest kept.  With the bundled model
+    (bar positions, averaged checkpoints) 4 keeps too few leaps (interval overlap 0.944-0.946
+    on two 1,600-tune tables) and 3 keeps the tradition's (0.954-0.960), the form the same
+    (8-bar lengths 56-57%; docs/models.md)."""
     positions = 128
     """The grammar's bar of the strain (16) and of the tune in fours (8): `AbcGrammar.position`."""
     length_chars = "0123456789/<>"
