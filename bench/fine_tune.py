@@ -59,7 +59,9 @@ def score(out: Path, models: list[str]) -> None:
         options = loaded.meta.get("scheme_options") or {}
         codec = encoders.get(loaded.scheme)
         read = encoders.join_stream([codec.to_home(t, options)[0] for t in encoders.split_stream(text)])
-        print(f"{name}: {model_bits_per_char(loaded.model, loaded.vocab, read):.3f} bits/char")
+        # a model that reads its bar positions (train --bar-positions) is told them by the grammar
+        bits = model_bits_per_char(loaded.model, loaded.vocab, read, grammar=lambda: codec.grammar(options))
+        print(f"{name}: {bits:.3f} bits/char")
 
 
 TRAINING = {"threads": 1, "batch_size": 16, "max_minutes": 8, "force": True}
