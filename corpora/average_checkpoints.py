@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def step_of(path: Path) -> int:
-    return int(path.name.split("-")[1])
+def step_of(path: Path) -> int | None:
+    """The step of a kept checkpoint's folder (``step-N``), None for any other name."""
+    name = path.name
+    return int(name[5:]) if name.startswith("step-") and name[5:].isdigit() else None
 
 
 def around_best(kept: list[tuple[int, float]], around: int) -> list[int]:
@@ -73,7 +75,7 @@ def main() -> None:
         sys.exit("--around must be 0 or more")
     if (args.out / "meta.json").exists() and not args.force:
         sys.exit(f"{args.out} already holds a model (--force replaces it)")
-    folders = {step_of(p): p for p in (args.run / KEPT).glob("step-*")}
+    folders = {step_of(p): p for p in (args.run / KEPT).glob("step-*") if step_of(p) is not None}
     if not folders:
         sys.exit(f"{args.run / KEPT}: no kept checkpoints (train with --keep-evals)")
     losses = {s: json.loads((p / "meta.json").read_text())["metrics"]["val_bpc"] for s, p in folders.items()}

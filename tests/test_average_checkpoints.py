@@ -73,6 +73,7 @@ def _kept_run(tmp_path: Path, losses: dict[int, float]) -> Path:
 
 def test_the_script_writes_the_mean_of_the_window_and_its_held_out_loss(tmp_path):
     run = _kept_run(tmp_path, {200: 2.0, 400: 1.5, 600: 1.2, 800: 1.3, 1000: 1.4, 1200: 1.6})
+    (run / "checkpoints" / "step-old").mkdir()  # a folder that is not a kept checkpoint is passed over
     corpus = tmp_path / "tunes.txt"
     corpus.write_text("X:1\n|abc|cba|\n\n" * 8)
     out = tmp_path / "averaged"
