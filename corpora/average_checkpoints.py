@@ -27,12 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def step_of(path: Path) -> int | None:
-    """The step of a kept checkpoint's folder (``step-N``), None for any other name."""
-    name = path.name
-    return int(name[5:]) if name.startswith("step-") and name[5:].isdigit() else None
-
-
 def around_best(kept: list[tuple[int, float]], around: int) -> list[int]:
     """The steps within `around` evaluations of the lowest loss, of (step, loss) pairs."""
     if not kept:
@@ -69,13 +63,13 @@ def main() -> None:
     from musicrnn.data import split_pieces
     from musicrnn.evaluate import _split_settings, _stream, model_bits_per_char
     from musicrnn.pipeline import model_codec
-    from musicrnn.train import KEPT
+    from musicrnn.train import KEPT, kept_checkpoints
 
     if args.around < 0:
         sys.exit("--around must be 0 or more")
     if (args.out / "meta.json").exists() and not args.force:
         sys.exit(f"{args.out} already holds a model (--force replaces it)")
-    folders = {step_of(p): p for p in (args.run / KEPT).glob("step-*") if step_of(p) is not None}
+    folders = {step: Path(path) for step, path in kept_checkpoints(args.run).items()}
     if not folders:
         sys.exit(f"{args.run / KEPT}: no kept checkpoints (train with --keep-evals)")
     losses = {s: json.loads((p / "meta.json").read_text())["metrics"]["val_bpc"] for s, p in folders.items()}

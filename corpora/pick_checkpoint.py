@@ -68,13 +68,10 @@ def main() -> None:
     from musicrnn.music import set_figures
     from musicrnn.pipeline import model_codec
     from musicrnn.sample import generate_pieces
-    from musicrnn.train import KEPT
-
-    def step(path: Path) -> int:
-        return int(path.name.split("-")[1])
+    from musicrnn.train import KEPT, kept_checkpoints
 
     last = args.to_step if args.to_step is not None else 1 << 62
-    kept = sorted((p for p in (args.run / KEPT).glob("step-*") if args.from_step <= step(p) <= last), key=step)
+    kept = [Path(p) for step, p in kept_checkpoints(args.run).items() if args.from_step <= step <= last]
     if not kept:
         sys.exit(f"{args.run / KEPT}: no kept checkpoints from step {args.from_step} (train with --keep-evals)")
     real = None

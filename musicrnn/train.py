@@ -1059,6 +1059,16 @@ class Trainer:
 KEPT = "checkpoints"
 """Where --keep-evals keeps each evaluation's model, inside the run's folder."""
 
+
+def kept_checkpoints(out: str | os.PathLike) -> dict[int, str]:
+    """The models --keep-evals kept in the run folder `out` (``KEPT/step-N``), by step N,
+    in step order; any other name there is passed over."""
+    folder = os.path.join(out, KEPT)
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    steps = {int(n[5:]): os.path.join(folder, n) for n in names if n.startswith("step-") and n[5:].isdigit()}
+    return dict(sorted(steps.items()))
+
+
 EXPLODE_AFTER_STEPS = 50
 """Steps before an exploding loss is looked for (the loss falls fast at first)."""
 

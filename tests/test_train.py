@@ -186,6 +186,9 @@ def test_keep_evals_keeps_every_evaluations_model_and_force_clears_them(corpus, 
     evals = {e["step"]: e["val_loss"] for e in events if e["event"] == "eval"}
     kept = sorted(p.name for p in (out / train_mod.KEPT).iterdir())
     assert kept == sorted(f"step-{step}" for step in evals) and len(kept) == 3
+    (out / train_mod.KEPT / "step-old").mkdir()  # not a kept model: the reader passes it over
+    assert list(train_mod.kept_checkpoints(out)) == sorted(evals)  # what the checkpoint scripts read
+    (out / train_mod.KEPT / "step-old").rmdir()
     for step, val in evals.items():
         loaded = checkpoint.load(str(out / train_mod.KEPT / f"step-{step}"))
         assert loaded.meta["metrics"]["val_bpc"] == pytest.approx(val) and loaded.meta["metrics"]["steps"] == step
