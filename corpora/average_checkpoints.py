@@ -36,6 +36,19 @@ def around_best(kept: list[tuple[int, float]], around: int) -> list[int]:
     return [step for step, _ in ordered[max(0, best - around) : best + around + 1]]
 
 
+def held_out_loss(folder: Path) -> float:
+    """The held-out bits/char a kept checkpoint's meta.json records (train --keep-evals)."""
+    from encoders import UsageError
+
+    try:
+        loss = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["metrics"]["val_bpc"]
+    except (OSError, ValueError, KeyError, TypeError):
+        loss = None
+    if not isinstance(loss, (int, float)) or isinstance(loss, bool):
+        raise UsageError(f"{folder}: its meta.json records no held-out loss (metrics.val_bpc)")
+    return float(loss)
+
+
 def average_states(states: list[dict]) -> dict:
     """The element-wise mean of state dicts with the same tensors (computed in float32)."""
     import torch
@@ -72,7 +85,7 @@ def main() -> None:
     folders = {step: Path(path) for step, path in kept_checkpoints(args.run).items()}
     if not folders:
         sys.exit(f"{args.run / KEPT}: no kept checkpoints (train with --keep-evals)")
-    losses = {s: json.loads((p / "meta.json").read_text())["metrics"]["val_bpc"] for s, p in folders.items()}
+    losses = {s: held_out_loss(p) for s, p in folders.items()}
     steps = around_best(sorted(losses.items()), args.around)
     best = min(steps, key=losses.__getitem__)
     loaded = {s: load(str(folders[s])) for s in steps}
@@ -94,4 +107,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from encoders import UsageError
+
+    try:
+        main()
+    except UsageError as error:  # a broken checkpoint: one line, not a traceback
+        sys.exit(f"error: {error}")

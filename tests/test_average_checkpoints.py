@@ -89,3 +89,15 @@ def test_the_script_writes_the_mean_of_the_window_and_its_held_out_loss(tmp_path
     again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert again.returncode != 0 and "--force" in again.stderr
     assert json.loads((out / "meta.json").read_text())["metrics"]["averaged_steps"] == [400, 600, 800]
+
+
+def test_a_checkpoint_without_its_loss_is_a_one_line_error(tmp_path):
+    run = _kept_run(tmp_path, {200: 2.0, 400: 1.5})
+    (run / "checkpoints" / "step-400" / "meta.json").write_text("{}")
+    corpus = tmp_path / "tunes.txt"
+    corpus.write_text("X:1\n|abc|cba|\n\n" * 8)
+    command = [sys.executable, str(SCRIPT), str(run), str(corpus), "--out", str(tmp_path / "averaged")]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "step-400" in done.stderr and "val_bpc" in done.stderr
+    assert not (tmp_path / "averaged").exists()
